@@ -1,0 +1,225 @@
+/**
+ * The session state machine (XState v5). Pure: no I/O, no clocks, no timers. Time arrives in events (`now`),
+ * deadlines live in the context and the Durable Object's alarm sends `tick`.
+ *
+ *   live ─┬─ main ──createBreakouts──▶ breakout.preparing ──openBreakouts──▶ breakout.open
+ *         │    ▲                              │ closeAll (cancel)                │ closeAll / round time up
+ *         │    └──────── finishRound ◀────────┴──── (no open rooms) ◀── breakout.closing ◀┘
+ *         └─ endSession / session time up ──▶ ended
+ */
+import { and, assign, emit, setup, type SnapshotFrom } from "xstate";
+import type { Notice, SessionPhase } from "../protocol";
+import { contextPhase, isCommandEvent, openRooms, type CommandEvent, type SessionContext, type SessionEvent, type SessionInput, initialContext } from "./model";
+import { checkCommand } from "./rules";
+import * as u from "./updates";
+
+type Cmd<T extends CommandEvent["type"]> = Extract<CommandEvent, { type: T }>;
+export type EmittedNotice = { type: "notice"; notice: Notice };
+
+/** The phase a snapshot is in, as clients know it. */
+export function phaseOf(snapshot: { matches: (v: any) => boolean }): SessionPhase {
+  if (snapshot.matches("ended")) return "ended";
+  if (snapshot.matches({ live: "main" })) return "main";
+  if (snapshot.matches({ live: { breakout: "preparing" } })) return "preparing";
+  if (snapshot.matches({ live: { breakout: "open" } })) return "open";
+  return "closing";
+}
+
+const as = <T extends CommandEvent["type"]>(e: SessionEvent) => e as Cmd<T>;
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+    input: {} as SessionInput,
+    emitted: {} as EmittedNotice,
+  },
+  guards: {
+    /** Role, phase and data checks for client commands: see rules.ts. */
+    commandAllowed: ({ context, event }) => isCommandEvent(event) && checkCommand(context, contextPhase(context), event) === null,
+    sessionTimeUp: ({ context, event }) => {
+      const end = u.sessionEndsAt(context);
+      return end !== null && event.now >= end;
+    },
+    roundTimeUp: ({ context, event }) => context.round?.endsAt != null && context.round.closesAt === null && event.now >= context.round.endsAt,
+    warningDue: ({ context, event }) => {
+      const w = u.warningAt(context);
+      return w !== null && event.now >= w;
+    },
+    closingTimeUp: ({ context, event }) => context.round?.closesAt != null && event.now >= context.round.closesAt,
+    noOpenRooms: ({ context }) => openRooms(context).length === 0,
+    immediateClose: ({ context, event }) => (as<"closeAll">(event).countdownSeconds ?? context.settings.closingCountdownSeconds) === 0,
+  },
+  actions: {
+    memberJoined: assign(({ context, event }) => u.memberJoined(context, event as Extract<SessionEvent, { type: "memberJoined" }>, contextPhase(context))),
+    setConnection: assign(({ context, event }) => u.setConnection(context, event as Extract<SessionEvent, { type: "connection" }>)),
+    setArrival: assign(({ context, event }) => u.setArrival(context, event as Extract<SessionEvent, { type: "arrival" }>)),
+    setQuality: assign(({ context, event }) => u.setQuality(context, event as Extract<SessionEvent, { type: "quality" }>)),
+    setMedia: assign(({ context, event }) => u.setMedia(context, (event as Extract<SessionEvent, { type: "mediaUpdated" }>).media)),
+    admit: assign(({ context, event }) => u.admit(context, as<"admit">(event), contextPhase(context))),
+    deny: assign(({ context, event }) => u.deny(context, as<"deny">(event))),
+    removeMember: assign(({ context, event }) => u.removeMember(context, as<"removeMember">(event))),
+    leave: assign(({ context, event }) => u.leave(context, as<"leave">(event))),
+    updateSettings: assign(({ context, event }) => u.updateSettings(context, as<"updateSettings">(event))),
+    requestHelp: assign(({ context, event }) => u.requestHelp(context, as<"requestHelp">(event))),
+    resolveHelp: assign(({ context, event }) => u.resolveHelp(context, as<"resolveHelp">(event))),
+    visitRoom: assign(({ context, event }) => u.visitRoom(context, as<"visitRoom">(event))),
+    createBreakouts: assign(({ context, event }) => u.createBreakouts(context, as<"createBreakouts">(event))),
+    addRoom: assign(({ context, event }) => u.addRoom(context, as<"addRoom">(event))),
+    renameRoom: assign(({ context, event }) => u.renameRoom(context, as<"renameRoom">(event))),
+    deleteRoom: assign(({ context, event }) => u.deleteRoom(context, as<"deleteRoom">(event))),
+    autoAssignPlan: assign(({ context }) => u.autoAssignPlan(context)),
+    assignPlan: assign(({ context, event }) => u.assignPlan(context, as<"assign">(event))),
+    bulkAssign: assign(({ context, event }) => u.bulkAssign(context, as<"bulkAssign">(event), contextPhase(context))),
+    preAssign: assign(({ context, event }) => u.preAssign(context, as<"preAssign">(event), contextPhase(context))),
+    chooseRoom: assign(({ context, event }) => u.chooseRoom(context, as<"chooseRoom">(event), contextPhase(context))),
+    openBreakouts: assign(({ context, event }) => u.openBreakouts(context, as<"openBreakouts">(event))),
+    move: assign(({ context, event }) => u.move(context, as<"move">(event))),
+    swap: assign(({ context, event }) => u.swap(context, as<"swap">(event))),
+    returnToMain: assign(({ context, event }) => u.returnToMain(context, as<"returnToMain">(event))),
+    closeRoom: assign(({ context, event }) => u.closeRoom(context, as<"closeRoom">(event))),
+    startClosingCountdown: assign(({ context, event }) => {
+      const seconds = event.type === "closeAll" ? event.countdownSeconds ?? context.settings.closingCountdownSeconds : context.settings.closingCountdownSeconds;
+      return u.startClosingCountdown(context, seconds, event.now);
+    }),
+    extendRound: assign(({ context, event }) => u.extendRound(context, as<"extendRound">(event))),
+    closeExpiredEmptyRooms: assign(({ context, event }) => u.closeRooms(context, u.expiredEmptyRooms(context, event.now), event.now)),
+    markWarned: assign(({ context }) => ({ round: { ...context.round!, warned: true } })),
+    finishRound: assign(({ context, event }) => u.finishRound(context, event.now)),
+    endByCommand: assign(({ context, event }) => u.endSession(context, event.now, "ended by facilitator")),
+    endForTime: assign(({ context, event }) => u.endSession(context, event.now, "maximum session duration reached")),
+
+    // Notices: the Durable Object delivers them to the right audience.
+    emitJoinRequest: emit(({ context, event }) => {
+      const e = event as Extract<SessionEvent, { type: "memberJoined" }>;
+      const m = Object.values(context.members).find((x) => x.identity === e.identity)!;
+      return { type: "notice", notice: { kind: "joinRequest", memberId: m.id, name: m.name } } as EmittedNotice;
+    }),
+    emitBroadcast: emit(({ event }) => {
+      const e = as<"broadcast">(event);
+      return { type: "notice", notice: { kind: "broadcast", text: e.text, roomId: e.roomId ?? null, from: e.actor.memberId } } as EmittedNotice;
+    }),
+    emitHelpRequested: emit(({ context, event }) => {
+      const m = context.members[as<"requestHelp">(event).actor.memberId];
+      return { type: "notice", notice: { kind: "helpRequested", memberId: m.id, name: m.name, location: m.location, message: m.helpRequest?.message ?? "" } } as EmittedNotice;
+    }),
+    emitHelpResolved: emit(({ event }) => ({ type: "notice", notice: { kind: "helpResolved", memberId: as<"resolveHelp">(event).memberId } }) as EmittedNotice),
+    emitRoundWarning: emit(({ context }) => ({ type: "notice", notice: { kind: "roundWarning", endsAt: context.round!.endsAt! } }) as EmittedNotice),
+    emitClosingCountdown: emit(({ context }) => ({ type: "notice", notice: { kind: "closingCountdown", closesAt: context.round!.closesAt! } }) as EmittedNotice),
+    emitRoomClosing: emit(({ event }) => ({ type: "notice", notice: { kind: "roomClosing", roomId: as<"closeRoom">(event).roomId } }) as EmittedNotice),
+    emitSessionEnded: emit(({ context }) => ({ type: "notice", notice: { kind: "sessionEnded", reason: context.endReason ?? "ended" } }) as EmittedNotice),
+  },
+}).createMachine({
+  id: "session",
+  context: ({ input }) => initialContext(input),
+  initial: "live",
+  states: {
+    live: {
+      initial: "main",
+      on: {
+        memberJoined: [
+          { guard: ({ context, event }) => willWait(context, event), actions: ["memberJoined", "emitJoinRequest"] },
+          { actions: "memberJoined" },
+        ],
+        connection: { actions: "setConnection" },
+        arrival: { actions: "setArrival" },
+        quality: { actions: "setQuality" },
+        mediaUpdated: { actions: "setMedia" },
+        admit: { guard: "commandAllowed", actions: "admit" },
+        deny: { guard: "commandAllowed", actions: "deny" },
+        removeMember: { guard: "commandAllowed", actions: "removeMember" },
+        leave: { guard: "commandAllowed", actions: "leave" },
+        updateSettings: { guard: "commandAllowed", actions: "updateSettings" },
+        broadcast: { guard: "commandAllowed", actions: "emitBroadcast" },
+        requestHelp: { guard: "commandAllowed", actions: ["requestHelp", "emitHelpRequested"] },
+        resolveHelp: { guard: "commandAllowed", actions: ["resolveHelp", "emitHelpResolved"] },
+        visitRoom: { guard: "commandAllowed", actions: "visitRoom" },
+        renameRoom: { guard: "commandAllowed", actions: "renameRoom" },
+        preAssign: { guard: "commandAllowed", actions: "preAssign" },
+        endSession: { guard: "commandAllowed", target: "ended", actions: ["endByCommand", "emitSessionEnded"] },
+        tick: { guard: "sessionTimeUp", target: "ended", actions: ["endForTime", "emitSessionEnded"] },
+      },
+      states: {
+        main: {
+          on: {
+            createBreakouts: { guard: "commandAllowed", target: "breakout", actions: "createBreakouts" },
+          },
+        },
+        breakout: {
+          initial: "preparing",
+          states: {
+            preparing: {
+              on: {
+                addRoom: { guard: "commandAllowed", actions: "addRoom" },
+                deleteRoom: { guard: "commandAllowed", actions: "deleteRoom" },
+                autoAssign: { guard: "commandAllowed", actions: "autoAssignPlan" },
+                assign: { guard: "commandAllowed", actions: "assignPlan" },
+                bulkAssign: { guard: "commandAllowed", actions: "bulkAssign" },
+                chooseRoom: { guard: "commandAllowed", actions: "chooseRoom" },
+                openBreakouts: { guard: "commandAllowed", target: "open", actions: "openBreakouts" },
+                // Cancelling before anything opened: rooms are discarded, nobody moved.
+                closeAll: { guard: "commandAllowed", target: "#session.live.main", actions: "finishRound" },
+              },
+            },
+            open: {
+              always: { guard: "noOpenRooms", target: "#session.live.main", actions: "finishRound" },
+              on: {
+                move: { guard: "commandAllowed", actions: "move" },
+                swap: { guard: "commandAllowed", actions: "swap" },
+                bulkAssign: { guard: "commandAllowed", actions: "bulkAssign" },
+                chooseRoom: { guard: "commandAllowed", actions: "chooseRoom" },
+                returnToMain: { guard: "commandAllowed", actions: "returnToMain" },
+                closeRoom: { guard: "commandAllowed", actions: ["emitRoomClosing", "closeRoom"] },
+                closeAll: [
+                  { guard: and(["commandAllowed", "immediateClose"]), target: "#session.live.main", actions: "finishRound" },
+                  { guard: "commandAllowed", target: "closing", actions: ["startClosingCountdown", "emitClosingCountdown"] },
+                ],
+                extendRound: { guard: "commandAllowed", actions: "extendRound" },
+                tick: [
+                  { guard: "sessionTimeUp", target: "#session.ended", actions: ["endForTime", "emitSessionEnded"] },
+                  { guard: "roundTimeUp", target: "closing", actions: ["closeExpiredEmptyRooms", "startClosingCountdown", "emitClosingCountdown"] },
+                  { guard: "warningDue", actions: ["markWarned", "emitRoundWarning", "closeExpiredEmptyRooms"] },
+                  { actions: "closeExpiredEmptyRooms" },
+                ],
+              },
+            },
+            closing: {
+              always: { guard: "noOpenRooms", target: "#session.live.main", actions: "finishRound" },
+              on: {
+                move: { guard: "commandAllowed", actions: "move" },
+                swap: { guard: "commandAllowed", actions: "swap" },
+                returnToMain: { guard: "commandAllowed", actions: "returnToMain" },
+                closeRoom: { guard: "commandAllowed", actions: ["emitRoomClosing", "closeRoom"] },
+                // A second "close all" ends the countdown now.
+                closeAll: { guard: "commandAllowed", target: "#session.live.main", actions: "finishRound" },
+                extendRound: { guard: "commandAllowed", target: "open", actions: "extendRound" },
+                tick: [
+                  { guard: "sessionTimeUp", target: "#session.ended", actions: ["endForTime", "emitSessionEnded"] },
+                  { guard: "closingTimeUp", target: "#session.live.main", actions: "finishRound" },
+                  { actions: "closeExpiredEmptyRooms" },
+                ],
+              },
+            },
+          },
+        },
+      },
+    },
+    ended: {
+      on: {
+        connection: { actions: "setConnection" },
+        mediaUpdated: { actions: "setMedia" },
+      },
+    },
+  },
+});
+
+export type SessionMachine = typeof sessionMachine;
+export type SessionSnapshot = SnapshotFrom<SessionMachine>;
+
+/** A participant who will wait for admission (so staff get a join request). */
+function willWait(ctx: SessionContext, e: SessionEvent): boolean {
+  if (e.type !== "memberJoined" || e.role !== "participant" || ctx.settings.autoAdmit) return false;
+  const existing = Object.values(ctx.members).find((m) => m.identity === e.identity);
+  return !existing || (existing.status === "left" && existing.admittedAt === null);
+}
+

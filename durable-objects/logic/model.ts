@@ -1,0 +1,156 @@
+/**
+ * The session's data, as the state machine holds it. Pure data: no I/O, no clocks (time arrives in events).
+ * Objects are replaced, never mutated, so the Durable Object can diff two contexts by reference.
+ */
+import {
+  DEFAULT_SETTINGS,
+  MAIN_ROOM,
+  MAX_ROOM_CAPACITY,
+  type AssignmentMode,
+  type Command,
+  type MediaProvider,
+  type MediaRoomPublic,
+  type MemberPublic,
+  type Role,
+  type RoomPublic,
+  type RoundPublic,
+  type SessionPhase,
+  type Settings,
+} from "../protocol";
+
+export type Member = MemberPublic;
+export type Room = RoomPublic;
+export type Round = RoundPublic;
+
+export interface SessionContext {
+  sessionId: string;
+  title: string;
+  createdAt: number;
+  createdBy: string;
+  endedAt: number | null;
+  endReason: string | null;
+  settings: Settings;
+  members: Record<string, Member>;
+  rooms: Record<string, Room>;
+  round: Round | null;
+  roundsCompleted: number;
+  /** identity → breakout room id, applied when that person is (or becomes) admitted. */
+  preAssignments: Record<string, string>;
+  nextMemberNumber: number;
+  nextRoomNumber: number;
+  /** Seed for the deterministic shuffle of automatic assignment (set once at creation). */
+  seed: number;
+  mediaProvider: MediaProvider;
+  /** Media rooms at the provider, by place key ("main" or room id). */
+  media: Record<string, MediaRoomPublic>;
+}
+
+export interface SessionInput {
+  sessionId: string;
+  title: string;
+  createdAt: number;
+  createdBy: string;
+  settings?: Partial<Settings>;
+  seed: number;
+  mediaProvider: MediaProvider;
+}
+
+/** Who causes an event: a member (with the role the session knows them by) or the engine itself. */
+export type Actor = { memberId: string; role: Role } | { memberId: "system"; role: "system" };
+export const SYSTEM: Actor = { memberId: "system", role: "system" };
+
+export type CommandEvent = Command & { actor: Actor; now: number };
+
+/** Events the engine itself feeds the machine (never accepted from a client). */
+export type SystemEvent =
+  | { type: "memberJoined"; identity: string; name: string; role: Role; now: number }
+  | { type: "connection"; memberId: string; connected: boolean; now: number }
+  | { type: "arrival"; memberId: string; mediaRoom: string | null; now: number }
+  | { type: "quality"; memberId: string; level: number; now: number }
+  | { type: "mediaUpdated"; media: MediaRoomPublic; now: number }
+  | { type: "tick"; now: number };
+
+export type SessionEvent = CommandEvent | SystemEvent;
+
+export const COMMAND_TYPES = new Set<string>([
+  "admit", "deny", "removeMember", "updateSettings", "createBreakouts", "addRoom", "renameRoom", "deleteRoom",
+  "autoAssign", "assign", "bulkAssign", "preAssign", "openBreakouts", "move", "swap", "closeRoom", "closeAll",
+  "extendRound", "broadcast", "visitRoom", "resolveHelp", "endSession", "chooseRoom", "returnToMain", "requestHelp",
+  "leave",
+]);
+export const isCommandEvent = (e: SessionEvent): e is CommandEvent => COMMAND_TYPES.has(e.type);
+
+export function initialContext(input: SessionInput): SessionContext {
+  return {
+    sessionId: input.sessionId,
+    title: input.title,
+    createdAt: input.createdAt,
+    createdBy: input.createdBy,
+    endedAt: null,
+    endReason: null,
+    settings: { ...DEFAULT_SETTINGS, ...input.settings },
+    members: {},
+    rooms: {},
+    round: null,
+    roundsCompleted: 0,
+    preAssignments: {},
+    nextMemberNumber: 1,
+    nextRoomNumber: 1,
+    seed: input.seed >>> 0,
+    mediaProvider: input.mediaProvider,
+    media: {},
+  };
+}
+
+/**
+ * The phase, read from the data alone. The machine's state value says the same thing (a test holds them equal);
+ * guards and actions use this because XState hands them the context, not the state.
+ */
+export function contextPhase(ctx: SessionContext): SessionPhase {
+  if (ctx.endedAt !== null) return "ended";
+  if (!ctx.round) return "main";
+  if (ctx.round.openedAt === null) return "preparing";
+  return ctx.round.closesAt === null ? "open" : "closing";
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Read helpers shared by rules, actions, views and invariants.
+// ------------------------------------------------------------------------------------------------------------
+
+export const admittedMembers = (ctx: SessionContext) => Object.values(ctx.members).filter((m) => m.status === "admitted");
+
+export const openRooms = (ctx: SessionContext) => Object.values(ctx.rooms).filter((r) => r.status === "open");
+
+export const preparingRooms = (ctx: SessionContext) => Object.values(ctx.rooms).filter((r) => r.status === "preparing");
+
+/** How many admitted members are in a place now. */
+export function occupancy(ctx: SessionContext, location: string): number {
+  let n = 0;
+  for (const m of Object.values(ctx.members)) if (m.status === "admitted" && m.location === location) n++;
+  return n;
+}
+
+/** How many are planned for a room while preparing. */
+export function plannedCount(ctx: SessionContext, roomId: string): number {
+  if (!ctx.round) return 0;
+  let n = 0;
+  for (const r of Object.values(ctx.round.plan)) if (r === roomId) n++;
+  return n;
+}
+
+export function memberByIdentity(ctx: SessionContext, identity: string): Member | undefined {
+  for (const m of Object.values(ctx.members)) if (m.identity === identity) return m;
+  return undefined;
+}
+
+export function placeName(ctx: SessionContext, location: string | null): string | null {
+  if (location === null) return null;
+  if (location === MAIN_ROOM) return "Main room";
+  return ctx.rooms[location]?.name ?? null;
+}
+
+export function roomCapacity(ctx: SessionContext, capacity: number | null | undefined): number {
+  return Math.min(capacity ?? ctx.settings.maxParticipantsPerRoom, MAX_ROOM_CAPACITY);
+}
+
+export type { AssignmentMode, SessionPhase };

@@ -1,0 +1,266 @@
+/**
+ * Why a command may not run now. One function per command, each returning null (allowed) or a typed refusal.
+ * The machine's `commandAllowed` guard calls these, and the engine calls them again to explain a refusal,
+ * so what is refused and why it is refused can never drift apart.
+ */
+import { COMMAND_ROLES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../protocol";
+import { autoAssign } from "./assignment";
+import {
+  admittedMembers,
+  occupancy,
+  plannedCount,
+  roomCapacity,
+  type CommandEvent,
+  type SessionContext,
+  type SessionPhase,
+} from "./model";
+
+export interface Refusal {
+  code: ErrorCode;
+  message: string;
+}
+
+const refuse = (code: ErrorCode, message: string): Refusal => ({ code, message });
+
+type Check<T extends CommandType> = (ctx: SessionContext, phase: SessionPhase, e: Extract<CommandEvent, { type: T }>) => Refusal | null;
+
+/** Phases in which each command makes sense. */
+const PHASES: Record<CommandType, readonly SessionPhase[]> = {
+  admit: ["main", "preparing", "open", "closing"],
+  deny: ["main", "preparing", "open", "closing"],
+  removeMember: ["main", "preparing", "open", "closing"],
+  updateSettings: ["main", "preparing", "open", "closing"],
+  createBreakouts: ["main"],
+  addRoom: ["preparing"],
+  renameRoom: ["preparing", "open", "closing"],
+  deleteRoom: ["preparing"],
+  autoAssign: ["preparing"],
+  assign: ["preparing"],
+  bulkAssign: ["preparing", "open"],
+  preAssign: ["preparing", "open", "closing"],
+  openBreakouts: ["preparing"],
+  move: ["open", "closing"],
+  swap: ["open", "closing"],
+  closeRoom: ["open", "closing"],
+  closeAll: ["preparing", "open", "closing"],
+  extendRound: ["open", "closing"],
+  broadcast: ["main", "preparing", "open", "closing"],
+  visitRoom: ["main", "preparing", "open", "closing"],
+  resolveHelp: ["main", "preparing", "open", "closing"],
+  endSession: ["main", "preparing", "open", "closing"],
+  chooseRoom: ["preparing", "open"],
+  returnToMain: ["open", "closing"],
+  requestHelp: ["main", "preparing", "open", "closing"],
+  leave: ["main", "preparing", "open", "closing"],
+};
+
+function admitted(ctx: SessionContext, memberId: string): Refusal | null {
+  const m = ctx.members[memberId];
+  if (!m) return refuse("MEMBER_NOT_FOUND", `no member ${memberId} in this session`);
+  if (m.status !== "admitted") return refuse("NOT_ADMITTED", `${m.name} is ${m.status}, not admitted`);
+  return null;
+}
+
+function room(ctx: SessionContext, roomId: string, wantStatus?: "preparing" | "open"): Refusal | null {
+  const r = ctx.rooms[roomId];
+  if (!r || r.status === "closed") return refuse("ROOM_NOT_FOUND", `no room ${roomId} in this round`);
+  if (wantStatus === "open" && r.status !== "open") return refuse("ROOM_NOT_OPEN", `${r.name} is not open`);
+  if (wantStatus === "preparing" && r.status !== "preparing") return refuse("INVALID_STATE", `${r.name} is already open`);
+  return null;
+}
+
+/** Space in a place for one more: open rooms count who is there, preparing rooms count the plan. */
+function hasSpace(ctx: SessionContext, location: string): Refusal | null {
+  if (location === MAIN_ROOM) return null; // main holds the whole session (capped at admission)
+  const r = ctx.rooms[location];
+  const n = r.status === "open" ? occupancy(ctx, location) : plannedCount(ctx, location);
+  return n >= r.capacity ? refuse("ROOM_FULL", `${r.name} is full (${r.capacity})`) : null;
+}
+
+function target(ctx: SessionContext, to: string): Refusal | null {
+  return to === MAIN_ROOM ? null : room(ctx, to, "open") ?? null;
+}
+
+function roomNames(ctx: SessionContext, e: Extract<CommandEvent, { type: "createBreakouts" }>): string[] {
+  return e.names ?? Array.from({ length: e.count ?? 0 }, (_, i) => `Room ${i + 1}`);
+}
+
+const participantsToPlace = (ctx: SessionContext, includeStaff: readonly string[] = []) =>
+  admittedMembers(ctx).filter((m) => m.role === "participant" || includeStaff.includes(m.id));
+
+const CHECKS: { [T in CommandType]: Check<T> } = {
+  admit: (ctx, _p, e) => {
+    const m = ctx.members[e.memberId];
+    if (!m) return refuse("MEMBER_NOT_FOUND", `no member ${e.memberId}`);
+    if (m.status !== "waiting") return refuse("INVALID_STATE", `${m.name} is ${m.status}, not waiting`);
+    if (admittedMembers(ctx).length >= MAX_ROOM_CAPACITY) return refuse("SESSION_FULL", `a session holds at most ${MAX_ROOM_CAPACITY} people`);
+    return null;
+  },
+  deny: (ctx, _p, e) => {
+    const m = ctx.members[e.memberId];
+    if (!m) return refuse("MEMBER_NOT_FOUND", `no member ${e.memberId}`);
+    return m.status === "waiting" ? null : refuse("INVALID_STATE", `${m.name} is ${m.status}, not waiting`);
+  },
+  removeMember: (ctx, _p, e) => {
+    const m = ctx.members[e.memberId];
+    if (!m) return refuse("MEMBER_NOT_FOUND", `no member ${e.memberId}`);
+    if (m.status === "left" || m.status === "denied") return refuse("INVALID_STATE", `${m.name} is already ${m.status}`);
+    if (m.role === "facilitator") return refuse("FORBIDDEN", "the facilitator cannot be removed");
+    return null;
+  },
+  updateSettings: () => null,
+  createBreakouts: (ctx, _p, e) => {
+    const names = roomNames(ctx, e);
+    if (names.length > MAX_BREAKOUT_ROOMS) return refuse("TOO_MANY_ROOMS", `at most ${MAX_BREAKOUT_ROOMS} rooms`);
+    if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) return refuse("DUPLICATE_ROOM_NAME", "room names must differ");
+    for (const id of e.includeStaff ?? []) {
+      const r = admitted(ctx, id);
+      if (r) return r;
+    }
+    const people = participantsToPlace(ctx, e.includeStaff);
+    if (people.filter((m) => m.role === "participant").length < 2)
+      return refuse("TOO_FEW_PARTICIPANTS", "breakout rooms need at least 2 admitted participants");
+    if (e.mode === "auto") {
+      const cap = roomCapacity(ctx, e.capacity);
+      const plan = autoAssign({ memberIds: people.map((m) => m.id), rooms: names.map((_, i) => ({ id: `x${i}`, capacity: cap })), seed: 0 });
+      if (!plan.ok) return refuse("ROOM_FULL", `${plan.needed} people do not fit in ${names.length} rooms of ${cap}`);
+    }
+    return null;
+  },
+  addRoom: (ctx, _p, e) => {
+    if (Object.values(ctx.rooms).filter((r) => r.status === "preparing").length >= MAX_BREAKOUT_ROOMS)
+      return refuse("TOO_MANY_ROOMS", `at most ${MAX_BREAKOUT_ROOMS} rooms`);
+    if (e.name && Object.values(ctx.rooms).some((r) => r.status !== "closed" && r.name.toLowerCase() === e.name!.toLowerCase()))
+      return refuse("DUPLICATE_ROOM_NAME", `a room is already called ${e.name}`);
+    return null;
+  },
+  renameRoom: (ctx, _p, e) =>
+    room(ctx, e.roomId) ??
+    (Object.values(ctx.rooms).some((r) => r.id !== e.roomId && r.status !== "closed" && r.name.toLowerCase() === e.name.toLowerCase())
+      ? refuse("DUPLICATE_ROOM_NAME", `a room is already called ${e.name}`)
+      : null),
+  deleteRoom: (ctx, _p, e) => {
+    const r = room(ctx, e.roomId, "preparing");
+    if (r) return r;
+    return Object.values(ctx.rooms).filter((x) => x.status === "preparing").length <= 1
+      ? refuse("INVALID_STATE", "the last room cannot be deleted; close breakouts instead")
+      : null;
+  },
+  autoAssign: (ctx) => {
+    const rooms = Object.values(ctx.rooms).filter((r) => r.status === "preparing");
+    const plan = autoAssign({ memberIds: participantsToPlace(ctx).map((m) => m.id), rooms, seed: 0 });
+    return plan.ok ? null : refuse("ROOM_FULL", `${plan.needed} people do not fit (${plan.available} places)`);
+  },
+  assign: (ctx, _p, e) => {
+    const a = admitted(ctx, e.memberId);
+    if (a) return a;
+    if (e.roomId === null) return null;
+    if (ctx.round?.plan[e.memberId] === e.roomId) return null; // already planned there: idempotent
+    return room(ctx, e.roomId, "preparing") ?? hasSpace(ctx, e.roomId);
+  },
+  bulkAssign: (ctx, phase, e) => {
+    const seen = new Set<string>();
+    const want = new Map<string, number>();
+    for (const { memberId, roomId } of e.assignments) {
+      if (seen.has(memberId)) return refuse("INVALID_MESSAGE", `${memberId} appears twice`);
+      seen.add(memberId);
+      const a = admitted(ctx, memberId);
+      if (a) return a;
+      if (roomId === null) continue;
+      const r = room(ctx, roomId, phase === "preparing" ? "preparing" : "open");
+      if (r) return r;
+      want.set(roomId, (want.get(roomId) ?? 0) + 1);
+    }
+    // Capacity after the whole batch: those staying + those arriving.
+    for (const [roomId, arriving] of want) {
+      const r = ctx.rooms[roomId];
+      let staying = 0;
+      for (const m of Object.values(ctx.members)) {
+        if (m.status !== "admitted" || seen.has(m.id)) continue;
+        const where = phase === "preparing" ? ctx.round?.plan[m.id] : m.location;
+        if (where === roomId) staying++;
+      }
+      if (staying + arriving > r.capacity) return refuse("ROOM_FULL", `${r.name} would hold ${staying + arriving} (capacity ${r.capacity})`);
+    }
+    return null;
+  },
+  preAssign: (ctx, phase, e) => (e.roomId === null ? null : room(ctx, e.roomId, phase === "preparing" ? "preparing" : "open")),
+  openBreakouts: (ctx) => {
+    const n = admittedMembers(ctx).filter((m) => m.role === "participant").length;
+    if (n < 2) return refuse("TOO_FEW_PARTICIPANTS", "breakout rooms need at least 2 admitted participants");
+    return null;
+  },
+  move: (ctx, _p, e) => {
+    const a = admitted(ctx, e.memberId);
+    if (a) return a;
+    const t = target(ctx, e.to);
+    if (t) return t;
+    if (ctx.members[e.memberId].location === e.to) return refuse("ALREADY_THERE", `${ctx.members[e.memberId].name} is already there`);
+    return hasSpace(ctx, e.to);
+  },
+  swap: (ctx, _p, e) => {
+    if (e.memberA === e.memberB) return refuse("INVALID_MESSAGE", "swap needs two different members");
+    const a = admitted(ctx, e.memberA) ?? admitted(ctx, e.memberB);
+    if (a) return a;
+    return ctx.members[e.memberA].location === ctx.members[e.memberB].location
+      ? refuse("ALREADY_THERE", "both are in the same place")
+      : null;
+  },
+  closeRoom: (ctx, _p, e) => room(ctx, e.roomId, "open"),
+  closeAll: () => null,
+  extendRound: () => null,
+  broadcast: (ctx, _p, e) => (e.roomId ? room(ctx, e.roomId, "open") : null),
+  visitRoom: (ctx, _p, e) => {
+    const a = admitted(ctx, e.actor.memberId);
+    if (a) return a;
+    const t = target(ctx, e.to);
+    if (t) return t;
+    if (ctx.members[e.actor.memberId].location === e.to) return refuse("ALREADY_THERE", "you are already there");
+    return hasSpace(ctx, e.to);
+  },
+  resolveHelp: (ctx, _p, e) => {
+    const m = ctx.members[e.memberId];
+    if (!m) return refuse("MEMBER_NOT_FOUND", `no member ${e.memberId}`);
+    return m.helpRequest ? null : refuse("INVALID_STATE", `${m.name} has not asked for help`);
+  },
+  endSession: () => null,
+  chooseRoom: (ctx, phase, e) => {
+    const a = admitted(ctx, e.actor.memberId);
+    if (a) return a;
+    if (ctx.round?.mode !== "choose") return refuse("NOT_ALLOWED_BY_SETTINGS", "this round's rooms are assigned by the facilitator");
+    const r = room(ctx, e.roomId, phase === "preparing" ? "preparing" : "open");
+    if (r) return r;
+    const me = ctx.members[e.actor.memberId];
+    const already = phase === "preparing" ? ctx.round.plan[me.id] === e.roomId : me.location === e.roomId;
+    if (already) return refuse("ALREADY_THERE", "you are already in that room");
+    return hasSpace(ctx, e.roomId);
+  },
+  returnToMain: (ctx, _p, e) => {
+    const a = admitted(ctx, e.actor.memberId);
+    if (a) return a;
+    if (!ctx.settings.allowSelfReturn) return refuse("NOT_ALLOWED_BY_SETTINGS", "the facilitator has turned off returning by yourself");
+    return ctx.members[e.actor.memberId].location === MAIN_ROOM ? refuse("ALREADY_THERE", "you are already in the main room") : null;
+  },
+  requestHelp: (ctx, _p, e) => admitted(ctx, e.actor.memberId),
+  leave: (ctx, _p, e) => {
+    const m = ctx.members[e.actor.memberId];
+    if (!m || m.status === "left") return refuse("INVALID_STATE", "you are not in this session");
+    return null;
+  },
+};
+
+/** null when the command may run now; otherwise the reason it may not. Role first, then state, then data. */
+export function checkCommand(ctx: SessionContext, phase: SessionPhase, e: CommandEvent): Refusal | null {
+  const allowedRoles = COMMAND_ROLES[e.type];
+  if (e.actor.role !== "system") {
+    if (!allowedRoles.includes(e.actor.role)) return refuse("FORBIDDEN", `a ${e.actor.role} may not ${e.type}`);
+    const self = ctx.members[e.actor.memberId];
+    if (!self) return refuse("UNAUTHENTICATED", "you are not a member of this session");
+    if (self.status === "denied" || self.status === "left") return refuse("FORBIDDEN", `you are ${self.status}`);
+    if (self.status === "waiting" && e.type !== "leave") return refuse("NOT_ADMITTED", "you are still in the waiting room");
+  }
+  if (phase === "ended") return refuse("SESSION_ENDED", "the session has ended");
+  if (!PHASES[e.type].includes(phase))
+    return refuse("INVALID_STATE", `${e.type} is not possible while the session is in ${phase} (possible in: ${PHASES[e.type].join(", ")})`);
+  return (CHECKS[e.type] as Check<CommandType>)(ctx, phase, e as never);
+}

@@ -1,0 +1,379 @@
+/**
+ * Pure context updates used by the machine's named actions. Each takes a context and an event and returns a
+ * new context; untouched members and rooms keep their identity so diffs stay cheap.
+ */
+import { MAIN_ROOM, type MediaRoomPublic, type Settings } from "../protocol";
+import { autoAssign, smallestRoom } from "./assignment";
+import {
+  admittedMembers,
+  memberByIdentity,
+  occupancy,
+  openRooms,
+  roomCapacity,
+  type CommandEvent,
+  type Member,
+  type Room,
+  type SessionContext,
+  type SystemEvent,
+} from "./model";
+
+type Cmd<T extends CommandEvent["type"]> = Extract<CommandEvent, { type: T }>;
+type Sys<T extends SystemEvent["type"]> = Extract<SystemEvent, { type: T }>;
+
+function patchMember(ctx: SessionContext, id: string, patch: Partial<Member>): SessionContext {
+  return { ...ctx, members: { ...ctx.members, [id]: { ...ctx.members[id], ...patch } } };
+}
+
+function patchRoom(ctx: SessionContext, id: string, patch: Partial<Room>): SessionContext {
+  return { ...ctx, rooms: { ...ctx.rooms, [id]: { ...ctx.rooms[id], ...patch } } };
+}
+
+/** Keep each open room's emptySince true to its occupancy (the empty-room timer starts when the last one leaves). */
+function refreshEmptiness(ctx: SessionContext, roomIds: Iterable<string>, now: number): SessionContext {
+  let next = ctx;
+  for (const id of new Set(roomIds)) {
+    const r = next.rooms[id];
+    if (!r || r.status !== "open") continue;
+    const empty = occupancy(next, id) === 0;
+    if (empty && r.emptySince === null) next = patchRoom(next, id, { emptySince: now });
+    else if (!empty && r.emptySince !== null) next = patchRoom(next, id, { emptySince: null });
+  }
+  return next;
+}
+
+/** Move members to places in one step; the only way locations change while admitted. */
+export function relocate(ctx: SessionContext, moves: ReadonlyArray<readonly [string, string | null]>, now: number): SessionContext {
+  if (moves.length === 0) return ctx;
+  const members = { ...ctx.members };
+  const touched: string[] = [];
+  for (const [id, to] of moves) {
+    const m = members[id];
+    if (!m || m.location === to) continue;
+    if (m.location && m.location !== MAIN_ROOM) touched.push(m.location);
+    if (to && to !== MAIN_ROOM) touched.push(to);
+    // Arrival is per media room: a new place means not arrived yet.
+    members[id] = { ...m, location: to, arrivedIn: null };
+  }
+  return refreshEmptiness({ ...ctx, members }, touched, now);
+}
+
+/** Where a newly admitted member goes: main, or (late joiner during open breakouts) a room. */
+function placeForAdmitted(ctx: SessionContext, m: Member, phase: string): string {
+  if (phase !== "open" || m.role !== "participant") return MAIN_ROOM;
+  const pre = ctx.preAssignments[m.identity];
+  if (pre && ctx.rooms[pre]?.status === "open" && occupancy(ctx, pre) < ctx.rooms[pre].capacity) return pre;
+  if (ctx.settings.lateJoiners !== "auto" || ctx.round?.mode === "choose") return MAIN_ROOM;
+  return smallestRoom(openRooms(ctx), (id) => occupancy(ctx, id)) ?? MAIN_ROOM;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Membership
+// ---------------------------------------------------------------------------------------------------------------
+
+export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase: string): SessionContext {
+  const existing = memberByIdentity(ctx, e.identity);
+  if (existing) {
+    // Rejoin: someone already admitted who left comes straight back; denied stays denied.
+    if (existing.status === "left" && existing.admittedAt !== null) {
+      const next = patchMember(ctx, existing.id, { status: "admitted", name: e.name, leftAt: null, location: null });
+      return relocate(next, [[existing.id, placeForAdmitted(next, next.members[existing.id], phase)]], e.now);
+    }
+    if (existing.status === "left") return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null });
+    return existing.name === e.name ? ctx : patchMember(ctx, existing.id, { name: e.name });
+  }
+  const id = `m${ctx.nextMemberNumber}`;
+  const staff = e.role !== "participant";
+  const autoAdmit = staff || ctx.settings.autoAdmit;
+  const member: Member = {
+    id,
+    identity: e.identity,
+    name: e.name,
+    role: e.role,
+    status: autoAdmit ? "admitted" : "waiting",
+    location: null,
+    arrivedIn: null,
+    connected: false,
+    quality: null,
+    helpRequest: null,
+    joinedAt: e.now,
+    admittedAt: autoAdmit ? e.now : null,
+    leftAt: null,
+  };
+  const next: SessionContext = { ...ctx, nextMemberNumber: ctx.nextMemberNumber + 1, members: { ...ctx.members, [id]: member } };
+  if (!autoAdmit) return next;
+  if (admittedMembers(ctx).length >= 50) return patchMember(next, id, { status: "waiting", admittedAt: null });
+  return relocate(next, [[id, placeForAdmitted(next, member, phase)]], e.now);
+}
+
+/** The member id that the last memberJoined created or matched (the DO needs it to sign a ticket). */
+export const joinedMemberId = (ctx: SessionContext, identity: string) => memberByIdentity(ctx, identity)?.id ?? null;
+
+export function admit(ctx: SessionContext, e: Cmd<"admit">, phase: string): SessionContext {
+  const next = patchMember(ctx, e.memberId, { status: "admitted", admittedAt: e.now });
+  return relocate(next, [[e.memberId, placeForAdmitted(next, next.members[e.memberId], phase)]], e.now);
+}
+
+export const deny = (ctx: SessionContext, e: Cmd<"deny">) => patchMember(ctx, e.memberId, { status: "denied", leftAt: e.now });
+
+function dropFromPlans(ctx: SessionContext, memberId: string): SessionContext {
+  if (!ctx.round || !(memberId in ctx.round.plan)) return ctx;
+  const plan = { ...ctx.round.plan };
+  delete plan[memberId];
+  return { ...ctx, round: { ...ctx.round, plan } };
+}
+
+function depart(ctx: SessionContext, memberId: string, status: "left" | "denied", now: number): SessionContext {
+  const moved = relocate(ctx, [[memberId, null]], now);
+  return dropFromPlans(patchMember(moved, memberId, { status, leftAt: now, helpRequest: null, connected: false }), memberId);
+}
+
+export const removeMember = (ctx: SessionContext, e: Cmd<"removeMember">) => depart(ctx, e.memberId, "denied", e.now);
+export const leave = (ctx: SessionContext, e: Cmd<"leave">) => depart(ctx, e.actor.memberId, "left", e.now);
+
+export function updateSettings(ctx: SessionContext, e: Cmd<"updateSettings">): SessionContext {
+  const settings: Settings = { ...ctx.settings, ...e.settings };
+  return { ...ctx, settings };
+}
+
+export const setConnection = (ctx: SessionContext, e: Sys<"connection">) =>
+  ctx.members[e.memberId] && ctx.members[e.memberId].connected !== e.connected ? patchMember(ctx, e.memberId, { connected: e.connected }) : ctx;
+
+export const setArrival = (ctx: SessionContext, e: Sys<"arrival">) =>
+  ctx.members[e.memberId] && ctx.members[e.memberId].arrivedIn !== e.mediaRoom ? patchMember(ctx, e.memberId, { arrivedIn: e.mediaRoom }) : ctx;
+
+export const setQuality = (ctx: SessionContext, e: Sys<"quality">) =>
+  ctx.members[e.memberId] && ctx.members[e.memberId].quality !== e.level ? patchMember(ctx, e.memberId, { quality: e.level }) : ctx;
+
+export function setMedia(ctx: SessionContext, media: MediaRoomPublic): SessionContext {
+  const cur = ctx.media[media.key];
+  if (cur && cur.status === media.status && cur.sid === media.sid && cur.error === media.error && cur.name === media.name) return ctx;
+  return { ...ctx, media: { ...ctx.media, [media.key]: media } };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rooms and rounds
+// ---------------------------------------------------------------------------------------------------------------
+
+function newRoom(ctx: SessionContext, name: string | undefined, capacity: number, round: number, now: number): [SessionContext, Room] {
+  const id = `r${ctx.nextRoomNumber}`;
+  const room: Room = {
+    id,
+    name: name ?? `Room ${ctx.nextRoomNumber}`,
+    status: "preparing",
+    capacity,
+    round,
+    openedAt: null,
+    closedAt: null,
+    emptySince: null,
+  };
+  void now;
+  return [{ ...ctx, nextRoomNumber: ctx.nextRoomNumber + 1, rooms: { ...ctx.rooms, [id]: room } }, room];
+}
+
+const roundSeed = (ctx: SessionContext) => (ctx.seed ^ Math.imul(ctx.roundsCompleted + 1, 0x9e3779b1)) >>> 0;
+
+/** Staff placed automatically only when chosen, plus pre-assignments: both count as fixed. */
+function fixedPlacements(ctx: SessionContext, includeStaff: readonly string[]): Record<string, string> {
+  const fixed: Record<string, string> = {};
+  for (const m of admittedMembers(ctx)) {
+    const pre = ctx.preAssignments[m.identity];
+    if (pre && ctx.rooms[pre]?.status === "preparing") fixed[m.id] = pre;
+  }
+  void includeStaff;
+  return fixed;
+}
+
+function autoPlan(ctx: SessionContext, includeStaff: readonly string[]): Record<string, string> {
+  const rooms = Object.values(ctx.rooms).filter((r) => r.status === "preparing");
+  const people = admittedMembers(ctx).filter((m) => m.role === "participant" || includeStaff.includes(m.id));
+  const result = autoAssign({ memberIds: people.map((m) => m.id), rooms, fixed: fixedPlacements(ctx, includeStaff), seed: roundSeed(ctx) });
+  // The rule checked capacity before this runs; an impossible plan leaves everyone unassigned rather than half-placed.
+  return result.ok ? result.plan : {};
+}
+
+export function createBreakouts(ctx: SessionContext, e: Cmd<"createBreakouts">): SessionContext {
+  const names = e.names ?? Array.from({ length: e.count ?? 0 }, (_, i) => `Room ${i + 1}`);
+  const capacity = roomCapacity(ctx, e.capacity);
+  const number = ctx.roundsCompleted + 1;
+  let next: SessionContext = { ...ctx, nextRoomNumber: ctx.nextRoomNumber };
+  for (const name of names) next = newRoom(next, name, capacity, number, e.now)[0];
+  next = {
+    ...next,
+    round: {
+      number,
+      mode: e.mode,
+      durationSeconds: e.durationSeconds ?? null,
+      plan: {},
+      openedAt: null,
+      endsAt: null,
+      warned: false,
+      closesAt: null,
+    },
+  };
+  const plan = e.mode === "auto" ? autoPlan(next, e.includeStaff ?? []) : fixedPlacements(next, []);
+  return { ...next, round: { ...next.round!, plan } };
+}
+
+export function addRoom(ctx: SessionContext, e: Cmd<"addRoom">): SessionContext {
+  return newRoom(ctx, e.name, ctx.settings.maxParticipantsPerRoom, ctx.round!.number, e.now)[0];
+}
+
+export const renameRoom = (ctx: SessionContext, e: Cmd<"renameRoom">) => patchRoom(ctx, e.roomId, { name: e.name });
+
+export function deleteRoom(ctx: SessionContext, e: Cmd<"deleteRoom">): SessionContext {
+  const next = patchRoom(ctx, e.roomId, { status: "closed", closedAt: e.now });
+  const plan = Object.fromEntries(Object.entries(ctx.round!.plan).filter(([, r]) => r !== e.roomId));
+  const preAssignments = Object.fromEntries(Object.entries(ctx.preAssignments).filter(([, r]) => r !== e.roomId));
+  return { ...next, preAssignments, round: { ...next.round!, plan } };
+}
+
+export const autoAssignPlan = (ctx: SessionContext) => ({ ...ctx, round: { ...ctx.round!, plan: autoPlan(ctx, []) } });
+
+function setPlan(ctx: SessionContext, entries: ReadonlyArray<{ memberId: string; roomId: string | null }>): SessionContext {
+  const plan = { ...ctx.round!.plan };
+  for (const { memberId, roomId } of entries) {
+    if (roomId === null) delete plan[memberId];
+    else plan[memberId] = roomId;
+  }
+  return { ...ctx, round: { ...ctx.round!, plan } };
+}
+
+export const assignPlan = (ctx: SessionContext, e: Cmd<"assign">) => setPlan(ctx, [e]);
+
+export function bulkAssign(ctx: SessionContext, e: Cmd<"bulkAssign">, phase: string): SessionContext {
+  if (phase === "preparing") return setPlan(ctx, e.assignments);
+  return relocate(ctx, e.assignments.map((a) => [a.memberId, a.roomId ?? MAIN_ROOM] as const), e.now);
+}
+
+export function preAssign(ctx: SessionContext, e: Cmd<"preAssign">, phase: string): SessionContext {
+  const preAssignments = { ...ctx.preAssignments };
+  if (e.roomId === null) delete preAssignments[e.identity];
+  else preAssignments[e.identity] = e.roomId;
+  let next: SessionContext = { ...ctx, preAssignments };
+  // Someone already here with that identity is planned (preparing) right away; live rooms only affect later joins.
+  const m = memberByIdentity(ctx, e.identity);
+  if (m && m.status === "admitted" && phase === "preparing") next = setPlan(next, [{ memberId: m.id, roomId: e.roomId }]);
+  return next;
+}
+
+export function openBreakouts(ctx: SessionContext, e: Cmd<"openBreakouts">): SessionContext {
+  let next = ctx;
+  const round = ctx.round!;
+  for (const r of Object.values(ctx.rooms)) {
+    if (r.status === "preparing") next = patchRoom(next, r.id, { status: "open", openedAt: e.now });
+  }
+  const endsAt = round.durationSeconds ? e.now + round.durationSeconds * 1000 : null;
+  next = { ...next, round: { ...round, openedAt: e.now, endsAt } };
+  const moves: [string, string][] = [];
+  for (const [memberId, roomId] of Object.entries(round.plan)) {
+    if (next.members[memberId]?.status === "admitted" && next.rooms[roomId]?.status === "open") moves.push([memberId, roomId]);
+  }
+  next = relocate(next, moves, e.now);
+  // Rooms nobody was planned into start their empty timer now.
+  return refreshEmptiness(next, Object.keys(next.rooms), e.now);
+}
+
+export function move(ctx: SessionContext, e: Cmd<"move">): SessionContext {
+  return relocate(ctx, [[e.memberId, e.to]], e.now);
+}
+
+export function swap(ctx: SessionContext, e: Cmd<"swap">): SessionContext {
+  const a = ctx.members[e.memberA].location;
+  const b = ctx.members[e.memberB].location;
+  return relocate(ctx, [[e.memberA, b], [e.memberB, a]], e.now);
+}
+
+export const visitRoom = (ctx: SessionContext, e: Cmd<"visitRoom">) => relocate(ctx, [[e.actor.memberId, e.to]], e.now);
+export const chooseRoom = (ctx: SessionContext, e: Cmd<"chooseRoom">, phase: string) =>
+  phase === "preparing" ? setPlan(ctx, [{ memberId: e.actor.memberId, roomId: e.roomId }]) : relocate(ctx, [[e.actor.memberId, e.roomId]], e.now);
+export const returnToMain = (ctx: SessionContext, e: Cmd<"returnToMain">) => relocate(ctx, [[e.actor.memberId, MAIN_ROOM]], e.now);
+
+/** Close rooms: whoever is inside goes back to main first, so nobody is ever in a closed room. */
+export function closeRooms(ctx: SessionContext, roomIds: readonly string[], now: number): SessionContext {
+  const ids = new Set(roomIds);
+  const moves: [string, string][] = [];
+  for (const m of Object.values(ctx.members)) if (m.location && ids.has(m.location)) moves.push([m.id, MAIN_ROOM]);
+  let next = relocate(ctx, moves, now);
+  for (const id of ids) if (next.rooms[id].status !== "closed") next = patchRoom(next, id, { status: "closed", closedAt: now, emptySince: null });
+  return next;
+}
+
+export const closeRoom = (ctx: SessionContext, e: Cmd<"closeRoom">) => closeRooms(ctx, [e.roomId], e.now);
+
+export function startClosingCountdown(ctx: SessionContext, seconds: number, now: number): SessionContext {
+  return { ...ctx, round: { ...ctx.round!, closesAt: now + seconds * 1000 } };
+}
+
+export function extendRound(ctx: SessionContext, e: Cmd<"extendRound">): SessionContext {
+  const round = ctx.round!;
+  // While closing, extending cancels the countdown and gives the rooms `seconds` more from now.
+  const base = round.closesAt !== null ? e.now : round.endsAt ?? e.now;
+  return { ...ctx, round: { ...round, endsAt: base + e.seconds * 1000, closesAt: null, warned: false } };
+}
+
+/** Everyone back to main, every room closed, the round counted. */
+export function finishRound(ctx: SessionContext, now: number): SessionContext {
+  const live = Object.values(ctx.rooms).filter((r) => r.status !== "closed").map((r) => r.id);
+  const next = closeRooms(ctx, live, now);
+  const opened = ctx.round?.openedAt !== null && ctx.round !== null;
+  return { ...next, round: null, preAssignments: {}, roundsCompleted: ctx.roundsCompleted + (opened ? 1 : 0) };
+}
+
+/** Rooms whose empty timer has run out. */
+export function expiredEmptyRooms(ctx: SessionContext, now: number): string[] {
+  const limit = ctx.settings.emptyRoomTimeoutSeconds * 1000;
+  return openRooms(ctx)
+    .filter((r) => r.emptySince !== null && now >= r.emptySince + limit)
+    .map((r) => r.id);
+}
+
+export function requestHelp(ctx: SessionContext, e: Cmd<"requestHelp">): SessionContext {
+  return patchMember(ctx, e.actor.memberId, { helpRequest: { at: e.now, message: e.message ?? "" } });
+}
+
+export const resolveHelp = (ctx: SessionContext, e: Cmd<"resolveHelp">) => patchMember(ctx, e.memberId, { helpRequest: null });
+
+export function endSession(ctx: SessionContext, now: number, reason: string): SessionContext {
+  const live = Object.values(ctx.rooms).filter((r) => r.status !== "closed").map((r) => r.id);
+  let next = closeRooms(ctx, live, now);
+  const moves: [string, null][] = Object.values(next.members).filter((m) => m.location !== null).map((m) => [m.id, null]);
+  next = relocate(next, moves, now);
+  const members = { ...next.members };
+  for (const m of Object.values(members)) {
+    if (m.status === "admitted" || m.status === "waiting") members[m.id] = { ...m, status: "left", leftAt: now, helpRequest: null };
+  }
+  const roundsCompleted = next.roundsCompleted + (ctx.round?.openedAt ? 1 : 0);
+  return { ...next, members, round: null, roundsCompleted, endedAt: now, endReason: reason };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deadlines: the machine keeps them as times in its context; the Durable Object's single alarm wakes it.
+// ---------------------------------------------------------------------------------------------------------------
+
+export function sessionEndsAt(ctx: SessionContext): number | null {
+  return ctx.settings.maxSessionSeconds ? ctx.createdAt + ctx.settings.maxSessionSeconds * 1000 : null;
+}
+
+export function warningAt(ctx: SessionContext): number | null {
+  const r = ctx.round;
+  if (!r || r.endsAt === null || r.warned || r.closesAt !== null || !ctx.settings.warningSeconds) return null;
+  return r.endsAt - ctx.settings.warningSeconds * 1000;
+}
+
+/** The earliest time at which something is due, or null. */
+export function nextDeadline(ctx: SessionContext, phase: string): number | null {
+  if (phase === "ended") return null;
+  const times: number[] = [];
+  const end = sessionEndsAt(ctx);
+  if (end !== null) times.push(end);
+  if (phase === "open" || phase === "closing") {
+    const r = ctx.round!;
+    if (phase === "open" && r.endsAt !== null) times.push(r.endsAt);
+    const w = warningAt(ctx);
+    if (phase === "open" && w !== null) times.push(w);
+    if (phase === "closing" && r.closesAt !== null) times.push(r.closesAt);
+    const limit = ctx.settings.emptyRoomTimeoutSeconds * 1000;
+    for (const room of openRooms(ctx)) if (room.emptySince !== null) times.push(room.emptySince + limit);
+  }
+  return times.length ? Math.min(...times) : null;
+}

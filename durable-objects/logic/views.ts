@@ -1,0 +1,96 @@
+/**
+ * What each role may see, computed at the source. Staff see the whole session; a participant sees their own
+ * place, the people in it, and nothing of other rooms or of anyone's help requests.
+ */
+import { MAIN_ROOM, type Change, type ParticipantView, type SessionPhase, type SessionPublic, type StaffState } from "../protocol";
+import { occupancy, placeName, type SessionContext } from "./model";
+
+export function sessionPublic(ctx: SessionContext, phase: SessionPhase): SessionPublic {
+  return {
+    id: ctx.sessionId,
+    title: ctx.title,
+    createdBy: ctx.createdBy,
+    endReason: ctx.endReason,
+    phase,
+    createdAt: ctx.createdAt,
+    endedAt: ctx.endedAt,
+    endsAt: ctx.settings.maxSessionSeconds ? ctx.createdAt + ctx.settings.maxSessionSeconds * 1000 : null,
+    settings: ctx.settings,
+    roundsCompleted: ctx.roundsCompleted,
+    preAssignments: ctx.preAssignments,
+  };
+}
+
+export function staffState(ctx: SessionContext, phase: SessionPhase): StaffState {
+  return {
+    session: sessionPublic(ctx, phase),
+    members: Object.values(ctx.members),
+    rooms: Object.values(ctx.rooms),
+    round: ctx.round,
+    media: Object.values(ctx.media),
+    mediaProvider: ctx.mediaProvider,
+  };
+}
+
+export function participantView(ctx: SessionContext, phase: SessionPhase, memberId: string): ParticipantView {
+  const me = ctx.members[memberId];
+  const round = ctx.round;
+  const roommates =
+    me.location === null
+      ? []
+      : Object.values(ctx.members)
+          .filter((m) => m.id !== me.id && m.status === "admitted" && m.location === me.location)
+          .map((m) => ({ id: m.id, name: m.name, role: m.role, arrived: m.arrivedIn !== null }));
+  const choosable =
+    round?.mode === "choose" && me.status === "admitted" && (phase === "preparing" || phase === "open")
+      ? Object.values(ctx.rooms)
+          .filter((r) => r.status === (phase === "preparing" ? "preparing" : "open"))
+          .map((r) => ({
+            id: r.id,
+            name: r.name,
+            capacity: r.capacity,
+            count: phase === "open" ? occupancy(ctx, r.id) : Object.values(round.plan).filter((x) => x === r.id).length,
+          }))
+      : [];
+  return {
+    session: { id: ctx.sessionId, title: ctx.title, phase, endedAt: ctx.endedAt },
+    you: {
+      memberId: me.id,
+      name: me.name,
+      role: me.role,
+      status: me.status,
+      location: me.location,
+      roomName: placeName(ctx, me.location),
+      helpRequested: me.helpRequest !== null,
+    },
+    roommates,
+    round: round ? { number: round.number, mode: round.mode, endsAt: round.endsAt, closesAt: round.closesAt } : null,
+    choosableRooms: choosable,
+    allowSelfReturn: ctx.settings.allowSelfReturn && me.location !== null && me.location !== MAIN_ROOM,
+  };
+}
+
+/**
+ * Entity changes between two contexts, for staff. Unchanged members and rooms keep their object identity
+ * (updates never mutate), so this is a reference walk, not a deep compare.
+ */
+export function diffForStaff(prev: SessionContext, next: SessionContext, prevPhase: SessionPhase, phase: SessionPhase): Change[] {
+  const changes: Change[] = [];
+  if (prev.members !== next.members)
+    for (const [id, m] of Object.entries(next.members)) if (prev.members[id] !== m) changes.push({ entity: "member", value: m });
+  if (prev.rooms !== next.rooms)
+    for (const [id, r] of Object.entries(next.rooms)) if (prev.rooms[id] !== r) changes.push({ entity: "room", value: r });
+  if (prev.media !== next.media)
+    for (const [key, m] of Object.entries(next.media)) if (prev.media[key] !== m) changes.push({ entity: "media", value: m });
+  if (prev.round !== next.round) changes.push({ entity: "round", value: next.round });
+  if (
+    prevPhase !== phase ||
+    prev.settings !== next.settings ||
+    prev.roundsCompleted !== next.roundsCompleted ||
+    prev.preAssignments !== next.preAssignments ||
+    prev.endedAt !== next.endedAt ||
+    prev.title !== next.title
+  )
+    changes.push({ entity: "session", value: sessionPublic(next, phase) });
+  return changes;
+}

@@ -1,0 +1,380 @@
+/**
+ * The MindBloom session protocol: every command and every message that crosses a WebSocket or an HTTP body.
+ * One module, imported by the Worker, the session Durable Object and the web client, so the three never disagree.
+ * Schemas are zod; types are inferred from them. Keep this file free of runtime-specific imports.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Twilio Group rooms hold at most 50 participants; the main room must hold everyone, so a session does too. */
+export const MAX_ROOM_CAPACITY = 50;
+export const MAX_BREAKOUT_ROOMS = 50;
+export const MAX_MESSAGE_BYTES = 16 * 1024;
+export const MAIN_ROOM = "main" as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared vocabulary
+// ---------------------------------------------------------------------------------------------------------------
+
+export const RoleSchema = z.enum(["facilitator", "cofacilitator", "participant"]);
+export type Role = z.infer<typeof RoleSchema>;
+export const STAFF_ROLES: readonly Role[] = ["facilitator", "cofacilitator"];
+export const isStaff = (role: Role) => role !== "participant";
+
+const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:@-]+$/, "ids are letters, digits and _ . : @ -");
+const Name = z.string().trim().min(1).max(80);
+const Text = z.string().trim().min(1).max(1000);
+/** A place a member can be: the main room or a breakout room id. */
+const Location = z.union([z.literal(MAIN_ROOM), Id]);
+
+export const AssignmentModeSchema = z.enum(["auto", "manual", "choose"]);
+export type AssignmentMode = z.infer<typeof AssignmentModeSchema>;
+
+export const SettingsSchema = z.object({
+  /** Admit joiners without a facilitator's decision. */
+  autoAdmit: z.boolean(),
+  /** What happens to someone admitted while breakout rooms are open. */
+  lateJoiners: z.enum(["auto", "main"]),
+  /** Participants may leave their breakout room for the main room by themselves. */
+  allowSelfReturn: z.boolean(),
+  /** Default closing countdown for "close all", seconds. */
+  closingCountdownSeconds: z.number().int().min(0).max(300),
+  /** An open room empty for this long closes itself (cost control), seconds. */
+  emptyRoomTimeoutSeconds: z.number().int().min(10).max(3600),
+  /** Warning before a timed round ends, seconds. */
+  warningSeconds: z.number().int().min(0).max(600),
+  /** The session ends by itself after this long (cost control); null for no limit. */
+  maxSessionSeconds: z.number().int().min(60).max(86400).nullable(),
+  /** Upper bound on breakout room size (Twilio Group rooms hold 50). */
+  maxParticipantsPerRoom: z.number().int().min(1).max(MAX_ROOM_CAPACITY),
+});
+export type Settings = z.infer<typeof SettingsSchema>;
+
+export const DEFAULT_SETTINGS: Settings = {
+  autoAdmit: false,
+  lateJoiners: "main",
+  allowSelfReturn: true,
+  closingCountdownSeconds: 60,
+  emptyRoomTimeoutSeconds: 120,
+  warningSeconds: 60,
+  maxSessionSeconds: 4 * 3600,
+  maxParticipantsPerRoom: MAX_ROOM_CAPACITY,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Commands: what a client (or the HTTP API) asks the session to do. Each is authorised by role and state.
+// ---------------------------------------------------------------------------------------------------------------
+
+export const CommandSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("admit"), memberId: Id }).strict(),
+  z.object({ type: z.literal("deny"), memberId: Id }).strict(),
+  z.object({ type: z.literal("removeMember"), memberId: Id }).strict(),
+  z.object({ type: z.literal("updateSettings"), settings: SettingsSchema.partial().strict() }).strict(),
+  z
+    .object({
+      type: z.literal("createBreakouts"),
+      /** Either a count (rooms named "Room 1".."Room n") or explicit names. */
+      count: z.number().int().min(1).max(MAX_BREAKOUT_ROOMS).optional(),
+      names: z.array(Name).min(1).max(MAX_BREAKOUT_ROOMS).optional(),
+      mode: AssignmentModeSchema.default("auto"),
+      /** Per-room capacity; null means the session's maxParticipantsPerRoom. */
+      capacity: z.number().int().min(1).max(MAX_ROOM_CAPACITY).nullable().optional(),
+      /** Round length; null for an untimed round. */
+      durationSeconds: z.number().int().min(30).max(4 * 3600).nullable().optional(),
+      /** Facilitators/co-facilitators to include in automatic assignment (they stay out otherwise). */
+      includeStaff: z.array(Id).max(MAX_ROOM_CAPACITY).optional(),
+    })
+    .strict()
+    .refine((c) => (c.count === undefined) !== (c.names === undefined), {
+      message: "give either count or names",
+    }),
+  z.object({ type: z.literal("addRoom"), name: Name.optional() }).strict(),
+  z.object({ type: z.literal("renameRoom"), roomId: Id, name: Name }).strict(),
+  z.object({ type: z.literal("deleteRoom"), roomId: Id }).strict(),
+  z.object({ type: z.literal("autoAssign") }).strict(),
+  /** Manual assignment while preparing (roomId null = unassigned/main). */
+  z.object({ type: z.literal("assign"), memberId: Id, roomId: Id.nullable() }).strict(),
+  z
+    .object({
+      type: z.literal("bulkAssign"),
+      assignments: z.array(z.object({ memberId: Id, roomId: Id.nullable() }).strict()).min(1).max(MAX_ROOM_CAPACITY),
+    })
+    .strict(),
+  /** Assign by identity before that person has joined. */
+  z.object({ type: z.literal("preAssign"), identity: Id, roomId: Id.nullable() }).strict(),
+  z.object({ type: z.literal("openBreakouts") }).strict(),
+  /** Live move while rooms are open. */
+  z.object({ type: z.literal("move"), memberId: Id, to: Location }).strict(),
+  z.object({ type: z.literal("swap"), memberA: Id, memberB: Id }).strict(),
+  z.object({ type: z.literal("closeRoom"), roomId: Id }).strict(),
+  z.object({ type: z.literal("closeAll"), countdownSeconds: z.number().int().min(0).max(300).optional() }).strict(),
+  z.object({ type: z.literal("extendRound"), seconds: z.number().int().min(30).max(3600) }).strict(),
+  z.object({ type: z.literal("broadcast"), text: Text, roomId: Id.nullable().optional() }).strict(),
+  z.object({ type: z.literal("visitRoom"), to: Location }).strict(),
+  z.object({ type: z.literal("resolveHelp"), memberId: Id }).strict(),
+  z.object({ type: z.literal("endSession") }).strict(),
+  // Participant commands
+  z.object({ type: z.literal("chooseRoom"), roomId: Id }).strict(),
+  z.object({ type: z.literal("returnToMain") }).strict(),
+  z.object({ type: z.literal("requestHelp"), message: z.string().trim().max(280).optional() }).strict(),
+  z.object({ type: z.literal("leave") }).strict(),
+]);
+export type Command = z.infer<typeof CommandSchema>;
+export type CommandType = Command["type"];
+
+/**
+ * Who may run each command. Enforced by the machine's guards; documented in docs/protocol.md;
+ * walked in full by the authorisation tests over both transports.
+ */
+export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
+  admit: ["facilitator", "cofacilitator"],
+  deny: ["facilitator", "cofacilitator"],
+  removeMember: ["facilitator", "cofacilitator"],
+  updateSettings: ["facilitator"],
+  createBreakouts: ["facilitator", "cofacilitator"],
+  addRoom: ["facilitator", "cofacilitator"],
+  renameRoom: ["facilitator", "cofacilitator"],
+  deleteRoom: ["facilitator", "cofacilitator"],
+  autoAssign: ["facilitator", "cofacilitator"],
+  assign: ["facilitator", "cofacilitator"],
+  bulkAssign: ["facilitator", "cofacilitator"],
+  preAssign: ["facilitator", "cofacilitator"],
+  openBreakouts: ["facilitator", "cofacilitator"],
+  move: ["facilitator", "cofacilitator"],
+  swap: ["facilitator", "cofacilitator"],
+  closeRoom: ["facilitator", "cofacilitator"],
+  closeAll: ["facilitator", "cofacilitator"],
+  extendRound: ["facilitator", "cofacilitator"],
+  broadcast: ["facilitator", "cofacilitator"],
+  visitRoom: ["facilitator", "cofacilitator"],
+  resolveHelp: ["facilitator", "cofacilitator"],
+  endSession: ["facilitator"],
+  chooseRoom: ["participant"],
+  returnToMain: ["participant"],
+  requestHelp: ["participant"],
+  leave: ["facilitator", "cofacilitator", "participant"],
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors: every refusal names one of these codes.
+// ---------------------------------------------------------------------------------------------------------------
+
+export const ErrorCodeSchema = z.enum([
+  "BAD_JSON", // the frame was not JSON
+  "INVALID_MESSAGE", // JSON, but not a message or command this protocol knows (details name the fields)
+  "MESSAGE_TOO_LARGE",
+  "UNAUTHENTICATED",
+  "FORBIDDEN", // the caller's role may not run this command
+  "WRONG_SESSION", // the credential belongs to another session
+  "CREDENTIAL_EXPIRED",
+  "CREDENTIAL_REVOKED",
+  "INVALID_STATE", // the session's state does not allow this now (e.g. moving while no rooms are open)
+  "SESSION_ENDED",
+  "MEMBER_NOT_FOUND",
+  "ROOM_NOT_FOUND",
+  "NOT_ADMITTED", // the member is waiting, denied or gone
+  "TOO_FEW_PARTICIPANTS", // breakouts need at least 2 admitted participants
+  "TOO_MANY_ROOMS",
+  "ROOM_FULL",
+  "SESSION_FULL",
+  "ROOM_NOT_OPEN",
+  "ALREADY_THERE",
+  "NOT_ALLOWED_BY_SETTINGS",
+  "DUPLICATE_ROOM_NAME",
+  "RATE_LIMITED",
+  "MEDIA_PROVIDER_ERROR", // Twilio refused or failed after retries
+  "NOT_FOUND",
+  "INTERNAL",
+]);
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+export const ErrorPayloadSchema = z.object({
+  code: ErrorCodeSchema,
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+export type ErrorPayload = z.infer<typeof ErrorPayloadSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Client → server frames
+// ---------------------------------------------------------------------------------------------------------------
+
+export const ClientMessageSchema = z.discriminatedUnion("type", [
+  /** commandId is chosen by the client; a retry with the same id is answered again, never applied twice. */
+  z.object({ type: z.literal("command"), commandId: z.string().min(8).max(64), command: CommandSchema }).strict(),
+  /** Ask for what was missed since lastSeq (also accepted as ?lastSeq= on connect). */
+  z.object({ type: z.literal("resume"), lastSeq: z.number().int().min(0) }).strict(),
+  z.object({ type: z.literal("ping"), t: z.number().optional() }).strict(),
+  /** Local media mode: WebRTC signalling relayed to one member in the same room. */
+  z.object({ type: z.literal("signal"), to: Id, data: z.record(z.string(), z.unknown()) }).strict(),
+  /** Network quality sample from the client's media connection (0 = unknown/bad .. 5 = excellent). */
+  z.object({ type: z.literal("quality"), level: z.number().int().min(0).max(5) }).strict(),
+  /** Media arrival as the client sees it (local media mode; Twilio mode uses signed status callbacks). */
+  z.object({ type: z.literal("arrived"), mediaRoom: z.string().max(200).nullable() }).strict(),
+  /** Ask for a fresh media token for the current room before the old one expires. */
+  z.object({ type: z.literal("refreshMedia") }).strict(),
+]);
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Public state shapes
+// ---------------------------------------------------------------------------------------------------------------
+
+export type SessionPhase = "main" | "preparing" | "open" | "closing" | "ended";
+export type MemberStatus = "waiting" | "admitted" | "denied" | "left";
+export type RoomStatus = "preparing" | "open" | "closed";
+export type MediaStatus = "none" | "pending" | "ready" | "failed" | "completed";
+
+export interface MemberPublic {
+  id: string;
+  identity: string;
+  name: string;
+  role: Role;
+  status: MemberStatus;
+  /** "main", a breakout room id, or null when not admitted / gone. */
+  location: string | null;
+  /** Where the media provider says this member is actually connected (media room name), or null. */
+  arrivedIn: string | null;
+  connected: boolean;
+  quality: number | null;
+  helpRequest: { at: number; message: string } | null;
+  joinedAt: number;
+  admittedAt: number | null;
+  leftAt: number | null;
+}
+
+export interface RoomPublic {
+  id: string;
+  name: string;
+  status: RoomStatus;
+  capacity: number;
+  round: number;
+  openedAt: number | null;
+  closedAt: number | null;
+  emptySince: number | null;
+}
+
+export interface RoundPublic {
+  number: number;
+  mode: AssignmentMode;
+  durationSeconds: number | null;
+  /** Planned assignment while preparing: memberId → roomId. */
+  plan: Record<string, string>;
+  openedAt: number | null;
+  endsAt: number | null;
+  warned: boolean;
+  /** Closing countdown deadline once "close all" was given. */
+  closesAt: number | null;
+}
+
+export interface MediaRoomPublic {
+  /** Key: "main" or a breakout room id. */
+  key: string;
+  name: string;
+  status: MediaStatus;
+  sid: string | null;
+  error: string | null;
+}
+
+export interface SessionPublic {
+  id: string;
+  title: string;
+  createdBy: string;
+  endReason: string | null;
+  phase: SessionPhase;
+  createdAt: number;
+  endedAt: number | null;
+  endsAt: number | null;
+  settings: Settings;
+  roundsCompleted: number;
+  preAssignments: Record<string, string>;
+}
+
+/** What staff see: everything. */
+export interface StaffState {
+  session: SessionPublic;
+  members: MemberPublic[];
+  rooms: RoomPublic[];
+  round: RoundPublic | null;
+  media: MediaRoomPublic[];
+  mediaProvider: MediaProvider;
+}
+
+/** What a participant sees: only their own place and the people in it. */
+export interface ParticipantView {
+  session: { id: string; title: string; phase: SessionPhase; endedAt: number | null };
+  you: { memberId: string; name: string; role: Role; status: MemberStatus; location: string | null; roomName: string | null; helpRequested: boolean };
+  roommates: { id: string; name: string; role: Role; arrived: boolean }[];
+  round: { number: number; mode: AssignmentMode; endsAt: number | null; closesAt: number | null } | null;
+  /** Rooms a participant may choose from (only when the round's mode is "choose"). */
+  choosableRooms: { id: string; name: string; capacity: number; count: number }[];
+  allowSelfReturn: boolean;
+}
+
+export type MediaProvider = "twilio" | "local";
+
+/** What a member needs to join the media room where they belong now. */
+export interface MediaGrant {
+  provider: MediaProvider;
+  /** Media room unique name (Twilio UniqueName; local mode: signalling group). */
+  room: string;
+  identity: string;
+  /** Twilio access token (JWT) granting exactly this room; null in local mode. */
+  token: string | null;
+  /** Epoch ms after which the token is refused; refresh before. */
+  expiresAt: number | null;
+}
+
+export interface Placement {
+  location: string | null;
+  roomName: string | null;
+  media: MediaGrant | null;
+  /** Why the member is (re)placed: "admitted", "breakouts-opened", "moved", "room-closed", "round-ended", "refresh"... */
+  reason: string;
+}
+
+export type Change =
+  | { entity: "member"; value: MemberPublic }
+  | { entity: "room"; value: RoomPublic }
+  | { entity: "session"; value: SessionPublic }
+  | { entity: "round"; value: RoundPublic | null }
+  | { entity: "media"; value: MediaRoomPublic };
+
+export type Notice =
+  | { kind: "broadcast"; text: string; roomId: string | null; from: string }
+  | { kind: "helpRequested"; memberId: string; name: string; location: string | null; message: string }
+  | { kind: "helpResolved"; memberId: string }
+  | { kind: "roundWarning"; endsAt: number }
+  | { kind: "closingCountdown"; closesAt: number }
+  | { kind: "roomClosing"; roomId: string }
+  | { kind: "joinRequest"; memberId: string; name: string }
+  | { kind: "sessionEnded"; reason: string }
+  | { kind: "mediaError"; key: string; message: string };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Server → client frames. Those with `seq` are ordered and replayable; a client keeps the highest seq it saw.
+// ---------------------------------------------------------------------------------------------------------------
+
+export type ServerMessage =
+  | { type: "hello"; protocol: number; sessionId: string; you: { memberId: string; role: Role; name: string }; serverTime: number }
+  | { type: "snapshot"; seq: number; staff?: StaffState; view?: ParticipantView }
+  | { type: "patch"; seq: number; changes: Change[] }
+  | { type: "view"; seq: number; view: ParticipantView }
+  | { type: "placement"; seq: number; placement: Placement }
+  | { type: "notice"; seq: number; notice: Notice }
+  | { type: "ack"; commandId: string; seq: number; duplicate: boolean }
+  | { type: "error"; commandId: string | null; error: ErrorPayload }
+  | { type: "pong"; t: number | null; serverTime: number }
+  | { type: "signal"; from: string; data: Record<string, unknown> };
+
+/** Media room name for a place in a session: stable, unique, and valid as a Twilio UniqueName. */
+export function mediaRoomName(sessionId: string, key: string): string {
+  return `mb-${sessionId}-${key}`;
+}
+
+/** Human-readable message for a zod error, listing paths. */
+export function describeZodError(error: z.ZodError): { message: string; issues: { path: string; message: string }[] } {
+  const issues = error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  return { message: issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; "), issues };
+}

@@ -1,0 +1,6 @@
+declare module "vitest" {
+  interface ProvidedContext {
+    twilioPort: number;
+  }
+}
+export {};

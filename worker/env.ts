@@ -1,0 +1,41 @@
+/** Everything the Worker and the session Durable Object are bound to. See README "Configuration". */
+export interface Bindings {
+  SESSION: DurableObjectNamespace;
+  DB: D1Database;
+  ASSETS?: Fetcher;
+  ANALYTICS?: AnalyticsEngineDataset;
+  RL_TOKENS?: RateLimit;
+  RL_SESSIONS?: RateLimit;
+  RL_SIGNIN?: RateLimit;
+
+  /** "development" enables the development sign-in (with DEV_SIGNIN="on"); anything else is production. */
+  APP_ENV?: string;
+  DEV_SIGNIN?: string;
+  /** HS256 secret for the Worker's own tokens: dev sign-in, invites, socket tickets. Required. */
+  APP_SIGNING_SECRET?: string;
+
+  /** External identity provider: a JWKS URL, or an HS256 shared secret (Supabase's JWT secret). */
+  AUTH_JWKS_URL?: string;
+  AUTH_JWT_SECRET?: string;
+  AUTH_ISSUER?: string;
+  AUTH_AUDIENCE?: string;
+  /** Dotted path of the claim carrying the app role, e.g. "app_metadata.role" (Supabase). */
+  AUTH_ROLE_CLAIM?: string;
+
+  /** Allowed browser origins for the API, comma-separated. Same-origin always works. */
+  CORS_ORIGINS?: string;
+  /** Public base URL of this Worker, used to build Twilio status-callback URLs. */
+  PUBLIC_BASE_URL?: string;
+
+  TWILIO_ACCOUNT_SID?: string;
+  TWILIO_AUTH_TOKEN?: string;
+  TWILIO_API_KEY_SID?: string;
+  TWILIO_API_KEY_SECRET?: string;
+  /** Defaults to https://video.twilio.com; tests and local Twilio mode point it at the local Twilio-compatible server. */
+  TWILIO_API_BASE?: string;
+  /** Media token lifetime, seconds (max 3600). */
+  MEDIA_TOKEN_TTL_SECONDS?: string;
+  PRICE_PER_PARTICIPANT_MINUTE?: string;
+  /** "true" adds debug-level structured logs. */
+  DEBUG_LOGS?: string;
+}
