@@ -36,6 +36,9 @@ export interface Bindings {
   /** Media token lifetime, seconds (max 3600). */
   MEDIA_TOKEN_TTL_SECONDS?: string;
   PRICE_PER_PARTICIPANT_MINUTE?: string;
+  /** Per-socket message budget "burst/perSecond"; defaults 30/10 for participants, 600/300 for staff. */
+  SOCKET_BUDGET_PARTICIPANT?: string;
+  SOCKET_BUDGET_STAFF?: string;
   /** "true" adds debug-level structured logs. */
   DEBUG_LOGS?: string;
 }

@@ -51,8 +51,10 @@ export function autoAssign(input: AutoAssignInput): AutoAssignResult {
 
   const count = new Map<string, number>(rooms.map((r) => [r.id, 0]));
   const plan: Record<string, string> = {};
+  const capacityOf = new Map<string, number>(rooms.map((r) => [r.id, r.capacity]));
   for (const [memberId, roomId] of Object.entries(fixed)) {
-    if (!count.has(roomId)) continue;
+    // A fixed placement into an unknown or already full room is not honoured (that person is placed like anyone else).
+    if (!count.has(roomId) || count.get(roomId)! >= capacityOf.get(roomId)!) continue;
     plan[memberId] = roomId;
     count.set(roomId, count.get(roomId)! + 1);
   }

@@ -9,7 +9,7 @@
  */
 import { and, assign, emit, setup, type SnapshotFrom } from "xstate";
 import type { Notice, SessionPhase } from "../protocol";
-import { contextPhase, isCommandEvent, openRooms, type CommandEvent, type SessionContext, type SessionEvent, type SessionInput, initialContext } from "./model";
+import { contextPhase, isCommandEvent, memberByIdentity, openRooms, type CommandEvent, type SessionContext, type SessionEvent, type SessionInput, initialContext } from "./model";
 import { checkCommand } from "./rules";
 import * as u from "./updates";
 
@@ -48,6 +48,7 @@ export const sessionMachine = setup({
     },
     closingTimeUp: ({ context, event }) => context.round?.closesAt != null && event.now >= context.round.closesAt,
     noOpenRooms: ({ context }) => openRooms(context).length === 0,
+    noClosingCountdown: ({ context }) => context.settings.closingCountdownSeconds === 0,
     immediateClose: ({ context, event }) => (as<"closeAll">(event).countdownSeconds ?? context.settings.closingCountdownSeconds) === 0,
   },
   actions: {
@@ -133,9 +134,6 @@ export const sessionMachine = setup({
         broadcast: { guard: "commandAllowed", actions: "emitBroadcast" },
         requestHelp: { guard: "commandAllowed", actions: ["requestHelp", "emitHelpRequested"] },
         resolveHelp: { guard: "commandAllowed", actions: ["resolveHelp", "emitHelpResolved"] },
-        visitRoom: { guard: "commandAllowed", actions: "visitRoom" },
-        renameRoom: { guard: "commandAllowed", actions: "renameRoom" },
-        preAssign: { guard: "commandAllowed", actions: "preAssign" },
         endSession: { guard: "commandAllowed", target: "ended", actions: ["endByCommand", "emitSessionEnded"] },
         tick: { guard: "sessionTimeUp", target: "ended", actions: ["endForTime", "emitSessionEnded"] },
       },
@@ -147,6 +145,10 @@ export const sessionMachine = setup({
         },
         breakout: {
           initial: "preparing",
+          on: {
+            renameRoom: { guard: "commandAllowed", actions: "renameRoom" },
+            preAssign: { guard: "commandAllowed", actions: "preAssign" },
+          },
           states: {
             preparing: {
               on: {
@@ -169,6 +171,7 @@ export const sessionMachine = setup({
                 bulkAssign: { guard: "commandAllowed", actions: "bulkAssign" },
                 chooseRoom: { guard: "commandAllowed", actions: "chooseRoom" },
                 returnToMain: { guard: "commandAllowed", actions: "returnToMain" },
+                visitRoom: { guard: "commandAllowed", actions: "visitRoom" },
                 closeRoom: { guard: "commandAllowed", actions: ["emitRoomClosing", "closeRoom"] },
                 closeAll: [
                   { guard: and(["commandAllowed", "immediateClose"]), target: "#session.live.main", actions: "finishRound" },
@@ -177,6 +180,8 @@ export const sessionMachine = setup({
                 extendRound: { guard: "commandAllowed", actions: "extendRound" },
                 tick: [
                   { guard: "sessionTimeUp", target: "#session.ended", actions: ["endForTime", "emitSessionEnded"] },
+                  // Round over with no closing countdown configured: everyone back to main at the deadline itself.
+                  { guard: and(["roundTimeUp", "noClosingCountdown"]), target: "#session.live.main", actions: "finishRound" },
                   { guard: "roundTimeUp", target: "closing", actions: ["closeExpiredEmptyRooms", "startClosingCountdown", "emitClosingCountdown"] },
                   { guard: "warningDue", actions: ["markWarned", "emitRoundWarning", "closeExpiredEmptyRooms"] },
                   { actions: "closeExpiredEmptyRooms" },
@@ -189,6 +194,7 @@ export const sessionMachine = setup({
                 move: { guard: "commandAllowed", actions: "move" },
                 swap: { guard: "commandAllowed", actions: "swap" },
                 returnToMain: { guard: "commandAllowed", actions: "returnToMain" },
+                visitRoom: { guard: "commandAllowed", actions: "visitRoom" },
                 closeRoom: { guard: "commandAllowed", actions: ["emitRoomClosing", "closeRoom"] },
                 // A second "close all" ends the countdown now.
                 closeAll: { guard: "commandAllowed", target: "#session.live.main", actions: "finishRound" },
@@ -216,10 +222,15 @@ export const sessionMachine = setup({
 export type SessionMachine = typeof sessionMachine;
 export type SessionSnapshot = SnapshotFrom<SessionMachine>;
 
-/** A participant who will wait for admission (so staff get a join request). */
+/**
+ * Someone who will newly wait for admission (so staff get a join request): a participant without auto-admission,
+ * or anyone (staff, returning members) held back because the session is full. Asks the update itself, so the
+ * notice and the waiting room cannot disagree.
+ */
 function willWait(ctx: SessionContext, e: SessionEvent): boolean {
-  if (e.type !== "memberJoined" || e.role !== "participant" || ctx.settings.autoAdmit) return false;
-  const existing = Object.values(ctx.members).find((m) => m.identity === e.identity);
-  return !existing || (existing.status === "left" && existing.admittedAt === null);
+  if (e.type !== "memberJoined") return false;
+  const before = memberByIdentity(ctx, e.identity);
+  const after = memberByIdentity(u.memberJoined(ctx, e, contextPhase(ctx)), e.identity);
+  return after?.status === "waiting" && before?.status !== "waiting";
 }
 

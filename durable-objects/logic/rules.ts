@@ -5,8 +5,10 @@
  */
 import { COMMAND_ROLES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../protocol";
 import { autoAssign } from "./assignment";
+import { autoPlanResult } from "./updates";
 import {
   admittedMembers,
+  memberByIdentity,
   occupancy,
   plannedCount,
   roomCapacity,
@@ -24,8 +26,8 @@ const refuse = (code: ErrorCode, message: string): Refusal => ({ code, message }
 
 type Check<T extends CommandType> = (ctx: SessionContext, phase: SessionPhase, e: Extract<CommandEvent, { type: T }>) => Refusal | null;
 
-/** Phases in which each command makes sense. */
-const PHASES: Record<CommandType, readonly SessionPhase[]> = {
+/** Phases in which each command makes sense (the machine handles each command in exactly these states). */
+export const PHASES: Record<CommandType, readonly SessionPhase[]> = {
   admit: ["main", "preparing", "open", "closing"],
   deny: ["main", "preparing", "open", "closing"],
   removeMember: ["main", "preparing", "open", "closing"],
@@ -45,7 +47,7 @@ const PHASES: Record<CommandType, readonly SessionPhase[]> = {
   closeAll: ["preparing", "open", "closing"],
   extendRound: ["open", "closing"],
   broadcast: ["main", "preparing", "open", "closing"],
-  visitRoom: ["main", "preparing", "open", "closing"],
+  visitRoom: ["open", "closing"],
   resolveHelp: ["main", "preparing", "open", "closing"],
   endSession: ["main", "preparing", "open", "closing"],
   chooseRoom: ["preparing", "open"],
@@ -111,6 +113,7 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
   updateSettings: () => null,
   createBreakouts: (ctx, _p, e) => {
     const names = roomNames(ctx, e);
+    if (names.length === 0) return refuse("INVALID_MESSAGE", "give a room count or room names");
     if (names.length > MAX_BREAKOUT_ROOMS) return refuse("TOO_MANY_ROOMS", `at most ${MAX_BREAKOUT_ROOMS} rooms`);
     if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) return refuse("DUPLICATE_ROOM_NAME", "room names must differ");
     for (const id of e.includeStaff ?? []) {
@@ -147,8 +150,8 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
       : null;
   },
   autoAssign: (ctx) => {
-    const rooms = Object.values(ctx.rooms).filter((r) => r.status === "preparing");
-    const plan = autoAssign({ memberIds: participantsToPlace(ctx).map((m) => m.id), rooms, seed: 0 });
+    // The same computation the update runs (pre-assignments included), so an accepted autoAssign never empties the plan.
+    const plan = autoPlanResult(ctx, []);
     return plan.ok ? null : refuse("ROOM_FULL", `${plan.needed} people do not fit (${plan.available} places)`);
   },
   assign: (ctx, _p, e) => {
@@ -184,7 +187,15 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     }
     return null;
   },
-  preAssign: (ctx, phase, e) => (e.roomId === null ? null : room(ctx, e.roomId, phase === "preparing" ? "preparing" : "open")),
+  preAssign: (ctx, phase, e) => {
+    if (e.roomId === null) return null;
+    const r = room(ctx, e.roomId, phase === "preparing" ? "preparing" : "open");
+    if (r) return r;
+    // Someone already admitted is planned right away while preparing, so the room needs space for them now.
+    const m = memberByIdentity(ctx, e.identity);
+    if (phase === "preparing" && m?.status === "admitted" && ctx.round?.plan[m.id] !== e.roomId) return hasSpace(ctx, e.roomId);
+    return null;
+  },
   openBreakouts: (ctx) => {
     const n = admittedMembers(ctx).filter((m) => m.role === "participant").length;
     if (n < 2) return refuse("TOO_FEW_PARTICIPANTS", "breakout rooms need at least 2 admitted participants");
@@ -256,6 +267,8 @@ export function checkCommand(ctx: SessionContext, phase: SessionPhase, e: Comman
     if (!allowedRoles.includes(e.actor.role)) return refuse("FORBIDDEN", `a ${e.actor.role} may not ${e.type}`);
     const self = ctx.members[e.actor.memberId];
     if (!self) return refuse("UNAUTHENTICATED", "you are not a member of this session");
+    // The role that counts is the one the session knows this member by, not the one claimed.
+    if (self.role !== e.actor.role) return refuse("FORBIDDEN", `${self.name} is a ${self.role}, not a ${e.actor.role}`);
     if (self.status === "denied" || self.status === "left") return refuse("FORBIDDEN", `you are ${self.status}`);
     if (self.status === "waiting" && e.type !== "leave") return refuse("NOT_ADMITTED", "you are still in the waiting room");
   }

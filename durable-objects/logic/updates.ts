@@ -2,13 +2,15 @@
  * Pure context updates used by the machine's named actions. Each takes a context and an event and returns a
  * new context; untouched members and rooms keep their identity so diffs stay cheap.
  */
-import { MAIN_ROOM, type MediaRoomPublic, type Settings } from "../protocol";
+import { MAIN_ROOM, MAX_ROOM_CAPACITY, type MediaRoomPublic, type Settings } from "../protocol";
 import { autoAssign, smallestRoom } from "./assignment";
 import {
   admittedMembers,
   memberByIdentity,
   occupancy,
   openRooms,
+  plannedCount,
+  preparingRooms,
   roomCapacity,
   type CommandEvent,
   type Member,
@@ -57,6 +59,16 @@ export function relocate(ctx: SessionContext, moves: ReadonlyArray<readonly [str
   return refreshEmptiness({ ...ctx, members }, touched, now);
 }
 
+/** Someone admitted while rooms are being prepared is planned into their pre-assigned room (when it has space). */
+function planPreAssigned(ctx: SessionContext, memberId: string, phase: string): SessionContext {
+  const m = ctx.members[memberId];
+  const pre = ctx.preAssignments[m.identity];
+  if (phase !== "preparing" || !ctx.round || m.status !== "admitted" || !pre || ctx.round.plan[memberId] === pre) return ctx;
+  const room = ctx.rooms[pre];
+  if (room?.status !== "preparing" || plannedCount(ctx, pre) >= room.capacity) return ctx;
+  return { ...ctx, round: { ...ctx.round, plan: { ...ctx.round.plan, [memberId]: pre } } };
+}
+
 /** Where a newly admitted member goes: main, or (late joiner during open breakouts) a room. */
 function placeForAdmitted(ctx: SessionContext, m: Member, phase: string): string {
   if (phase !== "open" || m.role !== "participant") return MAIN_ROOM;
@@ -75,8 +87,11 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
   if (existing) {
     // Rejoin: someone already admitted who left comes straight back; denied stays denied.
     if (existing.status === "left" && existing.admittedAt !== null) {
+      // ...unless the session is full: then they wait like anyone else.
+      if (admittedMembers(ctx).length >= MAX_ROOM_CAPACITY) return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null });
       const next = patchMember(ctx, existing.id, { status: "admitted", name: e.name, leftAt: null, location: null });
-      return relocate(next, [[existing.id, placeForAdmitted(next, next.members[existing.id], phase)]], e.now);
+      const placed = relocate(next, [[existing.id, placeForAdmitted(next, next.members[existing.id], phase)]], e.now);
+      return planPreAssigned(placed, existing.id, phase);
     }
     if (existing.status === "left") return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null });
     return existing.name === e.name ? ctx : patchMember(ctx, existing.id, { name: e.name });
@@ -101,8 +116,8 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
   };
   const next: SessionContext = { ...ctx, nextMemberNumber: ctx.nextMemberNumber + 1, members: { ...ctx.members, [id]: member } };
   if (!autoAdmit) return next;
-  if (admittedMembers(ctx).length >= 50) return patchMember(next, id, { status: "waiting", admittedAt: null });
-  return relocate(next, [[id, placeForAdmitted(next, member, phase)]], e.now);
+  if (admittedMembers(ctx).length >= MAX_ROOM_CAPACITY) return patchMember(next, id, { status: "waiting", admittedAt: null });
+  return planPreAssigned(relocate(next, [[id, placeForAdmitted(next, member, phase)]], e.now), id, phase);
 }
 
 /** The member id that the last memberJoined created or matched (the DO needs it to sign a ticket). */
@@ -110,7 +125,8 @@ export const joinedMemberId = (ctx: SessionContext, identity: string) => memberB
 
 export function admit(ctx: SessionContext, e: Cmd<"admit">, phase: string): SessionContext {
   const next = patchMember(ctx, e.memberId, { status: "admitted", admittedAt: e.now });
-  return relocate(next, [[e.memberId, placeForAdmitted(next, next.members[e.memberId], phase)]], e.now);
+  const placed = relocate(next, [[e.memberId, placeForAdmitted(next, next.members[e.memberId], phase)]], e.now);
+  return planPreAssigned(placed, e.memberId, phase);
 }
 
 export const deny = (ctx: SessionContext, e: Cmd<"deny">) => patchMember(ctx, e.memberId, { status: "denied", leftAt: e.now });
@@ -183,10 +199,15 @@ function fixedPlacements(ctx: SessionContext, includeStaff: readonly string[]): 
   return fixed;
 }
 
-function autoPlan(ctx: SessionContext, includeStaff: readonly string[]): Record<string, string> {
+/** The automatic plan for the preparing rooms (the `autoAssign` rule asks the same question, so both agree). */
+export function autoPlanResult(ctx: SessionContext, includeStaff: readonly string[]) {
   const rooms = Object.values(ctx.rooms).filter((r) => r.status === "preparing");
   const people = admittedMembers(ctx).filter((m) => m.role === "participant" || includeStaff.includes(m.id));
-  const result = autoAssign({ memberIds: people.map((m) => m.id), rooms, fixed: fixedPlacements(ctx, includeStaff), seed: roundSeed(ctx) });
+  return autoAssign({ memberIds: people.map((m) => m.id), rooms, fixed: fixedPlacements(ctx, includeStaff), seed: roundSeed(ctx) });
+}
+
+function autoPlan(ctx: SessionContext, includeStaff: readonly string[]): Record<string, string> {
+  const result = autoPlanResult(ctx, includeStaff);
   // The rule checked capacity before this runs; an impossible plan leaves everyone unassigned rather than half-placed.
   return result.ok ? result.plan : {};
 }
@@ -215,7 +236,13 @@ export function createBreakouts(ctx: SessionContext, e: Cmd<"createBreakouts">):
 }
 
 export function addRoom(ctx: SessionContext, e: Cmd<"addRoom">): SessionContext {
-  return newRoom(ctx, e.name, ctx.settings.maxParticipantsPerRoom, ctx.round!.number, e.now)[0];
+  const rooms = preparingRooms(ctx);
+  // Same capacity as the round's other rooms; a default name no other room of the round has.
+  const capacity = rooms[0]?.capacity ?? roomCapacity(ctx, null);
+  const taken = new Set(rooms.map((r) => r.name.toLowerCase()));
+  let k = rooms.length + 1;
+  while (taken.has(`room ${k}`)) k++;
+  return newRoom(ctx, e.name ?? `Room ${k}`, capacity, ctx.round!.number, e.now)[0];
 }
 
 export const renameRoom = (ctx: SessionContext, e: Cmd<"renameRoom">) => patchRoom(ctx, e.roomId, { name: e.name });

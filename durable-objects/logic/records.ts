@@ -1,0 +1,168 @@
+/**
+ * What one applied event writes to D1, as plain statements for the outbox. Pure, and every statement is
+ * idempotent (deterministic keys, upserts, INSERT OR IGNORE), so a batch retried after a lost response
+ * writes each row exactly once.
+ */
+import { MAIN_ROOM, mediaRoomName, type Notice, type SessionPhase } from "../protocol";
+import { isCommandEvent, type Actor, type SessionContext, type SessionEvent } from "./model";
+import type { Refusal } from "./rules";
+
+export interface Statement {
+  sql: string;
+  params: (string | number | null)[];
+}
+
+/** Events that also go to session_analytics_events (and Workers Analytics Engine). */
+export interface AnalyticsRecord {
+  event: string;
+  actor: string | null;
+  target: string | null;
+  data: Record<string, unknown> | null;
+}
+
+export interface RecordInput {
+  eventNo: number;
+  event: SessionEvent;
+  actor: Actor;
+  prev: SessionContext;
+  next: SessionContext;
+  prevPhase: SessionPhase;
+  phase: SessionPhase;
+  notices: Notice[];
+}
+
+const UPSERT_SESSION = `INSERT INTO sessions (id, title, created_by, phase, media_provider, created_at, ended_at, rounds_completed, settings)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET title = excluded.title, phase = excluded.phase, ended_at = excluded.ended_at,
+  rounds_completed = excluded.rounds_completed, settings = excluded.settings`;
+
+const UPSERT_MEMBER = `INSERT INTO session_participants (session_id, member_id, identity, display_name, role, status, joined_at, admitted_at, left_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(session_id, member_id) DO UPDATE SET display_name = excluded.display_name, role = excluded.role,
+  status = excluded.status, admitted_at = excluded.admitted_at, left_at = excluded.left_at`;
+
+const UPSERT_ROOM = `INSERT INTO breakout_rooms (session_id, room_id, round, name, capacity, status, media_room_name, media_room_sid, is_active, created_at, opened_at, closed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(session_id, room_id) DO UPDATE SET name = excluded.name, capacity = excluded.capacity, status = excluded.status,
+  media_room_sid = COALESCE(excluded.media_room_sid, breakout_rooms.media_room_sid), is_active = excluded.is_active,
+  opened_at = excluded.opened_at, closed_at = excluded.closed_at`;
+
+// Close the member's open stay, except the one this same event opens (so a replayed batch cannot close it).
+const CLOSE_STAY = `UPDATE breakout_room_participants SET left_at = ? WHERE session_id = ? AND member_id = ? AND left_at IS NULL AND id <> ?`;
+const OPEN_STAY = `INSERT OR IGNORE INTO breakout_room_participants (id, session_id, member_id, location, round, joined_at, left_at) VALUES (?, ?, ?, ?, ?, ?, NULL)`;
+const TRANSITION = `INSERT OR IGNORE INTO breakout_room_transitions (id, session_id, seq, member_id, from_location, to_location, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const ANALYTICS = `INSERT OR IGNORE INTO session_analytics_events (id, session_id, seq, event, actor, target, data, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+const AUDIT = `INSERT OR IGNORE INTO audit_log (id, session_id, actor, actor_role, action, target, result, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+const UPSERT_MEDIA = `INSERT INTO media_rooms (session_id, room_key, name, sid, status, created_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(session_id, room_key) DO UPDATE SET name = excluded.name, sid = COALESCE(excluded.sid, media_rooms.sid), status = excluded.status,
+  completed_at = excluded.completed_at`;
+
+/** Commands that are breakout operations or admission decisions: audited when they succeed (refusals always are). */
+const AUDITED = new Set([
+  "admit", "deny", "removeMember", "updateSettings", "createBreakouts", "addRoom", "renameRoom", "deleteRoom", "autoAssign",
+  "assign", "bulkAssign", "preAssign", "openBreakouts", "move", "swap", "closeRoom", "closeAll", "extendRound", "visitRoom",
+  "endSession", "chooseRoom", "returnToMain",
+]);
+
+function commandTarget(e: SessionEvent): string | null {
+  const x = e as Record<string, unknown>;
+  for (const k of ["memberId", "roomId", "to", "identity", "memberA"]) if (typeof x[k] === "string") return x[k] as string;
+  return null;
+}
+
+export function sessionRow(ctx: SessionContext, phase: SessionPhase): Statement {
+  return {
+    sql: UPSERT_SESSION,
+    params: [ctx.sessionId, ctx.title, ctx.createdBy, phase, ctx.mediaProvider, ctx.createdAt, ctx.endedAt, ctx.roundsCompleted, JSON.stringify(ctx.settings)],
+  };
+}
+
+function reasonOf(e: SessionEvent): string {
+  return e.type === "tick" ? "timer" : e.type;
+}
+
+export function recordsFor(input: RecordInput): { statements: Statement[]; analytics: AnalyticsRecord[] } {
+  const { eventNo, event, actor, prev, next, prevPhase, phase, notices } = input;
+  const sid = next.sessionId;
+  const at = event.now;
+  const out: Statement[] = [];
+  const analytics: AnalyticsRecord[] = [];
+
+  if (prevPhase !== phase || prev.settings !== next.settings || prev.roundsCompleted !== next.roundsCompleted || prev.endedAt !== next.endedAt || eventNo === 1)
+    out.push(sessionRow(next, phase));
+
+  if (prev.members !== next.members) {
+    for (const [id, m] of Object.entries(next.members)) {
+      const before = prev.members[id];
+      if (before === m) continue;
+      if (!before || before.status !== m.status || before.name !== m.name || before.role !== m.role)
+        out.push({ sql: UPSERT_MEMBER, params: [sid, id, m.identity, m.name, m.role, m.status, m.joinedAt, m.admittedAt, m.leftAt] });
+      if (!before) analytics.push({ event: "participant_joined", actor: id, target: null, data: { role: m.role, status: m.status } });
+      else if (before.status !== m.status) {
+        const kind = m.status === "admitted" ? "participant_admitted" : m.status === "denied" ? "participant_denied" : m.status === "left" ? "participant_left" : "participant_waiting";
+        analytics.push({ event: kind, actor: actor.memberId, target: id, data: null });
+      }
+      const from = before?.location ?? null;
+      if (from === m.location) continue;
+      const stayId = `${sid}:${id}:${eventNo}`;
+      out.push({ sql: CLOSE_STAY, params: [at, sid, id, stayId] });
+      if (m.location !== null) out.push({ sql: OPEN_STAY, params: [stayId, sid, id, m.location, next.round?.number ?? prev.round?.number ?? 0, at] });
+      out.push({ sql: TRANSITION, params: [`${sid}:${eventNo}:${id}`, sid, eventNo, id, from, m.location, actor.memberId, reasonOf(event), at] });
+      if (from !== null && m.location !== null && event.type !== "tick")
+        analytics.push({ event: "participant_moved", actor: actor.memberId, target: id, data: { from, to: m.location, reason: reasonOf(event) } });
+    }
+  }
+
+  if (prev.rooms !== next.rooms) {
+    for (const [id, r] of Object.entries(next.rooms)) {
+      if (prev.rooms[id] === r) continue;
+      const media = next.media[id];
+      out.push({
+        sql: UPSERT_ROOM,
+        params: [sid, id, r.round, r.name, r.capacity, r.status, mediaRoomName(sid, id), media?.sid ?? null, r.status === "open" ? 1 : 0, at, r.openedAt, r.closedAt],
+      });
+    }
+  }
+
+  if (prev.media !== next.media) {
+    for (const [key, m] of Object.entries(next.media)) {
+      if (prev.media[key] === m) continue;
+      out.push({ sql: UPSERT_MEDIA, params: [sid, key, m.name, m.sid, m.status, at, m.status === "completed" ? at : null] });
+      if (key !== MAIN_ROOM && next.rooms[key] && m.sid)
+        out.push({ sql: `UPDATE breakout_rooms SET media_room_sid = ? WHERE session_id = ? AND room_id = ?`, params: [m.sid, sid, key] });
+      if (m.status === "failed") analytics.push({ event: "twilio_call_failed", actor: "system", target: key, data: { error: m.error } });
+    }
+  }
+
+  // Session-level analytics from the phase change.
+  if (prevPhase !== phase) {
+    if (phase === "open") analytics.push({ event: "breakout_round_opened", actor: actor.memberId, target: null, data: { round: next.round?.number, rooms: Object.values(next.rooms).filter((r) => r.status === "open").length } });
+    if ((prevPhase === "open" || prevPhase === "closing") && phase !== "open" && phase !== "closing")
+      analytics.push({ event: "breakout_round_closed", actor: actor.memberId, target: null, data: { round: prev.round?.number } });
+    if (phase === "ended") analytics.push({ event: "session_ended", actor: actor.memberId, target: null, data: { reason: next.endReason } });
+  }
+  if (eventNo === 1) analytics.push({ event: "session_created", actor: actor.memberId, target: null, data: { provider: next.mediaProvider } });
+  for (const n of notices) {
+    if (n.kind === "broadcast") analytics.push({ event: "broadcast", actor: n.from, target: n.roomId, data: null });
+    if (n.kind === "helpRequested") analytics.push({ event: "help_requested", actor: n.memberId, target: n.location, data: null });
+  }
+  if (event.type === "quality") analytics.push({ event: "connection_quality", actor: event.memberId, target: null, data: { level: event.level } });
+  if (event.type === "arrival" && event.mediaRoom) analytics.push({ event: "participant_arrived", actor: event.memberId, target: event.mediaRoom, data: null });
+
+  analytics.forEach((a, i) =>
+    out.push({ sql: ANALYTICS, params: [`${sid}:${eventNo}:${i}`, sid, eventNo, a.event, a.actor, a.target, a.data ? JSON.stringify(a.data) : null, at] }),
+  );
+
+  if (isCommandEvent(event) && AUDITED.has(event.type))
+    out.push(auditRow(sid, `${sid}:${eventNo}:audit`, actor, event.type, commandTarget(event), "ok", at));
+  return { statements: out, analytics };
+}
+
+export function auditRow(sessionId: string | null, id: string, actor: Actor, action: string, target: string | null, result: string, at: number): Statement {
+  return { sql: AUDIT, params: [id, sessionId, actor.memberId, actor.role, action, target, result, at] };
+}
+
+/** A refused command: nothing changes, but the attempt is audited. */
+export function refusalRecord(sessionId: string, id: string, actor: Actor, event: SessionEvent, refusal: Refusal): Statement {
+  return auditRow(sessionId, id, actor, event.type, commandTarget(event), `refused:${refusal.code}`, event.now);
+}

@@ -1,0 +1,810 @@
+/**
+ * One Durable Object per session. Thin: transport (hibernatable WebSockets), storage (SQLite in the DO),
+ * alarms, and the D1 outbox, around the pure engine in ./logic. Every event runs one at a time through `serial`,
+ * is persisted (state + outgoing frames + D1 outbox rows) in one storage transaction, then delivered.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Bindings } from "../worker/env";
+import { MessageBudget } from "../worker/middleware/rate-limit";
+import { SessionEngine } from "./logic/engine";
+import { contextPhase, SYSTEM, type Actor, type CommandEvent, type SessionContext, type SessionEvent } from "./logic/model";
+import { nextDeadline } from "./logic/updates";
+import { recordsFor, refusalRecord, type AnalyticsRecord, type Statement } from "./logic/records";
+import { diffForStaff, participantView, staffState } from "./logic/views";
+import { mediaAuthority, TOKEN_REFRESH_LEAD_MS, type MediaAuthority } from "./media";
+import { writeAnalytics } from "./analytics";
+import {
+  ClientMessageSchema,
+  MAIN_ROOM,
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  describeZodError,
+  isStaff,
+  mediaRoomName,
+  type Command,
+  type ErrorCode,
+  type ErrorPayload,
+  type MediaGrant,
+  type MediaProvider,
+  type MediaRoomPublic,
+  type Notice,
+  type Placement,
+  type Role,
+  type ServerMessage,
+  type Settings,
+} from "./protocol";
+
+/** Frames kept for resume; a client further behind gets a fresh snapshot. */
+const LOG_KEEP = 2000;
+/** Command answers kept for idempotent retries. */
+const COMMANDS_KEEP = 5000;
+const OUTBOX_BATCH = 200;
+const OUTBOX_MAX_BACKOFF_MS = 30_000;
+
+export interface InitInput {
+  sessionId: string;
+  title: string;
+  createdBy: string;
+  facilitatorName: string;
+  settings?: Partial<Settings>;
+  mediaProvider: MediaProvider;
+  seed: number;
+}
+
+export type CommandOutcome =
+  | { ok: true; commandId: string; seq: number; duplicate: boolean }
+  | { ok: false; commandId: string | null; error: ErrorPayload };
+
+interface SocketAttachment {
+  memberId: string;
+  role: Role;
+  budget: unknown;
+}
+
+interface Frame {
+  /** Who receives it: "*" everyone, "staff", or "m:<memberId>". */
+  audience: string[];
+  body: Omit<ServerMessage, "seq"> & Record<string, unknown>;
+}
+
+export class SessionDurableObject extends DurableObject<Bindings> {
+  private readonly sql: SqlStorage;
+  private engine: SessionEngine | null = null;
+  private seq = 0;
+  private eventNo = 0;
+  /** Last participant view sent per member (JSON), so only real changes go out. */
+  private readonly sentViews = new Map<string, string>();
+  /** Current media grant per member. */
+  private readonly grants = new Map<string, MediaGrant>();
+  private readonly budgets = new Map<WebSocket, MessageBudget>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private flushing: Promise<void> | null = null;
+  private outboxFailures = 0;
+  private outboxRetryAt: number | null = null;
+  private media: MediaAuthority | null = null;
+  /** Test clock: development-only offset added to the wall clock (persisted, so it survives eviction). */
+  private clockOffset = 0;
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      this.migrate();
+      this.load();
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Storage
+  // ------------------------------------------------------------------------------------------------------------
+
+  private migrate() {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, audience TEXT NOT NULL, frame TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, stmt TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS commands (id TEXT PRIMARY KEY, response TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS grants (member TEXT PRIMARY KEY, grant TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS seen_callbacks (id TEXT PRIMARY KEY, at INTEGER NOT NULL);`);
+  }
+
+  private kvGet(k: string): string | null {
+    const row = this.sql.exec<{ v: string }>(`SELECT v FROM kv WHERE k = ?`, k).toArray()[0];
+    return row ? row.v : null;
+  }
+
+  private kvSet(k: string, v: string) {
+    this.sql.exec(`INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, k, v);
+  }
+
+  private now(): number {
+    return Date.now() + this.clockOffset;
+  }
+
+  private load() {
+    this.clockOffset = Number(this.kvGet("clockOffset") ?? 0);
+    const snap = this.kvGet("snapshot");
+    if (!snap) return;
+    this.engine = SessionEngine.restore(JSON.parse(snap));
+    this.seq = Number(this.kvGet("seq") ?? 0);
+    this.eventNo = Number(this.kvGet("eventNo") ?? 0);
+    this.media = mediaAuthority(this.env, this.engine.context.mediaProvider);
+    for (const row of this.sql.exec<{ member: string; grant: string }>(`SELECT member, grant FROM grants`)) this.grants.set(row.member, JSON.parse(row.grant));
+    // Views were sent before the restart; remember them so a rebuild does not resend everything.
+    const ctx = this.engine.context;
+    for (const m of Object.values(ctx.members)) if (m.role === "participant") this.sentViews.set(m.id, JSON.stringify(participantView(ctx, this.engine.phase, m.id)));
+  }
+
+  /** Run `fn` after every earlier event has finished: one event at a time, awaits included. */
+  private serial<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private requireEngine(): SessionEngine {
+    if (!this.engine) throw new SessionError("NOT_FOUND", "no such session");
+    return this.engine;
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Applying events
+  // ------------------------------------------------------------------------------------------------------------
+
+  /**
+   * Apply one event: dispatch to the engine, build frames and D1 rows, persist all of it atomically, deliver.
+   * Must run inside `serial`.
+   */
+  private async apply(event: SessionEvent, actor: Actor, commandId?: string): Promise<CommandOutcome> {
+    const engine = this.requireEngine();
+    const result = engine.dispatch(event);
+    const sessionId = engine.context.sessionId;
+    if (!result.ok) {
+      const outcome: CommandOutcome = { ok: false, commandId: commandId ?? null, error: result.error };
+      if (commandId) {
+        this.ctx.storage.transactionSync(() => {
+          this.enqueue([refusalRecord(sessionId, `${sessionId}:${actor.memberId}:${commandId}`, actor, event, result.error)]);
+          this.rememberCommand(actor.memberId, commandId, outcome);
+        });
+        this.scheduleFlush();
+      }
+      return outcome;
+    }
+
+    const { prev, next, prevPhase, phase, notices } = result;
+    const eventNo = this.eventNo + 1;
+    const frames: Frame[] = [];
+    const changes = diffForStaff(prev, next, prevPhase, phase);
+    if (changes.length) frames.push({ audience: ["staff"], body: { type: "patch", changes } });
+    for (const notice of notices) frames.push({ audience: noticeAudience(notice, prev, next), body: { type: "notice", notice } });
+    frames.push(...this.viewFrames(prev, next, prevPhase, phase));
+    frames.push(...(await this.placementFrames(prev, next, event)));
+    const { statements, analytics } = recordsFor({ eventNo, event, actor, prev, next, prevPhase, phase, notices });
+
+    let outcome: CommandOutcome;
+    const encoded: { audience: string[]; text: string }[] = [];
+    try {
+      this.ctx.storage.transactionSync(() => {
+        this.kvSet("snapshot", JSON.stringify(engine.persisted()));
+        for (const f of frames) {
+          const seq = ++this.seq;
+          const text = JSON.stringify({ ...f.body, seq });
+          encoded.push({ audience: f.audience, text });
+          this.sql.exec(`INSERT INTO log (seq, audience, frame) VALUES (?, ?, ?)`, seq, f.audience.join(" "), text);
+        }
+        this.kvSet("seq", String(this.seq));
+        this.kvSet("eventNo", String(eventNo));
+        this.enqueue(statements);
+        outcome = { ok: true, commandId: commandId ?? "", seq: this.seq, duplicate: false };
+        if (commandId) this.rememberCommand(actor.memberId, commandId, outcome);
+      });
+    } catch (err) {
+      // Storage refused: memory must not run ahead of what is durable. Rebuild from storage and report.
+      this.engine = null;
+      this.seq = 0;
+      this.sentViews.clear();
+      this.load();
+      throw err;
+    }
+    this.eventNo = eventNo;
+    for (const f of encoded) this.deliver(f.audience, f.text);
+    writeAnalytics(this.env, sessionId, analytics as AnalyticsRecord[]);
+    this.scheduleFlush();
+    await this.scheduleAlarm();
+    if (prev.rooms !== next.rooms || prevPhase !== phase) this.ctx.waitUntil(this.onRoomsChanged());
+    return outcome!;
+  }
+
+  /** Participant views that changed. Skipped entirely when nothing a view shows can have changed. */
+  private viewFrames(prev: SessionContext, next: SessionContext, prevPhase: string, phase: string): Frame[] {
+    if (prev.members === next.members && prev.rooms === next.rooms && prev.round === next.round && prev.settings === next.settings && prevPhase === phase)
+      return [];
+    const frames: Frame[] = [];
+    for (const m of Object.values(next.members)) {
+      if (m.role !== "participant") continue;
+      const view = participantView(next, phase as never, m.id);
+      const json = JSON.stringify(view);
+      if (this.sentViews.get(m.id) === json) continue;
+      this.sentViews.set(m.id, json);
+      frames.push({ audience: [`m:${m.id}`], body: { type: "view", view } });
+    }
+    return frames;
+  }
+
+  /** "Where you should be" for everyone whose place changed, with a media grant for the new place. */
+  private async placementFrames(prev: SessionContext, next: SessionContext, event: SessionEvent): Promise<Frame[]> {
+    if (prev.members === next.members) return [];
+    const frames: Frame[] = [];
+    for (const m of Object.values(next.members)) {
+      const before = prev.members[m.id];
+      if (before && before.location === m.location) continue;
+      if (!before && m.location === null) continue;
+      const placement = await this.placementFor(next, m.id, placementReason(event, before?.location ?? null, m.location), event.now);
+      frames.push({ audience: [`m:${m.id}`], body: { type: "placement", placement } });
+    }
+    return frames;
+  }
+
+  private async placementFor(ctx: SessionContext, memberId: string, reason: string, now: number): Promise<Placement> {
+    const m = ctx.members[memberId];
+    const location = m.location;
+    if (location === null) {
+      this.grants.delete(memberId);
+      this.sql.exec(`DELETE FROM grants WHERE member = ?`, memberId);
+      return { location: null, roomName: null, media: null, reason };
+    }
+    const grant = await this.media!.grant(memberId, mediaRoomName(ctx.sessionId, location), now);
+    this.grants.set(memberId, grant);
+    this.sql.exec(`INSERT INTO grants (member, grant) VALUES (?, ?) ON CONFLICT(member) DO UPDATE SET grant = excluded.grant`, memberId, JSON.stringify(grant));
+    const roomName = location === MAIN_ROOM ? "Main room" : ctx.rooms[location]?.name ?? null;
+    return { location, roomName, media: grant, reason };
+  }
+
+  private rememberCommand(memberId: string, commandId: string, outcome: CommandOutcome) {
+    this.sql.exec(`INSERT OR REPLACE INTO commands (id, response, at) VALUES (?, ?, ?)`, `${memberId}:${commandId}`, JSON.stringify(outcome), this.now());
+  }
+
+  private recalledCommand(memberId: string, commandId: string): CommandOutcome | null {
+    const row = this.sql.exec<{ response: string }>(`SELECT response FROM commands WHERE id = ?`, `${memberId}:${commandId}`).toArray()[0];
+    if (!row) return null;
+    const outcome = JSON.parse(row.response) as CommandOutcome;
+    return outcome.ok ? { ...outcome, duplicate: true } : outcome;
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Delivery
+  // ------------------------------------------------------------------------------------------------------------
+
+  private socketsFor(audience: string[]): Set<WebSocket> {
+    const out = new Set<WebSocket>();
+    for (const a of audience) {
+      const list = a === "*" ? this.ctx.getWebSockets() : this.ctx.getWebSockets(a);
+      for (const ws of list) out.add(ws);
+    }
+    return out;
+  }
+
+  private deliver(audience: string[], text: string) {
+    for (const ws of this.socketsFor(audience)) {
+      try {
+        ws.send(text);
+      } catch {
+        // A socket that is closing will resume from its last seq when it reconnects.
+      }
+    }
+  }
+
+  private send(ws: WebSocket, msg: ServerMessage) {
+    try {
+      ws.send(JSON.stringify(msg));
+    } catch {
+      /* closing */
+    }
+  }
+
+  private sendError(ws: WebSocket, commandId: string | null, code: ErrorCode, message: string, details?: unknown) {
+    this.send(ws, { type: "error", commandId, error: { code, message, ...(details === undefined ? {} : { details }) } });
+  }
+
+  /** What a (re)connecting client needs: missed frames when the log still has them, else a snapshot. */
+  private async resume(ws: WebSocket, memberId: string, lastSeq: number | null) {
+    const engine = this.requireEngine();
+    const staff = isStaff(engine.context.members[memberId].role);
+    const oldest = this.sql.exec<{ s: number | null }>(`SELECT MIN(seq) AS s FROM log`).toArray()[0]?.s ?? this.seq + 1;
+    if (lastSeq !== null && lastSeq <= this.seq && lastSeq >= oldest - 1) {
+      const mine = new Set(["*", `m:${memberId}`, ...(staff ? ["staff"] : [])]);
+      for (const row of this.sql.exec<{ audience: string; frame: string }>(`SELECT audience, frame FROM log WHERE seq > ? ORDER BY seq`, lastSeq)) {
+        if (row.audience.split(" ").some((a) => mine.has(a))) ws.send(row.frame);
+      }
+      return;
+    }
+    this.send(ws, this.snapshotFor(memberId));
+    const grant = this.grants.get(memberId);
+    const m = engine.context.members[memberId];
+    if (m.location !== null) {
+      const placement: Placement = grant && grant.room === mediaRoomName(engine.context.sessionId, m.location)
+        ? { location: m.location, roomName: m.location === MAIN_ROOM ? "Main room" : engine.context.rooms[m.location]?.name ?? null, media: grant, reason: "snapshot" }
+        : await this.placementFor(engine.context, memberId, "snapshot", this.now());
+      this.send(ws, { type: "placement", seq: this.seq, placement });
+    }
+  }
+
+  private snapshotFor(memberId: string): ServerMessage {
+    const engine = this.requireEngine();
+    const ctx = engine.context;
+    return isStaff(ctx.members[memberId].role)
+      ? { type: "snapshot", seq: this.seq, staff: staffState(ctx, engine.phase) }
+      : { type: "snapshot", seq: this.seq, view: participantView(ctx, engine.phase, memberId) };
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // D1 outbox: rows are written in the same storage transaction as the state, and flushed in batches.
+  // ------------------------------------------------------------------------------------------------------------
+
+  private enqueue(statements: Statement[]) {
+    for (const s of statements) this.sql.exec(`INSERT INTO outbox (stmt) VALUES (?)`, JSON.stringify(s));
+  }
+
+  private scheduleFlush() {
+    if (this.outboxRetryAt !== null && this.now() < this.outboxRetryAt) return; // backing off; the alarm retries
+    this.ctx.waitUntil(this.flushOutbox());
+  }
+
+  /** Flush everything pending; concurrent callers share one flush loop. */
+  flushOutbox(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    const run = (async () => {
+      for (;;) {
+        const rows = this.sql.exec<{ id: number; stmt: string }>(`SELECT id, stmt FROM outbox ORDER BY id LIMIT ?`, OUTBOX_BATCH).toArray();
+        if (!rows.length) break;
+        try {
+          const stmts = rows.map((r) => {
+            const s = JSON.parse(r.stmt) as Statement;
+            return this.env.DB.prepare(s.sql).bind(...s.params);
+          });
+          await this.env.DB.batch(stmts);
+        } catch (err) {
+          this.outboxFailures++;
+          const backoff = Math.min(OUTBOX_MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.outboxFailures, 10));
+          this.outboxRetryAt = this.now() + backoff;
+          console.log(JSON.stringify({ level: "warn", msg: "d1 outbox flush failed", session: this.engine?.context.sessionId, pending: rows.length, attempt: this.outboxFailures, error: String(err) }));
+          await this.scheduleAlarm();
+          return;
+        }
+        this.sql.exec(`DELETE FROM outbox WHERE id <= ?`, rows[rows.length - 1].id);
+        this.outboxFailures = 0;
+        this.outboxRetryAt = null;
+      }
+    })();
+    // Cleared after assignment: the loop may finish synchronously when the outbox is empty.
+    const tracked = run.finally(() => {
+      if (this.flushing === tracked) this.flushing = null;
+    });
+    this.flushing = tracked;
+    return tracked;
+  }
+
+  outboxSize(): number {
+    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM outbox`).toArray()[0].n;
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Alarm: one alarm for every deadline (round timers, countdowns, empty rooms, session end), outbox retries and
+  // token refreshes.
+  // ------------------------------------------------------------------------------------------------------------
+
+  private nextAlarmTime(): number | null {
+    if (!this.engine) return null;
+    const times: number[] = [];
+    const d = nextDeadline(this.engine.context, this.engine.phase);
+    if (d !== null) times.push(d);
+    if (this.outboxRetryAt !== null) times.push(this.outboxRetryAt);
+    else if (this.outboxSize() > 0) times.push(this.now() + 1000);
+    for (const [memberId, g] of this.grants) {
+      if (g.expiresAt !== null && this.ctx.getWebSockets(`m:${memberId}`).length) times.push(g.expiresAt - TOKEN_REFRESH_LEAD_MS);
+    }
+    const extra = this.extraAlarmTimes();
+    times.push(...extra);
+    return times.length ? Math.min(...times) : null;
+  }
+
+  /** Hook for subclasses of behaviour (media reconciliation adds its times here). */
+  protected extraAlarmTimes(): number[] {
+    return [];
+  }
+
+  private async scheduleAlarm() {
+    const t = this.nextAlarmTime();
+    const current = await this.ctx.storage.getAlarm();
+    if (t === null) {
+      if (current !== null) await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    // Deadlines are on the session clock; the alarm is on the wall clock.
+    const wall = Math.max(t - this.clockOffset, Date.now());
+    if (current === null || current !== wall) await this.ctx.storage.setAlarm(wall);
+  }
+
+  async alarm() {
+    await this.serial(async () => {
+      if (!this.engine) return;
+      const now = this.now();
+      const d = nextDeadline(this.engine.context, this.engine.phase);
+      if (d !== null && d <= now) await this.apply({ type: "tick", now }, SYSTEM);
+      await this.refreshDueGrants(now);
+    });
+    if (this.outboxRetryAt !== null && this.now() >= this.outboxRetryAt) {
+      this.outboxRetryAt = null;
+      await this.flushOutbox();
+    } else if (this.outboxSize() > 0) await this.flushOutbox();
+    await this.onAlarmExtra();
+    await this.scheduleAlarm();
+  }
+
+  protected async onAlarmExtra(): Promise<void> {}
+  protected async onRoomsChanged(): Promise<void> {}
+
+  /** Push a fresh token to connected members whose token expires within the lead time. */
+  private async refreshDueGrants(now: number) {
+    const engine = this.engine!;
+    for (const [memberId, g] of [...this.grants]) {
+      if (g.expiresAt === null || g.expiresAt - TOKEN_REFRESH_LEAD_MS > now) continue;
+      if (!this.ctx.getWebSockets(`m:${memberId}`).length) continue;
+      const placement = await this.placementFor(engine.context, memberId, "refresh", now);
+      this.deliverUnsequenced(memberId, { type: "placement", seq: this.seq, placement });
+    }
+  }
+
+  private deliverUnsequenced(memberId: string, msg: ServerMessage) {
+    const text = JSON.stringify(msg);
+    for (const ws of this.ctx.getWebSockets(`m:${memberId}`)) {
+      try {
+        ws.send(text);
+      } catch {
+        /* closing */
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // RPC surface for the Worker (it has authenticated the caller; the DO authorises by the member's role).
+  // ------------------------------------------------------------------------------------------------------------
+
+  async initialize(input: InitInput): Promise<{ memberId: string }> {
+    return this.serial(async () => {
+      if (this.engine) throw new SessionError("INVALID_STATE", "session already exists");
+      const now = this.now();
+      this.engine = SessionEngine.create({
+        sessionId: input.sessionId,
+        title: input.title,
+        createdAt: now,
+        createdBy: input.createdBy,
+        settings: input.settings,
+        seed: input.seed,
+        mediaProvider: input.mediaProvider,
+      });
+      this.media = mediaAuthority(this.env, input.mediaProvider);
+      await this.apply({ type: "memberJoined", identity: input.createdBy, name: input.facilitatorName, role: "facilitator", now }, SYSTEM);
+      return { memberId: this.memberIdOf(input.createdBy)! };
+    });
+  }
+
+  async join(input: { identity: string; name: string; role: Role }): Promise<{ memberId: string; status: string; role: Role }> {
+    return this.serial(async () => {
+      const engine = this.requireEngine();
+      if (engine.phase === "ended") throw new SessionError("SESSION_ENDED", "the session has ended");
+      const existing = this.memberIdOf(input.identity);
+      if (existing && engine.context.members[existing].status === "denied") throw new SessionError("FORBIDDEN", "you were not admitted to this session");
+      await this.apply({ type: "memberJoined", identity: input.identity, name: input.name, role: input.role, now: this.now() }, SYSTEM);
+      const memberId = this.memberIdOf(input.identity)!;
+      const m = engine.context.members[memberId];
+      return { memberId, status: m.status, role: m.role };
+    });
+  }
+
+  async command(memberId: string, commandId: string, command: Command): Promise<CommandOutcome> {
+    return this.serial(async () => {
+      const engine = this.requireEngine();
+      const recalled = this.recalledCommand(memberId, commandId);
+      if (recalled) return recalled;
+      const m = engine.context.members[memberId];
+      if (!m) return { ok: false, commandId, error: { code: "UNAUTHENTICATED", message: "you are not a member of this session" } };
+      const event = { ...command, actor: { memberId, role: m.role }, now: this.now() } as CommandEvent;
+      return this.apply(event, event.actor, commandId);
+    });
+  }
+
+  async state(memberId: string): Promise<ServerMessage> {
+    return this.serial(() => {
+      const engine = this.requireEngine();
+      if (!engine.context.members[memberId]) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
+      return this.snapshotFor(memberId);
+    });
+  }
+
+  /** The member's grant for where they are now (the HTTP token endpoint). */
+  async mediaGrant(memberId: string): Promise<Placement> {
+    return this.serial(async () => {
+      const engine = this.requireEngine();
+      const m = engine.context.members[memberId];
+      if (!m) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
+      if (m.status !== "admitted" || m.location === null) throw new SessionError("NOT_ADMITTED", `you are ${m.status}; no media room yet`);
+      return this.placementFor(engine.context, memberId, "requested", this.now());
+    });
+  }
+
+  /** The member's role as the session knows it (the Worker checks tickets against it). */
+  async memberInfo(memberId: string): Promise<{ role: Role; status: string; name: string } | null> {
+    const m = this.engine?.context.members[memberId];
+    return m ? { role: m.role, status: m.status, name: m.name } : null;
+  }
+
+  /** A media-room change reported by the provider (Twilio REST/callbacks) or the engine's own reconciler. */
+  async mediaUpdated(media: MediaRoomPublic): Promise<void> {
+    await this.serial(() => this.apply({ type: "mediaUpdated", media, now: this.now() }, SYSTEM));
+  }
+
+  /** A member's media arrival as the provider reports it. Ignored when it names a room they no longer belong in. */
+  async arrival(memberId: string, mediaRoom: string | null, at = this.now()): Promise<void> {
+    await this.serial(async () => {
+      const engine = this.engine;
+      const m = engine?.context.members[memberId];
+      if (!engine || !m || m.location === null) return;
+      const expected = mediaRoomName(engine.context.sessionId, m.location);
+      if (mediaRoom !== null && mediaRoom !== expected) return;
+      if (mediaRoom === null && m.arrivedIn === null) return;
+      await this.apply({ type: "arrival", memberId, mediaRoom, now: at }, SYSTEM);
+    });
+  }
+
+  /** Development only: move the session clock forward (tests drive timers without waiting). */
+  async advanceClock(ms: number): Promise<number> {
+    if (this.env.APP_ENV !== "development") throw new SessionError("FORBIDDEN", "the clock can only be moved in development");
+    return this.serial(async () => {
+      this.clockOffset += ms;
+      this.kvSet("clockOffset", String(this.clockOffset));
+      await this.scheduleAlarm();
+      return this.now();
+    });
+  }
+
+  /** Test and operator helper: the engine's whole state and bookkeeping. */
+  async debugState() {
+    const engine = this.engine;
+    return {
+      context: engine?.context ?? null,
+      phase: engine?.phase ?? null,
+      seq: this.seq,
+      eventNo: this.eventNo,
+      outbox: this.outboxSize(),
+      alarm: await this.ctx.storage.getAlarm(),
+    };
+  }
+
+  private memberIdOf(identity: string): string | null {
+    const ctx = this.engine?.context;
+    if (!ctx) return null;
+    for (const m of Object.values(ctx.members)) if (m.identity === identity) return m.id;
+    return null;
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // WebSockets (hibernation API)
+  // ------------------------------------------------------------------------------------------------------------
+
+  async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade") !== "websocket") return json({ error: { code: "INVALID_MESSAGE", message: "expected a WebSocket upgrade" } }, 426);
+    const memberId = request.headers.get("x-mb-member");
+    if (!memberId) return json({ error: { code: "UNAUTHENTICATED", message: "no member" } }, 401);
+    const lastSeqRaw = new URL(request.url).searchParams.get("lastSeq");
+    const lastSeq = lastSeqRaw !== null && /^\d+$/.test(lastSeqRaw) ? Number(lastSeqRaw) : null;
+
+    return this.serial(async () => {
+      const engine = this.engine;
+      if (!engine) return json({ error: { code: "NOT_FOUND", message: "no such session" } }, 404);
+      let m = engine.context.members[memberId];
+      if (!m) return json({ error: { code: "UNAUTHENTICATED", message: "you are not a member of this session" } }, 401);
+      if (m.status === "denied") return json({ error: { code: "FORBIDDEN", message: "you were not admitted to this session" } }, 403);
+      if (m.status === "left" && engine.phase !== "ended") {
+        await this.apply({ type: "memberJoined", identity: m.identity, name: m.name, role: m.role, now: this.now() }, SYSTEM);
+        m = engine.context.members[memberId];
+      }
+      const pair = new WebSocketPair();
+      const [client, server] = [pair[0], pair[1]];
+      const tags = [`m:${memberId}`, isStaff(m.role) ? "staff" : "participants"];
+      this.ctx.acceptWebSocket(server, tags);
+      const budget = new MessageBudget(budgetFor(this.env, m.role));
+      server.serializeAttachment({ memberId, role: m.role, budget: budget.toJSON() } satisfies SocketAttachment);
+      this.budgets.set(server, budget);
+      this.send(server, { type: "hello", protocol: PROTOCOL_VERSION, sessionId: engine.context.sessionId, you: { memberId, role: m.role, name: m.name }, serverTime: this.now() });
+      await this.resume(server, memberId, lastSeq);
+      if (!m.connected && engine.phase !== "ended") await this.apply({ type: "connection", memberId, connected: true, now: this.now() }, SYSTEM);
+      return new Response(null, { status: 101, webSocket: client });
+    });
+  }
+
+  private attachment(ws: WebSocket): SocketAttachment {
+    return ws.deserializeAttachment() as SocketAttachment;
+  }
+
+  private budgetOf(ws: WebSocket, att: SocketAttachment): MessageBudget {
+    let b = this.budgets.get(ws);
+    if (!b) {
+      b = MessageBudget.fromJSON(att.budget, budgetFor(this.env, att.role));
+      this.budgets.set(ws, b);
+    }
+    return b;
+  }
+
+  async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+    const att = this.attachment(ws);
+    if (!this.budgetOf(ws, att).take(this.now())) {
+      // Flooding: nothing past the budget is applied; the socket is closed with a policy-violation code.
+      this.sendError(ws, null, "RATE_LIMITED", "too many messages; this connection is closed");
+      ws.close(1008, "message budget exceeded");
+      return;
+    }
+    const size = typeof message === "string" ? message.length : message.byteLength;
+    if (size > MAX_MESSAGE_BYTES) return this.sendError(ws, null, "MESSAGE_TOO_LARGE", `messages are limited to ${MAX_MESSAGE_BYTES} bytes`);
+    if (typeof message !== "string") return this.sendError(ws, null, "INVALID_MESSAGE", "send JSON text frames");
+    let raw: unknown;
+    try {
+      raw = JSON.parse(message);
+    } catch {
+      return this.sendError(ws, null, "BAD_JSON", "the message is not valid JSON");
+    }
+    const parsed = ClientMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      const commandId = typeof (raw as { commandId?: unknown })?.commandId === "string" ? ((raw as { commandId: string }).commandId as string).slice(0, 64) : null;
+      const { message: text, issues } = describeZodError(parsed.error);
+      return this.sendError(ws, commandId, "INVALID_MESSAGE", text, issues);
+    }
+    const msg = parsed.data;
+    switch (msg.type) {
+      case "command": {
+        let outcome: CommandOutcome;
+        try {
+          outcome = await this.command(att.memberId, msg.commandId, msg.command);
+        } catch (err) {
+          const e = toErrorPayload(err);
+          return this.sendError(ws, msg.commandId, e.code, e.message);
+        }
+        if (outcome.ok) this.send(ws, { type: "ack", commandId: msg.commandId, seq: outcome.seq, duplicate: outcome.duplicate });
+        else this.send(ws, { type: "error", commandId: msg.commandId, error: outcome.error });
+        return;
+      }
+      case "resume":
+        return this.serial(() => this.resume(ws, att.memberId, msg.lastSeq));
+      case "ping":
+        return this.send(ws, { type: "pong", t: msg.t ?? null, serverTime: this.now() });
+      case "signal":
+        return this.relaySignal(ws, att.memberId, msg.to, msg.data);
+      case "quality":
+        return this.serial(async () => {
+          const m = this.engine?.context.members[att.memberId];
+          if (m && m.status === "admitted" && m.quality !== msg.level) await this.apply({ type: "quality", memberId: att.memberId, level: msg.level, now: this.now() }, SYSTEM);
+        });
+      case "arrived":
+        // Twilio mode trusts only Twilio's signed callbacks for arrival.
+        if (this.engine?.context.mediaProvider !== "local") return;
+        return this.arrival(att.memberId, msg.mediaRoom);
+      case "refreshMedia":
+        return this.serial(async () => {
+          const engine = this.engine;
+          const m = engine?.context.members[att.memberId];
+          if (!engine || !m || m.location === null) return this.sendError(ws, null, "NOT_ADMITTED", "no media room yet");
+          const placement = await this.placementFor(engine.context, att.memberId, "refresh", this.now());
+          this.send(ws, { type: "placement", seq: this.seq, placement });
+        });
+    }
+  }
+
+  /** Local media: WebRTC signalling, only between members placed in the same room. */
+  private relaySignal(ws: WebSocket, from: string, to: string, data: Record<string, unknown>) {
+    const ctx = this.engine?.context;
+    const a = ctx?.members[from];
+    const b = ctx?.members[to];
+    if (!ctx || ctx.mediaProvider !== "local") return this.sendError(ws, null, "INVALID_STATE", "signalling is only for local media mode");
+    if (!a || !b || a.location === null || a.location !== b.location) return this.sendError(ws, null, "FORBIDDEN", "you can only signal members in your room");
+    const text = JSON.stringify({ type: "signal", from, data } satisfies ServerMessage);
+    for (const peer of this.ctx.getWebSockets(`m:${to}`)) {
+      try {
+        peer.send(text);
+      } catch {
+        /* closing */
+      }
+    }
+  }
+
+  async webSocketClose(ws: WebSocket, code: number, _reason: string, _wasClean: boolean) {
+    await this.socketGone(ws);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    } catch {
+      /* already closed */
+    }
+  }
+
+  async webSocketError(ws: WebSocket) {
+    await this.socketGone(ws);
+  }
+
+  private async socketGone(ws: WebSocket) {
+    this.budgets.delete(ws);
+    const att = this.attachment(ws);
+    if (!att) return;
+    await this.serial(async () => {
+      const engine = this.engine;
+      if (!engine) return;
+      const others = this.ctx.getWebSockets(`m:${att.memberId}`).filter((s) => s !== ws && s.readyState === WebSocket.OPEN);
+      const m = engine.context.members[att.memberId];
+      if (!others.length && m?.connected) await this.apply({ type: "connection", memberId: att.memberId, connected: false, now: this.now() }, SYSTEM);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A typed refusal thrown across RPC: the message carries the code ("CODE: text") because RPC keeps only messages. */
+export class SessionError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly text: string,
+  ) {
+    super(`${code}: ${text}`);
+    this.name = "SessionError";
+  }
+}
+
+export function toErrorPayload(err: unknown): ErrorPayload {
+  if (err instanceof SessionError) return { code: err.code, message: err.text };
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  // RPC rethrows lose the class but keep the message; our messages carry the code as "CODE: text".
+  if (typeof e?.message === "string") {
+    const m = /^([A-Z_]+): (.*)$/s.exec(e.message);
+    if (m) return { code: m[1] as ErrorCode, message: m[2] };
+  }
+  return { code: "INTERNAL", message: "something went wrong; nothing was changed" };
+}
+
+/** Who hears a notice. Room-scoped notices go to that room's members (as placed before and after) plus staff. */
+function noticeAudience(n: Notice, prev: SessionContext, next: SessionContext): string[] {
+  const inRoom = (ctx: SessionContext, roomId: string) => Object.values(ctx.members).filter((m) => m.location === roomId).map((m) => `m:${m.id}`);
+  switch (n.kind) {
+    case "broadcast":
+      return n.roomId ? ["staff", ...inRoom(next, n.roomId)] : ["*"];
+    case "helpRequested":
+    case "joinRequest":
+    case "mediaError":
+      return ["staff"];
+    case "helpResolved":
+      return ["staff", `m:${n.memberId}`];
+    case "roomClosing":
+      return ["staff", ...inRoom(prev, n.roomId)];
+    case "roundWarning":
+    case "closingCountdown":
+    case "sessionEnded":
+      return ["*"];
+  }
+}
+
+function placementReason(event: SessionEvent, from: string | null, to: string | null): string {
+  if (event.type === "tick") return to === MAIN_ROOM ? "round-ended" : to === null ? "session-ended" : "timer";
+  if (event.type === "closeRoom") return "room-closed";
+  if (event.type === "closeAll") return "round-ended";
+  if (event.type === "openBreakouts") return "breakouts-opened";
+  if (event.type === "admit" || (event.type === "memberJoined" && from === null)) return "admitted";
+  if (event.type === "endSession") return "session-ended";
+  return event.type === "move" || event.type === "swap" || event.type === "bulkAssign" ? "moved" : event.type;
+}
+
+function budgetFor(env: Bindings, role: Role) {
+  const spec = role === "participant" ? env.SOCKET_BUDGET_PARTICIPANT : env.SOCKET_BUDGET_STAFF;
+  const [c, r] = (spec ?? (role === "participant" ? "30/10" : "600/300")).split("/").map(Number);
+  return { capacity: c > 0 ? c : 30, refillPerSecond: r >= 0 ? r : 10 };
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+export { contextPhase };

@@ -1,0 +1,32 @@
+/**
+ * The HTTP API. Routes are grouped by resource; cross-cutting concerns (request id, security headers, CORS, body
+ * limits, typed errors) are middleware. Static files of the web app are served by Workers assets.
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { apiError, jsonBodyLimit, securityMiddleware } from "./middleware/security";
+import { errorResponse, type AppEnv } from "./http";
+import { sessions } from "./routes/sessions";
+import { system } from "./routes/system";
+
+export const app = new Hono<AppEnv>();
+
+for (const mw of securityMiddleware()) app.use("*", mw);
+app.use("/api/*", jsonBodyLimit());
+
+app.route("/api", system);
+app.route("/api/sessions", sessions);
+
+app.notFound((c) => {
+  if (c.req.path.startsWith("/api/")) return apiError(c, 404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`);
+  // Outside /api the assets binding serves the app (single-page fallback); this is only reached without it.
+  return c.env.ASSETS ? c.env.ASSETS.fetch(c.req.raw) : apiError(c, 404, "NOT_FOUND", "not found");
+});
+
+app.onError((err, c) => {
+  if (err instanceof HTTPException) {
+    const malformed = /malformed json/i.test(err.message);
+    return apiError(c, err.status, malformed ? "BAD_JSON" : "INVALID_MESSAGE", malformed ? "the request body is not valid JSON" : err.message);
+  }
+  return errorResponse(c, err);
+});

@@ -1,0 +1,84 @@
+/** Shared HTTP plumbing for the routes: typed variables, error mapping, session stubs, auth middleware. */
+import type { Context, MiddlewareHandler } from "hono";
+import type { ErrorCode, Role } from "../durable-objects/protocol";
+import type { SessionDurableObject } from "../durable-objects/session-do";
+import { toErrorPayload } from "../durable-objects/session-do";
+import { verifyMemberTicket } from "./auth/app-tokens";
+import { verifyUserOrDevToken } from "./auth/app-tokens";
+import { AuthError, type UserPrincipal } from "./auth/user-tokens";
+import type { Bindings } from "./env";
+import { apiError } from "./middleware/security";
+
+export interface MemberVars {
+  sessionId: string;
+  memberId: string;
+  role: Role;
+  name: string;
+}
+
+export type AppEnv = {
+  Bindings: Bindings;
+  Variables: { requestId: string; principal?: UserPrincipal; member?: MemberVars; memberId?: string };
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- route handlers carry validator input types
+export type AppContext = Context<AppEnv, any, any>;
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_JSON: 400,
+  INVALID_MESSAGE: 400,
+  MESSAGE_TOO_LARGE: 413,
+  UNAUTHENTICATED: 401,
+  CREDENTIAL_EXPIRED: 401,
+  CREDENTIAL_REVOKED: 401,
+  FORBIDDEN: 403,
+  WRONG_SESSION: 403,
+  NOT_FOUND: 404,
+  MEMBER_NOT_FOUND: 404,
+  ROOM_NOT_FOUND: 404,
+  RATE_LIMITED: 429,
+  MEDIA_PROVIDER_ERROR: 502,
+  INTERNAL: 500,
+};
+
+/** HTTP status for a protocol error code: state conflicts are 409, the rest as above. */
+export const statusFor = (code: ErrorCode) => STATUS[code] ?? 409;
+
+/** Map anything thrown in a route to the typed JSON error every API response uses. */
+export function errorResponse(c: Context, err: unknown): Response {
+  if (err instanceof AuthError) return apiError(c, err.status, err.code, err.message);
+  const payload = toErrorPayload(err);
+  if (payload.code === "INTERNAL") console.log(JSON.stringify({ level: "error", msg: "unhandled error", requestId: c.get("requestId"), error: String((err as Error)?.stack ?? err) }));
+  return apiError(c, statusFor(payload.code), payload.code, payload.message);
+}
+
+export function sessionStub(env: Bindings, sessionId: string): DurableObjectStub<SessionDurableObject> {
+  const ns = env.SESSION as unknown as DurableObjectNamespace<SessionDurableObject>;
+  return ns.get(ns.idFromName(sessionId));
+}
+
+export function bearer(c: Context): string | null {
+  const h = c.req.header("Authorization");
+  if (!h) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(h);
+  return m ? m[1] : null;
+}
+
+/** A signed-in user (external identity provider or development sign-in). */
+export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearer(c);
+  if (!token) return apiError(c, 401, "UNAUTHENTICATED", "sign in first (Authorization: Bearer <token>)");
+  c.set("principal", await verifyUserOrDevToken(c.env, token));
+  await next();
+};
+
+/** A member of the session named in the path, by their ticket (header, or ?ticket= for WebSockets). */
+export const requireMember: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const sessionId = c.req.param("id")!;
+  const token = bearer(c) ?? c.req.query("ticket") ?? null;
+  if (!token) return apiError(c, 401, "UNAUTHENTICATED", "a session ticket is required");
+  const claims = await verifyMemberTicket(c.env, token, sessionId);
+  c.set("member", { sessionId, memberId: claims.memberId, role: claims.role, name: claims.name });
+  c.set("memberId", claims.memberId);
+  await next();
+};

@@ -1,0 +1,209 @@
+/**
+ * /api/sessions: create, invite, join, read state, run commands (the same path as the WebSocket), the mirrors of
+ * the original edge functions, media tokens, and the WebSocket upgrade.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { CommandOutcome } from "../../durable-objects/session-do";
+import { CommandSchema, SettingsSchema, type Command } from "../../durable-objects/protocol";
+import { defaultMediaProvider, twilioConfigured } from "../../durable-objects/media";
+import { issueMemberTicket } from "../auth/app-tokens";
+import { createInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
+import { verifyUserOrDevToken } from "../auth/app-tokens";
+import { apiError } from "../middleware/security";
+import { rateLimit } from "../middleware/rate-limit";
+import { bearer, requireMember, requireUser, sessionStub, statusFor, type AppContext, type AppEnv } from "../http";
+import { validJson } from "../validate";
+
+const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:@-]+$/);
+
+const CreateSessionBody = z
+  .object({
+    title: z.string().trim().min(1).max(120),
+    settings: SettingsSchema.partial().strict().optional(),
+    mediaProvider: z.enum(["twilio", "local"]).optional(),
+  })
+  .strict();
+
+const InviteBody = z
+  .object({
+    role: z.enum(["participant", "cofacilitator"]).default("participant"),
+    expiresInSeconds: z.number().int().min(60).max(30 * 24 * 3600).optional(),
+  })
+  .strict();
+
+const JoinBody = z
+  .object({
+    invite: z.string().min(10).max(2048).optional(),
+    name: z.string().trim().min(1).max(80).optional(),
+    /** A random key the browser keeps, so the same person re-joining is the same member. */
+    deviceKey: Id.optional(),
+  })
+  .strict();
+
+const CommandBody = z.object({ commandId: z.string().min(8).max(64), command: CommandSchema }).strict();
+
+// Bodies of the mirrors of the original edge functions.
+const CreateRoomsBody = z
+  .object({
+    count: z.number().int().min(1).max(50).optional(),
+    names: z.array(z.string().trim().min(1).max(80)).min(1).max(50).optional(),
+    mode: z.enum(["auto", "manual", "choose"]).default("auto"),
+    capacity: z.number().int().min(1).max(50).nullable().optional(),
+    durationSeconds: z.number().int().min(30).max(4 * 3600).nullable().optional(),
+    includeStaff: z.array(Id).max(50).optional(),
+    /** Open the rooms right away (the original create-breakout-room did both). */
+    open: z.boolean().optional(),
+  })
+  .strict();
+const MoveBody = z.object({ memberId: Id, to: Id }).strict();
+const BulkBody = z.object({ assignments: z.array(z.object({ memberId: Id, roomId: Id.nullable() }).strict()).min(1).max(50) }).strict();
+
+const newSessionId = () => Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+function inviteUrl(c: { env: { PUBLIC_BASE_URL?: string }; req: { url: string } }, sessionId: string, token: string) {
+  const base = c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin;
+  return `${base.replace(/\/$/, "")}/join/${sessionId}?invite=${encodeURIComponent(token)}`;
+}
+
+/** Run one command for the calling member; the answer is the same whether it came over HTTP or the socket. */
+async function runCommand(c: AppContext, command: Command, commandId?: string) {
+  const member = c.get("member")!;
+  const id = commandId ?? c.req.header("Idempotency-Key") ?? crypto.randomUUID();
+  const outcome = (await sessionStub(c.env, member.sessionId).command(member.memberId, id, command)) as CommandOutcome;
+  if (outcome.ok) return c.json({ ack: { commandId: id, seq: outcome.seq, duplicate: outcome.duplicate } });
+  return apiError(c, statusFor(outcome.error.code), outcome.error.code, outcome.error.message, outcome.error.details);
+}
+
+export const sessions = new Hono<AppEnv>();
+
+sessions.post("/", requireUser, rateLimit({ binding: "RL_SESSIONS", scope: "create" }), validJson(CreateSessionBody), async (c) => {
+  const user = c.get("principal")!;
+  if (user.appRole !== "facilitator") return apiError(c, 403, "FORBIDDEN", "only facilitators create sessions");
+  const body = c.req.valid("json");
+  let provider = body.mediaProvider ?? defaultMediaProvider(c.env);
+  if (provider === "twilio" && !twilioConfigured(c.env)) return apiError(c, 409, "MEDIA_PROVIDER_ERROR", "Twilio is not configured on this deployment");
+  if (provider === "local" && twilioConfigured(c.env) && c.env.APP_ENV !== "development") provider = "twilio";
+  const sessionId = newSessionId();
+  const identity = `user:${user.userId}`;
+  const seed = crypto.getRandomValues(new Uint32Array(1))[0];
+  const { memberId } = await sessionStub(c.env, sessionId).initialize({
+    sessionId,
+    title: body.title,
+    createdBy: identity,
+    facilitatorName: user.name,
+    settings: body.settings,
+    mediaProvider: provider,
+    seed,
+  });
+  const ticket = await issueMemberTicket(c.env, { sessionId, memberId, role: "facilitator", name: user.name });
+  const invite = await createInvite(c.env, { sessionId, role: "participant", createdBy: identity });
+  return c.json(
+    {
+      sessionId,
+      memberId,
+      mediaProvider: provider,
+      ticket: ticket.token,
+      ticketExpiresAt: ticket.expiresAt,
+      invite: { id: invite.inviteId, token: invite.token, url: inviteUrl(c, sessionId, invite.token), expiresAt: invite.expiresAt },
+    },
+    201,
+  );
+});
+
+sessions.post("/:id/invites", requireMember, validJson(InviteBody), async (c) => {
+  const member = c.get("member")!;
+  const body = c.req.valid("json");
+  const info = await sessionStub(c.env, member.sessionId).memberInfo(member.memberId);
+  if (!info || info.role === "participant") return apiError(c, 403, "FORBIDDEN", "only facilitators invite people");
+  if (body.role === "cofacilitator" && info.role !== "facilitator") return apiError(c, 403, "FORBIDDEN", "only the facilitator invites co-facilitators");
+  const invite = await createInvite(c.env, { sessionId: member.sessionId, role: body.role, createdBy: member.memberId }, { ttlSeconds: body.expiresInSeconds });
+  return c.json({ id: invite.inviteId, token: invite.token, url: inviteUrl(c, member.sessionId, invite.token), expiresAt: invite.expiresAt, role: body.role }, 201);
+});
+
+sessions.delete("/:id/invites/:inviteId", requireMember, async (c) => {
+  const member = c.get("member")!;
+  const info = await sessionStub(c.env, member.sessionId).memberInfo(member.memberId);
+  if (!info || info.role === "participant") return apiError(c, 403, "FORBIDDEN", "only facilitators revoke invites");
+  const result = await revokeInvite(c.env.DB, member.sessionId, c.req.param("inviteId"));
+  return c.json(result);
+});
+
+sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), validJson(JoinBody), async (c) => {
+  const sessionId = c.req.param("id");
+  const body = c.req.valid("json");
+  const userToken = bearer(c);
+  const user = userToken ? await verifyUserOrDevToken(c.env, userToken) : null;
+  const stub = sessionStub(c.env, sessionId);
+
+  let identity: string;
+  let role: "participant" | "cofacilitator" | "facilitator";
+  if (body.invite) {
+    const { claims } = await verifyInviteForJoin(c.env, body.invite, sessionId);
+    role = claims.role;
+    identity = user ? `user:${user.userId}` : `guest:${claims.inviteId}:${body.deviceKey ?? crypto.randomUUID()}`;
+  } else if (user) {
+    // Without an invite only the session's own facilitator may (re)join.
+    identity = `user:${user.userId}`;
+    role = "facilitator";
+  } else {
+    return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join");
+  }
+  const name = body.name ?? user?.name;
+  if (!name) return apiError(c, 400, "INVALID_MESSAGE", "name: a display name is required");
+  if (!body.invite) {
+    const state = await stub.debugState();
+    if (!state.context) return apiError(c, 404, "NOT_FOUND", "no such session");
+    if (state.context.createdBy !== identity) return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join");
+  }
+  const joined = await stub.join({ identity, name, role });
+  const ticket = await issueMemberTicket(c.env, { sessionId, memberId: joined.memberId, role: joined.role, name });
+  return c.json({ memberId: joined.memberId, status: joined.status, role: joined.role, ticket: ticket.token, ticketExpiresAt: ticket.expiresAt });
+});
+
+sessions.get("/:id", requireMember, async (c) => {
+  const member = c.get("member")!;
+  const snap = await sessionStub(c.env, member.sessionId).state(member.memberId);
+  if (snap.type !== "snapshot") return apiError(c, 500, "INTERNAL", "unexpected state");
+  return c.json(snap.staff ? { seq: snap.seq, staff: snap.staff } : { seq: snap.seq, view: snap.view });
+});
+
+sessions.post("/:id/commands", requireMember, validJson(CommandBody), async (c) => {
+  const body = c.req.valid("json");
+  return runCommand(c, body.command, body.commandId);
+});
+
+// Mirrors of the original Supabase edge functions, on the same command path.
+sessions.post("/:id/breakout-rooms", requireMember, validJson(CreateRoomsBody), async (c) => {
+  const { open, ...rest } = c.req.valid("json");
+  if ((rest.count === undefined) === (rest.names === undefined)) return apiError(c, 400, "INVALID_MESSAGE", "give either count or names");
+  const created = await runCommand(c, { type: "createBreakouts", ...rest });
+  if (!open || created.status !== 200) return created;
+  const key = c.req.header("Idempotency-Key");
+  return runCommand(c, { type: "openBreakouts" }, key ? `${key}:open` : undefined);
+});
+sessions.post("/:id/breakout-rooms/:roomId/close", requireMember, async (c) => runCommand(c, { type: "closeRoom", roomId: c.req.param("roomId") }));
+sessions.post("/:id/move-participant", requireMember, validJson(MoveBody), async (c) => runCommand(c, { type: "move", ...c.req.valid("json") }));
+sessions.post("/:id/bulk-assign", requireMember, validJson(BulkBody), async (c) => runCommand(c, { type: "bulkAssign", ...c.req.valid("json") }));
+sessions.post("/:id/end", requireMember, async (c) => runCommand(c, { type: "endSession" }));
+
+/** The original twilio-video-token: a grant for exactly the room the member belongs in now. */
+sessions.post("/:id/media-token", requireMember, rateLimit({ binding: "RL_TOKENS", scope: "media" }), async (c) => {
+  const member = c.get("member")!;
+  const placement = await sessionStub(c.env, member.sessionId).mediaGrant(member.memberId);
+  return c.json({ ...placement.media, location: placement.location, roomName: placement.roomName });
+});
+
+sessions.get("/:id/ws", requireMember, async (c) => {
+  if (c.req.header("Upgrade") !== "websocket") return apiError(c, 426, "INVALID_MESSAGE", "expected a WebSocket upgrade");
+  const member = c.get("member")!;
+  const url = new URL(c.req.url);
+  url.searchParams.delete("ticket");
+  // Only the Worker sets who the member is; nothing the client sends can.
+  const headers = new Headers({ Upgrade: "websocket", "x-mb-member": member.memberId });
+  for (const h of ["Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions"]) {
+    const v = c.req.header(h);
+    if (v) headers.set(h, v);
+  }
+  return sessionStub(c.env, member.sessionId).fetch(new Request(url.toString(), { headers }));
+});
