@@ -17,10 +17,11 @@ app.use("/api/*", jsonBodyLimit());
 app.route("/api", system);
 app.route("/api/sessions", sessions);
 
-app.notFound((c) => {
-  if (c.req.path.startsWith("/api/")) return apiError(c, 404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`);
-  // Outside /api the assets binding serves the app (single-page fallback); this is only reached without it.
-  return c.env.ASSETS ? c.env.ASSETS.fetch(c.req.raw) : apiError(c, 404, "NOT_FOUND", "not found");
+app.notFound(async (c) => {
+  if (c.req.path.startsWith("/api/") || !c.env.ASSETS) return apiError(c, 404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`);
+  // Everything else is the web app (static assets, single-page fallback), re-wrapped so middleware can add headers.
+  const asset = await c.env.ASSETS.fetch(c.req.raw);
+  return new Response(asset.body, asset);
 });
 
 app.onError((err, c) => {
