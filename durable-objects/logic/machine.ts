@@ -49,6 +49,8 @@ export const sessionMachine = setup({
     closingTimeUp: ({ context, event }) => context.round?.closesAt != null && event.now >= context.round.closesAt,
     noOpenRooms: ({ context }) => openRooms(context).length === 0,
     noClosingCountdown: ({ context }) => context.settings.closingCountdownSeconds === 0,
+    mediaFailed: ({ context, event }) =>
+      event.type === "mediaUpdated" && event.media.status === "failed" && context.media[event.media.key]?.status !== "failed",
     immediateClose: ({ context, event }) => (as<"closeAll">(event).countdownSeconds ?? context.settings.closingCountdownSeconds) === 0,
   },
   actions: {
@@ -108,6 +110,10 @@ export const sessionMachine = setup({
     emitRoundWarning: emit(({ context }) => ({ type: "notice", notice: { kind: "roundWarning", endsAt: context.round!.endsAt! } }) as EmittedNotice),
     emitClosingCountdown: emit(({ context }) => ({ type: "notice", notice: { kind: "closingCountdown", closesAt: context.round!.closesAt! } }) as EmittedNotice),
     emitRoomClosing: emit(({ event }) => ({ type: "notice", notice: { kind: "roomClosing", roomId: as<"closeRoom">(event).roomId } }) as EmittedNotice),
+    emitMediaError: emit(({ event }) => {
+      const m = (event as Extract<SessionEvent, { type: "mediaUpdated" }>).media;
+      return { type: "notice", notice: { kind: "mediaError", key: m.key, message: m.error ?? "the media room could not be prepared" } } as EmittedNotice;
+    }),
     emitSessionEnded: emit(({ context }) => ({ type: "notice", notice: { kind: "sessionEnded", reason: context.endReason ?? "ended" } }) as EmittedNotice),
   },
 }).createMachine({
@@ -125,7 +131,7 @@ export const sessionMachine = setup({
         connection: { actions: "setConnection" },
         arrival: { actions: "setArrival" },
         quality: { actions: "setQuality" },
-        mediaUpdated: { actions: "setMedia" },
+        mediaUpdated: [{ guard: "mediaFailed", actions: ["setMedia", "emitMediaError"] }, { actions: "setMedia" }],
         admit: { guard: "commandAllowed", actions: "admit" },
         deny: { guard: "commandAllowed", actions: "deny" },
         removeMember: { guard: "commandAllowed", actions: "removeMember" },

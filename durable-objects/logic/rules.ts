@@ -269,6 +269,8 @@ export function checkCommand(ctx: SessionContext, phase: SessionPhase, e: Comman
     if (!self) return refuse("UNAUTHENTICATED", "you are not a member of this session");
     // The role that counts is the one the session knows this member by, not the one claimed.
     if (self.role !== e.actor.role) return refuse("FORBIDDEN", `${self.name} is a ${self.role}, not a ${e.actor.role}`);
+    // Ending a session marks everyone as left: say that the session ended, not that the caller left.
+    if (phase === "ended") return refuse("SESSION_ENDED", "the session has ended");
     if (self.status === "denied" || self.status === "left") return refuse("FORBIDDEN", `you are ${self.status}`);
     if (self.status === "waiting" && e.type !== "leave") return refuse("NOT_ADMITTED", "you are still in the waiting room");
   }
