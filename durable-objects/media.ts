@@ -33,7 +33,8 @@ export const localMedia: MediaAuthority = {
 const signers = new Map<string, TwilioTokenSigner>();
 
 export function twilioMedia(env: Bindings): MediaAuthority {
-  const ttl = Math.min(Number(env.MEDIA_TOKEN_TTL_SECONDS ?? 3600) || 3600, 3600);
+  // 10 min .. 1 h: the refresh goes out 5 min before expiry, so shorter tokens would refresh continuously.
+  const ttl = Math.max(600, Math.min(Number(env.MEDIA_TOKEN_TTL_SECONDS ?? 3600) || 3600, 3600));
   const cacheKey = `${env.TWILIO_ACCOUNT_SID}:${env.TWILIO_API_KEY_SID}:${ttl}`;
   let signer = signers.get(cacheKey);
   if (!signer) {

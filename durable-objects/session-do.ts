@@ -12,6 +12,9 @@ import { nextDeadline } from "./logic/updates";
 import { recordsFor, refusalRecord, type AnalyticsRecord, type Statement } from "./logic/records";
 import { diffForStaff, participantView, staffState } from "./logic/views";
 import { mediaAuthority, TOKEN_REFRESH_LEAD_MS, type MediaAuthority } from "./media";
+import { keyOfMediaRoom, media, mediaPlan } from "./logic/media-plan";
+import { TwilioVideoClient } from "../worker/twilio/rest";
+import { CallbackDeduper, type VideoStatusEvent } from "../worker/twilio/callbacks";
 import { writeAnalytics } from "./analytics";
 import {
   ClientMessageSchema,
@@ -82,6 +85,14 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   private outboxFailures = 0;
   private outboxRetryAt: number | null = null;
   private media: MediaAuthority | null = null;
+  private twilio: TwilioVideoClient | null = null;
+  private reconciling: Promise<void> | null = null;
+  private reconcileAgain = false;
+  /** Failed media room creations wait until this time (session clock) before the next try. */
+  private readonly mediaRetryAt = new Map<string, number>();
+  private mediaFailures = 0;
+  /** Next full sweep of the provider's rooms (session clock). */
+  private sweepAt: number | null = null;
   /** Test clock: development-only offset added to the wall clock (persisted, so it survives eviction). */
   private clockOffset = 0;
 
@@ -127,7 +138,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     this.engine = SessionEngine.restore(JSON.parse(snap));
     this.seq = Number(this.kvGet("seq") ?? 0);
     this.eventNo = Number(this.kvGet("eventNo") ?? 0);
-    this.media = mediaAuthority(this.env, this.engine.context.mediaProvider);
+    this.setupProvider();
     for (const row of this.sql.exec<{ member: string; grant: string }>(`SELECT member, grant FROM grants`)) this.grants.set(row.member, JSON.parse(row.grant));
     // Views were sent before the restart; remember them so a rebuild does not resend everything.
     const ctx = this.engine.context;
@@ -193,6 +204,11 @@ export class SessionDurableObject extends DurableObject<Bindings> {
         }
         this.kvSet("seq", String(this.seq));
         this.kvSet("eventNo", String(eventNo));
+        // Bounded history: a client further behind than LOG_KEEP frames gets a snapshot instead.
+        if (eventNo % 100 === 0) {
+          this.sql.exec(`DELETE FROM log WHERE seq <= ?`, this.seq - LOG_KEEP);
+          this.sql.exec(`DELETE FROM commands WHERE id IN (SELECT id FROM commands ORDER BY at DESC LIMIT -1 OFFSET ?)`, COMMANDS_KEEP);
+        }
         this.enqueue(statements);
         outcome = { ok: true, commandId: commandId ?? "", seq: this.seq, duplicate: false };
         if (commandId) this.rememberCommand(actor.memberId, commandId, outcome);
@@ -207,10 +223,14 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     }
     this.eventNo = eventNo;
     for (const f of encoded) this.deliver(f.audience, f.text);
+    this.closeDeparted(prev, next);
     writeAnalytics(this.env, sessionId, analytics as AnalyticsRecord[]);
     this.scheduleFlush();
     await this.scheduleAlarm();
-    if (prev.rooms !== next.rooms || prevPhase !== phase) this.ctx.waitUntil(this.onRoomsChanged());
+    if (this.twilio) {
+      if (prev.rooms !== next.rooms || prevPhase !== phase || prev.members !== next.members) this.ctx.waitUntil(this.reconcileMedia());
+      this.ctx.waitUntil(this.disconnectRemoved(prev, next));
+    }
     return outcome!;
   }
 
@@ -293,6 +313,22 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     }
   }
 
+  /** A member who left or was removed loses their sockets (after hearing where they stand). */
+  private closeDeparted(prev: SessionContext, next: SessionContext) {
+    if (prev.members === next.members) return;
+    for (const m of Object.values(next.members)) {
+      const before = prev.members[m.id];
+      if (!before || before.status === m.status || (m.status !== "left" && m.status !== "denied")) continue;
+      for (const ws of this.ctx.getWebSockets(`m:${m.id}`)) {
+        try {
+          ws.close(m.status === "denied" ? 4003 : 4000, m.status === "denied" ? "removed from the session" : "left the session");
+        } catch {
+          /* already closed */
+        }
+      }
+    }
+  }
+
   private send(ws: WebSocket, msg: ServerMessage) {
     try {
       ws.send(JSON.stringify(msg));
@@ -310,19 +346,21 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const engine = this.requireEngine();
     const staff = isStaff(engine.context.members[memberId].role);
     const oldest = this.sql.exec<{ s: number | null }>(`SELECT MIN(seq) AS s FROM log`).toArray()[0]?.s ?? this.seq + 1;
-    if (lastSeq !== null && lastSeq <= this.seq && lastSeq >= oldest - 1) {
+    // lastSeq 0 is a first connect: it gets a snapshot, not the whole history.
+    if (lastSeq !== null && lastSeq > 0 && lastSeq <= this.seq && lastSeq >= oldest - 1) {
       const mine = new Set(["*", `m:${memberId}`, ...(staff ? ["staff"] : [])]);
       for (const row of this.sql.exec<{ audience: string; frame: string }>(`SELECT audience, frame FROM log WHERE seq > ? ORDER BY seq`, lastSeq)) {
         if (row.audience.split(" ").some((a) => mine.has(a))) ws.send(row.frame);
       }
-      return;
+    } else {
+      this.send(ws, this.snapshotFor(memberId));
     }
-    this.send(ws, this.snapshotFor(memberId));
     const grant = this.grants.get(memberId);
     const m = engine.context.members[memberId];
     if (m.location !== null) {
-      const placement: Placement = grant && grant.room === mediaRoomName(engine.context.sessionId, m.location)
-        ? { location: m.location, roomName: m.location === MAIN_ROOM ? "Main room" : engine.context.rooms[m.location]?.name ?? null, media: grant, reason: "snapshot" }
+      const fresh = grant && grant.room === mediaRoomName(engine.context.sessionId, m.location) && (grant.expiresAt === null || grant.expiresAt - TOKEN_REFRESH_LEAD_MS > this.now());
+      const placement: Placement = fresh
+        ? { location: m.location, roomName: m.location === MAIN_ROOM ? "Main room" : engine.context.rooms[m.location]?.name ?? null, media: grant!, reason: "snapshot" }
         : await this.placementFor(engine.context, memberId, "snapshot", this.now());
       this.send(ws, { type: "placement", seq: this.seq, placement });
     }
@@ -402,14 +440,9 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     for (const [memberId, g] of this.grants) {
       if (g.expiresAt !== null && this.ctx.getWebSockets(`m:${memberId}`).length) times.push(g.expiresAt - TOKEN_REFRESH_LEAD_MS);
     }
-    const extra = this.extraAlarmTimes();
-    times.push(...extra);
+    for (const t of this.mediaRetryAt.values()) times.push(t);
+    if (this.sweepAt !== null) times.push(this.sweepAt);
     return times.length ? Math.min(...times) : null;
-  }
-
-  /** Hook for subclasses of behaviour (media reconciliation adds its times here). */
-  protected extraAlarmTimes(): number[] {
-    return [];
   }
 
   private async scheduleAlarm() {
@@ -436,12 +469,14 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       this.outboxRetryAt = null;
       await this.flushOutbox();
     } else if (this.outboxSize() > 0) await this.flushOutbox();
-    await this.onAlarmExtra();
+    if (this.twilio) {
+      const now = this.now();
+      for (const [key, t] of this.mediaRetryAt) if (t <= now) this.mediaRetryAt.delete(key);
+      await this.reconcileMedia();
+      if (this.sweepAt !== null && this.sweepAt <= now) await this.sweepProviderRooms();
+    }
     await this.scheduleAlarm();
   }
-
-  protected async onAlarmExtra(): Promise<void> {}
-  protected async onRoomsChanged(): Promise<void> {}
 
   /** Push a fresh token to connected members whose token expires within the lead time. */
   private async refreshDueGrants(now: number) {
@@ -466,6 +501,173 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   }
 
   // ------------------------------------------------------------------------------------------------------------
+  // Provider media rooms (Twilio mode): reconcile what the session needs with what exists, outside the event
+  // queue so slow REST calls never hold up commands; results come back as `mediaUpdated` events.
+  // ------------------------------------------------------------------------------------------------------------
+
+  private setupProvider() {
+    const ctx = this.engine!.context;
+    this.media = mediaAuthority(this.env, ctx.mediaProvider);
+    if (ctx.mediaProvider === "twilio" && !this.twilio) {
+      this.twilio = new TwilioVideoClient({ apiKeySid: this.env.TWILIO_API_KEY_SID!, apiKeySecret: this.env.TWILIO_API_KEY_SECRET!, baseUrl: this.env.TWILIO_API_BASE });
+      // A sweep soon after (re)start finds rooms left behind by a crash between create and record.
+      this.sweepAt = this.now() + 5_000;
+    }
+  }
+
+  private statusCallbackUrl(): string | undefined {
+    const base = this.env.PUBLIC_BASE_URL;
+    return base ? `${base.replace(/\/$/, "")}/api/twilio/status-callback/${this.engine!.context.sessionId}` : undefined;
+  }
+
+  /** Bring provider rooms in line with the session; single-flight, re-run when asked again meanwhile. */
+  reconcileMedia(): Promise<void> {
+    if (!this.twilio) return Promise.resolve();
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return this.reconciling;
+    }
+    const run = (async () => {
+      do {
+        this.reconcileAgain = false;
+        const engine = this.engine;
+        if (!engine) return;
+        const now = this.now();
+        const plan = mediaPlan(engine.context, engine.phase, (key) => (this.mediaRetryAt.get(key) ?? 0) > now);
+        await Promise.all([...plan.create.map((c) => this.createMediaRoom(c)), ...plan.complete.map((c) => this.completeMediaRoom(c))]);
+      } while (this.reconcileAgain);
+    })();
+    const tracked = run.finally(() => {
+      if (this.reconciling === tracked) this.reconciling = null;
+    });
+    this.reconciling = tracked;
+    return tracked;
+  }
+
+  private async createMediaRoom(c: { key: string; name: string; maxParticipants: number }) {
+    const current = this.engine!.context.media[c.key];
+    if (current?.status !== "pending") await this.mediaUpdated(media(c.key, c.name, "pending", current?.status === "completed" ? null : current?.sid ?? null));
+    try {
+      const room = await this.twilio!.createRoom({
+        uniqueName: c.name,
+        type: "group",
+        maxParticipants: c.maxParticipants,
+        statusCallback: this.statusCallbackUrl(),
+        emptyRoomTimeout: 5,
+        unusedRoomTimeout: 10,
+      });
+      this.mediaRetryAt.delete(c.key);
+      this.mediaFailures = 0;
+      await this.mediaUpdated(media(c.key, c.name, "ready", room.sid));
+    } catch (err) {
+      this.mediaFailures++;
+      this.mediaRetryAt.set(c.key, this.now() + Math.min(60_000, 2_000 * 2 ** Math.min(this.mediaFailures, 5)));
+      const message = err instanceof Error ? err.message : String(err);
+      console.log(JSON.stringify({ level: "warn", msg: "twilio room create failed", session: this.engine?.context.sessionId, key: c.key, error: message }));
+      await this.mediaUpdated(media(c.key, c.name, "failed", null, `Twilio could not create the room: ${message}`));
+      await this.serial(() => this.scheduleAlarm());
+    }
+  }
+
+  private async completeMediaRoom(c: { key: string; name: string; sid: string | null }) {
+    try {
+      await this.twilio!.completeRoom(c.sid ?? c.name);
+      await this.mediaUpdated(media(c.key, c.name, "completed", c.sid));
+    } catch (err) {
+      // Left as it is: the next reconciliation (alarm) completes it; the sweep catches anything else.
+      console.log(JSON.stringify({ level: "warn", msg: "twilio room complete failed", session: this.engine?.context.sessionId, key: c.key, error: String(err) }));
+      this.sweepAt = Math.min(this.sweepAt ?? Infinity, this.now() + 10_000);
+      await this.serial(() => this.scheduleAlarm());
+    }
+  }
+
+  /** Members the engine removed (denied, left, session ended) are disconnected from the room they were in. */
+  private async disconnectRemoved(prev: SessionContext, next: SessionContext) {
+    for (const m of Object.values(next.members)) {
+      const before = prev.members[m.id];
+      if (!before || before.location === null || m.location !== null) continue;
+      const room = next.media[before.location];
+      if (!room || room.status === "completed") continue;
+      try {
+        await this.twilio!.disconnectParticipant(room.sid ?? room.name, m.id);
+      } catch (err) {
+        console.log(JSON.stringify({ level: "warn", msg: "twilio disconnect failed", session: next.sessionId, member: m.id, error: String(err) }));
+      }
+    }
+  }
+
+  /**
+   * List the provider's in-progress rooms and complete every one of this session's that the engine does not
+   * want, so no billed room is orphaned. Runs every 5 minutes while the session lives and until all are closed.
+   */
+  async sweepProviderRooms(): Promise<{ completed: string[] }> {
+    const engine = this.engine;
+    if (!engine || !this.twilio) return { completed: [] };
+    const sessionId = engine.context.sessionId;
+    const completed: string[] = [];
+    try {
+      const rooms = await this.twilio.listRooms({ status: "in-progress", pageSize: 100 });
+      const wanted = new Set(mediaPlan(engine.context, engine.phase).create.map((c) => c.name));
+      for (const [key, m] of Object.entries(engine.context.media)) if (m.status === "ready" || m.status === "pending") wanted.add(m.name), void key;
+      const { desiredMediaKeys } = await import("./logic/media-plan");
+      const desired = desiredMediaKeys(engine.context, engine.phase);
+      for (const room of rooms) {
+        const key = keyOfMediaRoom(sessionId, room.uniqueName);
+        if (key === null || desired.has(key)) continue;
+        await this.twilio.completeRoom(room.sid);
+        completed.push(room.uniqueName);
+        const known = engine.context.media[key];
+        if (known && known.status !== "completed") await this.mediaUpdated(media(key, room.uniqueName, "completed", room.sid));
+      }
+      const ended = engine.phase === "ended";
+      const open = Object.values(engine.context.media).some((m) => m.status !== "completed" && m.status !== "none");
+      this.sweepAt = ended && !open && completed.length === 0 ? null : this.now() + (ended ? 30_000 : 5 * 60_000);
+    } catch (err) {
+      console.log(JSON.stringify({ level: "warn", msg: "twilio sweep failed", session: sessionId, error: String(err) }));
+      this.sweepAt = this.now() + 30_000;
+    }
+    await this.serial(() => this.scheduleAlarm());
+    return { completed };
+  }
+
+  /**
+   * A verified Twilio status callback. Repeats and stale (older Timestamp) events are ignored; arrival counts only
+   * when Twilio says the member connected to the room they belong in now.
+   */
+  async twilioEvent(e: VideoStatusEvent): Promise<{ applied: boolean; verdict: string }> {
+    return this.serial(async () => {
+      const engine = this.engine;
+      if (!engine) return { applied: false, verdict: "unknown-session" };
+      const dedupe = new CallbackDeduper(JSON.parse(this.kvGet("callbacks") ?? "{}"));
+      const verdict = dedupe.check(e);
+      if (verdict !== "apply") return { applied: false, verdict };
+      const ctx = engine.context;
+      const key = keyOfMediaRoom(ctx.sessionId, e.roomName);
+      const memberId = e.participant?.identity;
+      if (key !== null) {
+        if (e.event === "participant-connected" && memberId && ctx.members[memberId]?.location === key) {
+          await this.apply({ type: "arrival", memberId, mediaRoom: e.roomName, now: this.now() }, SYSTEM);
+        } else if (e.event === "participant-disconnected" && memberId && ctx.members[memberId]?.arrivedIn === e.roomName) {
+          await this.apply({ type: "arrival", memberId, mediaRoom: null, now: this.now() }, SYSTEM);
+        } else if (e.event === "room-ended") {
+          const known = ctx.media[key];
+          if (known && known.status !== "completed" && (known.sid === null || known.sid === e.roomSid))
+            await this.apply({ type: "mediaUpdated", media: media(key, e.roomName, "completed", e.roomSid), now: this.now() }, SYSTEM);
+        } else if (e.event === "room-created") {
+          const known = ctx.media[key];
+          if (known && known.status === "pending")
+            await this.apply({ type: "mediaUpdated", media: media(key, e.roomName, "ready", e.roomSid), now: this.now() }, SYSTEM);
+        }
+      }
+      dedupe.commit(e);
+      if (e.event === "room-ended") dedupe.forgetRoom(e.roomSid);
+      this.kvSet("callbacks", JSON.stringify(dedupe.snapshot()));
+      if (e.event === "room-ended") this.ctx.waitUntil(this.reconcileMedia());
+      return { applied: true, verdict };
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
   // RPC surface for the Worker (it has authenticated the caller; the DO authorises by the member's role).
   // ------------------------------------------------------------------------------------------------------------
 
@@ -482,7 +684,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
         seed: input.seed,
         mediaProvider: input.mediaProvider,
       });
-      this.media = mediaAuthority(this.env, input.mediaProvider);
+      this.setupProvider();
       await this.apply({ type: "memberJoined", identity: input.createdBy, name: input.facilitatorName, role: "facilitator", now }, SYSTEM);
       return { memberId: this.memberIdOf(input.createdBy)! };
     });
@@ -533,9 +735,9 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   }
 
   /** The member's role as the session knows it (the Worker checks tickets against it). */
-  async memberInfo(memberId: string): Promise<{ role: Role; status: string; name: string } | null> {
+  async memberInfo(memberId: string): Promise<{ role: Role; status: string; name: string; ended: boolean } | null> {
     const m = this.engine?.context.members[memberId];
-    return m ? { role: m.role, status: m.status, name: m.name } : null;
+    return m ? { role: m.role, status: m.status, name: m.name, ended: this.engine!.phase === "ended" } : null;
   }
 
   /** A media-room change reported by the provider (Twilio REST/callbacks) or the engine's own reconciler. */
@@ -601,13 +803,11 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     return this.serial(async () => {
       const engine = this.engine;
       if (!engine) return json({ error: { code: "NOT_FOUND", message: "no such session" } }, 404);
-      let m = engine.context.members[memberId];
+      const m = engine.context.members[memberId];
       if (!m) return json({ error: { code: "UNAUTHENTICATED", message: "you are not a member of this session" } }, 401);
       if (m.status === "denied") return json({ error: { code: "FORBIDDEN", message: "you were not admitted to this session" } }, 403);
-      if (m.status === "left" && engine.phase !== "ended") {
-        await this.apply({ type: "memberJoined", identity: m.identity, name: m.name, role: m.role, now: this.now() }, SYSTEM);
-        m = engine.context.members[memberId];
-      }
+      if (m.status === "left" && engine.phase !== "ended")
+        return json({ error: { code: "NOT_ADMITTED", message: "you left this session; join again with the invite link" } }, 409);
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
       const tags = [`m:${memberId}`, isStaff(m.role) ? "staff" : "participants"];
@@ -643,7 +843,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       ws.close(1008, "message budget exceeded");
       return;
     }
-    const size = typeof message === "string" ? message.length : message.byteLength;
+    // Characters can be up to 3 bytes in UTF-8: count bytes only when the length alone cannot decide.
+    const size = typeof message === "string" ? (message.length * 3 <= MAX_MESSAGE_BYTES ? message.length : new TextEncoder().encode(message).length) : message.byteLength;
     if (size > MAX_MESSAGE_BYTES) return this.sendError(ws, null, "MESSAGE_TOO_LARGE", `messages are limited to ${MAX_MESSAGE_BYTES} bytes`);
     if (typeof message !== "string") return this.sendError(ws, null, "INVALID_MESSAGE", "send JSON text frames");
     let raw: unknown;
@@ -760,7 +961,7 @@ export function toErrorPayload(err: unknown): ErrorPayload {
   const e = err as { code?: unknown; message?: unknown; name?: unknown };
   // RPC rethrows lose the class but keep the message; our messages carry the code as "CODE: text".
   if (typeof e?.message === "string") {
-    const m = /^([A-Z_]+): (.*)$/s.exec(e.message);
+    const m = /^(?:[A-Za-z]*Error: )?([A-Z_]{3,}): (.*)$/s.exec(e.message);
     if (m) return { code: m[1] as ErrorCode, message: m[2] };
   }
   return { code: "INTERNAL", message: "something went wrong; nothing was changed" };

@@ -136,16 +136,16 @@ export class Client {
     return this.next((m) => (m.type === "ack" || m.type === "error") && m.commandId === commandId, 3000, from);
   }
 
-  placements() {
-    return this.messages.filter((m) => m.type === "placement").map((m) => m.placement);
+  placements(): any[] {
+    return this.messages.filter((m) => m.type === "placement").map((m) => (m as any).placement);
   }
-  lastPlacement() {
+  lastPlacement(): any {
     return this.placements().at(-1);
   }
-  views() {
-    return this.messages.filter((m) => m.type === "view" || (m.type === "snapshot" && m.view)).map((m) => m.view);
+  views(): any[] {
+    return this.messages.filter((m) => m.type === "view" || (m.type === "snapshot" && m.view)).map((m) => (m as any).view);
   }
-  lastView() {
+  lastView(): any {
     return this.views().at(-1);
   }
 

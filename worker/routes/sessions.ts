@@ -115,7 +115,8 @@ sessions.post("/:id/invites", requireMember, validJson(InviteBody), async (c) =>
   const member = c.get("member")!;
   const body = c.req.valid("json");
   const info = await sessionStub(c.env, member.sessionId).memberInfo(member.memberId);
-  if (!info || info.role === "participant") return apiError(c, 403, "FORBIDDEN", "only facilitators invite people");
+  if (!info || info.role === "participant" || info.status !== "admitted") return apiError(c, 403, "FORBIDDEN", "only facilitators invite people");
+  if (info.ended) return apiError(c, 409, "SESSION_ENDED", "the session has ended");
   if (body.role === "cofacilitator" && info.role !== "facilitator") return apiError(c, 403, "FORBIDDEN", "only the facilitator invites co-facilitators");
   const invite = await createInvite(c.env, { sessionId: member.sessionId, role: body.role, createdBy: member.memberId }, { ttlSeconds: body.expiresInSeconds });
   return c.json({ id: invite.inviteId, token: invite.token, url: inviteUrl(c, member.sessionId, invite.token), expiresAt: invite.expiresAt, role: body.role }, 201);
@@ -124,9 +125,11 @@ sessions.post("/:id/invites", requireMember, validJson(InviteBody), async (c) =>
 sessions.delete("/:id/invites/:inviteId", requireMember, async (c) => {
   const member = c.get("member")!;
   const info = await sessionStub(c.env, member.sessionId).memberInfo(member.memberId);
-  if (!info || info.role === "participant") return apiError(c, 403, "FORBIDDEN", "only facilitators revoke invites");
-  const result = await revokeInvite(c.env.DB, member.sessionId, c.req.param("inviteId"));
-  return c.json(result);
+  if (!info || info.role === "participant" || info.status !== "admitted") return apiError(c, 403, "FORBIDDEN", "only facilitators revoke invites");
+  const inviteId = c.req.param("inviteId");
+  if (!Id.safeParse(inviteId).success) return apiError(c, 404, "NOT_FOUND", "no such invite");
+  const result = await revokeInvite(c.env.DB, member.sessionId, inviteId);
+  return c.json({ revoked: true, ...result });
 });
 
 sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), validJson(JoinBody), async (c) => {
@@ -165,6 +168,10 @@ sessions.get("/:id", requireMember, async (c) => {
   const member = c.get("member")!;
   const snap = await sessionStub(c.env, member.sessionId).state(member.memberId);
   if (snap.type !== "snapshot") return apiError(c, 500, "INTERNAL", "unexpected state");
+  // A denied or removed member still holds a signed ticket; the session's record decides (a removed
+  // co-facilitator must not keep reading the whole session).
+  const status = snap.staff ? snap.staff.members.find((m) => m.id === member.memberId)?.status : snap.view?.you.status;
+  if (status === "denied") return apiError(c, 403, "FORBIDDEN", "you were not admitted to this session");
   return c.json(snap.staff ? { seq: snap.seq, staff: snap.staff } : { seq: snap.seq, view: snap.view });
 });
 
@@ -182,7 +189,11 @@ sessions.post("/:id/breakout-rooms", requireMember, validJson(CreateRoomsBody), 
   const key = c.req.header("Idempotency-Key");
   return runCommand(c, { type: "openBreakouts" }, key ? `${key}:open` : undefined);
 });
-sessions.post("/:id/breakout-rooms/:roomId/close", requireMember, async (c) => runCommand(c, { type: "closeRoom", roomId: c.req.param("roomId") }));
+sessions.post("/:id/breakout-rooms/:roomId/close", requireMember, async (c) => {
+  const roomId = c.req.param("roomId");
+  if (!Id.safeParse(roomId).success) return apiError(c, 400, "INVALID_MESSAGE", "roomId: ids are letters, digits and _ . : @ -");
+  return runCommand(c, { type: "closeRoom", roomId });
+});
 sessions.post("/:id/move-participant", requireMember, validJson(MoveBody), async (c) => runCommand(c, { type: "move", ...c.req.valid("json") }));
 sessions.post("/:id/bulk-assign", requireMember, validJson(BulkBody), async (c) => runCommand(c, { type: "bulkAssign", ...c.req.valid("json") }));
 sessions.post("/:id/end", requireMember, async (c) => runCommand(c, { type: "endSession" }));
