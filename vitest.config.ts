@@ -1,6 +1,7 @@
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import path from "node:path";
+import { LOCAL_TWILIO_DEFAULTS } from "./test/support/twilio-server.ts";
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
 
@@ -10,6 +11,13 @@ const testBindings = {
   DEV_SIGNIN: "on",
   APP_SIGNING_SECRET: "test-app-signing-secret-0123456789abcdef",
   TEST_MIGRATIONS: migrations,
+  // Twilio credentials of the local Twilio-compatible server (test/support/twilio-server.ts): sessions created with
+  // mediaProvider "twilio" drive real REST calls and signed callbacks against it; "local" sessions never touch it.
+  TWILIO_ACCOUNT_SID: LOCAL_TWILIO_DEFAULTS.accountSid,
+  TWILIO_AUTH_TOKEN: LOCAL_TWILIO_DEFAULTS.authToken,
+  TWILIO_API_KEY_SID: LOCAL_TWILIO_DEFAULTS.apiKeySid,
+  TWILIO_API_KEY_SECRET: LOCAL_TWILIO_DEFAULTS.apiKeySecret,
+  PUBLIC_BASE_URL: "https://mindbloom.test",
 };
 
 export default defineConfig({
@@ -30,6 +38,9 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: { ...testBindings, TWILIO_API_BASE: `http://127.0.0.1:${inject<number>("twilioPort")}` },
+              // Same limit as wrangler.toml, on a 10 s window instead of 60 s, so the rate-limit test can wait for its
+              // recovery (miniflare's limiter is a fixed window aligned to the clock). See docs/authorization.md.
+              ratelimits: { RL_SIGNIN: { namespace_id: "1003", simple: { limit: 10, period: 10 } } },
             },
           })),
         ],

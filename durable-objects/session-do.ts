@@ -313,20 +313,29 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     }
   }
 
-  /** A member who left or was removed loses their sockets (after hearing where they stand). */
+  /**
+   * A member who left or was removed loses their sockets, after hearing where they stand and after the answer to
+   * the command that removed them (a macrotask: it runs after the ack, which is sent in the same microtask chain).
+   */
   private closeDeparted(prev: SessionContext, next: SessionContext) {
     if (prev.members === next.members) return;
+    const closing: [WebSocket, number, string][] = [];
     for (const m of Object.values(next.members)) {
       const before = prev.members[m.id];
       if (!before || before.status === m.status || (m.status !== "left" && m.status !== "denied")) continue;
-      for (const ws of this.ctx.getWebSockets(`m:${m.id}`)) {
+      const [code, reason] = m.status === "denied" ? [4003, "removed from the session"] : next.endedAt !== null ? [4001, "the session has ended"] : [4000, "left the session"];
+      for (const ws of this.ctx.getWebSockets(`m:${m.id}`)) closing.push([ws, code, reason]);
+    }
+    if (!closing.length) return;
+    setTimeout(() => {
+      for (const [ws, code, reason] of closing) {
         try {
-          ws.close(m.status === "denied" ? 4003 : 4000, m.status === "denied" ? "removed from the session" : "left the session");
+          ws.close(code, reason);
         } catch {
           /* already closed */
         }
       }
-    }
+    }, 0);
   }
 
   private send(ws: WebSocket, msg: ServerMessage) {

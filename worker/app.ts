@@ -8,6 +8,7 @@ import { apiError, jsonBodyLimit, securityMiddleware } from "./middleware/securi
 import { errorResponse, type AppEnv } from "./http";
 import { sessions } from "./routes/sessions";
 import { system } from "./routes/system";
+import { twilio } from "./routes/twilio";
 
 export const app = new Hono<AppEnv>();
 
@@ -16,6 +17,7 @@ app.use("/api/*", jsonBodyLimit());
 
 app.route("/api", system);
 app.route("/api/sessions", sessions);
+app.route("/api/twilio", twilio);
 
 app.notFound(async (c) => {
   if (c.req.path.startsWith("/api/") || !c.env.ASSETS) return apiError(c, 404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`);

@@ -1,0 +1,50 @@
+/**
+ * Twilio status callbacks: verified exactly as twilio.validateRequest does (HMAC-SHA1 with the account Auth Token
+ * over the public URL + sorted form params), then handed to the session's Durable Object, which orders them by
+ * Timestamp and ignores repeats. A rejected request changes nothing and is logged.
+ */
+import { Hono } from "hono";
+import { recordWorkerEvent } from "../../durable-objects/analytics";
+import { safeParseStatusCallback } from "../twilio/callbacks";
+import { formParams, TwilioRequestValidator } from "../twilio/signature";
+import { apiError } from "../middleware/security";
+import { log } from "../log";
+import { sessionStub, type AppEnv } from "../http";
+
+const validators = new Map<string, TwilioRequestValidator>();
+function validatorFor(authToken: string) {
+  let v = validators.get(authToken);
+  if (!v) validators.set(authToken, (v = new TwilioRequestValidator(authToken)));
+  return v;
+}
+
+export const twilio = new Hono<AppEnv>();
+
+twilio.post("/status-callback/:sessionId", async (c) => {
+  const token = c.env.TWILIO_AUTH_TOKEN;
+  if (!token) return apiError(c, 404, "NOT_FOUND", "Twilio is not configured on this deployment");
+  const sessionId = c.req.param("sessionId");
+  const requestId = c.get("requestId");
+  const reject = async (status: number, code: "FORBIDDEN" | "INVALID_MESSAGE", reason: string) => {
+    log("warn", "twilio callback rejected", { reason, path: c.req.path }, { requestId });
+    c.executionCtx.waitUntil(recordWorkerEvent(c.env, "callback_rejected", { reason, httpStatus: status }));
+    return apiError(c, status, code, code === "FORBIDDEN" ? "request signature is not valid" : "not a status callback");
+  };
+
+  const body = await c.req.text();
+  const params = formParams(body);
+  // Twilio signed the URL it called: the public one (PUBLIC_BASE_URL when the Worker sits behind another host name).
+  const url = new URL(c.req.url);
+  const publicUrl = c.env.PUBLIC_BASE_URL ? `${c.env.PUBLIC_BASE_URL.replace(/\/$/, "")}${url.pathname}${url.search}` : url.toString();
+  const ok = await validatorFor(token).validate(c.req.header("X-Twilio-Signature"), publicUrl, params);
+  if (!ok) return reject(403, "FORBIDDEN", "signature");
+
+  const parsed = safeParseStatusCallback(new URLSearchParams(body));
+  if (!parsed.ok) return reject(400, "INVALID_MESSAGE", "parse");
+  const event = parsed.event;
+  if (c.env.TWILIO_ACCOUNT_SID && event.accountSid !== c.env.TWILIO_ACCOUNT_SID) return reject(403, "FORBIDDEN", "account");
+  if (!event.roomName.startsWith(`mb-${sessionId}-`)) return reject(400, "INVALID_MESSAGE", "unknown-room");
+
+  const result = await sessionStub(c.env, sessionId).twilioEvent(event);
+  return c.json(result);
+});
