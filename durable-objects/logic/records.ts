@@ -12,7 +12,10 @@ export interface Statement {
   params: (string | number | null)[];
 }
 
-/** Events that also go to session_analytics_events (and Workers Analytics Engine). */
+/**
+ * Events that also go to session_analytics_events (and Workers Analytics Engine, see ../analytics.ts and
+ * docs/monitoring.md). `actor`/`target` are member ids, room ids or "system"; `data` never holds names or identities.
+ */
 export interface AnalyticsRecord {
   event: string;
   actor: string | null;
@@ -97,11 +100,20 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
       if (before === m) continue;
       if (!before || before.status !== m.status || before.name !== m.name || before.role !== m.role)
         out.push({ sql: UPSERT_MEMBER, params: [sid, id, m.identity, m.name, m.role, m.status, m.joinedAt, m.admittedAt, m.leftAt] });
-      if (!before) analytics.push({ event: "participant_joined", actor: id, target: null, data: { role: m.role, status: m.status } });
-      else if (before.status !== m.status) {
+      if (!before) {
+        analytics.push({ event: "participant_joined", actor: id, target: null, data: { role: m.role, status: m.status } });
+        // Admitted on arrival (staff, or autoAdmit): an admission all the same, so admissions count everyone admitted.
+        if (m.status === "admitted") analytics.push({ event: "participant_admitted", actor: actor.memberId, target: id, data: { role: m.role } });
+      } else if (before.status !== m.status) {
         const kind = m.status === "admitted" ? "participant_admitted" : m.status === "denied" ? "participant_denied" : m.status === "left" ? "participant_left" : "participant_waiting";
-        analytics.push({ event: kind, actor: actor.memberId, target: id, data: null });
+        const data: Record<string, unknown> = { role: m.role };
+        // Time since admission for departures (whole membership, this admission).
+        if ((m.status === "left" || m.status === "denied") && before.status === "admitted" && m.admittedAt !== null && m.leftAt !== null)
+          data.durationMs = Math.max(0, m.leftAt - m.admittedAt);
+        analytics.push({ event: kind, actor: actor.memberId, target: id, data });
       }
+      if (before && before.connected !== m.connected)
+        analytics.push({ event: m.connected ? "participant_connected" : "participant_disconnected", actor: id, target: null, data: { role: m.role } });
       const from = before?.location ?? null;
       if (from === m.location) continue;
       const stayId = `${sid}:${id}:${eventNo}`;
@@ -136,17 +148,55 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
 
   // Session-level analytics from the phase change.
   if (prevPhase !== phase) {
-    if (phase === "open") analytics.push({ event: "breakout_round_opened", actor: actor.memberId, target: null, data: { round: next.round?.number, rooms: Object.values(next.rooms).filter((r) => r.status === "open").length } });
-    if ((prevPhase === "open" || prevPhase === "closing") && phase !== "open" && phase !== "closing")
-      analytics.push({ event: "breakout_round_closed", actor: actor.memberId, target: null, data: { round: prev.round?.number } });
-    if (phase === "ended") analytics.push({ event: "session_ended", actor: actor.memberId, target: null, data: { reason: next.endReason } });
+    if (phase === "open") {
+      const open = Object.values(next.rooms).filter((r) => r.status === "open");
+      const placed = Object.values(next.members).filter((m) => m.status === "admitted" && m.location !== null && m.location !== MAIN_ROOM).length;
+      analytics.push({
+        event: "breakout_round_opened",
+        actor: actor.memberId,
+        target: null,
+        data: { round: next.round?.number, rooms: open.length, placed, mode: next.round?.mode, durationSeconds: next.round?.durationSeconds ?? null },
+      });
+    }
+    if ((prevPhase === "open" || prevPhase === "closing") && phase !== "open" && phase !== "closing") {
+      const openedAt = prev.round?.openedAt ?? null;
+      const rooms = Object.values(prev.rooms).filter((r) => r.round === prev.round?.number && r.openedAt !== null).length;
+      analytics.push({
+        event: "breakout_round_closed",
+        actor: actor.memberId,
+        target: null,
+        data: { round: prev.round?.number, rooms, durationMs: openedAt !== null ? Math.max(0, at - openedAt) : null },
+      });
+    }
+    if (phase === "ended")
+      analytics.push({
+        event: "session_ended",
+        actor: actor.memberId,
+        target: null,
+        data: {
+          reason: next.endReason,
+          provider: next.mediaProvider,
+          durationMs: Math.max(0, (next.endedAt ?? at) - next.createdAt),
+          // Everyone ever admitted (facilitator included): the session's participant count.
+          participants: Object.values(next.members).filter((m) => m.admittedAt !== null).length,
+          rounds: next.roundsCompleted,
+          rooms: Object.keys(next.rooms).length,
+        },
+      });
   }
-  if (eventNo === 1) analytics.push({ event: "session_created", actor: actor.memberId, target: null, data: { provider: next.mediaProvider } });
+  if (eventNo === 1)
+    analytics.push({
+      event: "session_created",
+      actor: actor.memberId,
+      target: null,
+      data: { provider: next.mediaProvider, maxSessionSeconds: next.settings.maxSessionSeconds, maxParticipantsPerRoom: next.settings.maxParticipantsPerRoom },
+    });
   for (const n of notices) {
     if (n.kind === "broadcast") analytics.push({ event: "broadcast", actor: n.from, target: n.roomId, data: null });
     if (n.kind === "helpRequested") analytics.push({ event: "help_requested", actor: n.memberId, target: n.location, data: null });
   }
-  if (event.type === "quality") analytics.push({ event: "connection_quality", actor: event.memberId, target: null, data: { level: event.level } });
+  if (event.type === "quality")
+    analytics.push({ event: "connection_quality", actor: event.memberId, target: null, data: { level: event.level, role: next.members[event.memberId]?.role ?? null } });
   if (event.type === "arrival" && event.mediaRoom) analytics.push({ event: "participant_arrived", actor: event.memberId, target: event.mediaRoom, data: null });
 
   analytics.forEach((a, i) =>
