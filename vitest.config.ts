@@ -18,6 +18,8 @@ const testBindings = {
   TWILIO_API_KEY_SID: LOCAL_TWILIO_DEFAULTS.apiKeySid,
   TWILIO_API_KEY_SECRET: LOCAL_TWILIO_DEFAULTS.apiKeySecret,
   PUBLIC_BASE_URL: "https://mindbloom.test",
+  // Short enough that an injected hang turns into a retried time-out within a test.
+  TWILIO_TIMEOUT_MS: "400",
 };
 
 export default defineConfig({

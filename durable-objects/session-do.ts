@@ -518,7 +518,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const ctx = this.engine!.context;
     this.media = mediaAuthority(this.env, ctx.mediaProvider);
     if (ctx.mediaProvider === "twilio" && !this.twilio) {
-      this.twilio = new TwilioVideoClient({ apiKeySid: this.env.TWILIO_API_KEY_SID!, apiKeySecret: this.env.TWILIO_API_KEY_SECRET!, baseUrl: this.env.TWILIO_API_BASE });
+      this.twilio = new TwilioVideoClient({
+        apiKeySid: this.env.TWILIO_API_KEY_SID!,
+        apiKeySecret: this.env.TWILIO_API_KEY_SECRET!,
+        baseUrl: this.env.TWILIO_API_BASE,
+        timeoutMs: Number(this.env.TWILIO_TIMEOUT_MS) || 10_000,
+      });
       // A sweep soon after (re)start finds rooms left behind by a crash between create and record.
       this.sweepAt = this.now() + 5_000;
     }

@@ -33,6 +33,8 @@ export interface Bindings {
   TWILIO_API_KEY_SECRET?: string;
   /** Defaults to https://video.twilio.com; tests and local Twilio mode point it at the local Twilio-compatible server. */
   TWILIO_API_BASE?: string;
+  /** Per-attempt time-out for Twilio REST calls, ms (default 10000). */
+  TWILIO_TIMEOUT_MS?: string;
   /** Media token lifetime, seconds (max 3600). */
   MEDIA_TOKEN_TTL_SECONDS?: string;
   PRICE_PER_PARTICIPANT_MINUTE?: string;

@@ -79,10 +79,11 @@ describe("Twilio mode", () => {
     await sleep(20);
     expect(staffMirror(fac).members.find((m: any) => m.id === people[0].memberId).arrivedIn).toBe(`mb-${s.sessionId}-main`);
 
-    // Round 1: two rooms, with Twilio failing on the way (500, then 429 with Retry-After, then a lost response).
+    // Round 1: two rooms, with Twilio failing on the way (500, 429 with Retry-After, a lost response, a time-out).
     await local("fail-next", { kind: "status", status: 500, method: "POST", path: "/v1/Rooms", times: 1 });
     await local("fail-next", { kind: "status", status: 429, code: 20429, retryAfter: 1, method: "POST", path: "/v1/Rooms", times: 1 });
     await local("fail-next", { kind: "lose-response", method: "POST", path: "/v1/Rooms", times: 1 });
+    await local("fail-next", { kind: "hang", method: "POST", path: "/v1/Rooms", times: 1 });
     expect((await fac.command({ type: "createBreakouts", count: 2, mode: "auto" })).type).toBe("ack");
     const ready = await until(() => stub.debugState(), (st) => ["r1", "r2"].every((k) => st.context!.media[k]?.status === "ready"), "breakout rooms ready", 15000);
     const rooms1 = await roomsOf(s.sessionId);
