@@ -1,0 +1,131 @@
+/** Faults this stack can throw, injected for real: D1 failing, the DO evicted with sockets closed, mass reconnects. */
+import { describe, expect, it } from "vitest";
+import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { Client, createSession, d1, flush, joinSession, sleep, stubFor } from "./helpers";
+
+async function sessionWith(n: number) {
+  const s = await createSession({ settings: { autoAdmit: true } });
+  const fac = await Client.connect(s.sessionId, s.ticket, "fac");
+  await fac.next((m) => m.type === "snapshot");
+  const people: { memberId: string; ticket: string; c: Client }[] = [];
+  for (let i = 0; i < n; i++) {
+    const j = await joinSession(s.sessionId, s.invite.token, `Client ${i + 1}`);
+    const c = await Client.connect(s.sessionId, j.ticket, `p${i + 1}`);
+    await c.next((m) => m.type === "placement");
+    people.push({ ...j, c });
+  }
+  return { s, fac, people };
+}
+
+const db = () => (env as any).DB as D1Database;
+
+describe("reliability under faults", () => {
+  it("keeps running while D1 fails, then writes every row exactly once", async () => {
+    const { s, fac, people } = await sessionWith(4);
+    await flush(s.sessionId);
+    const stub = stubFor(s.sessionId);
+    // D1 starts failing: every batch touching transitions errors (a real SQL error, not a mock).
+    await db().exec("ALTER TABLE breakout_room_transitions RENAME TO breakout_room_transitions_away");
+    try {
+      expect((await fac.command({ type: "createBreakouts", count: 2, mode: "auto" })).type).toBe("ack");
+      expect((await fac.command({ type: "openBreakouts" })).type).toBe("ack");
+      for (const p of people) await p.c.next((m) => m.type === "placement" && m.placement.reason === "breakouts-opened");
+      expect((await fac.command({ type: "move", memberId: people[0].memberId, to: "main" })).type).toBe("ack");
+      expect((await fac.command({ type: "closeAll", countdownSeconds: 0 })).type).toBe("ack");
+      for (const p of people.slice(1)) await p.c.next((m) => m.type === "placement" && m.placement.reason === "round-ended");
+      await flush(s.sessionId); // fails, backs off
+      const during = await stub.debugState();
+      expect(during.outbox).toBeGreaterThan(0);
+      expect(during.phase).toBe("main");
+      expect(during.alarm).not.toBeNull(); // a retry is scheduled
+    } finally {
+      await db().exec("ALTER TABLE breakout_room_transitions_away RENAME TO breakout_room_transitions");
+    }
+    // D1 is back: the alarm's retry drains the outbox.
+    for (let i = 0; i < 50 && (await stub.debugState()).outbox > 0; i++) {
+      await runDurableObjectAlarm(stub);
+      await flush(s.sessionId);
+      await sleep(20);
+    }
+    expect((await stub.debugState()).outbox).toBe(0);
+    const rows = await d1(`SELECT member_id, seq, from_location, to_location FROM breakout_room_transitions WHERE session_id = ? ORDER BY seq, member_id`, s.sessionId);
+    // Every participant: join → main, main → room, room → main; people[0] moved back to main by hand first.
+    for (const p of people) {
+      const mine = rows.filter((r) => r.member_id === p.memberId).map((r) => [r.from_location, r.to_location === "main" ? "main" : "room"]);
+      expect(mine).toEqual([[null, "main"], ["main", "room"], [expect.stringMatching(/^r/), "main"]]);
+    }
+    const dup = await d1(`SELECT id, COUNT(*) AS n FROM breakout_room_transitions WHERE session_id = ? GROUP BY id HAVING n > 1`, s.sessionId);
+    expect(dup).toEqual([]);
+    // Flushing again after success writes nothing twice (idempotent rows).
+    await flush(s.sessionId);
+    expect((await d1(`SELECT COUNT(*) AS n FROM breakout_room_transitions WHERE session_id = ?`, s.sessionId))[0].n).toBe(rows.length);
+    fac.close();
+    people.forEach((p) => p.c.close());
+  });
+
+  it("survives eviction with sockets closed: clients reconnect from their seq and converge", async () => {
+    const { s, fac, people } = await sessionWith(6);
+    await fac.command({ type: "createBreakouts", count: 3, mode: "auto", durationSeconds: 600 });
+    await fac.command({ type: "openBreakouts" });
+    for (const p of people) await p.c.next((m) => m.type === "placement" && m.placement.reason === "breakouts-opened");
+    const stub = stubFor(s.sessionId);
+    const before = await stub.debugState();
+    await evictDurableObject(stub, { webSockets: "close" });
+    await sleep(20);
+    // While away, the facilitator's command arrives over a fresh socket (the DO rebuilds from storage).
+    const fac2 = await Client.connect(s.sessionId, s.ticket, "fac2", fac.lastSeq);
+    expect((await fac2.command({ type: "move", memberId: people[0].memberId, to: "main" })).type).toBe("ack");
+    // Everyone reconnects at once with their last seq.
+    const again = await Promise.all(people.map((p) => Client.connect(s.sessionId, p.ticket, `${p.c.name}-again`, p.c.lastSeq)));
+    await again[0].next((m) => m.type === "placement" && m.placement.location === "main");
+    const after = await stub.debugState();
+    expect(after.context!.round).toEqual(before.context!.round);
+    expect(after.context!.rooms).toEqual(before.context!.rooms);
+    for (const [i, c] of again.entries()) {
+      await sleep(0);
+      const last = c.lastPlacement();
+      expect(last.location).toBe(after.context!.members[people[i].memberId].location);
+      expect(c.messages.some((m) => m.type === "snapshot")).toBe(false); // resumed, not re-snapshotted
+    }
+    // With the outbox drained, the one alarm is armed at exactly the round's next deadline (its warning), so the
+    // timer fires on time after the rebuild.
+    await flush(s.sessionId);
+    await runDurableObjectAlarm(stub);
+    const armed = await stub.debugState();
+    expect(armed.outbox).toBe(0);
+    expect(armed.alarm).toBe(after.context!.round!.endsAt! - 60_000);
+    fac.close();
+    fac2.close();
+    again.forEach((c) => c.close());
+    people.forEach((p) => p.c.close());
+  });
+
+  it("50 clients drop and reconnect at the same moment; everyone converges to the same view", async () => {
+    const { s, fac, people } = await sessionWith(49);
+    await fac.command({ type: "createBreakouts", count: 7, mode: "auto" });
+    await fac.command({ type: "openBreakouts" });
+    await Promise.all(people.map((p) => p.c.next((m) => m.type === "placement" && m.placement.reason === "breakouts-opened", 15000)));
+    const seqs = people.map((p) => p.c.lastSeq);
+    people.forEach((p) => p.c.close());
+    fac.close();
+    await sleep(20);
+    // Changes happen while they are away.
+    const fac2 = await Client.connect(s.sessionId, s.ticket, "fac2");
+    await fac2.next((m) => m.type === "snapshot");
+    await fac2.command({ type: "swap", memberA: people[0].memberId, memberB: people[48].memberId });
+    await fac2.command({ type: "closeRoom", roomId: "r3" });
+    const back = await Promise.all(people.map((p, i) => Client.connect(s.sessionId, p.ticket, `back${i}`, seqs[i])));
+    await sleep(100);
+    const truth = (await stubFor(s.sessionId).debugState()).context!;
+    for (const [i, c] of back.entries()) {
+      const expected = truth.members[people[i].memberId].location;
+      await c.next((m) => m.type === "placement" && m.placement.location === expected, 15000);
+      expect(c.lastPlacement().location).toBe(expected);
+      const view = c.lastView();
+      if (view) expect(view.you.location).toBe(expected);
+    }
+    expect(Object.values(truth.members).filter((m: any) => m.role === "participant" && m.connected).length).toBe(49);
+    fac2.close();
+    back.forEach((c) => c.close());
+  }, 60_000);
+});
