@@ -104,7 +104,7 @@ export class Client {
   }
 
   /** Resolve with the first message (already received or future) matching pred. */
-  next(pred: (m: Msg) => boolean, timeoutMs = 3000, from = 0): Promise<Msg> {
+  next(pred: (m: Msg) => boolean, timeoutMs = 5000, from = 0): Promise<Msg> {
     const found = this.messages.slice(from).find(pred);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
