@@ -234,12 +234,30 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     return outcome!;
   }
 
-  /** Participant views that changed. Skipped entirely when nothing a view shows can have changed. */
+  /**
+   * Participant views that changed. When only members changed (a move, a swap, an arrival), only the members who
+   * changed and the people sharing a place with them (before or after) can see a difference: the rest are skipped.
+   */
   private viewFrames(prev: SessionContext, next: SessionContext, prevPhase: string, phase: string): Frame[] {
-    if (prev.members === next.members && prev.rooms === next.rooms && prev.round === next.round && prev.settings === next.settings && prevPhase === phase)
-      return [];
+    // In "choose" rounds every participant sees room counts, so any move concerns everyone.
+    const sessionWide =
+      prev.rooms !== next.rooms || prev.round !== next.round || prev.settings !== next.settings || prevPhase !== phase || prev.title !== next.title || next.round?.mode === "choose";
+    if (!sessionWide && prev.members === next.members) return [];
+    let candidates: Iterable<SessionContext["members"][string]> = Object.values(next.members);
+    if (!sessionWide) {
+      const places = new Set<string>();
+      const changed = new Set<string>();
+      for (const [id, m] of Object.entries(next.members)) {
+        const before = prev.members[id];
+        if (before === m) continue;
+        changed.add(id);
+        if (m.location) places.add(m.location);
+        if (before?.location) places.add(before.location);
+      }
+      candidates = Object.values(next.members).filter((m) => changed.has(m.id) || (m.location !== null && places.has(m.location)));
+    }
     const frames: Frame[] = [];
-    for (const m of Object.values(next.members)) {
+    for (const m of candidates) {
       if (m.role !== "participant") continue;
       const view = participantView(next, phase as never, m.id);
       const json = JSON.stringify(view);
