@@ -1,0 +1,65 @@
+import { createResource, lazy, Match, Switch } from "solid-js";
+import { api } from "./lib/api";
+import { setDebugLogging } from "./lib/debug";
+import { currentUrl, linkClick, matchRoute } from "./lib/router";
+import ConsolePage from "./pages/Console";
+import Home from "./pages/Home";
+import Join from "./pages/Join";
+import SessionPage from "./pages/Session";
+
+// The operator's monitor (uPlot and its stylesheets) loads only when /monitor is opened.
+const Monitor = lazy(() => import("./pages/Monitor"));
+
+export default function App() {
+  const route = () => matchRoute(currentUrl());
+  // The server can turn on debug logs for everyone (DEBUG_LOGS); the build can too (VITE_ENABLE_DEBUG_LOGS).
+  createResource(async () => {
+    try {
+      const c = await api.config();
+      setDebugLogging(c.debugLogs);
+      return c;
+    } catch {
+      return null;
+    }
+  });
+  return (
+    <>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header class="app-header">
+        <a class="brand" href="/" onClick={linkClick}>
+          MindBloom Video
+        </a>
+      </header>
+      <Switch
+        fallback={
+          <main id="main" class="narrow">
+            <h1>Page not found</h1>
+            <p>
+              <a href="/" onClick={linkClick}>
+                Go to the start page
+              </a>
+            </p>
+          </main>
+        }
+      >
+        <Match when={route().name === "home"}>
+          <Home />
+        </Match>
+        <Match when={route().name === "monitor"}>
+          <Monitor />
+        </Match>
+        <Match when={(() => { const r = route(); return r.name === "join" ? r : null; })()} keyed>
+          {(r) => <Join sessionId={r.sessionId} invite={r.invite} />}
+        </Match>
+        <Match when={(() => { const r = route(); return r.name === "session" ? r.sessionId : null; })()} keyed>
+          {(id) => <SessionPage sessionId={id} />}
+        </Match>
+        <Match when={(() => { const r = route(); return r.name === "console" ? r.sessionId : null; })()} keyed>
+          {(id) => <ConsolePage sessionId={id} />}
+        </Match>
+      </Switch>
+    </>
+  );
+}

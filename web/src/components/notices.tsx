@@ -1,0 +1,60 @@
+import { For } from "solid-js";
+import type { Notice } from "../../../durable-objects/protocol";
+import type { NoticeEntry, SessionClient } from "../lib/session-client";
+
+function text(n: Notice, audience: "participant" | "staff", me: string | null, roomName: (id: string | null) => string): string | null {
+  switch (n.kind) {
+    case "broadcast":
+      return audience === "staff"
+        ? `Message sent to ${n.roomId ? roomName(n.roomId) : "everyone"}: “${n.text}”`
+        : `Message from the facilitator: “${n.text}”`;
+    case "helpRequested":
+      return audience === "staff" ? `${n.name} asked for help${n.location ? ` (${roomName(n.location)})` : ""}${n.message ? `: “${n.message}”` : "."}` : null;
+    case "helpResolved":
+      return audience === "participant" && n.memberId === me ? "The facilitator has seen your request for help." : null;
+    case "roundWarning":
+      return "This round is nearly over.";
+    case "closingCountdown":
+      return null; // shown as the countdown banner
+    case "roomClosing":
+      return audience === "staff" ? `${roomName(n.roomId)} is closing.` : "This room is closing. You'll return to the main room.";
+    case "joinRequest":
+      return audience === "staff" ? `${n.name} is waiting to join.` : null;
+    case "sessionEnded":
+      return "The session has ended.";
+    case "mediaError":
+      return audience === "staff" ? `Video problem (${roomName(n.key)}): ${n.message}` : null;
+  }
+}
+
+/** Messages and events, newest last, each dismissible. Announced politely to screen readers. */
+export function Notices(props: {
+  client: SessionClient;
+  audience: "participant" | "staff";
+  roomName?: (id: string | null) => string;
+  /** Hide notices that no longer matter (e.g. a join request already answered). */
+  isRelevant?: (n: Notice) => boolean;
+}) {
+  const roomName = (id: string | null) => props.roomName?.(id) ?? (id === "main" ? "Main room" : id ?? "");
+  const shown = () =>
+    props.client
+      .notices()
+      .filter((e) => props.isRelevant?.(e.notice) ?? true)
+      .map((e) => ({ e, t: text(e.notice, props.audience, props.client.me()?.memberId ?? null, roomName) }))
+      .filter((x): x is { e: NoticeEntry; t: string } => x.t !== null)
+      .slice(-5);
+  return (
+    <div class="notices" aria-live="polite" data-testid="notices">
+      <For each={shown()}>
+        {(x) => (
+          <div class="notice" data-testid={`notice-${x.e.notice.kind}`}>
+            <span>{x.t}</span>
+            <button type="button" class="quiet small" aria-label="Dismiss message" onClick={() => props.client.dismissNotice(x.e.id)}>
+              Dismiss
+            </button>
+          </div>
+        )}
+      </For>
+    </div>
+  );
+}

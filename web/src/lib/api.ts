@@ -1,0 +1,136 @@
+/**
+ * HTTP helpers for the Worker's REST endpoints (contract: docs/TEAM-NOTES.md). Every failure becomes an ApiError
+ * carrying the server's typed error code, so screens can show the right message next to the right control.
+ */
+import type {
+  Command,
+  ErrorCode,
+  MediaGrant,
+  MediaProvider,
+  ParticipantView,
+  Settings,
+  StaffState,
+} from "../../../durable-objects/protocol";
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode | "NETWORK" | "HTTP",
+    message: string,
+    readonly status: number,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export interface AppConfig {
+  mediaProvider: MediaProvider;
+  devSignIn: boolean;
+  debugLogs: boolean;
+}
+
+export interface SignedInUser {
+  token: string;
+  user: { id?: string; name?: string; role?: string; [k: string]: unknown };
+}
+
+export interface Invite {
+  id: string;
+  token: string;
+  url: string;
+  expiresAt: number;
+}
+
+export interface CreatedSession {
+  sessionId: string;
+  memberId: string;
+  ticket: string;
+  invite: Invite;
+}
+
+export interface JoinResult {
+  memberId: string;
+  ticket: string;
+  status: string;
+}
+
+async function request<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  } catch (e) {
+    throw new ApiError("NETWORK", "Could not reach the server. Check your connection and try again.", 0, String(e));
+  }
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
+  if (!res.ok) {
+    const err = (json as { error?: { code?: ErrorCode; message?: string; details?: unknown } } | null)?.error;
+    throw new ApiError(err?.code ?? "HTTP", err?.message ?? `Request failed (${res.status})`, res.status, err?.details);
+  }
+  return json as T;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  health: () => request<{ ok: boolean }>("GET", "/api/health"),
+  config: () => request<AppConfig>("GET", "/api/config"),
+  devSignIn: (name: string, role: "facilitator" | "participant" | "operator") =>
+    request<SignedInUser>("POST", "/api/auth/dev-signin", { body: { name, role } }),
+  createSession: (userToken: string, body: { title: string; settings?: Partial<Settings>; mediaProvider?: MediaProvider }) =>
+    request<CreatedSession>("POST", "/api/sessions", { token: userToken, body }),
+  createInvite: (sessionId: string, ticket: string, body: { role?: "participant" | "cofacilitator"; expiresInSeconds?: number } = {}) =>
+    request<Invite>("POST", `/api/sessions/${enc(sessionId)}/invites`, { token: ticket, body }),
+  revokeInvite: (sessionId: string, ticket: string, inviteId: string) =>
+    request<{ revoked: true }>("DELETE", `/api/sessions/${enc(sessionId)}/invites/${enc(inviteId)}`, { token: ticket }),
+  /** Join with an invite (no account), or with a user token and no invite. */
+  join: (sessionId: string, body: { invite?: string; name?: string }, userToken?: string | null) =>
+    request<JoinResult>("POST", `/api/sessions/${enc(sessionId)}/join`, { token: userToken ?? null, body }),
+  state: (sessionId: string, ticket: string) =>
+    request<{ staff?: StaffState; view?: ParticipantView }>("GET", `/api/sessions/${enc(sessionId)}`, { token: ticket }),
+  command: (sessionId: string, ticket: string, commandId: string, command: Command) =>
+    request<{ ack: { commandId: string; seq: number; duplicate: boolean } }>("POST", `/api/sessions/${enc(sessionId)}/commands`, {
+      token: ticket,
+      body: { commandId, command },
+    }),
+  mediaToken: (sessionId: string, ticket: string) =>
+    request<MediaGrant>("POST", `/api/sessions/${enc(sessionId)}/media-token`, { token: ticket }),
+};
+
+/** Plain-language text for an error code, for people who are not engineers. */
+export function describeError(code: string, fallback?: string): string {
+  const text: Record<string, string> = {
+    NETWORK: "Could not reach the server. Check your connection and try again.",
+    UNAUTHENTICATED: "Your sign-in is missing or no longer valid.",
+    FORBIDDEN: "You are not allowed to do that.",
+    WRONG_SESSION: "This link belongs to a different session.",
+    CREDENTIAL_EXPIRED: "This link has expired. Ask the facilitator for a new one.",
+    CREDENTIAL_REVOKED: "This link is no longer valid. Ask the facilitator for a new one.",
+    SESSION_ENDED: "This session has ended.",
+    SESSION_FULL: "This session is full.",
+    ROOM_FULL: "That room is full.",
+    ROOM_NOT_FOUND: "That room no longer exists.",
+    ROOM_NOT_OPEN: "That room is not open.",
+    TOO_FEW_PARTICIPANTS: "Breakout rooms need at least 2 admitted participants.",
+    TOO_MANY_ROOMS: "That is too many rooms.",
+    DUPLICATE_ROOM_NAME: "Room names must be different from each other.",
+    ALREADY_THERE: "Already there.",
+    NOT_ALLOWED_BY_SETTINGS: "The session settings do not allow that.",
+    RATE_LIMITED: "Too many requests. Wait a moment and try again.",
+    MEDIA_PROVIDER_ERROR: "The video service had a problem. Try again in a moment.",
+    NOT_ADMITTED: "Not admitted to the session yet.",
+  };
+  // Credential and network problems get the plain-language text; otherwise the server's message is the most precise.
+  const preferText = ["NETWORK", "UNAUTHENTICATED", "WRONG_SESSION", "CREDENTIAL_EXPIRED", "CREDENTIAL_REVOKED", "RATE_LIMITED"];
+  if (preferText.includes(code)) return text[code];
+  return fallback || text[code] || "Something went wrong.";
+}

@@ -1,0 +1,47 @@
+/**
+ * Path routing with plain Solid: the current URL as a signal, `navigate()` with history.pushState, and a matcher.
+ * The Worker serves index.html for every non-API path (assets.not_found_handling = "single-page-application").
+ */
+import { createSignal } from "solid-js";
+
+const [url, setUrl] = createSignal(new URL(window.location.href));
+
+window.addEventListener("popstate", () => setUrl(new URL(window.location.href)));
+
+export const currentUrl = url;
+
+export function navigate(to: string, opts: { replace?: boolean } = {}): void {
+  const next = new URL(to, window.location.origin);
+  if (opts.replace) history.replaceState(null, "", next);
+  else history.pushState(null, "", next);
+  setUrl(next);
+  window.scrollTo(0, 0);
+}
+
+export type Route =
+  | { name: "home" }
+  | { name: "join"; sessionId: string; invite: string | null }
+  | { name: "session"; sessionId: string }
+  | { name: "console"; sessionId: string }
+  | { name: "monitor" }
+  | { name: "notFound" };
+
+export function matchRoute(u: URL): Route {
+  const parts = u.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts.length === 0) return { name: "home" };
+  if (parts[0] === "join" && parts.length === 2) return { name: "join", sessionId: parts[1], invite: u.searchParams.get("invite") };
+  if (parts[0] === "session" && parts.length === 2) return { name: "session", sessionId: parts[1] };
+  if (parts[0] === "console" && parts.length === 2) return { name: "console", sessionId: parts[1] };
+  if (parts[0] === "monitor" && parts.length === 1) return { name: "monitor" };
+  return { name: "notFound" };
+}
+
+/** Intercept clicks on same-origin <a> links so they navigate without a reload. */
+export function linkClick(e: MouseEvent): void {
+  const a = (e.currentTarget as HTMLAnchorElement | null) ?? null;
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const href = a.getAttribute("href");
+  if (!href || a.target === "_blank" || !href.startsWith("/")) return;
+  e.preventDefault();
+  navigate(href);
+}

@@ -1,0 +1,50 @@
+/**
+ * What survives a page refresh: the signed-in user (dev sign-in) and, per session, the member ticket.
+ * sessionStorage, so each browser tab is its own member and closing the tab forgets it.
+ */
+import type { Role } from "../../../durable-objects/protocol";
+import type { Invite, SignedInUser } from "./api";
+
+export interface StoredSession {
+  sessionId: string;
+  memberId: string;
+  ticket: string;
+  name?: string;
+  role?: Role;
+  invite?: Invite;
+  /** Chosen devices (deviceId) from the join screen. */
+  audioDeviceId?: string | null;
+  videoDeviceId?: string | null;
+  micOn?: boolean;
+  camOn?: boolean;
+}
+
+function read<T>(key: string): T | null {
+  try {
+    const raw = sessionStorage.getItem(key);
+    return raw ? (JSON.parse(raw) as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+function write(key: string, value: unknown): void {
+  try {
+    if (value === null) sessionStorage.removeItem(key);
+    else sessionStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    /* storage full or disabled: the app still works, a refresh just will not resume */
+  }
+}
+
+export const storage = {
+  user: () => read<SignedInUser>("mb.user"),
+  setUser: (u: SignedInUser | null) => write("mb.user", u),
+  session: (sessionId: string) => read<StoredSession>(`mb.session.${sessionId}`),
+  setSession: (s: StoredSession) => write(`mb.session.${s.sessionId}`, s),
+  updateSession: (sessionId: string, patch: Partial<StoredSession>) => {
+    const cur = read<StoredSession>(`mb.session.${sessionId}`);
+    if (cur) write(`mb.session.${sessionId}`, { ...cur, ...patch });
+  },
+  forgetSession: (sessionId: string) => write(`mb.session.${sessionId}`, null),
+};

@@ -1,0 +1,463 @@
+/**
+ * Local media provider: a peer-to-peer WebRTC mesh between the members of one media room, signalled through the
+ * session WebSocket ({type:"signal", to, data}; the server relays only between members of the same media room).
+ *
+ * - The lower member id makes the offer (no glare). The other side says "hello" when it joins, so an offerer that
+ *   is already in the room (re)offers to a newcomer or to a peer that reloaded (new `inst`).
+ * - Every offer has its own id (`pc`); answers and candidates for an older offer are ignored.
+ * - No STUN/TURN (iceServers: []): host candidates only, enough on one machine or one LAN.
+ * - The roster (members who belong in my room, from the session state) decides who to connect to; someone leaving
+ *   the roster has their peer closed. A placement change closes every peer and joins the new room's mesh.
+ * - Speaking (audioLevel, every second) and quality (RTT + loss, every 10 s) come from getStats.
+ */
+import type { MediaGrant } from "../../../durable-objects/protocol";
+import { debugLog } from "../lib/debug";
+import { isOfferer, lossBetween, parseMeshSignal, qualityLevel, type MeshSignal } from "./mesh";
+import { Emitter, type LocalTracks, type MediaEventListener, type MediaProviderClient, type RemoteTrack } from "./provider";
+
+const log = debugLog("mesh");
+
+const SPEAKING_LEVEL = 0.03;
+const QUALITY_EVERY_TICKS = 10;
+/** A peer not connected after this long is renegotiated. */
+const CONNECT_WATCHDOG_MS = 10_000;
+
+export interface LocalMeshOptions {
+  /** My member id (the signalling address). */
+  selfId: () => string | null;
+  sendSignal: (to: string, data: Record<string, unknown>) => boolean;
+  onSignal: (fn: (from: string, data: Record<string, unknown>) => void) => () => void;
+  rtcConfig?: RTCConfiguration;
+  tickMs?: number;
+}
+
+interface Peer {
+  id: string;
+  pc: RTCPeerConnection;
+  pcId: string;
+  offerer: boolean;
+  remoteInst: string | null;
+  remoteSet: boolean;
+  queued: RTCIceCandidateInit[];
+  tracks: Map<string, RemoteTrack>;
+  announced: boolean;
+  watchdog: ReturnType<typeof setTimeout> | null;
+  lastLoss: { lost: number; received: number } | null;
+  closed: boolean;
+  /** Candidates go out one by one only when gathering outlived the wait (otherwise they ride in the SDP). */
+  trickle: boolean;
+}
+
+function randomId(): string {
+  return crypto.randomUUID().slice(0, 8);
+}
+
+function remoteTrack(track: MediaStreamTrack): RemoteTrack {
+  return {
+    kind: track.kind === "audio" ? "audio" : "video",
+    id: track.id,
+    mediaTrack: track,
+    attach(el) {
+      const media = el as HTMLMediaElement;
+      media.srcObject = new MediaStream([track]);
+      void media.play?.().catch(() => {});
+    },
+    detach(el) {
+      const media = el as HTMLMediaElement;
+      const s = media.srcObject as MediaStream | null;
+      if (s && s.getTracks().includes(track)) media.srcObject = null;
+    },
+  };
+}
+
+export class LocalMeshProvider implements MediaProviderClient {
+  readonly kind = "local" as const;
+  private readonly emitter = new Emitter();
+  private readonly peers = new Map<string, Peer>();
+  private roster = new Set<string>();
+  private room: string | null = null;
+  private inst = randomId();
+  private local: LocalTracks = { audio: null, video: null };
+  private stream: MediaStream | null = null;
+  private micOn = true;
+  private camOn = true;
+  private offSignal: (() => void) | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private ticks = 0;
+  private speaker: string | null = null;
+  private quietTicks = 0;
+
+  constructor(private readonly opts: LocalMeshOptions) {}
+
+  events(listener: MediaEventListener): () => void {
+    return this.emitter.on(listener);
+  }
+
+  currentRoom(): string | null {
+    return this.room;
+  }
+
+  updateGrant(_grant: MediaGrant): void {
+    /* local grants carry no token */
+  }
+
+  /** Members who belong in my media room now (from the session state). Call whenever it may have changed. */
+  setRoster(ids: readonly string[]): void {
+    const self = this.opts.selfId();
+    const next = new Set(ids.filter((id) => id !== self));
+    const removed = [...this.roster].filter((id) => !next.has(id));
+    const added = [...next].filter((id) => !this.roster.has(id));
+    this.roster = next;
+    for (const id of removed) this.closePeer(id, true);
+    if (this.room) for (const id of added) this.reach(id);
+  }
+
+  async connect(grant: MediaGrant, localTracks: LocalTracks): Promise<void> {
+    this.closeAll(false);
+    this.room = grant.room;
+    this.inst = randomId();
+    this.setLocal(localTracks);
+    if (!this.offSignal) this.offSignal = this.opts.onSignal((from, data) => this.onSignal(from, data));
+    if (!this.timer) this.timer = setInterval(() => void this.tick(), this.opts.tickMs ?? 1000);
+    this.emitter.emit({ type: "connected", room: grant.room, localId: this.opts.selfId() ?? "" });
+    log("joined", grant.room, "roster", [...this.roster]);
+    for (const id of this.roster) this.reach(id);
+  }
+
+  async disconnect(): Promise<void> {
+    const had = this.room !== null;
+    this.closeAll(true);
+    this.room = null;
+    this.offSignal?.();
+    this.offSignal = null;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (had) this.emitter.emit({ type: "disconnected", code: null, reason: "local" });
+  }
+
+  setMicEnabled(enabled: boolean): void {
+    this.micOn = enabled;
+    if (this.local.audio) this.local.audio.enabled = enabled;
+    this.broadcastState();
+  }
+
+  setCameraEnabled(enabled: boolean): void {
+    this.camOn = enabled;
+    if (this.local.video) this.local.video.enabled = enabled;
+    this.broadcastState();
+  }
+
+  async replaceLocalTracks(localTracks: LocalTracks): Promise<void> {
+    const old = this.local;
+    this.setLocal(localTracks);
+    for (const peer of this.peers.values()) {
+      for (const sender of peer.pc.getSenders()) {
+        const kind = sender.track?.kind ?? null;
+        if (kind === "audio" && old.audio !== localTracks.audio) await sender.replaceTrack(localTracks.audio as MediaStreamTrack | null);
+        if (kind === "video" && old.video !== localTracks.video) await sender.replaceTrack(localTracks.video as MediaStreamTrack | null);
+      }
+    }
+    this.setMicEnabled(this.micOn);
+    this.setCameraEnabled(this.camOn);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+
+  private setLocal(t: LocalTracks) {
+    this.local = t;
+    const tracks = [t.audio, t.video].filter((x): x is NonNullable<typeof x> => x !== null) as unknown as MediaStreamTrack[];
+    this.stream = new MediaStream(tracks);
+    if (t.audio) t.audio.enabled = this.micOn;
+    if (t.video) t.video.enabled = this.camOn;
+  }
+
+  private signal(to: string, s: MeshSignal) {
+    const ok = this.opts.sendSignal(to, s as unknown as Record<string, unknown>);
+    if (!ok) log("signal not sent (socket down)", s.kind, "to", to);
+  }
+
+  private broadcastState() {
+    if (!this.room) return;
+    for (const id of this.peers.keys()) this.signal(id, { kind: "state", room: this.room, mic: this.micOn, cam: this.camOn });
+  }
+
+  /** Start talking to a roster member: offer if I am the offerer, otherwise ask them to offer. */
+  private reach(id: string) {
+    const self = this.opts.selfId();
+    if (!self || !this.room) return;
+    if (isOfferer(self, id)) void this.startOffer(id, null);
+    else this.signal(id, { kind: "hello", room: this.room, inst: this.inst, mic: this.micOn, cam: this.camOn });
+  }
+
+  private newPeer(id: string, pcId: string, offerer: boolean, remoteInst: string | null): Peer {
+    this.closePeer(id, false);
+    const pc = new RTCPeerConnection(this.opts.rtcConfig ?? { iceServers: [] });
+    const peer: Peer = {
+      id,
+      pc,
+      pcId,
+      offerer,
+      remoteInst,
+      remoteSet: false,
+      queued: [],
+      tracks: new Map(),
+      announced: false,
+      watchdog: null,
+      lastLoss: null,
+      closed: false,
+      trickle: false,
+    };
+    this.peers.set(id, peer);
+    pc.onicecandidate = (e) => {
+      if (e.candidate && peer.trickle && this.room && !peer.closed)
+        this.signal(id, { kind: "candidate", room: this.room, pc: pcId, candidate: e.candidate.toJSON() as Record<string, unknown> });
+    };
+    pc.ontrack = (e) => {
+      if (peer.closed) return;
+      if (!peer.announced) {
+        peer.announced = true;
+        this.emitter.emit({ type: "participantJoined", participantId: id });
+      }
+      const t = remoteTrack(e.track);
+      peer.tracks.set(e.track.id, t);
+      this.emitter.emit({ type: "trackSubscribed", participantId: id, track: t });
+    };
+    pc.onconnectionstatechange = () => {
+      log("peer", id, pc.connectionState);
+      if (peer.closed) return;
+      if (pc.connectionState === "connected") {
+        if (peer.watchdog) clearTimeout(peer.watchdog);
+        peer.watchdog = null;
+        if (!peer.announced) {
+          peer.announced = true;
+          this.emitter.emit({ type: "participantJoined", participantId: id });
+        }
+      } else if (pc.connectionState === "failed") {
+        this.renegotiateLater(peer, 1500);
+      }
+    };
+    this.renegotiateLater(peer, CONNECT_WATCHDOG_MS);
+    return peer;
+  }
+
+  /** If this peer is not connected by then, try again (offerer: new offer; answerer: ask for one). */
+  private renegotiateLater(peer: Peer, ms: number) {
+    if (peer.watchdog) clearTimeout(peer.watchdog);
+    peer.watchdog = setTimeout(() => {
+      peer.watchdog = null;
+      if (peer.closed || this.peers.get(peer.id) !== peer || !this.room) return;
+      if (peer.pc.connectionState === "connected") return;
+      log("renegotiating with", peer.id, peer.pc.connectionState);
+      const self = this.opts.selfId();
+      if (self && isOfferer(self, peer.id)) void this.startOffer(peer.id, peer.remoteInst);
+      else this.signal(peer.id, { kind: "hello", room: this.room, inst: this.inst, mic: this.micOn, cam: this.camOn });
+    }, ms);
+  }
+
+  private addLocalTracks(pc: RTCPeerConnection) {
+    const stream = this.stream ?? new MediaStream();
+    for (const kind of ["audio", "video"] as const) {
+      const t = this.local[kind] as unknown as MediaStreamTrack | null;
+      if (t && t.readyState !== "ended") pc.addTrack(t, stream);
+      else if (!pc.getTransceivers().some((x) => x.receiver.track.kind === kind)) pc.addTransceiver(kind, { direction: "recvonly" });
+    }
+  }
+
+  /**
+   * Wait (briefly) for ICE gathering so the description carries every candidate: one signal per offer/answer instead
+   * of a burst of candidates (host candidates only, no STUN: gathering takes milliseconds). If it takes longer, the
+   * rest are trickled.
+   */
+  private gathered(peer: Peer, ms = 1500): Promise<void> {
+    const pc = peer.pc;
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        pc.removeEventListener("icegatheringstatechange", onChange);
+        resolve();
+      };
+      const onChange = () => {
+        if (pc.iceGatheringState === "complete") done();
+      };
+      const timer = setTimeout(() => {
+        peer.trickle = true;
+        done();
+      }, ms);
+      pc.addEventListener("icegatheringstatechange", onChange);
+    });
+  }
+
+  private async startOffer(id: string, remoteInst: string | null) {
+    const room = this.room;
+    if (!room) return;
+    const pcId = randomId();
+    const peer = this.newPeer(id, pcId, true, remoteInst);
+    try {
+      this.addLocalTracks(peer.pc);
+      const offer = await peer.pc.createOffer();
+      if (peer.closed) return;
+      await peer.pc.setLocalDescription(offer);
+      await this.gathered(peer);
+      if (peer.closed) return;
+      const sdp = peer.pc.localDescription?.sdp ?? offer.sdp ?? "";
+      this.signal(id, { kind: "offer", room, inst: this.inst, pc: pcId, sdp, mic: this.micOn, cam: this.camOn });
+      log("offer ->", id, pcId);
+    } catch (e) {
+      log("offer failed", id, e);
+    }
+  }
+
+  private async onSignal(from: string, data: Record<string, unknown>) {
+    const s = parseMeshSignal(data);
+    if (!s || !this.room || s.room !== this.room) return;
+    const self = this.opts.selfId();
+    if (!self) return;
+    const peer = this.peers.get(from);
+    switch (s.kind) {
+      case "hello": {
+        this.remoteState(from, s.mic, s.cam);
+        if (!isOfferer(self, from)) return; // they should be offering; their watchdog will
+        // They have just joined (or reloaded): an offer sent before that was dropped, so offer again, unless this very
+        // instance already answered us (a duplicate hello).
+        const answered = peer && !peer.closed && peer.remoteInst === s.inst && peer.remoteSet && peer.pc.connectionState !== "failed";
+        if (!answered) void this.startOffer(from, s.inst);
+        return;
+      }
+      case "offer": {
+        if (isOfferer(self, from)) {
+          // Should not happen (they are not the offerer); ask them to wait for ours.
+          log("unexpected offer from", from);
+          return;
+        }
+        const p = this.newPeer(from, s.pc, false, s.inst);
+        this.remoteState(from, s.mic, s.cam);
+        try {
+          await p.pc.setRemoteDescription({ type: "offer", sdp: s.sdp });
+          if (p.closed) return;
+          p.remoteSet = true;
+          this.addLocalTracks(p.pc);
+          for (const c of p.queued.splice(0)) await p.pc.addIceCandidate(c).catch(() => {});
+          const answer = await p.pc.createAnswer();
+          if (p.closed) return;
+          await p.pc.setLocalDescription(answer);
+          await this.gathered(p);
+          if (p.closed || !this.room) return;
+          const sdp = p.pc.localDescription?.sdp ?? answer.sdp ?? "";
+          this.signal(from, { kind: "answer", room: this.room, inst: this.inst, pc: s.pc, sdp, mic: this.micOn, cam: this.camOn });
+          log("answer ->", from, s.pc);
+        } catch (e) {
+          log("answering failed", from, e);
+        }
+        return;
+      }
+      case "answer": {
+        if (!peer || peer.pcId !== s.pc || peer.pc.signalingState !== "have-local-offer") return;
+        peer.remoteInst = s.inst;
+        this.remoteState(from, s.mic, s.cam);
+        try {
+          await peer.pc.setRemoteDescription({ type: "answer", sdp: s.sdp });
+          peer.remoteSet = true;
+          for (const c of peer.queued.splice(0)) await peer.pc.addIceCandidate(c).catch(() => {});
+        } catch (e) {
+          log("applying answer failed", from, e);
+        }
+        return;
+      }
+      case "candidate": {
+        if (!peer || peer.pcId !== s.pc) return;
+        const c = s.candidate as RTCIceCandidateInit;
+        if (peer.remoteSet) await peer.pc.addIceCandidate(c).catch((e) => log("candidate refused", e));
+        else peer.queued.push(c);
+        return;
+      }
+      case "state":
+        this.remoteState(from, s.mic, s.cam);
+        return;
+      case "bye":
+        this.closePeer(from, false);
+        return;
+    }
+  }
+
+  private remoteState(id: string, mic: boolean, cam: boolean) {
+    this.emitter.emit({ type: "trackEnabled", participantId: id, kind: "audio", enabled: mic });
+    this.emitter.emit({ type: "trackEnabled", participantId: id, kind: "video", enabled: cam });
+  }
+
+  private closePeer(id: string, sayBye: boolean) {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    peer.closed = true;
+    this.peers.delete(id);
+    if (peer.watchdog) clearTimeout(peer.watchdog);
+    if (sayBye && this.room) this.signal(id, { kind: "bye", room: this.room });
+    try {
+      peer.pc.close();
+    } catch {
+      /* already closed */
+    }
+    for (const t of peer.tracks.values()) this.emitter.emit({ type: "trackUnsubscribed", participantId: id, track: t });
+    if (peer.announced) this.emitter.emit({ type: "participantLeft", participantId: id });
+    if (this.speaker === id) {
+      this.speaker = null;
+      this.emitter.emit({ type: "dominantSpeaker", participantId: null });
+    }
+  }
+
+  private closeAll(sayBye: boolean) {
+    for (const id of [...this.peers.keys()]) this.closePeer(id, sayBye);
+  }
+
+  /** Every second: who is speaking; every 10 s: connection quality per peer and for me. */
+  private async tick() {
+    if (!this.room) return;
+    this.ticks++;
+    const withQuality = this.ticks % QUALITY_EVERY_TICKS === 0;
+    let loudest: { id: string; level: number } | null = null;
+    const levels: number[] = [];
+    for (const peer of [...this.peers.values()]) {
+      let stats: RTCStatsReport;
+      try {
+        stats = await peer.pc.getStats();
+      } catch {
+        continue;
+      }
+      if (peer.closed) continue;
+      let audioLevel = 0;
+      let rtt: number | null = null;
+      let lost = 0;
+      let received = 0;
+      stats.forEach((r: Record<string, unknown> & { type: string }) => {
+        if (r.type === "inbound-rtp") {
+          if (r.kind === "audio" && typeof r.audioLevel === "number") audioLevel = Math.max(audioLevel, r.audioLevel);
+          lost += typeof r.packetsLost === "number" ? r.packetsLost : 0;
+          received += typeof r.packetsReceived === "number" ? r.packetsReceived : 0;
+        } else if (r.type === "candidate-pair" && r.state === "succeeded" && r.nominated && typeof r.currentRoundTripTime === "number") {
+          rtt = r.currentRoundTripTime;
+        }
+      });
+      if (audioLevel > SPEAKING_LEVEL && (!loudest || audioLevel > loudest.level)) loudest = { id: peer.id, level: audioLevel };
+      if (withQuality) {
+        const loss = lossBetween(peer.lastLoss, { lost, received });
+        peer.lastLoss = { lost, received };
+        const level = qualityLevel({ connected: peer.pc.connectionState === "connected", rttSeconds: rtt, lossFraction: loss });
+        levels.push(level);
+        this.emitter.emit({ type: "networkQuality", participantId: peer.id, level, local: false });
+      }
+    }
+    const current = loudest as { id: string; level: number } | null;
+    if (current && current.id !== this.speaker) {
+      this.speaker = current.id;
+      this.quietTicks = 0;
+      this.emitter.emit({ type: "dominantSpeaker", participantId: current.id });
+    } else if (!current && this.speaker) {
+      if (++this.quietTicks >= 3) {
+        this.speaker = null;
+        this.emitter.emit({ type: "dominantSpeaker", participantId: null });
+      }
+    } else if (current) this.quietTicks = 0;
+    if (withQuality && levels.length > 0)
+      this.emitter.emit({ type: "networkQuality", participantId: this.opts.selfId() ?? "", level: Math.min(...levels), local: true });
+  }
+}

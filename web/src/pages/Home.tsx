@@ -1,0 +1,136 @@
+import { createResource, createSignal, Match, Show, Switch } from "solid-js";
+import { Card, createAction, ErrorText } from "../components/common";
+import { api, type SignedInUser } from "../lib/api";
+import { navigate } from "../lib/router";
+import { storage } from "../lib/storage";
+
+export default function Home() {
+  const [config] = createResource(() => api.config());
+  const [user, setUser] = createSignal<SignedInUser | null>(storage.user());
+  const signIn = createAction();
+  const create = createAction();
+  const [name, setName] = createSignal("");
+  const [role, setRole] = createSignal<"facilitator" | "participant" | "operator">("facilitator");
+  const [title, setTitle] = createSignal("Group session");
+  const [pasted, setPasted] = createSignal("");
+
+  async function onSignIn(e: SubmitEvent) {
+    e.preventDefault();
+    const u = await signIn.run(() => api.devSignIn(name().trim(), role()));
+    if (u) {
+      storage.setUser(u);
+      setUser(u);
+    }
+  }
+
+  function onUseToken(e: SubmitEvent) {
+    e.preventDefault();
+    const token = pasted().trim();
+    if (!token) return;
+    const u: SignedInUser = { token, user: {} };
+    storage.setUser(u);
+    setUser(u);
+  }
+
+  async function onCreate(e: SubmitEvent) {
+    e.preventDefault();
+    const u = user();
+    if (!u) return;
+    const created = await create.run(() => api.createSession(u.token, { title: title().trim() || "Group session" }));
+    if (!created) return;
+    storage.setSession({
+      sessionId: created.sessionId,
+      memberId: created.memberId,
+      ticket: created.ticket,
+      role: "facilitator",
+      name: (u.user.name as string | undefined) ?? name(),
+      invite: created.invite,
+    });
+    navigate(`/console/${encodeURIComponent(created.sessionId)}`);
+  }
+
+  function signOut() {
+    storage.setUser(null);
+    setUser(null);
+  }
+
+  return (
+    <main id="main" class="narrow">
+      <h1>Welcome to MindBloom Video</h1>
+      <p class="muted">Run a group session with breakout rooms. Participants join from a link; no account needed.</p>
+
+      <Switch>
+        <Match when={user()}>
+          {(u) => (
+            <Card title="Start a session" testid="create-session-card">
+              <p class="muted">
+                Signed in{u().user.name ? ` as ${String(u().user.name)}` : ""}.{" "}
+                <button type="button" class="quiet" onClick={signOut}>
+                  Sign out
+                </button>
+              </p>
+              <form onSubmit={onCreate} data-testid="create-session-form">
+                <div class="field">
+                  <label for="title">Session title</label>
+                  <input id="title" type="text" maxLength={120} value={title()} onInput={(e) => setTitle(e.currentTarget.value)} required />
+                </div>
+                <button type="submit" disabled={create.pending()} data-testid="create-session">
+                  {create.pending() ? "Creating…" : "Create session"}
+                </button>
+                <ErrorText error={create.error()} testid="create-session-error" />
+              </form>
+            </Card>
+          )}
+        </Match>
+        <Match when={config.loading}>
+          <p role="status">Loading…</p>
+        </Match>
+        <Match when={config.error}>
+          <div class="banner danger" role="alert">
+            Could not reach the server. Reload the page to try again.
+          </div>
+        </Match>
+        <Match when={config()?.devSignIn}>
+          <Card title="Sign in (development)" testid="signin-card">
+            <form onSubmit={onSignIn} data-testid="signin-form">
+              <div class="field">
+                <label for="name">Your name</label>
+                <input id="name" type="text" autocomplete="name" maxLength={80} value={name()} onInput={(e) => setName(e.currentTarget.value)} required />
+              </div>
+              <div class="field">
+                <label for="role">Role</label>
+                <select id="role" value={role()} onChange={(e) => setRole(e.currentTarget.value as "facilitator")}>
+                  <option value="facilitator">Facilitator</option>
+                  <option value="participant">Participant</option>
+                  <option value="operator">Operator</option>
+                </select>
+              </div>
+              <button type="submit" disabled={signIn.pending()} data-testid="signin-submit">
+                {signIn.pending() ? "Signing in…" : "Sign in"}
+              </button>
+              <ErrorText error={signIn.error()} />
+            </form>
+          </Card>
+        </Match>
+        <Match when={config()}>
+          <Card title="Sign in">
+            <p>Facilitators sign in through their organisation. Paste the access token you were given to continue.</p>
+            <form onSubmit={onUseToken}>
+              <div class="field">
+                <label for="token">Access token</label>
+                <input id="token" type="text" autocomplete="off" value={pasted()} onInput={(e) => setPasted(e.currentTarget.value)} required />
+              </div>
+              <button type="submit">Continue</button>
+            </form>
+          </Card>
+        </Match>
+      </Switch>
+
+      <Show when={config()}>
+        <p class="muted small">
+          Joining a session? Open the link your facilitator sent you.
+        </p>
+      </Show>
+    </main>
+  );
+}
