@@ -234,6 +234,26 @@ export interface WorkerEventFields {
   reason?: string | null;
   /** callback_rejected: the HTTP status answered. */
   httpStatus?: number | null;
+  /**
+   * Also write the D1 row (default true). The session Durable Object passes false when it records the event through
+   * its own outbox instead (`workerEventStatement`), so the row is written with the state, exactly once.
+   */
+  persist?: boolean;
+}
+
+/** The D1 row for a worker event, as an outbox statement (for callers that batch their D1 writes). */
+export function workerEventStatement(event: WorkerEvent, fields: WorkerEventFields & { sessionId: string }, id: string, now: number) {
+  const data: Record<string, unknown> = {};
+  if (fields.role) data.role = fields.role;
+  if (fields.provider) data.provider = fields.provider;
+  if (fields.location) data.location = fields.location;
+  if (fields.ttlSeconds != null) data.ttlSeconds = fields.ttlSeconds;
+  if (fields.reason) data.reason = fields.reason;
+  if (fields.httpStatus != null) data.httpStatus = fields.httpStatus;
+  return {
+    sql: `INSERT OR IGNORE INTO session_analytics_events (id, session_id, seq, event, actor, target, data, at) VALUES (?, ?, 0, ?, ?, ?, ?, ?)`,
+    params: [id, fields.sessionId, event, fields.memberId ?? null, fields.location ?? null, JSON.stringify(data), now] as (string | number | null)[],
+  };
 }
 
 /**
@@ -267,18 +287,10 @@ export function recordWorkerEvent(env: Bindings, event: WorkerEvent, fields: Wor
   } catch {
     // Analytics must never break a request.
   }
-  if (!sessionId || !env.DB) return Promise.resolve();
-  const data: Record<string, unknown> = {};
-  if (fields.role) data.role = fields.role;
-  if (fields.provider) data.provider = fields.provider;
-  if (fields.location) data.location = fields.location;
-  if (fields.ttlSeconds != null) data.ttlSeconds = fields.ttlSeconds;
-  if (fields.reason) data.reason = fields.reason;
-  if (fields.httpStatus != null) data.httpStatus = fields.httpStatus;
-  return env.DB.prepare(
-    `INSERT OR IGNORE INTO session_analytics_events (id, session_id, seq, event, actor, target, data, at) VALUES (?, ?, 0, ?, ?, ?, ?, ?)`,
-  )
-    .bind(`${sessionId}:w:${crypto.randomUUID()}`, sessionId, event, fields.memberId ?? null, fields.location ?? null, JSON.stringify(data), now)
+  if (!sessionId || !env.DB || fields.persist === false) return Promise.resolve();
+  const stmt = workerEventStatement(event, { ...fields, sessionId }, `${sessionId}:w:${crypto.randomUUID()}`, now);
+  return env.DB.prepare(stmt.sql)
+    .bind(...stmt.params)
     .run()
     .then(
       () => undefined,

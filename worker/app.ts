@@ -9,15 +9,22 @@ import { errorResponse, type AppEnv } from "./http";
 import { sessions } from "./routes/sessions";
 import { system } from "./routes/system";
 import { twilio } from "./routes/twilio";
+import { reports } from "./routes/reports";
+import { monitoring, requestLogger } from "./routes/monitoring";
 
 export const app = new Hono<AppEnv>();
 
-for (const mw of securityMiddleware()) app.use("*", mw);
+// Request id first, then one structured log line per request (with that id), then the rest of the security middleware.
+const [requestIdMw, ...security] = securityMiddleware();
+app.use("*", requestIdMw, requestLogger());
+for (const mw of security) app.use("*", mw);
 app.use("/api/*", jsonBodyLimit());
 
 app.route("/api", system);
 app.route("/api/sessions", sessions);
 app.route("/api/twilio", twilio);
+app.route("/api/sessions", reports);
+app.route("/api/monitoring", monitoring);
 
 app.notFound(async (c) => {
   if (c.req.path.startsWith("/api/") || !c.env.ASSETS) return apiError(c, 404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`);

@@ -1,0 +1,183 @@
+/**
+ * Session reports and the live cost estimate, mounted under /api/sessions:
+ * - GET /:id/report      attendance, time per member per room, participant-minutes and estimated cost per media room,
+ *                        cost controls and the live estimate (JSON)
+ * - GET /:id/report.csv  the same as one CSV table
+ * - GET /:id/cost        the live estimate for the console
+ *
+ * Who may read them: staff of that session (facilitator or co-facilitator ticket), the user who created the session
+ * (their user token), or an operator (user token with appRole "operator"). Everything is computed by the pure
+ * durable-objects/logic/cost.ts from the session's D1 rows, after asking the session to flush its outbox so the rows
+ * are current.
+ */
+import { Hono } from "hono";
+import { isStaff } from "../../durable-objects/protocol";
+import {
+  buildReport,
+  priceNanosFrom,
+  reportCsv,
+  type MemberRow,
+  type RoomRow,
+  type SessionReport,
+  type SessionRow,
+  type StayRow,
+} from "../../durable-objects/logic/cost";
+import { verifyMemberTicket, verifyUserOrDevToken } from "../auth/app-tokens";
+import { AuthError } from "../auth/user-tokens";
+import type { Bindings } from "../env";
+import { createLogger } from "../log";
+import { apiError } from "../middleware/security";
+import { bearer, errorResponse, sessionStub, type AppContext, type AppEnv } from "../http";
+
+export type ReportAccess =
+  | { kind: "staff"; memberId: string; role: string }
+  | { kind: "operator"; userId: string }
+  | { kind: "owner"; userId: string };
+
+const NO_STORE = { "Cache-Control": "no-store" };
+
+/**
+ * Who is asking, or a typed refusal. A member ticket for this session must belong to staff (as the session knows them
+ * now); any other bearer is tried as a user token: operators may read every session, the creator their own.
+ */
+export async function reportAccess(c: AppContext, sessionId: string): Promise<ReportAccess | Response> {
+  const token = bearer(c);
+  if (!token) return apiError(c, 401, "UNAUTHENTICATED", "a staff ticket or an operator sign-in is required");
+  let ticketError: AuthError | null = null;
+  try {
+    const claims = await verifyMemberTicket(c.env, token, sessionId);
+    const info = await sessionStub(c.env, sessionId).memberInfo(claims.memberId);
+    if (!info) return apiError(c, 401, "UNAUTHENTICATED", "you are not a member of this session");
+    if (!isStaff(info.role) || info.status === "denied") return apiError(c, 403, "FORBIDDEN", "only facilitators and operators read session reports");
+    c.set("memberId", claims.memberId);
+    return { kind: "staff", memberId: claims.memberId, role: info.role };
+  } catch (err) {
+    if (!(err instanceof AuthError)) throw err;
+    if (err.code === "WRONG_SESSION" || err.code === "CREDENTIAL_EXPIRED") throw err;
+    ticketError = err;
+  }
+  let user;
+  try {
+    user = await verifyUserOrDevToken(c.env, token);
+  } catch (err) {
+    // Neither a ticket nor a user token: report the ticket problem unless the token said it was a user token.
+    if (err instanceof AuthError && err.reason !== "kind") throw err;
+    throw ticketError ?? err;
+  }
+  if (user.appRole === "operator") return { kind: "operator", userId: user.userId };
+  const row = await c.env.DB.prepare(`SELECT created_by FROM sessions WHERE id = ?`).bind(sessionId).first<{ created_by: string }>();
+  if (row && row.created_by === `user:${user.userId}`) return { kind: "owner", userId: user.userId };
+  return apiError(c, 403, "FORBIDDEN", "only facilitators and operators read session reports");
+}
+
+/**
+ * The session clock now. Session times in D1 are on the session's clock, which the development-only test clock can
+ * move ahead of the wall clock; in development we ask the session (advanceClock(0) returns its clock), elsewhere the
+ * two are the same.
+ */
+export async function sessionNow(env: Bindings, sessionId: string): Promise<number> {
+  if (env.APP_ENV === "development") {
+    try {
+      return await sessionStub(env, sessionId).advanceClock(0);
+    } catch {
+      /* fall back to the wall clock */
+    }
+  }
+  return Date.now();
+}
+
+export interface SessionRows {
+  session: SessionRow;
+  members: MemberRow[];
+  rooms: RoomRow[];
+  stays: StayRow[];
+}
+
+/** The session's rows, after a best-effort outbox flush so they are current. Null when D1 has no such session. */
+export async function loadSessionRows(env: Bindings, sessionId: string, log?: ReturnType<typeof createLogger>): Promise<SessionRows | null> {
+  try {
+    await sessionStub(env, sessionId).flushOutbox();
+  } catch (err) {
+    log?.warn("report: outbox flush failed; the report may lag a little", { sessionId, error: String(err) });
+  }
+  const [s, m, r, st] = await env.DB.batch([
+    env.DB.prepare(`SELECT id, title, phase, media_provider, created_at, ended_at, rounds_completed, settings FROM sessions WHERE id = ?`).bind(sessionId),
+    env.DB.prepare(`SELECT member_id, display_name, role, status, joined_at, admitted_at, left_at FROM session_participants WHERE session_id = ?`).bind(sessionId),
+    env.DB.prepare(`SELECT room_id, name, round, status, capacity, opened_at, closed_at FROM breakout_rooms WHERE session_id = ?`).bind(sessionId),
+    env.DB.prepare(`SELECT member_id, location, joined_at, left_at FROM breakout_room_participants WHERE session_id = ?`).bind(sessionId),
+  ]);
+  const session = (s.results as unknown as SessionRow[])[0];
+  if (!session) return null;
+  return {
+    session,
+    members: m.results as unknown as MemberRow[],
+    rooms: r.results as unknown as RoomRow[],
+    stays: st.results as unknown as StayRow[],
+  };
+}
+
+/** Authorise, load and compute; a Response when refused or missing. */
+async function reportFor(c: AppContext): Promise<SessionReport | Response> {
+  const sessionId = c.req.param("id")!;
+  if (!/^[A-Za-z0-9_.:@-]{1,64}$/.test(sessionId)) return apiError(c, 404, "NOT_FOUND", "no such session");
+  const access = await reportAccess(c, sessionId);
+  if (access instanceof Response) return access;
+  const log = createLogger(c.env, { requestId: c.get("requestId") });
+  const rows = await loadSessionRows(c.env, sessionId, log);
+  if (!rows) return apiError(c, 404, "NOT_FOUND", "no such session");
+  const now = await sessionNow(c.env, sessionId);
+  const report = buildReport({ ...rows, now, priceNanos: priceNanosFrom(c.env.PRICE_PER_PARTICIPANT_MINUTE) });
+  log.info("report computed", { sessionId, access: access.kind, rooms: report.rooms.length, members: report.attendance.length });
+  return report;
+}
+
+export const reports = new Hono<AppEnv>();
+
+reports.get("/:id/report.csv", async (c) => {
+  try {
+    const report = await reportFor(c);
+    if (report instanceof Response) return report;
+    return c.body(reportCsv(report), 200, {
+      "Content-Type": "text/csv; charset=utf-8",
+      "Content-Disposition": `attachment; filename="session-${report.session.id}-report.csv"`,
+      ...NO_STORE,
+    });
+  } catch (err) {
+    return errorResponse(c, err);
+  }
+});
+
+reports.get("/:id/report", async (c) => {
+  try {
+    const report = await reportFor(c);
+    if (report instanceof Response) return report;
+    return c.json(report, 200, NO_STORE);
+  } catch (err) {
+    return errorResponse(c, err);
+  }
+});
+
+/** The live estimate for the console: what the session has cost so far, the burn rate, and the worst case. */
+reports.get("/:id/cost", async (c) => {
+  try {
+    const report = await reportFor(c);
+    if (report instanceof Response) return report;
+    return c.json(
+      {
+        sessionId: report.session.id,
+        phase: report.session.phase,
+        asOf: report.asOf,
+        price: report.price,
+        billedByTwilio: report.billedByTwilio,
+        costControls: report.costControls,
+        rooms: report.rooms.map((r) => ({ key: r.key, name: r.name, status: r.status, participantMinutes: r.participantMinutes, costMicros: r.costMicros, costUsd: r.costUsd })),
+        totals: report.totals,
+        estimate: report.estimate,
+      },
+      200,
+      NO_STORE,
+    );
+  } catch (err) {
+    return errorResponse(c, err);
+  }
+});
