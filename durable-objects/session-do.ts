@@ -15,7 +15,7 @@ import { mediaAuthority, TOKEN_REFRESH_LEAD_MS, type MediaAuthority } from "./me
 import { keyOfMediaRoom, media, mediaPlan } from "./logic/media-plan";
 import { TwilioVideoClient } from "../worker/twilio/rest";
 import { CallbackDeduper, type VideoStatusEvent } from "../worker/twilio/callbacks";
-import { writeAnalytics } from "./analytics";
+import { recordWorkerEvent, workerEventStatement, writeAnalytics } from "./analytics";
 import {
   ClientMessageSchema,
   MAIN_ROOM,
@@ -292,6 +292,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     }
     const grant = await this.media!.grant(memberId, mediaRoomName(ctx.sessionId, location), now);
     this.grants.set(memberId, grant);
+    if (grant.token) {
+      // Every access token minted is an analytics event; its D1 row rides the outbox like everything else.
+      const fields = { sessionId: ctx.sessionId, memberId, role: m.role, provider: grant.provider, location, ttlSeconds: grant.expiresAt ? Math.round((grant.expiresAt - now) / 1000) : null };
+      void recordWorkerEvent(this.env, "token_issued", { ...fields, persist: false }, now);
+      this.enqueue([workerEventStatement("token_issued", fields, `${ctx.sessionId}:t:${memberId}:${now}:${location}`, now)]);
+    }
     this.sql.exec(`INSERT INTO grants (member, grant) VALUES (?, ?) ON CONFLICT(member) DO UPDATE SET grant = excluded.grant`, memberId, JSON.stringify(grant));
     const roomName = location === MAIN_ROOM ? "Main room" : ctx.rooms[location]?.name ?? null;
     return { location, roomName, media: grant, reason };
@@ -788,6 +794,11 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       if (mediaRoom === null && m.arrivedIn === null) return;
       await this.apply({ type: "arrival", memberId, mediaRoom, now: at }, SYSTEM);
     });
+  }
+
+  /** The session clock (wall clock, plus the development-only offset): reports measure time with it. */
+  async clock(): Promise<number> {
+    return this.now();
   }
 
   /** Development only: move the session clock forward (tests drive timers without waiting). */

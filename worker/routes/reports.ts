@@ -70,20 +70,13 @@ export async function reportAccess(c: AppContext, sessionId: string): Promise<Re
   return apiError(c, 403, "FORBIDDEN", "only facilitators and operators read session reports");
 }
 
-/**
- * The session clock now. Session times in D1 are on the session's clock, which the development-only test clock can
- * move ahead of the wall clock; in development we ask the session (advanceClock(0) returns its clock), elsewhere the
- * two are the same.
- */
+/** The session clock now (the session's own: in development tests can move it ahead of the wall clock). */
 export async function sessionNow(env: Bindings, sessionId: string): Promise<number> {
-  if (env.APP_ENV === "development") {
-    try {
-      return await sessionStub(env, sessionId).advanceClock(0);
-    } catch {
-      /* fall back to the wall clock */
-    }
+  try {
+    return await sessionStub(env, sessionId).clock();
+  } catch {
+    return Date.now();
   }
-  return Date.now();
 }
 
 export interface SessionRows {
