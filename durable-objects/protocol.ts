@@ -22,7 +22,17 @@ export type Role = z.infer<typeof RoleSchema>;
 export const STAFF_ROLES: readonly Role[] = ["facilitator", "cofacilitator"];
 export const isStaff = (role: Role) => role !== "participant";
 
-const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:@-]+$/, "ids are letters, digits and _ . : @ -");
+/**
+ * Member, room and identity ids. Names of Object.prototype's properties ("__proto__", "constructor", "toString"…)
+ * are refused here, at the edge, so no id can ever reach a record lookup and find something that is not there.
+ */
+export const IdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:@-]+$/, "ids are letters, digits and _ . : @ -")
+  .refine((id) => !Object.prototype.hasOwnProperty.call(Object.prototype, id), "this id is reserved");
+const Id = IdSchema;
 const Name = z.string().trim().min(1).max(80);
 const Text = z.string().trim().min(1).max(1000);
 /** A place a member can be: the main room or a breakout room id. */
