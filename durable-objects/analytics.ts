@@ -8,6 +8,7 @@
  * keep the two in step: the SQL there is tested against what this module writes (test/workers/analytics-sql.test.ts).
  */
 import type { Bindings } from "../worker/env";
+import { log } from "../worker/log";
 import type { AnalyticsRecord } from "./logic/records";
 
 /** Analytics Engine dataset layout version, written to blob11 so queries can tell layouts apart. */
@@ -294,6 +295,6 @@ export function recordWorkerEvent(env: Bindings, event: WorkerEvent, fields: Wor
     .run()
     .then(
       () => undefined,
-      (err) => console.log(JSON.stringify({ level: "warn", msg: "analytics d1 write failed", event, error: String(err) })),
+      (err) => log("warn", "analytics d1 write failed", { event, error: err }),
     );
 }

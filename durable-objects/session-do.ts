@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../worker/env";
 import { MessageBudget } from "../worker/middleware/rate-limit";
+import { log } from "../worker/log";
 import { SessionEngine } from "./logic/engine";
 import { contextPhase, SYSTEM, type Actor, type CommandEvent, type SessionContext, type SessionEvent } from "./logic/model";
 import { nextDeadline } from "./logic/updates";
@@ -54,6 +55,21 @@ export interface InitInput {
   seed: number;
 }
 
+/**
+ * What an RPC method that can be refused returns. Refusals travel as values, not exceptions: a thrown error crossing
+ * RPC is logged by the runtime as uncaught, and a user's mistake is not an incident.
+ */
+export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
+
+async function refusable<T>(fn: () => Promise<T>): Promise<RpcResult<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (err) {
+    if (err instanceof SessionError) return { ok: false, error: { code: err.code, message: err.text } };
+    throw err;
+  }
+}
+
 export type CommandOutcome =
   | { ok: true; commandId: string; seq: number; duplicate: boolean }
   | { ok: false; commandId: string | null; error: ErrorPayload };
@@ -80,6 +96,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   /** Current media grant per member. */
   private readonly grants = new Map<string, MediaGrant>();
   private readonly budgets = new Map<WebSocket, MessageBudget>();
+  /** Sockets closed for flooding: anything they still send is dropped. */
+  private readonly cutOff = new WeakSet<WebSocket>();
   private chain: Promise<unknown> = Promise.resolve();
   private flushing: Promise<void> | null = null;
   private outboxFailures = 0;
@@ -115,7 +133,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, stmt TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS commands (id TEXT PRIMARY KEY, response TEXT NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS grants (member TEXT PRIMARY KEY, grant TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS seen_callbacks (id TEXT PRIMARY KEY, at INTEGER NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS seen_callbacks (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox_dead (id INTEGER PRIMARY KEY AUTOINCREMENT, stmt TEXT NOT NULL, error TEXT NOT NULL, at INTEGER NOT NULL);`);
   }
 
   private kvGet(k: string): string | null {
@@ -432,12 +451,19 @@ export class SessionDurableObject extends DurableObject<Bindings> {
             const s = JSON.parse(r.stmt) as Statement;
             return this.env.DB.prepare(s.sql).bind(...s.params);
           });
-          await this.env.DB.batch(stmts);
+          try {
+            await this.env.DB.batch(stmts);
+          } catch (err) {
+            // A constraint violation can never succeed on retry: find the offending rows one by one, set them aside
+            // (kept in the DO, logged) and write the rest. Anything else (D1 down, a time-out) retries the batch whole.
+            if (!/constraint/i.test(String(err))) throw err;
+            await this.writeOneByOne(rows);
+          }
         } catch (err) {
           this.outboxFailures++;
           const backoff = Math.min(OUTBOX_MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.outboxFailures, 10));
           this.outboxRetryAt = this.now() + backoff;
-          console.log(JSON.stringify({ level: "warn", msg: "d1 outbox flush failed", session: this.engine?.context.sessionId, pending: rows.length, attempt: this.outboxFailures, error: String(err) }));
+          log("warn", "d1 outbox flush failed", { session: this.engine?.context.sessionId, pending: rows.length, attempt: this.outboxFailures, error: err });
           await this.scheduleAlarm();
           return;
         }
@@ -452,6 +478,19 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     });
     this.flushing = tracked;
     return tracked;
+  }
+
+  private async writeOneByOne(rows: { id: number; stmt: string }[]) {
+    for (const r of rows) {
+      const st = JSON.parse(r.stmt) as Statement;
+      try {
+        await this.env.DB.prepare(st.sql).bind(...st.params).run();
+      } catch (err) {
+        if (!/constraint/i.test(String(err))) throw err;
+        this.sql.exec(`INSERT INTO outbox_dead (stmt, error, at) VALUES (?, ?, ?)`, r.stmt, String(err).slice(0, 500), this.now());
+        log("error", "d1 row refused permanently; set aside", { session: this.engine?.context.sessionId, error: err });
+      }
+    }
   }
 
   outboxSize(): number {
@@ -601,7 +640,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       this.mediaFailures++;
       this.mediaRetryAt.set(c.key, this.now() + Math.min(60_000, 2_000 * 2 ** Math.min(this.mediaFailures, 5)));
       const message = err instanceof Error ? err.message : String(err);
-      console.log(JSON.stringify({ level: "warn", msg: "twilio room create failed", session: this.engine?.context.sessionId, key: c.key, error: message }));
+      log("warn", "twilio room create failed", { session: this.engine?.context.sessionId, key: c.key, error: message });
       await this.mediaUpdated(media(c.key, c.name, "failed", null, `Twilio could not create the room: ${message}`));
       await this.serial(() => this.scheduleAlarm());
     }
@@ -613,7 +652,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       await this.mediaUpdated(media(c.key, c.name, "completed", c.sid));
     } catch (err) {
       // Left as it is: the next reconciliation (alarm) completes it; the sweep catches anything else.
-      console.log(JSON.stringify({ level: "warn", msg: "twilio room complete failed", session: this.engine?.context.sessionId, key: c.key, error: String(err) }));
+      log("warn", "twilio room complete failed", { session: this.engine?.context.sessionId, key: c.key, error: err });
       this.sweepAt = Math.min(this.sweepAt ?? Infinity, this.now() + 10_000);
       await this.serial(() => this.scheduleAlarm());
     }
@@ -629,7 +668,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       try {
         await this.twilio!.disconnectParticipant(room.sid ?? room.name, m.id);
       } catch (err) {
-        console.log(JSON.stringify({ level: "warn", msg: "twilio disconnect failed", session: next.sessionId, member: m.id, error: String(err) }));
+        log("warn", "twilio disconnect failed", { session: next.sessionId, member: m.id, error: err });
       }
     }
   }
@@ -661,7 +700,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       const open = Object.values(engine.context.media).some((m) => m.status !== "completed" && m.status !== "none");
       this.sweepAt = ended && !open && completed.length === 0 ? null : this.now() + (ended ? 30_000 : 5 * 60_000);
     } catch (err) {
-      console.log(JSON.stringify({ level: "warn", msg: "twilio sweep failed", session: sessionId, error: String(err) }));
+      log("warn", "twilio sweep failed", { session: sessionId, error: err });
       this.sweepAt = this.now() + 30_000;
     }
     await this.serial(() => this.scheduleAlarm());
@@ -709,8 +748,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   // RPC surface for the Worker (it has authenticated the caller; the DO authorises by the member's role).
   // ------------------------------------------------------------------------------------------------------------
 
-  async initialize(input: InitInput): Promise<{ memberId: string }> {
-    return this.serial(async () => {
+  async initialize(input: InitInput): Promise<RpcResult<{ memberId: string }>> {
+    return refusable(() => this.serial(async () => {
       if (this.engine) throw new SessionError("INVALID_STATE", "session already exists");
       const now = this.now();
       this.engine = SessionEngine.create({
@@ -725,11 +764,11 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       this.setupProvider();
       await this.apply({ type: "memberJoined", identity: input.createdBy, name: input.facilitatorName, role: "facilitator", now }, SYSTEM);
       return { memberId: this.memberIdOf(input.createdBy)! };
-    });
+    }));
   }
 
-  async join(input: { identity: string; name: string; role: Role }): Promise<{ memberId: string; status: string; role: Role }> {
-    return this.serial(async () => {
+  async join(input: { identity: string; name: string; role: Role }): Promise<RpcResult<{ memberId: string; status: string; role: Role }>> {
+    return refusable(() => this.serial(async () => {
       const engine = this.requireEngine();
       if (engine.phase === "ended") throw new SessionError("SESSION_ENDED", "the session has ended");
       const existing = this.memberIdOf(input.identity);
@@ -738,7 +777,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       const memberId = this.memberIdOf(input.identity)!;
       const m = engine.context.members[memberId];
       return { memberId, status: m.status, role: m.role };
-    });
+    }));
   }
 
   async command(memberId: string, commandId: string, command: Command): Promise<CommandOutcome> {
@@ -753,23 +792,23 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     });
   }
 
-  async state(memberId: string): Promise<ServerMessage> {
-    return this.serial(() => {
+  async state(memberId: string): Promise<RpcResult<ServerMessage>> {
+    return refusable(() => this.serial(async () => {
       const engine = this.requireEngine();
       if (!engine.context.members[memberId]) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
       return this.snapshotFor(memberId);
-    });
+    }));
   }
 
   /** The member's grant for where they are now (the HTTP token endpoint). */
-  async mediaGrant(memberId: string): Promise<Placement> {
-    return this.serial(async () => {
+  async mediaGrant(memberId: string): Promise<RpcResult<Placement>> {
+    return refusable(() => this.serial(async () => {
       const engine = this.requireEngine();
       const m = engine.context.members[memberId];
       if (!m) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
       if (m.status !== "admitted" || m.location === null) throw new SessionError("NOT_ADMITTED", `you are ${m.status}; no media room yet`);
       return this.placementFor(engine.context, memberId, "requested", this.now());
-    });
+    }));
   }
 
   /** The member's role as the session knows it (the Worker checks tickets against it). */
@@ -879,9 +918,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   }
 
   async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+    // Frames still in flight from a socket that was cut off (flooding) or is closing are dropped, never applied.
+    if (this.cutOff.has(ws) || ws.readyState !== WebSocket.OPEN) return;
     const att = this.attachment(ws);
     if (!this.budgetOf(ws, att).take(this.now())) {
       // Flooding: nothing past the budget is applied; the socket is closed with a policy-violation code.
+      this.cutOff.add(ws);
       this.sendError(ws, null, "RATE_LIMITED", "too many messages; this connection is closed");
       ws.close(1008, "message budget exceeded");
       return;

@@ -2,11 +2,12 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { ErrorCode, Role } from "../durable-objects/protocol";
 import type { SessionDurableObject } from "../durable-objects/session-do";
-import { toErrorPayload } from "../durable-objects/session-do";
+import { SessionError, toErrorPayload, type RpcResult } from "../durable-objects/session-do";
 import { verifyMemberTicket } from "./auth/app-tokens";
 import { verifyUserOrDevToken } from "./auth/app-tokens";
 import { AuthError, type UserPrincipal } from "./auth/user-tokens";
 import type { Bindings } from "./env";
+import { log } from "./log";
 import { apiError } from "./middleware/security";
 
 export interface MemberVars {
@@ -48,8 +49,15 @@ export const statusFor = (code: ErrorCode) => STATUS[code] ?? 409;
 export function errorResponse(c: Context, err: unknown): Response {
   if (err instanceof AuthError) return apiError(c, err.status, err.code, err.message);
   const payload = toErrorPayload(err);
-  if (payload.code === "INTERNAL") console.log(JSON.stringify({ level: "error", msg: "unhandled error", requestId: c.get("requestId"), error: String((err as Error)?.stack ?? err) }));
+  // Through worker/log.ts: an error's message or stack can quote a header or a token; the line is redacted.
+  if (payload.code === "INTERNAL") log("error", "unhandled error", { error: err }, { requestId: c.get("requestId") });
   return apiError(c, statusFor(payload.code), payload.code, payload.message);
+}
+
+/** The value of a refusable RPC call, or its refusal thrown as a typed error for the route's error handler. */
+export function unwrap<T>(result: RpcResult<T>): T {
+  if (result.ok) return result.value;
+  throw new SessionError(result.error.code, result.error.message);
 }
 
 export function sessionStub(env: Bindings, sessionId: string): DurableObjectStub<SessionDurableObject> {
@@ -72,10 +80,14 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** A member of the session named in the path, by their ticket (header, or ?ticket= for WebSockets). */
+/**
+ * A member of the session named in the path, by their ticket: the Authorization header, or ?ticket= on the WebSocket
+ * route only (browsers cannot set headers on a WebSocket; anywhere else a credential in the URL would end up in
+ * history, logs and Referer headers for nothing).
+ */
 export const requireMember: MiddlewareHandler<AppEnv> = async (c, next) => {
   const sessionId = c.req.param("id")!;
-  const token = bearer(c) ?? c.req.query("ticket") ?? null;
+  const token = bearer(c) ?? (c.req.path.endsWith("/ws") ? c.req.query("ticket") : undefined) ?? null;
   if (!token) return apiError(c, 401, "UNAUTHENTICATED", "a session ticket is required");
   const claims = await verifyMemberTicket(c.env, token, sessionId);
   c.set("member", { sessionId, memberId: claims.memberId, role: claims.role, name: claims.name });

@@ -110,12 +110,13 @@ describe("security headers", () => {
     expect(bad.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("are not added to WebSocket upgrade requests", async () => {
+  it("are added to a refused WebSocket upgrade, which is an ordinary HTTP response", async () => {
     const app = new Hono();
     app.use(...securityMiddleware());
     app.get("/ws", (c) => c.text("upgrade handled elsewhere", 426));
     const res = await app.request(`${BASE}/ws`, { headers: { upgrade: "websocket" } }, env);
-    expect(res.headers.get("content-security-policy")).toBeNull();
+    expect(res.status).toBe(426);
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
   });
 
   it("buildContentSecurityPolicy gives the static-asset header value", () => {

@@ -89,7 +89,7 @@ describe("a full session over WebSockets", () => {
     for (const r of Object.values(truth.context!.rooms)) expect(mirror.rooms.find((x: any) => x.id === r.id)).toEqual(r);
 
     // Every participant's latest view (built from view frames only) equals what the engine would show them now.
-    for (const p of people) expect(p.c.lastView()).toEqual(((await stub.state(p.memberId)) as any).view);
+    for (const p of people) expect(p.c.lastView()).toEqual(((await stub.state(p.memberId)) as any).value.view);
 
     // D1 holds every change.
     await flush(s.sessionId);

@@ -2,20 +2,20 @@
  * /api/sessions: create, invite, join, read state, run commands (the same path as the WebSocket), the mirrors of
  * the original edge functions, media tokens, and the WebSocket upgrade.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
-import type { CommandOutcome } from "../../durable-objects/session-do";
-import { CommandSchema, SettingsSchema, type Command } from "../../durable-objects/protocol";
+import type { CommandOutcome, RpcResult } from "../../durable-objects/session-do";
+import { CommandSchema, IdSchema, SettingsSchema, type Command, type ServerMessage } from "../../durable-objects/protocol";
 import { defaultMediaProvider, twilioConfigured } from "../../durable-objects/media";
 import { issueMemberTicket } from "../auth/app-tokens";
 import { createInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
 import { verifyUserOrDevToken } from "../auth/app-tokens";
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
-import { bearer, requireMember, requireUser, sessionStub, statusFor, type AppContext, type AppEnv } from "../http";
+import { bearer, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppContext, type AppEnv } from "../http";
 import { validJson } from "../validate";
 
-const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:@-]+$/);
+const Id = IdSchema;
 
 const CreateSessionBody = z
   .object({
@@ -87,7 +87,7 @@ sessions.post("/", requireUser, rateLimit({ binding: "RL_SESSIONS", scope: "crea
   const sessionId = newSessionId();
   const identity = `user:${user.userId}`;
   const seed = crypto.getRandomValues(new Uint32Array(1))[0];
-  const { memberId } = await sessionStub(c.env, sessionId).initialize({
+  const { memberId } = unwrap(await sessionStub(c.env, sessionId).initialize({
     sessionId,
     title: body.title,
     createdBy: identity,
@@ -95,7 +95,7 @@ sessions.post("/", requireUser, rateLimit({ binding: "RL_SESSIONS", scope: "crea
     settings: body.settings,
     mediaProvider: provider,
     seed,
-  });
+  }));
   const ticket = await issueMemberTicket(c.env, { sessionId, memberId, role: "facilitator", name: user.name });
   const invite = await createInvite(c.env, { sessionId, role: "participant", createdBy: identity });
   return c.json(
@@ -159,14 +159,14 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
     if (!state.context) return apiError(c, 404, "NOT_FOUND", "no such session");
     if (state.context.createdBy !== identity) return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join");
   }
-  const joined = await stub.join({ identity, name, role });
+  const joined = unwrap(await stub.join({ identity, name, role }));
   const ticket = await issueMemberTicket(c.env, { sessionId, memberId: joined.memberId, role: joined.role, name });
   return c.json({ memberId: joined.memberId, status: joined.status, role: joined.role, ticket: ticket.token, ticketExpiresAt: ticket.expiresAt });
 });
 
 sessions.get("/:id", requireMember, async (c) => {
   const member = c.get("member")!;
-  const snap = await sessionStub(c.env, member.sessionId).state(member.memberId);
+  const snap = unwrap((await sessionStub(c.env, member.sessionId).state(member.memberId)) as RpcResult<ServerMessage>);
   if (snap.type !== "snapshot") return apiError(c, 500, "INTERNAL", "unexpected state");
   // A denied or removed member still holds a signed ticket; the session's record decides (a removed
   // co-facilitator must not keep reading the whole session).
@@ -198,10 +198,19 @@ sessions.post("/:id/move-participant", requireMember, validJson(MoveBody), async
 sessions.post("/:id/bulk-assign", requireMember, validJson(BulkBody), async (c) => runCommand(c, { type: "bulkAssign", ...c.req.valid("json") }));
 sessions.post("/:id/end", requireMember, async (c) => runCommand(c, { type: "endSession" }));
 
+/**
+ * Member ids ("m2", "m3"…) repeat in every session, so the token limit is keyed by session and member: keyed by the
+ * member id alone, the m2 of every session shared one 60-a-minute budget (a busy deployment throttled strangers).
+ */
+const memberRateKey = (c: Context) => {
+  const member = (c.var as { member?: { sessionId: string; memberId: string } }).member;
+  return member ? `member:${member.sessionId}:${member.memberId}` : null;
+};
+
 /** The original twilio-video-token: a grant for exactly the room the member belongs in now. */
-sessions.post("/:id/media-token", requireMember, rateLimit({ binding: "RL_TOKENS", scope: "media" }), async (c) => {
+sessions.post("/:id/media-token", requireMember, rateLimit({ binding: "RL_TOKENS", scope: "media", key: memberRateKey }), async (c) => {
   const member = c.get("member")!;
-  const placement = await sessionStub(c.env, member.sessionId).mediaGrant(member.memberId);
+  const placement = unwrap(await sessionStub(c.env, member.sessionId).mediaGrant(member.memberId));
   return c.json({ ...placement.media, location: placement.location, roomName: placement.roomName });
 });
 
