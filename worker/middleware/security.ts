@@ -96,8 +96,9 @@ const camel = (directive: string) => directive.replace(/-([a-z])/g, (_m, ch: str
 export const HSTS_VALUE = "max-age=63072000; includeSubDomains";
 
 /**
- * secureHeaders with the app's policy. WebSocket upgrade requests are passed through untouched (headers mean nothing on
- * a 101, and the upgrade response must not be rebuilt).
+ * secureHeaders with the app's policy. A WebSocket upgrade that succeeds (101) is passed through untouched (headers mean
+ * nothing on a 101, and the upgrade response must not be rebuilt); a refused upgrade (401, 403, 426…) is an ordinary
+ * HTTP response and gets the same headers as every other one.
  */
 export function securityHeaders(): MiddlewareHandler {
   const staticDirectives = cspDirectives("__SOCKET__");
@@ -133,8 +134,12 @@ export function securityHeaders(): MiddlewareHandler {
     },
   });
   return async function securityHeadersMiddleware(c, next) {
-    if (c.req.header("upgrade")?.toLowerCase() === "websocket") return next();
-    return inner(c, next);
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return inner(c, next);
+    await next();
+    if (c.res.status === 101) return;
+    // The refusal may come from the Durable Object (immutable headers): re-wrap it, then add the headers.
+    c.res = new Response(c.res.body, c.res);
+    await inner(c, async () => {});
   };
 }
 
@@ -190,7 +195,10 @@ export function corsMiddleware(): MiddlewareHandler<{ Bindings: { CORS_ORIGINS?:
   });
   return async function corsAllowList(c, next) {
     const origin = c.req.header("origin");
-    if (origin && !SAFE_METHODS.has(c.req.method) && !isOriginAllowed(origin, c.req.url, c.env?.CORS_ORIGINS)) {
+    // Browsers do not apply CORS to WebSockets but always send Origin on them: a page on a foreign origin must not open
+    // a session socket (cross-site WebSocket hijacking), even though the ticket in the URL is what authenticates.
+    const upgrade = c.req.header("upgrade")?.toLowerCase() === "websocket";
+    if (origin && (upgrade || !SAFE_METHODS.has(c.req.method)) && !isOriginAllowed(origin, c.req.url, c.env?.CORS_ORIGINS)) {
       return apiError(c, 403, "FORBIDDEN", "requests from this origin are not allowed");
     }
     return inner(c, next);
