@@ -33,6 +33,13 @@ export const IdSchema = z
   .regex(/^[A-Za-z0-9_.:@-]+$/, "ids are letters, digits and _ . : @ -")
   .refine((id) => !Object.prototype.hasOwnProperty.call(Object.prototype, id), "this id is reserved");
 const Id = IdSchema;
+/** A person's identity as the session knows it: "user:<IdP subject>" or "guest:…" (printable ASCII, no spaces). */
+export const IdentitySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, "identities are printable characters without spaces")
+  .refine((id) => !Object.prototype.hasOwnProperty.call(Object.prototype, id), "this identity is reserved");
 const Name = z.string().trim().min(1).max(80);
 const Text = z.string().trim().min(1).max(1000);
 /** A place a member can be: the main room or a breakout room id. */
@@ -112,7 +119,7 @@ export const CommandSchema = z.discriminatedUnion("type", [
     })
     .strict(),
   /** Assign by identity before that person has joined. */
-  z.object({ type: z.literal("preAssign"), identity: Id, roomId: Id.nullable() }).strict(),
+  z.object({ type: z.literal("preAssign"), identity: IdentitySchema, roomId: Id.nullable() }).strict(),
   z.object({ type: z.literal("openBreakouts") }).strict(),
   /** Live move while rooms are open. */
   z.object({ type: z.literal("move"), memberId: Id, to: Location }).strict(),

@@ -623,7 +623,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
 
   private async createMediaRoom(c: { key: string; name: string; maxParticipants: number }) {
     const current = this.engine!.context.media[c.key];
-    if (current?.status !== "pending") await this.mediaUpdated(media(c.key, c.name, "pending", current?.status === "completed" ? null : current?.sid ?? null));
+    // A retry after a failure stays "failed" (one mediaError notice per failure streak, not one per attempt).
+    if (!current || current.status === "none" || current.status === "completed") await this.mediaUpdated(media(c.key, c.name, "pending", null));
     try {
       const room = await this.twilio!.createRoom({
         uniqueName: c.name,
@@ -833,6 +834,11 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       if (mediaRoom === null && m.arrivedIn === null) return;
       await this.apply({ type: "arrival", memberId, mediaRoom, now: at }, SYSTEM);
     });
+  }
+
+  /** Identity of the session's creator (the facilitator who may rejoin without an invite), or null: no session. */
+  async creator(): Promise<string | null> {
+    return this.engine?.context.createdBy ?? null;
   }
 
   /** The session clock (wall clock, plus the development-only offset): reports measure time with it. */

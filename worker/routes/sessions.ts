@@ -10,6 +10,7 @@ import { defaultMediaProvider, twilioConfigured } from "../../durable-objects/me
 import { issueMemberTicket } from "../auth/app-tokens";
 import { createInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
 import { verifyUserOrDevToken } from "../auth/app-tokens";
+import { cleanDisplayName } from "../auth/user-tokens";
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
 import { bearer, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppContext, type AppEnv } from "../http";
@@ -115,8 +116,8 @@ sessions.post("/:id/invites", requireMember, validJson(InviteBody), async (c) =>
   const member = c.get("member")!;
   const body = c.req.valid("json");
   const info = await sessionStub(c.env, member.sessionId).memberInfo(member.memberId);
+  if (info?.ended) return apiError(c, 409, "SESSION_ENDED", "the session has ended");
   if (!info || info.role === "participant" || info.status !== "admitted") return apiError(c, 403, "FORBIDDEN", "only facilitators invite people");
-  if (info.ended) return apiError(c, 409, "SESSION_ENDED", "the session has ended");
   if (body.role === "cofacilitator" && info.role !== "facilitator") return apiError(c, 403, "FORBIDDEN", "only the facilitator invites co-facilitators");
   const invite = await createInvite(c.env, { sessionId: member.sessionId, role: body.role, createdBy: member.memberId }, { ttlSeconds: body.expiresInSeconds });
   return c.json({ id: invite.inviteId, token: invite.token, url: inviteUrl(c, member.sessionId, invite.token), expiresAt: invite.expiresAt, role: body.role }, 201);
@@ -144,7 +145,9 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
   if (body.invite) {
     const { claims } = await verifyInviteForJoin(c.env, body.invite, sessionId);
     role = claims.role;
-    identity = user ? `user:${user.userId}` : `guest:${claims.inviteId}:${body.deviceKey ?? crypto.randomUUID()}`;
+    // A guest is the same member again from the same browser (its device key), scoped to the invite; kept short so
+    // it stays a valid identity for pre-assignment.
+    identity = user ? `user:${user.userId}` : `guest:${claims.inviteId.slice(0, 8)}:${(body.deviceKey ?? crypto.randomUUID().replaceAll("-", "")).slice(0, 40)}`;
   } else if (user) {
     // Without an invite only the session's own facilitator may (re)join.
     identity = `user:${user.userId}`;
@@ -152,12 +155,13 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
   } else {
     return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join");
   }
-  const name = body.name ?? user?.name;
+  // Cleaned before anything is created: a name of invisible characters must not make a nameless member.
+  const name = cleanDisplayName(body.name ?? user?.name);
   if (!name) return apiError(c, 400, "INVALID_MESSAGE", "name: a display name is required");
   if (!body.invite) {
-    const state = await stub.debugState();
-    if (!state.context) return apiError(c, 404, "NOT_FOUND", "no such session");
-    if (state.context.createdBy !== identity) return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join");
+    const creator = await stub.creator();
+    if (creator === null) return apiError(c, 404, "NOT_FOUND", "no such session");
+    if (creator !== identity) return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join");
   }
   const joined = unwrap(await stub.join({ identity, name, role }));
   const ticket = await issueMemberTicket(c.env, { sessionId, memberId: joined.memberId, role: joined.role, name });
