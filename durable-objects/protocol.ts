@@ -385,6 +385,54 @@ export type ServerMessage =
   | { type: "pong"; t: number | null; serverTime: number }
   | { type: "signal"; from: string; data: Record<string, unknown> };
 
+// ---------------------------------------------------------------------------------------------------------------
+// Operator monitoring (HTTP only)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** GET /api/monitoring/overview (operators): what is live now. */
+export interface MonitoringOverview {
+  asOf: number;
+  sessions: { active: number; byPhase: Record<string, number> };
+  participants: { admitted: number; waiting: number; connected: number; inMediaRooms: number };
+  rooms: { main: number; breakoutOpen: number; open: number; providerRoomsLive: number };
+  last24h: { sessionsCreated: number; sessionsEnded: number; participantMinutes: number; estimatedCostMicros: number; estimatedCostUsd: string };
+  liveSessions: {
+    id: string;
+    phase: string;
+    mediaProvider: string;
+    createdAt: number;
+    roundsCompleted: number;
+    admitted: number;
+    waiting: number;
+    connected: number;
+    openRooms: number;
+    mediaRooms: number;
+    placed: number;
+  }[];
+}
+
+/** GET /api/monitoring/timeseries (operators): per-minute buckets. */
+export interface MonitoringTimeseries {
+  from: number;
+  to: number;
+  bucketMs: number;
+  /** Bucket starts, epoch seconds (uPlot's x axis). */
+  t: number[];
+  series: {
+    sessions: number[];
+    participants: number[];
+    openRooms: number[];
+    commands: number[];
+    refused: number[];
+    twilioFailures: number[];
+    callbacksRejected: number[];
+    errors: number[];
+    sessionsCreated: number[];
+    joins: number[];
+    quality: number[][];
+  };
+}
+
 /** Media room name for a place in a session: stable, unique, and valid as a Twilio UniqueName. */
 export function mediaRoomName(sessionId: string, key: string): string {
   return `mb-${sessionId}-${key}`;

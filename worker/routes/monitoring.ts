@@ -11,6 +11,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { costMicros, formatUsd, priceNanosFrom } from "../../durable-objects/logic/cost";
+import type { MonitoringTimeseries } from "../../durable-objects/protocol";
 import { createLogger } from "../log";
 import { apiError } from "../middleware/security";
 import { requireUser, type AppEnv } from "../http";
@@ -168,26 +169,7 @@ monitoring.get("/overview", async (c) => {
 // Time series
 // ---------------------------------------------------------------------------------------------------------------
 
-export interface Timeseries {
-  from: number;
-  to: number;
-  bucketMs: number;
-  /** Bucket starts, epoch seconds (uPlot's x axis). */
-  t: number[];
-  series: {
-    sessions: number[];
-    participants: number[];
-    openRooms: number[];
-    commands: number[];
-    refused: number[];
-    twilioFailures: number[];
-    callbacksRejected: number[];
-    errors: number[];
-    sessionsCreated: number[];
-    joins: number[];
-    quality: number[][];
-  };
-}
+export type Timeseries = MonitoringTimeseries;
 
 /**
  * How many intervals overlap each bucket [start + i·w, start + (i+1)·w): a difference array, O(intervals + buckets).

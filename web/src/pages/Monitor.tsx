@@ -8,6 +8,7 @@ import { Card, createAction, ErrorText } from "../components/common";
 import { TimeChart } from "../components/TimeChart";
 import { api, ApiError, describeError, type SignedInUser } from "../lib/api";
 import { storage } from "../lib/storage";
+import type { MonitoringOverview as Overview, MonitoringTimeseries as Timeseries } from "../../../durable-objects/protocol";
 
 const REFRESH_MS = 10_000;
 const WINDOWS = [
@@ -17,47 +18,6 @@ const WINDOWS = [
   { minutes: 1440, label: "24 hours" },
 ];
 const QUALITY_COLORS = ["#a3302a", "#d9622b", "#c99a00", "#7c9a2d", "#3f8f5a", "#2f6f62"];
-
-export interface Overview {
-  asOf: number;
-  sessions: { active: number; byPhase: Record<string, number> };
-  participants: { admitted: number; waiting: number; connected: number; inMediaRooms: number };
-  rooms: { main: number; breakoutOpen: number; open: number; providerRoomsLive: number };
-  last24h: { sessionsCreated: number; sessionsEnded: number; participantMinutes: number; estimatedCostMicros: number; estimatedCostUsd: string };
-  liveSessions: {
-    id: string;
-    phase: string;
-    mediaProvider: string;
-    createdAt: number;
-    roundsCompleted: number;
-    admitted: number;
-    waiting: number;
-    connected: number;
-    openRooms: number;
-    mediaRooms: number;
-    placed: number;
-  }[];
-}
-
-export interface Timeseries {
-  from: number;
-  to: number;
-  bucketMs: number;
-  t: number[];
-  series: {
-    sessions: number[];
-    participants: number[];
-    openRooms: number[];
-    commands: number[];
-    refused: number[];
-    twilioFailures: number[];
-    callbacksRejected: number[];
-    errors: number[];
-    sessionsCreated: number[];
-    joins: number[];
-    quality: number[][];
-  };
-}
 
 async function getJson<T>(path: string, token: string): Promise<T> {
   let res: Response;
