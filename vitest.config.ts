@@ -24,6 +24,8 @@ const testBindings = {
 
 export default defineConfig({
   test: {
+    // The Worker logs one JSON line per request; keep test output to warnings and errors.
+    onConsoleLog: (line: string) => !/"level":"(info|debug)"|"msg":"request"/.test(line),
     projects: [
       {
         // Pure logic (machine, assignment, cost) and Twilio oracles, on Node.
@@ -48,9 +50,28 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          // Sessions with many sockets are slow on a loaded 2-core machine: generous, but still bounded.
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
           include: ["test/workers/**/*.test.ts"],
           setupFiles: ["./test/workers/apply-migrations.ts"],
           globalSetup: ["./test/support/global-setup.ts"],
+        },
+      },
+      {
+        // Real browsers: headless Chromium (fake camera and microphone) against the built product served by
+        // `wrangler dev` (test/browser/global-setup.ts builds, serves and stops it). One file at a time: each runs
+        // several browser pages in a peer-to-peer mesh, which is all two cores can carry.
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["./test/browser/global-setup.ts"],
+          fileParallelism: false,
+          // After the unit and workers projects (group 0), not alongside them: the meshes need the CPU.
+          sequence: { groupOrder: 1 },
+          testTimeout: 240_000,
+          hookTimeout: 180_000,
         },
       },
     ],

@@ -1,16 +1,22 @@
 /**
  * Shared helpers for the browser tests: launching the system Chromium (headless, fake camera and microphone,
- * media permission prompts auto-accepted) with playwright-core, one context per simulated person, and small
- * probes for what a person would see and hear. Flags from /work/shared/TOOLCHAIN.md.
+ * media permission prompts auto-accepted) with playwright-core, one context per simulated person, and probes for
+ * what a person would see: which remote videos a page shows and how many frames each has decoded, keyboard focus,
+ * accessible names (Chromium's own accessibility tree), horizontal overflow, screenshots.
+ * Flags from /work/shared/TOOLCHAIN.md.
  *
- * The app must be served (`npm run dev`, i.e. vite dev on port 5173) or APP_URL set to where it runs.
- * Kept free of DOM lib types: this file is type-checked with the Worker's tsconfig (page functions take `any`).
+ * The product is served by the project's globalSetup (test/browser/global-setup.ts): tests get its URL with
+ * `inject("appUrl")`. Kept free of DOM lib types: this file is type-checked with the Worker's tsconfig (page
+ * functions take `any`).
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** Screenshots and figures of the browser tests (test-artifacts/ is gitignored). */
+export const ARTIFACTS_DIR = path.resolve(import.meta.dirname, "../../test-artifacts/browser");
 
 /** Flags verified on this machine kind (TOOLCHAIN.md). */
 export const CHROMIUM_ARGS = [
@@ -20,9 +26,13 @@ export const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
   "--no-first-run",
+  // Many pages in one headless browser: none of them counts as hidden or occluded, so timers and video keep running.
+  "--disable-background-timer-throttling",
+  "--disable-backgrounding-occluded-windows",
+  "--disable-renderer-backgrounding",
 ] as const;
 
-/** A synthetic camera (test pattern) and microphone (beep), with the permission prompt accepted. */
+/** A synthetic camera and microphone (beep), with the permission prompt accepted. */
 export const FAKE_MEDIA_ARGS = [
   "--use-fake-device-for-media-stream",
   "--use-fake-ui-for-media-stream",
@@ -30,11 +40,11 @@ export const FAKE_MEDIA_ARGS = [
   "--autoplay-policy=no-user-gesture-required",
 ] as const;
 
-export const APP_URL = (process.env.APP_URL ?? "http://localhost:5173").replace(/\/$/, "");
-
 export interface LaunchOptions {
   headless?: boolean;
-  /** Extra Chromium flags, e.g. a video file for the fake camera: `--use-file-for-fake-video-capture=...`. */
+  /** A Y4M clip the fake camera plays instead of its 720p test pattern (see global-setup.ts). */
+  fakeVideoFile?: string;
+  /** Extra Chromium flags. */
   extraArgs?: string[];
   /** Leave out the fake media flags (to test "no camera" paths). */
   noFakeMedia?: boolean;
@@ -42,29 +52,41 @@ export interface LaunchOptions {
 }
 
 export async function launchChromium(opts: LaunchOptions = {}): Promise<Browser> {
+  const media = opts.noFakeMedia ? [] : [...FAKE_MEDIA_ARGS, ...(opts.fakeVideoFile ? [`--use-file-for-fake-video-capture=${opts.fakeVideoFile}`] : [])];
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: opts.headless ?? true,
     slowMo: opts.slowMo,
-    args: [...CHROMIUM_ARGS, ...(opts.noFakeMedia ? [] : FAKE_MEDIA_ARGS), ...(opts.extraArgs ?? [])],
+    timeout: 60_000,
+    args: [...CHROMIUM_ARGS, ...media, ...(opts.extraArgs ?? [])],
   });
+}
+
+export interface Person {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  /** Page errors and console errors seen so far. */
+  errors: string[];
 }
 
 /**
  * A fresh context: one person (its own sessionStorage, so its own member ticket), camera and microphone allowed,
- * phone or desktop viewport.
+ * phone (390x844) or desktop viewport. Every wait on the page is bounded (default 20 s).
  */
-export async function newPerson(browser: Browser, opts: { baseURL?: string; phone?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const baseURL = opts.baseURL ?? APP_URL;
+export async function newPerson(browser: Browser, baseURL: string, opts: { name?: string; phone?: boolean } = {}): Promise<Person> {
   const context = await browser.newContext({
     baseURL,
     viewport: opts.phone ? { width: 390, height: 844 } : { width: 1280, height: 900 },
     deviceScaleFactor: 1,
-    permissions: ["camera", "microphone", "clipboard-read", "clipboard-write"],
+    isMobile: false,
+    permissions: ["camera", "microphone"],
   });
   await context.grantPermissions(["camera", "microphone"], { origin: baseURL });
+  context.setDefaultTimeout(20_000);
+  context.setDefaultNavigationTimeout(30_000);
   const page = await context.newPage();
-  return { context, page };
+  return { name: opts.name ?? "", context, page, errors: collectErrors(page) };
 }
 
 /** Collect console errors and page errors so a test can assert there were none. */
@@ -77,55 +99,271 @@ export function collectErrors(page: Page): string[] {
   return errors;
 }
 
-/** Wait until the dev server (Worker + app) answers /api/health. */
-export async function waitForServer(baseURL = APP_URL, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  while (Date.now() < deadline) {
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Poll `probe` until `done` says yes; throws with `describe(last)` after `timeoutMs`. */
+export async function pollUntil<T>(probe: () => Promise<T>, done: (v: T) => boolean, opts: { timeoutMs: number; everyMs?: number; what: string; describe?: (v: T | undefined) => string }): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown = null;
+  for (;;) {
     try {
-      const res = await fetch(`${baseURL}/api/health`);
-      if (res.ok) return;
-      last = `HTTP ${res.status}`;
+      last = await probe();
+      lastError = null;
+      if (done(last)) return last;
     } catch (e) {
-      last = e;
+      lastError = e;
     }
-    await new Promise((r) => setTimeout(r, 500));
+    if (Date.now() >= deadline) break;
+    await sleep(opts.everyMs ?? 500);
   }
-  throw new Error(`server at ${baseURL} not healthy after ${timeoutMs} ms: ${String(last)}`);
+  const seen = opts.describe ? opts.describe(last) : JSON.stringify(last);
+  throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}; last seen: ${seen}${lastError ? ` (error: ${String(lastError)})` : ""}`);
 }
 
-/** Frames a <video> has decoded so far (0 when it has no stream). */
-export async function decodedFrames(video: Locator): Promise<number> {
-  return video.evaluate((el: any) => (typeof el.getVideoPlaybackQuality === "function" ? el.getVideoPlaybackQuality().totalVideoFrames : 0));
+/**
+ * Waits until the (first) element's text is `expected` (a string: the whole trimmed text, or contained when
+ * `contains`; a RegExp: matched), and returns it. vitest's expect has no retrying DOM matchers, so this is ours.
+ */
+export async function waitForText(locator: Locator, expected: string | RegExp, opts: { timeoutMs?: number; contains?: boolean } = {}): Promise<string> {
+  const norm = (t: string | null) => (t ?? "").replace(/\s+/g, " ").trim();
+  const ok = (t: string) => (typeof expected === "string" ? (opts.contains ? t.includes(expected) : t === expected) : expected.test(t));
+  return pollUntil(
+    async () => ((await locator.count()) > 0 ? norm(await locator.first().textContent({ timeout: 5_000 })) : "<no element>"),
+    ok,
+    { timeoutMs: opts.timeoutMs ?? 20_000, everyMs: 250, what: `${locator} to ${opts.contains ? "contain" : "read"} ${String(expected)}` },
+  );
 }
 
-/** Resolves once the <video> has decoded more than `minFrames` frames (it is really showing someone). */
-export async function waitForVideoFrames(video: Locator, minFrames = 5, timeoutMs = 20_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let n = 0;
-  while (Date.now() < deadline) {
-    n = await decodedFrames(video).catch(() => 0);
-    if (n > minFrames) return n;
-    await new Promise((r) => setTimeout(r, 250));
+/** Waits until `locator` matches exactly `n` elements. */
+export async function waitForCount(locator: Locator, n: number, opts: { timeoutMs?: number } = {}): Promise<void> {
+  await pollUntil(() => locator.count(), (c) => c === n, { timeoutMs: opts.timeoutMs ?? 20_000, everyMs: 250, what: `${n} of ${locator}` });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Video: which remote members a page shows and what it has decoded
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Every remote video on the page: member id -> frames decoded so far (getVideoPlaybackQuality) and its size. */
+export async function remoteVideos(page: Page): Promise<Record<string, { frames: number; width: number; height: number }>> {
+  return page.evaluate(() => {
+    const out: Record<string, { frames: number; width: number; height: number }> = {};
+    for (const el of Array.from((globalThis as any).document.querySelectorAll('[data-testid="remote-tile"] video[data-member-id]')) as any[]) {
+      const q = typeof el.getVideoPlaybackQuality === "function" ? el.getVideoPlaybackQuality() : null;
+      out[el.dataset.memberId] = { frames: q ? q.totalVideoFrames : 0, width: el.videoWidth, height: el.videoHeight };
+    }
+    return out;
+  });
+}
+
+export interface DecodeReport {
+  /** Frames each expected member's video decoded during the observation window. */
+  newFrames: Record<string, number>;
+  /** Decoded size of each expected member's video. */
+  size: Record<string, string>;
+  /** How long it took (ms) until every expected video had decoded `minNewFrames` new frames. */
+  tookMs: number;
+  /** With `windowMs`: frames each expected video decoded in the window that followed (all must be > 0), and how long (ms) the window really lasted. */
+  window?: { ms: number; frames: Record<string, number> };
+}
+
+/**
+ * Waits until the page shows remote videos of exactly `expected` (no tile of anyone else) and each of them has
+ * decoded at least `minNewFrames` new frames since the set became right: the person really sees exactly those
+ * people, moving. An element that restarts (its counter drops) restarts its count.
+ */
+export async function expectDecodingExactly(
+  page: Page,
+  expected: readonly string[],
+  opts: { label: string; minNewFrames?: number; timeoutMs?: number; nameOf?: (id: string) => string; windowMs?: number },
+): Promise<DecodeReport> {
+  const min = opts.minNewFrames ?? 10;
+  const started = Date.now();
+  const want = [...expected].sort();
+  let base: Record<string, number> | null = null;
+  let gained: Record<string, number> = {};
+  let last: Awaited<ReturnType<typeof remoteVideos>> = {};
+  const name = (id: string) => (opts.nameOf ? `${opts.nameOf(id)}(${id})` : id);
+  const describe = () =>
+    `${opts.label} should decode exactly [${want.map(name).join(", ")}]; shows ${JSON.stringify(
+      Object.fromEntries(Object.entries(last).map(([id, v]) => [name(id), v])),
+    )}; new frames so far ${JSON.stringify(gained)}`;
+  await pollUntil(
+    async () => {
+      last = await remoteVideos(page);
+      const ids = Object.keys(last).sort();
+      if (ids.join(",") !== want.join(",")) {
+        base = null;
+        gained = {};
+        return false;
+      }
+      if (!base) {
+        base = Object.fromEntries(ids.map((id) => [id, last[id].frames]));
+        gained = Object.fromEntries(ids.map((id) => [id, 0]));
+        return want.length === 0;
+      }
+      for (const id of ids) {
+        if (last[id].frames < base[id]) base[id] = last[id].frames;
+        gained[id] = last[id].frames - base[id];
+      }
+      return ids.every((id) => gained[id] >= min);
+    },
+    (ok) => ok,
+    { timeoutMs: opts.timeoutMs ?? 60_000, everyMs: 400, what: `${opts.label}'s videos`, describe },
+  );
+  const report: DecodeReport = {
+    newFrames: { ...gained },
+    size: Object.fromEntries(want.map((id) => [id, `${last[id]?.width ?? 0}x${last[id]?.height ?? 0}`])),
+    tookMs: Date.now() - started,
+  };
+  // Then, optionally, a fixed window: the videos keep decoding (not a burst that stopped), and none restarts (a
+  // counter going back means the element was re-attached: a blank flash on screen).
+  if (opts.windowMs) {
+    const first = last;
+    let prev = last;
+    const windowStart = Date.now();
+    const end = windowStart + opts.windowMs;
+    while (Date.now() < end) {
+      await sleep(250);
+      last = await remoteVideos(page);
+      const restarted = want.filter((id) => (last[id]?.frames ?? 0) < (prev[id]?.frames ?? 0));
+      if (restarted.length)
+        throw new Error(`${opts.label}: the video of [${restarted.map(name).join(", ")}] restarted (frames went from ${JSON.stringify(prev)} to ${JSON.stringify(last)})`);
+      prev = last;
+    }
+    const frames = Object.fromEntries(want.map((id) => [id, (last[id]?.frames ?? 0) - (first[id]?.frames ?? 0)]));
+    report.window = { ms: Date.now() - windowStart, frames };
+    const stalled = want.filter((id) => !(frames[id] > 0));
+    if (stalled.length) throw new Error(`${opts.label}: no new frames in ${opts.windowMs} ms from [${stalled.map(name).join(", ")}]; window ${JSON.stringify(frames)}`);
   }
-  throw new Error(`video decoded only ${n} frames in ${timeoutMs} ms`);
+  // The set must still be exact once every video flows (nobody extra showed up meanwhile).
+  const after = Object.keys(await remoteVideos(page)).sort();
+  if (after.join(",") !== want.join(",")) throw new Error(`${describe()}; then the page showed [${after.map(name).join(", ")}]`);
+  return report;
 }
 
-/** The remote video of one member as another member's page shows it. */
-export function remoteVideo(page: Page, memberId: string): Locator {
-  return page.locator(`[data-testid="remote-tile"] video[data-member-id="${memberId}"]`);
+// ---------------------------------------------------------------------------------------------------------------
+// Keyboard, accessible names, layout
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A short description of the focused element (tag, test id, accessible label or text). */
+export async function focused(page: Page): Promise<{ tag: string; testid: string | null; label: string; id: string; focusVisible: boolean; outline: string }> {
+  return page.evaluate(() => {
+    const doc = (globalThis as any).document;
+    const el = doc.activeElement;
+    if (!el || el === doc.body) return { tag: "body", testid: null, label: "", id: "", focusVisible: false, outline: "" };
+    const labelled = el.labels && el.labels.length ? Array.from(el.labels as any[]).map((l: any) => l.textContent).join(" ") : "";
+    const label = (el.getAttribute("aria-label") || labelled || el.textContent || "").replace(/\s+/g, " ").trim();
+    const cs = (globalThis as any).getComputedStyle(el);
+    return {
+      tag: el.tagName.toLowerCase(),
+      testid: el.getAttribute("data-testid"),
+      label,
+      id: el.id || "",
+      focusVisible: el.matches(":focus-visible"),
+      outline: `${cs.outlineStyle} ${cs.outlineWidth}`,
+    };
+  });
 }
 
-/** Save a full-page screenshot under test-artifacts/ (gitignored); returns the file path. */
+/**
+ * Press Tab (or Shift+Tab) until the focused element satisfies `match`; fails after `maxPresses`. Returns what was
+ * focused. Only the keyboard moves focus: this is how a keyboard user reaches a control.
+ */
+export async function tabTo(
+  page: Page,
+  match: (f: Awaited<ReturnType<typeof focused>>) => boolean,
+  opts: { what: string; maxPresses?: number; backwards?: boolean },
+): Promise<Awaited<ReturnType<typeof focused>> & { presses: number }> {
+  const seen: string[] = [];
+  for (let i = 0; i < (opts.maxPresses ?? 80); i++) {
+    await page.keyboard.press(opts.backwards ? "Shift+Tab" : "Tab");
+    const f = await focused(page);
+    if (match(f)) return { ...f, presses: i + 1 };
+    seen.push(f.testid ?? `${f.tag}:${f.label.slice(0, 30)}`);
+  }
+  throw new Error(`could not reach ${opts.what} with the Tab key; focus went through: ${seen.join(" | ")}`);
+}
+
+export interface AxControl {
+  role: string;
+  name: string;
+  description: string;
+}
+
+/** Roles of interactive controls that must have an accessible name. */
+const CONTROL_ROLES = new Set(["button", "link", "textbox", "searchbox", "combobox", "listbox", "spinbutton", "checkbox", "radio", "switch", "slider", "menuitem", "tab"]);
+
+/**
+ * The page's interactive controls as Chromium's accessibility tree sees them (role and computed accessible name),
+ * through the DevTools protocol. Ignored (hidden) nodes are left out.
+ */
+export async function accessibleControls(page: Page): Promise<AxControl[]> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = (await cdp.send("Accessibility.getFullAXTree")) as {
+      nodes: { ignored?: boolean; role?: { value?: string }; name?: { value?: string }; description?: { value?: string } }[];
+    };
+    return nodes
+      .filter((n) => !n.ignored && CONTROL_ROLES.has(String(n.role?.value ?? "")))
+      .map((n) => ({ role: String(n.role?.value), name: String(n.name?.value ?? "").trim(), description: String(n.description?.value ?? "") }));
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+/** Horizontal overflow of the page: scrollWidth beyond the viewport width (0 means it fits), and the widest offenders. */
+export async function horizontalOverflow(page: Page): Promise<{ scrollWidth: number; innerWidth: number; overflow: number; offenders: string[] }> {
+  return page.evaluate(() => {
+    const w = globalThis as any;
+    const doc = w.document;
+    const innerWidth = w.innerWidth;
+    const scrollWidth = doc.documentElement.scrollWidth;
+    const offenders: string[] = [];
+    if (scrollWidth > innerWidth)
+      for (const el of Array.from(doc.querySelectorAll("body *")) as any[]) {
+        const r = el.getBoundingClientRect();
+        if (r.right > innerWidth + 0.5 && r.width > 0)
+          offenders.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.dataset?.testid ? `[${el.dataset.testid}]` : ""} right=${Math.round(r.right)}`);
+      }
+    return { scrollWidth, innerWidth, overflow: scrollWidth - innerWidth, offenders: offenders.slice(0, 8) };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Artifacts
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Save a full-page screenshot under test-artifacts/browser/; returns the file path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
-  const dir = path.resolve(process.cwd(), "test-artifacts");
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `${name.replace(/[^\w.-]+/g, "_")}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  const file = path.join(ARTIFACTS_DIR, `${name.replace(/[^\w.-]+/g, "_")}.png`);
+  await page.screenshot({ path: file, fullPage: true, animations: "disabled", timeout: 30_000 });
   return file;
 }
 
-/** Sign in with the development sign-in and create a session; returns the console page's session id and invite URL. */
+export async function writeArtifact(name: string, data: unknown): Promise<string> {
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  const file = path.join(ARTIFACTS_DIR, name);
+  await writeFile(file, typeof data === "string" ? data : JSON.stringify(data, null, 2));
+  return file;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The app's flows
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The member id this page joined as (the app keeps its ticket in sessionStorage, per tab). */
+export async function memberIdOf(page: Page, sessionId: string): Promise<string> {
+  const id = await page.evaluate((sid: string) => {
+    const raw = (globalThis as any).sessionStorage.getItem(`mb.session.${sid}`);
+    return raw ? (JSON.parse(raw).memberId as string) : null;
+  }, sessionId);
+  if (!id) throw new Error(`no member id stored for session ${sessionId} in this page`);
+  return id;
+}
+
+/** Sign in with the development sign-in (role facilitator) and create a session; returns its id and invite URL. */
 export async function facilitatorCreatesSession(page: Page, opts: { name?: string; title?: string } = {}): Promise<{ sessionId: string; inviteUrl: string }> {
   await page.goto("/");
   await page.getByTestId("signin-form").waitFor();
@@ -140,10 +378,18 @@ export async function facilitatorCreatesSession(page: Page, opts: { name?: strin
   return { sessionId, inviteUrl };
 }
 
-/** A participant opens the invite link, enters a name and joins; resolves once in the waiting room or a room. */
+/**
+ * A participant opens the invite link, waits for the camera preview to play, enters a name and joins; resolves once
+ * in the waiting room or a room.
+ */
 export async function participantJoins(page: Page, inviteUrl: string, name: string): Promise<void> {
   await page.goto(inviteUrl);
   await page.getByTestId("join-form").waitFor();
+  await pollUntil(
+    () => page.getByTestId("join-preview").evaluate((el: any) => (el.getVideoPlaybackQuality?.().totalVideoFrames ?? 0) as number),
+    (n) => n > 2,
+    { timeoutMs: 20_000, what: `${name}'s camera preview` },
+  );
   await page.getByTestId("join-name").fill(name);
   await page.getByTestId("join-submit").click();
   await page.waitForURL(/\/session\//);

@@ -1,4 +1,4 @@
-import { createEffect, For, onCleanup, Show } from "solid-js";
+import { createEffect, createMemo, For, onCleanup, Show } from "solid-js";
 import type { MediaSession, Tile } from "../lib/media-session";
 import type { LocalTracks, RemoteTrack } from "../media/provider";
 import { QualityBars } from "./common";
@@ -38,8 +38,11 @@ export function LocalVideo(props: { tracks: LocalTracks; camOn: boolean; label: 
 
 /** Attach one remote track to a media element for as long as both exist. */
 function useAttached(getEl: () => HTMLMediaElement | undefined, track: () => RemoteTrack | null) {
+  // Memoized: `track` reads signals that change without changing the track (the dominant speaker, for one), and
+  // re-attaching would restart the element's playback (a blank frame, decoding counters reset) each time.
+  const current = createMemo(track);
   createEffect(() => {
-    const t = track();
+    const t = current();
     const el = getEl();
     if (!t || !el) return;
     t.attach(el);

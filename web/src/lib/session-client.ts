@@ -55,7 +55,7 @@ export interface SessionClient {
   dismissNotice: (id: number) => void;
   /** Last error the server sent without a command id (e.g. a refused signal). */
   lastError: Accessor<ErrorPayload | null>;
-  /** Server-corrected epoch ms, ticking once a second. */
+  /** Server-corrected epoch ms; readers re-run once a second. */
   now: Accessor<number>;
   command: (command: Command) => Promise<CommandAck>;
   send: (msg: Exclude<ClientMessage, { type: "command" }>) => boolean;
@@ -210,7 +210,12 @@ export function createSessionClient(opts: { sessionId: string; ticket: string; W
     notices,
     dismissNotice: (id) => setNotices((l) => l.filter((n) => n.id !== id)),
     lastError,
-    now,
+    // Read fresh: the signal only makes readers re-run once a second. Its stored value can be up to a second old,
+    // which showed a 5 s closing countdown as "0:06" when the notice arrived just before a tick.
+    now: () => {
+      now();
+      return Date.now() + offset();
+    },
     command: (c) => conn.command(c),
     send: (m) => conn.send(m),
     onSignal: (fn) => (signalListeners.add(fn), () => signalListeners.delete(fn)),
