@@ -47,13 +47,13 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** Where the cloudflare plugin leaves its deploy redirect; a temp build rewrites it, so put it back afterwards. */
-const deployRedirect = path.join(root, "web/.wrangler/deploy/config.json");
+/** Where the build leaves its deploy redirects (vite root and project root); a temp build rewrites them: put them back. */
+const deployRedirects = [path.join(root, "web/.wrangler/deploy/config.json"), path.join(root, ".wrangler/deploy/config.json")];
 
 describe("no secret in the built client bundle", () => {
   let outDir: string;
   let buildLog = "";
-  const redirectBefore = existsSync(deployRedirect) ? readFileSync(deployRedirect, "utf8") : null;
+  const redirectsBefore = deployRedirects.map((f) => (existsSync(f) ? readFileSync(f, "utf8") : null));
   const wranglerDirExisted = existsSync(path.join(root, "web/.wrangler"));
 
   beforeAll(async () => {
@@ -73,9 +73,12 @@ describe("no secret in the built client bundle", () => {
   }, 180_000);
 
   afterAll(() => {
-    if (redirectBefore !== null) writeFileSync(deployRedirect, redirectBefore);
-    else if (!wranglerDirExisted) rmSync(path.join(root, "web/.wrangler"), { recursive: true, force: true });
-    else rmSync(deployRedirect, { force: true });
+    deployRedirects.forEach((file, i) => {
+      const before = redirectsBefore[i];
+      if (before !== null) writeFileSync(file, before);
+      else rmSync(file, { force: true });
+    });
+    if (!wranglerDirExisted) rmSync(path.join(root, "web/.wrangler"), { recursive: true, force: true });
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
 
