@@ -40,9 +40,12 @@ import {
 
 /** Frames kept for resume; a client further behind gets a fresh snapshot. */
 const LOG_KEEP = 2000;
+/** mediaGrant hands out a held grant again while it has at least this long left (tokens last up to an hour). */
+const GRANT_REUSE_MIN_MS = 30 * 60 * 1000;
 /** Command answers kept for idempotent retries. */
 const COMMANDS_KEEP = 5000;
-const OUTBOX_BATCH = 200;
+/** Outbox rows (events) per D1 batch; an openBreakouts of 49 is ~250 statements in one row. */
+const OUTBOX_BATCH = 20;
 const OUTBOX_MAX_BACKOFF_MS = 30_000;
 
 export interface InitInput {
@@ -219,7 +222,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
           const seq = ++this.seq;
           const text = JSON.stringify({ ...f.body, seq });
           encoded.push({ audience: f.audience, text });
-          this.sql.exec(`INSERT INTO log (seq, audience, frame) VALUES (?, ?, ?)`, seq, f.audience.join(" "), text);
+          // Views and placements are derived from state: resume sends fresh ones, so they are not kept for replay.
+          if (f.body.type !== "view" && f.body.type !== "placement") this.sql.exec(`INSERT INTO log (seq, audience, frame) VALUES (?, ?, ?)`, seq, f.audience.join(" "), text);
         }
         this.kvSet("seq", String(this.seq));
         this.kvSet("eventNo", String(eventNo));
@@ -241,7 +245,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       throw err;
     }
     this.eventNo = eventNo;
-    for (const f of encoded) this.deliver(f.audience, f.text);
+    this.deliverAll(encoded);
     this.closeDeparted(prev, next);
     writeAnalytics(this.env, sessionId, analytics as AnalyticsRecord[]);
     this.scheduleFlush();
@@ -323,10 +327,16 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   }
 
   private rememberCommand(memberId: string, commandId: string, outcome: CommandOutcome) {
+    this.commandKeys?.add(`${memberId}:${commandId}`);
     this.sql.exec(`INSERT OR REPLACE INTO commands (id, response, at) VALUES (?, ?, ?)`, `${memberId}:${commandId}`, JSON.stringify(outcome), this.now());
   }
 
+  /** Keys of remembered commands, read once per instance; the table stays the durable record. */
+  private commandKeys: Set<string> | null = null;
+
   private recalledCommand(memberId: string, commandId: string): CommandOutcome | null {
+    this.commandKeys ??= new Set(this.sql.exec<{ id: string }>(`SELECT id FROM commands`).toArray().map((r) => r.id));
+    if (!this.commandKeys.has(`${memberId}:${commandId}`)) return null;
     const row = this.sql.exec<{ response: string }>(`SELECT response FROM commands WHERE id = ?`, `${memberId}:${commandId}`).toArray()[0];
     if (!row) return null;
     const outcome = JSON.parse(row.response) as CommandOutcome;
@@ -344,6 +354,36 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       for (const ws of list) out.add(ws);
     }
     return out;
+  }
+
+  /** Sends every frame of one event: one socket listing, grouped by member, instead of a tag lookup per frame. */
+  private deliverAll(encoded: { audience: string[]; text: string }[]) {
+    if (!encoded.length) return;
+    const all = this.ctx.getWebSockets();
+    const byMember = new Map<string, WebSocket[]>();
+    const staffSockets: WebSocket[] = [];
+    for (const ws of all) {
+      const a = this.attachment(ws);
+      if (!a) continue;
+      const list = byMember.get(a.memberId);
+      if (list) list.push(ws);
+      else byMember.set(a.memberId, [ws]);
+      if (a.role !== "participant") staffSockets.push(ws);
+    }
+    for (const f of encoded) {
+      const targets = new Set<WebSocket>();
+      for (const a of f.audience) {
+        const list = a === "*" ? all : a === "staff" ? staffSockets : a.startsWith("m:") ? byMember.get(a.slice(2)) ?? [] : this.ctx.getWebSockets(a);
+        for (const ws of list) targets.add(ws);
+      }
+      for (const ws of targets) {
+        try {
+          ws.send(f.text);
+        } catch {
+          // A socket that is closing will resume from its last seq when it reconnects.
+        }
+      }
+    }
   }
 
   private deliver(audience: string[], text: string) {
@@ -404,6 +444,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       for (const row of this.sql.exec<{ audience: string; frame: string }>(`SELECT audience, frame FROM log WHERE seq > ? ORDER BY seq`, lastSeq)) {
         if (row.audience.split(" ").some((a) => mine.has(a))) ws.send(row.frame);
       }
+      if (!staff) this.send(ws, { type: "view", seq: this.seq, view: participantView(engine.context, engine.phase, memberId) });
     } else {
       this.send(ws, this.snapshotFor(memberId));
     }
@@ -431,7 +472,14 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   // ------------------------------------------------------------------------------------------------------------
 
   private enqueue(statements: Statement[]) {
-    for (const s of statements) this.sql.exec(`INSERT INTO outbox (stmt) VALUES (?)`, JSON.stringify(s));
+    // One row per event (a JSON array of its statements), not one INSERT per statement.
+    if (statements.length) this.sql.exec(`INSERT INTO outbox (stmt) VALUES (?)`, JSON.stringify(statements.length === 1 ? statements[0] : statements));
+  }
+
+  /** An outbox row holds one statement (older rows, single-statement events) or an event's array of them. */
+  private rowStatements(stmt: string): Statement[] {
+    const parsed = JSON.parse(stmt) as Statement | Statement[];
+    return Array.isArray(parsed) ? parsed : [parsed];
   }
 
   private scheduleFlush() {
@@ -447,10 +495,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
         const rows = this.sql.exec<{ id: number; stmt: string }>(`SELECT id, stmt FROM outbox ORDER BY id LIMIT ?`, OUTBOX_BATCH).toArray();
         if (!rows.length) break;
         try {
-          const stmts = rows.map((r) => {
-            const s = JSON.parse(r.stmt) as Statement;
-            return this.env.DB.prepare(s.sql).bind(...s.params);
-          });
+          const stmts = rows.flatMap((r) => this.rowStatements(r.stmt).map((s) => this.env.DB.prepare(s.sql).bind(...s.params)));
           try {
             await this.env.DB.batch(stmts);
           } catch (err) {
@@ -470,6 +515,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
         this.sql.exec(`DELETE FROM outbox WHERE id <= ?`, rows[rows.length - 1].id);
         this.outboxFailures = 0;
         this.outboxRetryAt = null;
+        this.outboxCheckAt = null;
       }
     })();
     // Cleared after assignment: the loop may finish synchronously when the outbox is empty.
@@ -481,13 +527,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   }
 
   private async writeOneByOne(rows: { id: number; stmt: string }[]) {
-    for (const r of rows) {
-      const st = JSON.parse(r.stmt) as Statement;
+    for (const r of rows) for (const st of this.rowStatements(r.stmt)) {
       try {
         await this.env.DB.prepare(st.sql).bind(...st.params).run();
       } catch (err) {
         if (!/constraint/i.test(String(err))) throw err;
-        this.sql.exec(`INSERT INTO outbox_dead (stmt, error, at) VALUES (?, ?, ?)`, r.stmt, String(err).slice(0, 500), this.now());
+        this.sql.exec(`INSERT INTO outbox_dead (stmt, error, at) VALUES (?, ?, ?)`, JSON.stringify(st), String(err).slice(0, 500), this.now());
         log("error", "d1 row refused permanently; set aside", { session: this.engine?.context.sessionId, error: err });
       }
     }
@@ -508,28 +553,45 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const d = nextDeadline(this.engine.context, this.engine.phase);
     if (d !== null) times.push(d);
     if (this.outboxRetryAt !== null) times.push(this.outboxRetryAt);
-    else if (this.outboxSize() > 0) times.push(this.now() + 1000);
+    else if (this.outboxPending()) times.push((this.outboxCheckAt ??= this.now() + 1000));
+    // Presence is in the context (connection events keep it true to the sockets): no socket scan per grant.
+    const members = this.engine.context.members;
     for (const [memberId, g] of this.grants) {
-      if (g.expiresAt !== null && this.ctx.getWebSockets(`m:${memberId}`).length) times.push(g.expiresAt - TOKEN_REFRESH_LEAD_MS);
+      if (g.expiresAt !== null && members[memberId]?.connected) times.push(g.expiresAt - TOKEN_REFRESH_LEAD_MS);
     }
     for (const t of this.mediaRetryAt.values()) times.push(t);
     if (this.sweepAt !== null) times.push(this.sweepAt);
     return times.length ? Math.min(...times) : null;
   }
 
+  /** The alarm as this instance last read or set it (undefined: not read yet since construction). */
+  private alarmAt: number | null | undefined = undefined;
+  /** A pending outbox is retried at this time, kept stable so the alarm is not rewritten on every event. */
+  private outboxCheckAt: number | null = null;
+
+  private outboxPending(): boolean {
+    return this.sql.exec<{ n: number }>(`SELECT EXISTS (SELECT 1 FROM outbox) AS n`).toArray()[0].n === 1;
+  }
+
   private async scheduleAlarm() {
     const t = this.nextAlarmTime();
-    const current = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (t === null) {
-      if (current !== null) await this.ctx.storage.deleteAlarm();
+      if (this.alarmAt !== null) await this.ctx.storage.deleteAlarm();
+      this.alarmAt = null;
       return;
     }
     // Deadlines are on the session clock; the alarm is on the wall clock.
     const wall = Math.max(t - this.clockOffset, Date.now());
-    if (current === null || current !== wall) await this.ctx.storage.setAlarm(wall);
+    if (this.alarmAt !== wall) {
+      await this.ctx.storage.setAlarm(wall);
+      this.alarmAt = wall;
+    }
   }
 
   async alarm() {
+    this.alarmAt = null; // it fired: nothing is scheduled until scheduleAlarm sets it again
+    this.outboxCheckAt = null;
     await this.serial(async () => {
       if (!this.engine) return;
       const now = this.now();
@@ -808,7 +870,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       const m = engine.context.members[memberId];
       if (!m) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
       if (m.status !== "admitted" || m.location === null) throw new SessionError("NOT_ADMITTED", `you are ${m.status}; no media room yet`);
-      return this.placementFor(engine.context, memberId, "requested", this.now());
+      // A held grant for the same room with more than half an hour left is handed out again: no signing, no writes.
+      const held = this.grants.get(memberId);
+      const now = this.now();
+      if (held && held.room === mediaRoomName(engine.context.sessionId, m.location) && (held.expiresAt === null || held.expiresAt - now > GRANT_REUSE_MIN_MS))
+        return { location: m.location, roomName: m.location === MAIN_ROOM ? "Main room" : engine.context.rooms[m.location]?.name ?? null, media: held, reason: "requested" };
+      return this.placementFor(engine.context, memberId, "requested", now);
     }));
   }
 
@@ -910,8 +977,15 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     });
   }
 
+  /** Attachments read once per socket per instance (deserializeAttachment is a structured-clone read each time). */
+  private readonly attachments = new WeakMap<WebSocket, SocketAttachment>();
   private attachment(ws: WebSocket): SocketAttachment {
-    return ws.deserializeAttachment() as SocketAttachment;
+    let a = this.attachments.get(ws);
+    if (!a) {
+      a = ws.deserializeAttachment() as SocketAttachment;
+      if (a) this.attachments.set(ws, a);
+    }
+    return a;
   }
 
   private budgetOf(ws: WebSocket, att: SocketAttachment): MessageBudget {
