@@ -340,11 +340,39 @@ export async function issueMemberTicket(env: AppTokenEnv, input: MemberTicketInp
  * CREDENTIAL_EXPIRED, WRONG_SESSION. Whether the member is still admitted is the session's business.
  */
 export async function verifyMemberTicket(env: AppTokenEnv, token: string, sessionId: string, options: VerifyOptions = {}): Promise<MemberTicketClaims> {
-  const payload = await verify(env, "ticket", token, options, ["sid", "sub", "role", "name"]);
+  const payload = await verifyTicketCached(env, token, options);
   const sid = checkSession(payload, sessionId, "ticket");
   const memberId = payload.sub;
   const role = RoleSchema.safeParse(payload.role);
   const name = cleanDisplayName(payload.name);
   if (typeof memberId !== "string" || !ID_RE.test(memberId) || !role.success || !name) throw malformed("ticket");
   return { sessionId: sid, memberId, role: role.data, name, issuedAt: payload.iat! * 1000, expiresAt: payload.exp! * 1000 };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Verified-ticket cache
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Tickets already verified in this isolate, by token. A ticket is presented on every HTTP call and every socket
+ * (re)connect of its member, hundreds of times over its 12 hours; its bytes cannot change without failing the HMAC, and
+ * tickets are not revocable (whether the member may still act is the session's decision), so a token that verified once
+ * verifies again until it expires. A hit is served only strictly before `exp` (past it, jose's full check applies the
+ * clock tolerance and reports CREDENTIAL_EXPIRED), only for the same APP_SIGNING_SECRET, and only for tokens without
+ * `nbf`. Everything after the signature (session, claims shape) is still checked on every call. Bounded, oldest first out.
+ */
+const TICKET_CACHE_MAX = 2000;
+const verifiedTickets = new Map<string, { secret: string; payload: JWTPayload }>();
+
+async function verifyTicketCached(env: AppTokenEnv, token: string, options: VerifyOptions): Promise<JWTPayload> {
+  const secret = env.APP_SIGNING_SECRET ?? "";
+  const nowSeconds = (options.now ?? Date.now()) / 1000;
+  const hit = verifiedTickets.get(token);
+  if (hit && hit.secret === secret && typeof hit.payload.exp === "number" && nowSeconds < hit.payload.exp) return hit.payload;
+  const payload = await verify(env, "ticket", token, options, ["sid", "sub", "role", "name"]);
+  if (payload.nbf === undefined && typeof payload.exp === "number") {
+    if (verifiedTickets.size >= TICKET_CACHE_MAX) verifiedTickets.delete(verifiedTickets.keys().next().value as string);
+    verifiedTickets.set(token, { secret, payload: Object.freeze(payload) });
+  }
+  return payload;
 }
