@@ -1,0 +1,219 @@
+// 4. Many sessions on one local workerd: N sessions × M connected participants (+ each facilitator), broadcast latency
+// while some sessions run commands, memory per session, and where the socket limit really is.
+import { performance } from "node:perf_hooks";
+import { Api, WsClient, pool, sleep, summarize } from "./lib/client.mjs";
+import { memoryOf, openFiles, fdLimit } from "./lib/wrangler.mjs";
+
+const mb = (kb) => Math.round((kb / 1024) * 10) / 10;
+
+/** How many file descriptors one session socket costs in each workerd, measured on a small batch. */
+async function fdPerSocket({ base, pids, n = 100 }) {
+  const api = new Api(base);
+  const s = await api.sessionWithParticipants(10, { mediaProvider: "twilio" });
+  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, openFiles(p)]));
+  const clients = [];
+  for (let i = 0; i < n; i++) {
+    const p = s.participants[i % s.participants.length];
+    clients.push(await WsClient.connect(base, s.sessionId, p.ticket, { name: `fd${i}`, until: (m) => m.type === "placement" }));
+  }
+  await sleep(300);
+  const after = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, openFiles(p)]));
+  await Promise.all(clients.map((c) => c.closeAndWait(3000)));
+  return Object.fromEntries(Object.keys(pids).map((k) => [k, +((after[k] - before[k]) / n).toFixed(2)]));
+}
+
+export async function run({
+  base,
+  proxyBase,
+  pids,
+  sessions = 1000,
+  perSession = 10,
+  busySessions = 100,
+  seconds = 20,
+  setupBudgetSeconds = 900,
+  connectBudgetSeconds = 900,
+  fdMargin = 1200,
+  maxSamples = 3000,
+  measureConcurrency = 8,
+  log = () => {},
+}) {
+  const out = { sessionsRequested: sessions, perSession, busySessionsRequested: busySessions };
+  out.fdLimits = Object.fromEntries(Object.entries(pids).filter(([, p]) => p).map(([k, p]) => [k, fdLimit(p)]));
+  out.fdLimits.benchClient = fdLimit(process.pid);
+  if (proxyBase) {
+    out.fdPerSocketViaWranglerPort = await fdPerSocket({ base: proxyBase, pids });
+    out.fdPerSocketDirect = await fdPerSocket({ base, pids });
+    log(`  many: fds per socket via wrangler port ${JSON.stringify(out.fdPerSocketViaWranglerPort)}, direct ${JSON.stringify(out.fdPerSocketDirect)}`);
+  }
+  await sleep(1000);
+  const rss0 = { user: memoryOf(pids.userWorkerd).rssKb, proxy: memoryOf(pids.proxyWorkerd).rssKb };
+
+  // Sessions and members over HTTP.
+  const api = new Api(base);
+  const tSetup = performance.now();
+  const setupDeadline = tSetup + setupBudgetSeconds * 1000;
+  const made = (
+    await pool(Array.from({ length: sessions }, (_, i) => i), 24, async (i) => {
+      if (performance.now() > setupDeadline) return null; // bounded: report how far it got
+      const s = await api.sessionWithParticipants(perSession, { mediaProvider: "twilio", concurrency: 4, title: `Group ${i + 1}` });
+      if ((i + 1) % 100 === 0) log(`  many: ${i + 1} sessions created`);
+      return s;
+    })
+  ).filter(Boolean);
+  out.sessionsCreated = made.length;
+  out.setupSeconds = +((performance.now() - tSetup) / 1000).toFixed(1);
+  out.joinsPerSecond = Math.round((made.length * (perSession + 2)) / out.setupSeconds);
+  await sleep(2000);
+  const rssA = { user: memoryOf(pids.userWorkerd).rssKb, proxy: memoryOf(pids.proxyWorkerd).rssKb };
+
+  // Sockets: facilitator + participants of every session. Stop at the first failure wave and report the real limit.
+  const tConnect = performance.now();
+  const conns = made.map((s) => ({ s, fac: null, clients: [] }));
+  let failures = 0;
+  let firstError = null;
+  let connected = 0;
+  const jobs = [];
+  for (const c of conns) {
+    jobs.push({ c, kind: "fac", ticket: c.s.ticket });
+    for (const p of c.s.participants) jobs.push({ c, kind: "p", ticket: p.ticket });
+  }
+  const connectDeadline = tConnect + connectBudgetSeconds * 1000;
+  // workerd dies (accept(): EMFILE, "Too many open files") when it runs out of descriptors: stop short of that.
+  const fdCeiling = fdLimit(pids.userWorkerd).soft - fdMargin;
+  let skipped = 0;
+  let stoppedAtFdCeiling = false;
+  let started = 0;
+  await pool(jobs, 32, async (j) => {
+    if (failures > 50) return;
+    if (performance.now() > connectDeadline || stoppedAtFdCeiling) {
+      skipped++;
+      return;
+    }
+    if (++started % 50 === 0 && openFiles(pids.userWorkerd) >= fdCeiling) {
+      stoppedAtFdCeiling = true;
+      skipped++;
+      return;
+    }
+    try {
+      const ws = await WsClient.connect(base, j.c.s.sessionId, j.ticket, {
+        name: j.kind,
+        until: (m) => (j.kind === "fac" ? m.type === "snapshot" : m.type === "placement"),
+        timeoutMs: 60_000,
+      });
+      if (j.kind === "fac") j.c.fac = ws;
+      else j.c.clients.push(ws);
+      connected++;
+      if (connected % 1000 === 0) log(`  many: ${connected} sockets`);
+    } catch (err) {
+      failures++;
+      firstError ??= String(err.message ?? err);
+    }
+  });
+  out.connectSeconds = +((performance.now() - tConnect) / 1000).toFixed(1);
+  out.socketsRequested = jobs.length;
+  out.socketsConnected = connected;
+  out.connectFailures = failures;
+  out.connectSkipped = skipped;
+  out.stoppedAtFdCeiling = stoppedAtFdCeiling ? { ceiling: fdCeiling, userWorkerdOpenFiles: openFiles(pids.userWorkerd), softLimit: fdLimit(pids.userWorkerd).soft } : null;
+  out.connectsPerSecond = Math.round(connected / out.connectSeconds);
+  out.firstConnectError = firstError;
+  out.openFilesAtPeak = Object.fromEntries(Object.entries(pids).filter(([, p]) => p).map(([k, p]) => [k, openFiles(p)]));
+  out.openFilesAtPeak.benchClient = openFiles(process.pid);
+  await sleep(3000);
+  const rssB = { user: memoryOf(pids.userWorkerd).rssKb, proxy: memoryOf(pids.proxyWorkerd).rssKb };
+  const full = conns.filter((c) => c.fac && c.clients.length === perSession);
+  out.fullyConnectedSessions = full.length;
+  out.memory = {
+    userWorkerdRssMb: { before: mb(rss0.user), afterSessions: mb(rssA.user), afterSockets: mb(rssB.user) },
+    proxyWorkerdRssMb: { before: mb(rss0.proxy), afterSessions: mb(rssA.proxy), afterSockets: mb(rssB.proxy) },
+    perSessionKb: Math.round((rssB.user - rss0.user) / Math.max(1, full.length)),
+    perSessionWithoutSocketsKb: Math.round((rssA.user - rss0.user) / Math.max(1, made.length)),
+    perSocketKb: Math.round((rssB.user - rssA.user) / Math.max(1, connected)),
+  };
+  log(`  many: ${connected}/${jobs.length} sockets, ${full.length} full sessions; user workerd RSS ${mb(rss0.user)} → ${mb(rssB.user)} MB`);
+
+  // Busy sessions: open 2 rooms and move participants back and forth, one command in flight per session.
+  const busy = full.slice(0, busySessions);
+  const idle = full.slice(busySessions);
+  for (const c of busy) {
+    const a = await c.fac.command({ type: "createBreakouts", count: 2, mode: "auto" });
+    if (a.msg.type !== "ack") throw new Error(`createBreakouts: ${JSON.stringify(a.msg)}`);
+    const placed = c.clients.map((p) => p.waitFor((m) => m.type === "placement" && m.placement.reason === "breakouts-opened", 30_000));
+    const b = await c.fac.command({ type: "openBreakouts" });
+    if (b.msg.type !== "ack") throw new Error(`openBreakouts: ${JSON.stringify(b.msg)}`);
+    const got = await Promise.all(placed);
+    c.where = new Map(c.clients.map((p, i) => [p.memberId, got[i].msg.placement.location]));
+  }
+  let stop = false;
+  const busyAcks = [];
+  const busyRefusals = {};
+  let busyOk = 0;
+  const busyLoops = busy.map(async (c) => {
+    // Move each participant to the other of the two rooms, round robin.
+    const ids = [...c.where.keys()];
+    const rooms = [...new Set(c.where.values())];
+    let k = 0;
+    while (!stop) {
+      const memberId = ids[k++ % ids.length];
+      const to = rooms.find((r) => r !== c.where.get(memberId)) ?? rooms[0];
+      try {
+        const r = await c.fac.command({ type: "move", memberId, to }, 30_000);
+        busyAcks.push(r.t - r.sentAt);
+        if (r.msg.type === "ack") {
+          busyOk++;
+          c.where.set(memberId, to);
+        }
+        else busyRefusals[r.msg.error.code] = (busyRefusals[r.msg.error.code] ?? 0) + 1;
+      } catch {
+        busyRefusals.TIMEOUT = (busyRefusals.TIMEOUT ?? 0) + 1;
+      }
+    }
+  });
+
+  // Broadcasts: a facilitator broadcasts; latency = until all of that session's participants hold the notice.
+  const samples = { idle: [], busy: [] };
+  let failuresB = 0;
+  let n = 0;
+  const tB = performance.now();
+  const endAt = tB + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: measureConcurrency }, async (_, w) => {
+      while (performance.now() < endAt && n < maxSamples) {
+        const fromBusy = busy.length > 0 && n % 5 === 0; // one in five in a busy session
+        const group = fromBusy ? busy : idle.length ? idle : busy;
+        const c = group[Math.floor(Math.random() * group.length)];
+        if (c.measuring) continue;
+        c.measuring = true;
+        const text = `notice ${w}-${n++}`;
+        const waits = c.clients.map((p) => p.waitFor((m) => m.type === "notice" && m.notice.text === text, 30_000));
+        const t0 = performance.now();
+        try {
+          const ack = await c.fac.command({ type: "broadcast", text }, 30_000);
+          if (ack.msg.type !== "ack") throw new Error(JSON.stringify(ack.msg.error));
+          const got = await Promise.all(waits);
+          (fromBusy ? samples.busy : samples.idle).push(Math.max(...got.map((g) => g.t)) - t0);
+        } catch {
+          failuresB++;
+        }
+        c.measuring = false;
+      }
+    }),
+  );
+  const measuredSeconds = (performance.now() - tB) / 1000;
+  stop = true;
+  await Promise.allSettled(busyLoops);
+  out.broadcast = {
+    all: summarize([...samples.idle, ...samples.busy]),
+    idleSessions: summarize(samples.idle),
+    busySessions: summarize(samples.busy),
+    failures: failuresB,
+    seconds: +measuredSeconds.toFixed(1),
+  };
+  out.busy = { sessions: busy.length, movesOk: busyOk, movesPerSecond: Math.round(busyOk / measuredSeconds), ackMs: summarize(busyAcks), refusals: busyRefusals };
+  out.rssAfterLoadMb = { user: mb(memoryOf(pids.userWorkerd).rssKb), hwmUser: mb(memoryOf(pids.userWorkerd).hwmKb) };
+
+  const tClose = performance.now();
+  await pool(conns.flatMap((c) => [c.fac, ...c.clients].filter(Boolean)), 256, (ws) => ws.closeAndWait(5000));
+  out.closeSeconds = +((performance.now() - tClose) / 1000).toFixed(1);
+  return out;
+}
