@@ -1,5 +1,6 @@
 import { SignJWT, decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { refusal } from "./helpers/auth";
 import {
   INVITE_MAX_TTL_SECONDS,
   devSignInEnabled,
@@ -18,14 +19,6 @@ const SECRET = "test-app-signing-secret-0123456789abcdef";
 const dev = { APP_ENV: "development", DEV_SIGNIN: "on", APP_SIGNING_SECRET: SECRET };
 const prod = { APP_ENV: "production", DEV_SIGNIN: "on", APP_SIGNING_SECRET: SECRET };
 
-async function refusal(p: Promise<unknown>): Promise<AuthError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e, "expected a refusal").toBeInstanceOf(AuthError);
-  return e as AuthError;
-}
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -1,8 +1,7 @@
 /** audit_log rows: the pure builder, and insert-or-ignore writes against a real D1 (Miniflare) with the migrations. */
-import path from "node:path";
-import { readD1Migrations } from "@cloudflare/vitest-plugin";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migratedD1 } from "./helpers/auth";
 import { audit, auditId, auditResult, buildAuditRow, writeAuditRows } from "../../worker/auth/audit";
 
 const AT = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -37,16 +36,7 @@ describe("writeAuditRows (D1)", () => {
   let DB: D1Database;
 
   beforeAll(async () => {
-    mf = new Miniflare(
-      convertV4MiniflareOptions({
-        modules: true,
-        script: "export default { fetch() { return new Response('') } }",
-        compatibilityDate: "2026-04-01",
-        d1Databases: { DB: "auth-audit-test" },
-      }),
-    );
-    DB = (await mf.getD1Database("DB")) as unknown as D1Database;
-    for (const m of await readD1Migrations(path.join(import.meta.dirname, "../../migrations"))) await DB.batch(m.queries.map((q) => DB.prepare(q)));
+    ({ mf, DB } = await migratedD1("auth-audit-test"));
   }, 60_000);
   afterAll(async () => {
     await mf?.dispose();

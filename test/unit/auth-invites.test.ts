@@ -1,13 +1,11 @@
 /**
  * Invite persistence against a real D1 (workerd's, through Miniflare from Node) with the project's migrations applied.
  */
-import path from "node:path";
-import { readD1Migrations } from "@cloudflare/vitest-plugin";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueInvite } from "../../worker/auth/app-tokens";
 import { assertInviteUsable, createInvite, getInvite, listInvites, revokeInvite, verifyInviteForJoin } from "../../worker/auth/invites";
-import { AuthError } from "../../worker/auth/user-tokens";
+import { migratedD1, refusal } from "./helpers/auth";
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 const SECRET = "test-app-signing-secret-0123456789abcdef";
@@ -17,18 +15,7 @@ let DB: D1Database;
 let env: { APP_ENV: string; APP_SIGNING_SECRET: string; DB: D1Database };
 
 beforeAll(async () => {
-  // miniflare 5 takes a new options shape; the v4 one converts (compatibility date as in wrangler.toml).
-  mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      script: "export default { fetch() { return new Response('') } }",
-      compatibilityDate: "2026-04-01",
-      d1Databases: { DB: "auth-invites-test" },
-    }),
-  );
-  DB = (await mf.getD1Database("DB")) as unknown as D1Database;
-  const migrations = await readD1Migrations(path.join(import.meta.dirname, "../../migrations"));
-  for (const m of migrations) await DB.batch(m.queries.map((q) => DB.prepare(q)));
+  ({ mf, DB } = await migratedD1("auth-invites-test"));
   env = { APP_ENV: "production", APP_SIGNING_SECRET: SECRET, DB };
 }, 60_000);
 
@@ -36,14 +23,6 @@ afterAll(async () => {
   await mf?.dispose();
 });
 
-async function refusal(p: Promise<unknown>): Promise<AuthError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e, "expected a refusal").toBeInstanceOf(AuthError);
-  return e as AuthError;
-}
 
 describe("invites in D1", () => {
   it("createInvite signs a token and stores its row; a join verifies both", async () => {

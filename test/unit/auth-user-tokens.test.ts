@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { refusal } from "./helpers/auth";
 import {
   AuthError,
   clearUserTokenCaches,
@@ -44,14 +45,6 @@ async function hs256(claims: JWTPayload, secret = SUPABASE_SECRET, header: Recor
   return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT", ...header }).sign(new TextEncoder().encode(secret));
 }
 
-async function refusal(p: Promise<unknown>): Promise<AuthError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e, "expected a refusal").toBeInstanceOf(AuthError);
-  return e as AuthError;
-}
 
 const supabaseEnv: UserTokenEnv = { AUTH_JWT_SECRET: SUPABASE_SECRET };
 
