@@ -33,6 +33,9 @@ export async function run({
   setupBudgetSeconds = 900,
   connectBudgetSeconds = 900,
   fdMargin = 1200,
+  // Each busy session's facilitator issues a move every busyIntervalMs (1/s: a facilitator working hard); 0 = as fast
+  // as acks return (a closed loop per session: 100 of them saturate the single local workerd thread).
+  busyIntervalMs = 1000,
   maxSamples = 3000,
   measureConcurrency = 8,
   log = () => {},
@@ -156,6 +159,7 @@ export async function run({
     while (!stop) {
       const memberId = ids[k++ % ids.length];
       const to = rooms.find((r) => r !== c.where.get(memberId)) ?? rooms[0];
+      const tStart = performance.now();
       try {
         const r = await c.fac.command({ type: "move", memberId, to }, 30_000);
         busyAcks.push(r.t - r.sentAt);
@@ -167,6 +171,8 @@ export async function run({
       } catch {
         busyRefusals.TIMEOUT = (busyRefusals.TIMEOUT ?? 0) + 1;
       }
+      const wait = busyIntervalMs - (performance.now() - tStart);
+      if (wait > 0 && !stop) await sleep(wait);
     }
   });
 
@@ -209,7 +215,7 @@ export async function run({
     failures: failuresB,
     seconds: +measuredSeconds.toFixed(1),
   };
-  out.busy = { sessions: busy.length, movesOk: busyOk, movesPerSecond: Math.round(busyOk / measuredSeconds), ackMs: summarize(busyAcks), refusals: busyRefusals };
+  out.busy = { intervalMs: busyIntervalMs, sessions: busy.length, movesOk: busyOk, movesPerSecond: Math.round(busyOk / measuredSeconds), ackMs: summarize(busyAcks), refusals: busyRefusals };
   out.rssAfterLoadMb = { user: mb(memoryOf(pids.userWorkerd).rssKb), hwmUser: mb(memoryOf(pids.userWorkerd).hwmKb) };
 
   const tClose = performance.now();

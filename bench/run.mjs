@@ -154,6 +154,15 @@ async function timed(name, fn) {
 }
 
 async function profiled(name, fn) {
+  try {
+    await profiledInner(name, fn);
+  } catch (err) {
+    results[`profile_${name}`] = { error: String(err?.stack ?? err) };
+    log(`  profile ${name} FAILED: ${err?.message ?? err}`);
+  }
+}
+
+async function profiledInner(name, fn) {
   const insp = await Inspector.connect(w.inspectorPort);
   await insp.start(100);
   try {

@@ -81,6 +81,12 @@ export class Api {
       } catch {
         json = text;
       }
+      // wrangler dev's own plumbing sometimes drops a request ("Network connection lost", 500/503 before our code
+      // answers); setup requests are retried a few times. Our API's own errors are JSON bodies with error.code.
+      if (res.status >= 500 && !json?.error?.code && attempt < 3) {
+        await sleep(300 * (attempt + 1));
+        continue;
+      }
       return { status: res.status, json };
     }
   }

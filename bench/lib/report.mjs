@@ -22,7 +22,7 @@ const ROWS = [
   ["", "stopped at the fd ceiling (workerd open files / limit)", (d) => (d.results.many?.stoppedAtFdCeiling ? `yes: ${d.results.many.stoppedAtFdCeiling.userWorkerdOpenFiles} / ${d.results.many.stoppedAtFdCeiling.softLimit}` : d.results.many && !d.results.many.error ? "no" : "–"), "", null],
   ["", "broadcast → all 10 hold it, ms (all)", (d) => pct(d.results.many?.broadcast?.all), "p99 < 100 ms", (d) => lt(d.results.many?.broadcast?.all?.p99, 100)],
   ["", "… in the busy sessions, ms", (d) => pct(d.results.many?.broadcast?.busySessions), "", null],
-  ["", "busy sessions' moves/s, ack ms", (d) => (d.results.many?.busy ? `${d.results.many.busy.movesPerSecond}/s, ${pct(d.results.many.busy.ackMs)}` : "–"), "", null],
+  ["", "busy sessions (1 move/s each): moves/s, ack ms", (d) => (d.results.many?.busy ? `${d.results.many.busy.movesPerSecond}/s, ${pct(d.results.many.busy.ackMs)}` : "–"), "", null],
   ["", "workerd RSS per session (with sockets), KiB", (d) => f(d.results.many?.memory?.perSessionKb, 0), "", null],
   ["", "workerd RSS per socket, KiB", (d) => f(d.results.many?.memory?.perSocketKb, 0), "", null],
   ["5. Resume (session DO rebuilt)", "reconnect → staff snapshot, cold DO, ms", (d) => pct(d.results.resumeCold?.facilitatorSnapshotMs), "", null],
