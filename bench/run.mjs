@@ -221,22 +221,23 @@ try {
     if (!args.minimal) await timed("moves", () => moves.run({ base: w.directUrl, seconds: SIZES.movesSeconds, window: 1, countTransitions, workerdPid: w.pids.userWorkerd, log }));
     await timed("movesWindow16", () => moves.run({ base: w.directUrl, seconds: SIZES.movesSeconds, window: 16, countTransitions, workerdPid: w.pids.userWorkerd, log }));
   }
+  // Ours (through wrangler's port and direct) against the peer, on whichever runtime `w` is now.
+  const tokenRun = () =>
+    token.run({
+      targets: [
+        { label: "ours via wrangler port", kind: "ours", url: w.url },
+        { label: "ours, workerd direct", kind: "ours", url: w.directUrl },
+      ],
+      sessions: SIZES.tokenSessions,
+      duration: SIZES.tokenDuration,
+      reps: SIZES.tokenReps,
+      twilio: twilio.credentials,
+      appSecret,
+      pids: { wranglerNode: w.pids.wrangler, proxyWorkerd: w.pids.proxyWorkerd, userWorkerd: w.pids.userWorkerd },
+      log,
+    });
   if (only.has("token") && !args.minimal) {
-    await timed("token", () =>
-      token.run({
-        targets: [
-          { label: "ours via wrangler port", kind: "ours", url: w.url },
-          { label: "ours, workerd direct", kind: "ours", url: w.directUrl },
-        ],
-        sessions: SIZES.tokenSessions,
-        duration: SIZES.tokenDuration,
-        reps: SIZES.tokenReps,
-        twilio: twilio.credentials,
-        appSecret,
-        pids: { wranglerNode: w.pids.wrangler, proxyWorkerd: w.pids.proxyWorkerd, userWorkerd: w.pids.userWorkerd },
-        log,
-      }),
-    );
+    await timed("token", tokenRun);
   }
   if (args.profile) {
     if (only.has("fanout")) await profiled("fanout", () => fanout.run({ base: w.directUrl, rounds: 40 }));
@@ -246,21 +247,7 @@ try {
   // Phase B: request logging off (--log-level warn): the token endpoint again, then the scale and resume runs.
   if (only.has("token") || only.has("many") || only.has("resume")) await start("B", "warn");
   if (only.has("token")) {
-    await timed("tokenQuietLogs", () =>
-      token.run({
-        targets: [
-          { label: "ours via wrangler port", kind: "ours", url: w.url },
-          { label: "ours, workerd direct", kind: "ours", url: w.directUrl },
-        ],
-        sessions: SIZES.tokenSessions,
-        duration: SIZES.tokenDuration,
-        reps: SIZES.tokenReps,
-        twilio: twilio.credentials,
-        appSecret,
-        pids: { wranglerNode: w.pids.wrangler, proxyWorkerd: w.pids.proxyWorkerd, userWorkerd: w.pids.userWorkerd },
-        log,
-      }),
-    );
+    await timed("tokenQuietLogs", tokenRun);
     if (args.profile) {
       await profiled("token", async () => {
         await token.run({

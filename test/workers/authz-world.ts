@@ -156,19 +156,7 @@ export async function buildWorld(phase: Phase, opts: { sockets?: boolean } = {})
   if (opts.sockets) for (const m of [world.W, world.D]) await connect(world, m);
   await must(s.sessionId, F, { type: "deny", memberId: world.D.memberId });
   await must(s.sessionId, world.P1, { type: "requestHelp", message: "please" });
-  if (phase === "preparing") await must(s.sessionId, F, { type: "createBreakouts", count: 2, mode: "choose" });
-  if (phase === "open") {
-    await must(s.sessionId, F, { type: "createBreakouts", count: 2, mode: "manual", durationSeconds: 600 });
-    await must(s.sessionId, F, {
-      type: "bulkAssign",
-      assignments: [
-        { memberId: world.P1.memberId, roomId: "r1" },
-        { memberId: world.P2.memberId, roomId: "r2" },
-        { memberId: world.P3.memberId, roomId: "r1" },
-      ],
-    });
-    await must(s.sessionId, F, { type: "openBreakouts" });
-  }
+  await enterPhase(s.sessionId, F, phase, world);
   const st = await stubFor(s.sessionId).debugState();
   expect(st.phase).toBe(phase);
   const status = (m: Member) => st.context!.members[m.memberId].status;
@@ -176,6 +164,23 @@ export async function buildWorld(phase: Phase, opts: { sockets?: boolean } = {})
     "admitted", "admitted", "admitted", "admitted", "admitted", "waiting", "denied", "denied", "denied",
   ]);
   return world;
+}
+
+/** Brings a main-phase session to `phase`: rooms r1, r2 ("choose" while preparing; P1, P3 in r1 and P2 in r2 when open). */
+async function enterPhase(sessionId: string, F: Member, phase: Phase, people: { P1: Member; P2: Member; P3: Member }) {
+  if (phase === "preparing") await must(sessionId, F, { type: "createBreakouts", count: 2, mode: "choose" });
+  if (phase === "open") {
+    await must(sessionId, F, { type: "createBreakouts", count: 2, mode: "manual", durationSeconds: 600 });
+    await must(sessionId, F, {
+      type: "bulkAssign",
+      assignments: [
+        { memberId: people.P1.memberId, roomId: "r1" },
+        { memberId: people.P2.memberId, roomId: "r2" },
+        { memberId: people.P3.memberId, roomId: "r1" },
+      ],
+    });
+    await must(sessionId, F, { type: "openBreakouts" });
+  }
 }
 
 /** A lighter session for commands that change things: F, C, P1-P3 admitted, same rooms as buildWorld for the phase. */
@@ -192,19 +197,7 @@ export async function smallWorld(phase: Phase) {
     P2: await join(s.sessionId, s.invite.token, "P2") as Member,
     P3: await join(s.sessionId, s.invite.token, "P3") as Member,
   };
-  if (phase === "preparing") await must(s.sessionId, F, { type: "createBreakouts", count: 2, mode: "choose" });
-  if (phase === "open") {
-    await must(s.sessionId, F, { type: "createBreakouts", count: 2, mode: "manual", durationSeconds: 600 });
-    await must(s.sessionId, F, {
-      type: "bulkAssign",
-      assignments: [
-        { memberId: w.P1.memberId, roomId: "r1" },
-        { memberId: w.P2.memberId, roomId: "r2" },
-        { memberId: w.P3.memberId, roomId: "r1" },
-      ],
-    });
-    await must(s.sessionId, F, { type: "openBreakouts" });
-  }
+  await enterPhase(s.sessionId, F, phase, w);
   return w;
 }
 
