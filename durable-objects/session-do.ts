@@ -8,12 +8,12 @@ import type { Bindings } from "../worker/env";
 import { MessageBudget } from "../worker/middleware/rate-limit";
 import { log } from "../worker/log";
 import { SessionEngine } from "./logic/engine";
-import { contextPhase, SYSTEM, type Actor, type CommandEvent, type SessionContext, type SessionEvent } from "./logic/model";
+import { SYSTEM, type Actor, type CommandEvent, type SessionContext, type SessionEvent } from "./logic/model";
 import { nextDeadline } from "./logic/updates";
 import { recordsFor, refusalRecord, type AnalyticsRecord, type Statement } from "./logic/records";
 import { diffForStaff, participantView, staffState } from "./logic/views";
 import { mediaAuthority, TOKEN_REFRESH_LEAD_MS, type MediaAuthority } from "./media";
-import { keyOfMediaRoom, media, mediaPlan } from "./logic/media-plan";
+import { desiredMediaKeys, keyOfMediaRoom, media, mediaPlan } from "./logic/media-plan";
 import { TwilioVideoClient } from "../worker/twilio/rest";
 import { CallbackDeduper, type VideoStatusEvent } from "../worker/twilio/callbacks";
 import { recordWorkerEvent, workerEventStatement, writeAnalytics } from "./analytics";
@@ -747,9 +747,6 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const completed: string[] = [];
     try {
       const rooms = await this.twilio.listRooms({ status: "in-progress", pageSize: 100 });
-      const wanted = new Set(mediaPlan(engine.context, engine.phase).create.map((c) => c.name));
-      for (const [key, m] of Object.entries(engine.context.media)) if (m.status === "ready" || m.status === "pending") wanted.add(m.name), void key;
-      const { desiredMediaKeys } = await import("./logic/media-plan");
       const desired = desiredMediaKeys(engine.context, engine.phase);
       for (const room of rooms) {
         const key = keyOfMediaRoom(sessionId, room.uniqueName);
@@ -1173,4 +1170,3 @@ function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
 
-export { contextPhase };
