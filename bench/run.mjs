@@ -3,8 +3,11 @@
 //   npm run bench                       # everything (≈ 10–15 min on 2 cores)
 //   npm run bench -- --only=fanout,moves --quick
 //   npm run bench -- --profile          # also CPU-profile the worker isolate (separate, slower runs)
-// Runs the product on workerd via `wrangler dev` (127.0.0.1 only) with a bench-specific env, a fresh --persist-to
-// directory, D1 migrations applied, and the local Twilio-compatible server. Writes bench/results/latest.{json,md}.
+// Runs the product's production bundle on workerd (bench/lib/serve-workerd.mjs: Miniflare's API, a socket straight to
+// the Worker, 127.0.0.1 only) with a bench-specific env, a fresh state directory (on tmpfs when there is one: local
+// workerd fsyncs every SQLite commit on the request thread, which Cloudflare's storage does not; --state-dir=/tmp
+// measures on disk), D1 migrations applied, and the local Twilio-compatible server. Then, for reference, fan-out and the
+// token endpoint through `wrangler dev` (its dev proxy and entry Workers in front). Writes bench/results/latest.{json,md}.
 // Numbers are reported, never asserted: the exit code is 0 whenever the benchmarks ran.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import { applyMigrations, d1Query, fdLimit, noiseMeter, snapshotProject, startWrangler, ROOT } from "./lib/wrangler.mjs";
+import { applyMigrations, d1Query, fdLimit, freePort, noiseMeter, snapshotProject, startWorkerd, startWrangler, ROOT } from "./lib/wrangler.mjs";
 import { Inspector, saveProfile, summarizeProfile } from "./lib/profiler.mjs";
 import { renderMarkdown } from "./lib/report.mjs";
 import * as fanout from "./fanout.mjs";
@@ -35,6 +38,10 @@ const { values: args } = parseArgs({
     label: { type: "string" },
     "keep-tmp": { type: "boolean", default: false },
     nice: { type: "string", default: "-10" },
+    // Where the state directory lives (default: /dev/shm when it exists, else the OS temp dir).
+    "state-dir": { type: "string" },
+    // Skip the `wrangler dev` reference phase.
+    "no-wrangler": { type: "boolean", default: false },
   },
 });
 
@@ -77,7 +84,8 @@ const SIZES = {
 
 const log = (...a) => console.log(...a);
 const started = new Date();
-const tmp = mkdtempSync(path.join(os.tmpdir(), "mindbloom-bench-"));
+const stateBase = args["state-dir"] ?? (existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir());
+const tmp = mkdtempSync(path.join(stateBase, "mindbloom-bench-"));
 const persistTo = path.join(tmp, "state");
 mkdirSync(persistTo);
 const project = snapshotProject(path.join(tmp, "src"));
@@ -100,6 +108,8 @@ const meta = {
   sizes: SIZES,
   quick: Q,
   label: args.label ?? null,
+  stateDir: stateBase,
+  stateOnTmpfs: isTmpfs(stateBase),
   nice: process.env.BENCH_NICE ? Number(process.env.BENCH_NICE) : 0,
 };
 
@@ -128,7 +138,30 @@ function benchVars() {
   };
 }
 
-async function start(label, logLevel) {
+function isTmpfs(dir) {
+  try {
+    const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")).filter((f) => f.length > 2);
+    const real = path.resolve(dir);
+    const best = mounts.filter(([, mnt]) => real === mnt || real.startsWith(mnt.endsWith("/") ? mnt : `${mnt}/`)).sort((a, b) => b[1].length - a[1].length)[0];
+    return best?.[2] === "tmpfs";
+  } catch {
+    return false;
+  }
+}
+
+/** The product on workerd (production bundle, direct socket); with `profile`, its inspector is opened too. */
+async function start(label, { profile = false } = {}) {
+  await stopW();
+  log(`starting workerd (${label})…`);
+  const inspectorPort = profile ? await freePort() : undefined;
+  w = await startWorkerd({ persistTo, vars: benchVars(), label, logDir: tmp, project, inspectorPort });
+  log(`  workerd: Worker socket ${w.directUrl} (Miniflare entry ${w.url}); pids ${JSON.stringify(w.pids)}`);
+  meta.vars = Object.fromEntries(Object.entries(benchVars()).map(([k, v]) => [k, /SECRET|TOKEN/.test(k) ? "(set)" : v]));
+  return w;
+}
+
+/** The same sources under `wrangler dev` (reference: what a developer's laptop runs). */
+async function startDev(label, logLevel) {
   await stopW();
   log(`starting wrangler dev (${label}, --log-level ${logLevel})…`);
   w = await startWrangler({ persistTo, vars: benchVars(), logLevel, label, logDir: tmp, project });
@@ -211,64 +244,32 @@ try {
   applyMigrations(persistTo, project);
   twilio = await startLocalTwilio({ port: 0, host: "127.0.0.1" });
 
-  // Phase A: `wrangler dev` as developers run it (request logging on).
-  await start("A", "info");
-  if (only.has("fanout")) {
-    await timed("fanout", () => fanout.run({ base: w.directUrl, rounds: SIZES.fanoutRounds, workerdPid: w.pids.userWorkerd, log }));
-    if (!args.minimal) await timed("fanoutViaWranglerPort", () => fanout.run({ base: w.url, rounds: Math.min(SIZES.fanoutRounds, 100), log }));
-  }
+  // Phase A: the product on workerd.
+  await start("A");
+  if (only.has("fanout")) await timed("fanout", () => fanout.run({ base: w.directUrl, rounds: SIZES.fanoutRounds, workerdPid: w.pids.userWorkerd, log }));
   if (only.has("moves")) {
     if (!args.minimal) await timed("moves", () => moves.run({ base: w.directUrl, seconds: SIZES.movesSeconds, window: 1, countTransitions, workerdPid: w.pids.userWorkerd, log }));
     await timed("movesWindow16", () => moves.run({ base: w.directUrl, seconds: SIZES.movesSeconds, window: 16, countTransitions, workerdPid: w.pids.userWorkerd, log }));
   }
-  // Ours (through wrangler's port and direct) against the peer, on whichever runtime `w` is now.
-  const tokenRun = () =>
+  const tokenRun = (targets, extra = {}) =>
     token.run({
-      targets: [
-        { label: "ours via wrangler port", kind: "ours", url: w.url },
-        { label: "ours, workerd direct", kind: "ours", url: w.directUrl },
-      ],
+      targets,
       sessions: SIZES.tokenSessions,
       duration: SIZES.tokenDuration,
       reps: SIZES.tokenReps,
       twilio: twilio.credentials,
       appSecret,
-      pids: { wranglerNode: w.pids.wrangler, proxyWorkerd: w.pids.proxyWorkerd, userWorkerd: w.pids.userWorkerd },
+      pids: { host: w.pids.wrangler, proxyWorkerd: w.pids.proxyWorkerd, userWorkerd: w.pids.userWorkerd },
       log,
+      ...extra,
     });
-  if (only.has("token") && !args.minimal) {
-    await timed("token", tokenRun);
-  }
-  if (args.profile) {
-    if (only.has("fanout")) await profiled("fanout", () => fanout.run({ base: w.directUrl, rounds: 40 }));
-    if (only.has("moves")) await profiled("moves", () => moves.run({ base: w.directUrl, seconds: 5, window: 16 }));
-  }
-
-  // Phase B: request logging off (--log-level warn): the token endpoint again, then the scale and resume runs.
-  if (only.has("token") || only.has("many") || only.has("resume")) await start("B", "warn");
-  if (only.has("token")) {
-    await timed("tokenQuietLogs", tokenRun);
-    if (args.profile) {
-      await profiled("token", async () => {
-        await token.run({
-          targets: [{ label: "ours, workerd direct", kind: "ours", url: w.directUrl }],
-          sessions: 4,
-          duration: 5,
-          reps: 1,
-          warmup: 1,
-          twilio: twilio.credentials,
-          appSecret,
-          log: () => {},
-        });
-      });
-    }
-  }
-  if (only.has("many")) {
+  if (only.has("token") && !args.minimal) await timed("token", () => tokenRun([{ label: "ours (workerd)", kind: "ours", url: w.directUrl }]));
+  if (only.has("many") && !args.minimal) {
     await timed("many", () =>
       many.run({
         base: w.directUrl,
-        proxyBase: w.url,
-        pids: { userWorkerd: w.pids.userWorkerd, proxyWorkerd: w.pids.proxyWorkerd },
+        proxyBase: null,
+        pids: { userWorkerd: w.pids.userWorkerd, proxyWorkerd: null },
         sessions: SIZES.manySessions,
         busySessions: SIZES.manyBusy,
         seconds: SIZES.manySeconds,
@@ -276,9 +277,9 @@ try {
       }),
     );
   }
-  if (only.has("resume")) {
-    let made;
-    let expectedBefore;
+  let made;
+  let expectedBefore;
+  if (only.has("resume") && !args.minimal) {
     let probe;
     let probeSession;
     await timed("resumeWarm", async () => {
@@ -290,17 +291,35 @@ try {
       return warm;
     });
     // Phase C: restart on the same state; every session DO is rebuilt from its SQLite storage on first use.
-    await start("C", "warn");
+    await start("C");
     probe?.close();
     await timed("resumeCold", async () => {
       const cold = await resume.measureCold({ base: w.directUrl, made, expectedBefore, log });
       cold.stalePresenceAfterRestart = await resume.presenceProbeAfter(w.directUrl, probeSession);
       return cold;
     });
-    if (args.profile) {
-      await start("D", "warn");
+  }
+
+  // Phase P: CPU profiles (separate runs; the profiler slows everything down).
+  if (args.profile) {
+    await start("P", { profile: true });
+    if (only.has("fanout")) await profiled("fanout", () => fanout.run({ base: w.directUrl, rounds: 40 }));
+    if (only.has("moves")) await profiled("moves", () => moves.run({ base: w.directUrl, seconds: 5, window: 16 }));
+    if (only.has("token"))
+      await profiled("token", () =>
+        token.run({ targets: [{ label: "ours (workerd)", kind: "ours", url: w.directUrl }], withPeer: false, sessions: 4, duration: 5, reps: 1, warmup: 1, twilio: twilio.credentials, appSecret }),
+      );
+    if (only.has("resume") && made) {
+      await start("P2", { profile: true });
       await profiled("resumeCold", () => resume.measureCold({ base: w.directUrl, made: made.slice(0, 40), expectedBefore: expectedBefore.slice(0, 40) }));
     }
+  }
+
+  // Phase W: the same sources under `wrangler dev`, for reference (request logs as wrangler prints them).
+  if (!args.minimal && !args["no-wrangler"] && (only.has("fanout") || only.has("token"))) {
+    await startDev("W", "info");
+    if (only.has("fanout")) await timed("fanoutViaWranglerPort", () => fanout.run({ base: w.url, rounds: Math.min(SIZES.fanoutRounds, 100), log }));
+    if (only.has("token")) await timed("tokenViaWrangler", () => tokenRun([{ label: "ours via wrangler dev", kind: "ours", url: w.url, setupUrl: w.directUrl }]));
   }
 } finally {
   await stopW();

@@ -66,8 +66,8 @@ function cannon(url, next, { connections, duration }) {
 
 export async function run({ targets, sessions = 20, participants = 49, connections = 20, duration = 8, reps = 2, warmup = 2, twilio, appSecret, pids = {}, withPeer = true, beforeMeasure, log = () => {} }) {
   // Members to rotate through: the rate limiter allows each member 60 tokens a minute.
-  // Set up through the user worker's own port when there is one (wrangler's dev proxy link drops requests at times).
-  const setupBase = (targets.find((t) => t.kind === "ours" && /direct/.test(t.label)) ?? targets.find((t) => t.kind === "ours")).url;
+  // Set up through the Worker's own socket when a target names one (wrangler's dev proxy link drops requests at times).
+  const setupBase = targets.find((t) => t.setupUrl)?.setupUrl ?? targets.find((t) => t.kind === "ours").url;
   const api = new Api(setupBase);
   const made = await pool(Array.from({ length: sessions }, (_, i) => i), 4, () => api.sessionWithParticipants(participants, { mediaProvider: "twilio" }));
   const members = made.flatMap((s) => s.participants.map((p) => ({ sessionId: s.sessionId, memberId: p.memberId, ticket: p.ticket })));

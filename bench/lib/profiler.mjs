@@ -1,11 +1,12 @@
-// CPU profiles of the Worker + Durable Object isolate through wrangler's inspector (Chrome DevTools protocol).
+// CPU profiles of the Worker + Durable Object isolate through workerd's inspector (Chrome DevTools protocol).
 // Used only for breakdowns; headline numbers always come from runs without the profiler attached.
 import { readFileSync, writeFileSync } from "node:fs";
 
 export class Inspector {
   static async connect(port) {
     const list = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-    const target = list.find((t) => t.webSocketDebuggerUrl) ?? list[0];
+    // Miniflare lists one target per service (D1, rate limiter, assets router…): the Worker is "core:user:<name>".
+    const target = list.find((t) => String(t.id).startsWith("core:user:")) ?? list.find((t) => t.webSocketDebuggerUrl) ?? list[0];
     // wrangler's inspector proxy wants an Origin it knows (DevTools-style clients); undici's WebSocket takes extra headers.
     const ws = new WebSocket(target.webSocketDebuggerUrl, { headers: { Origin: "http://localhost" } });
     await new Promise((resolve, reject) => {

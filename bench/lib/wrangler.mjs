@@ -334,3 +334,65 @@ export function noiseMeter(pidsFn) {
     },
   };
 }
+
+/**
+ * Starts the product's production bundle on workerd with a socket straight to the Worker (bench/lib/serve-workerd.mjs).
+ * Same return shape as startWrangler: { url, directUrl, pids: { wrangler (the Node host), userWorkerd }, stop() };
+ * `url` is Miniflare's entry (its dev plumbing), `directUrl` the Worker's own socket.
+ */
+export async function startWorkerd({ persistTo, vars, label = "workerd", logDir, project = ROOT, inspectorPort }) {
+  const assets = path.join(persistTo, "bench-assets");
+  mkdirSync(assets, { recursive: true });
+  writeFileSync(path.join(assets, "index.html"), "<!doctype html><title>bench</title>");
+  const logFile = path.join(logDir ?? persistTo, `${label}.log`);
+  const input = JSON.stringify({ project, persistTo, vars, assetsDir: assets, logFile, inspectorPort, label });
+  const nice = Number(process.env.BENCH_NICE ?? 0);
+  const host = path.join(import.meta.dirname, "serve-workerd.mjs");
+  const quoted = [process.execPath, host, input].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+  const script = `ulimit -n $(ulimit -Hn) 2>/dev/null; exec ${nice ? `nice -n ${nice} ` : ""}${quoted} 2>> '${logFile}'`;
+  const child = spawn("bash", ["-c", script], { cwd: project, env: quietEnv(), stdio: ["ignore", "pipe", "ignore"], detached: true });
+  const ready = await new Promise((resolve, reject) => {
+    let buf = "";
+    const t = setTimeout(() => reject(new Error(`workerd did not start in 120 s; see ${logFile}:\n${safeTail(logFile)}`)), 120_000);
+    child.stdout.on("data", (d) => {
+      buf += d;
+      const m = /^BENCH_READY (.*)$/m.exec(buf);
+      if (m) {
+        clearTimeout(t);
+        resolve(JSON.parse(m[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(t);
+      reject(new Error(`workerd host exited (${code}); see ${logFile}:\n${safeTail(logFile)}`));
+    });
+  });
+  const pids = { wrangler: child.pid, proxyWorkerd: null, userWorkerd: ready.workerdPid };
+  return {
+    url: ready.url,
+    directUrl: ready.directUrl,
+    bundle: null,
+    inspectorPort,
+    logFile,
+    pids,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      try {
+        process.kill(child.pid, "SIGTERM");
+      } catch {
+        /* gone */
+      }
+      const t = setTimeout(() => {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+          process.kill(pids.userWorkerd, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }, 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
