@@ -20,6 +20,8 @@ const testBindings = {
   PUBLIC_BASE_URL: "https://mindbloom.test",
   // Short enough that an injected hang turns into a retried time-out within a test.
   TWILIO_TIMEOUT_MS: "400",
+  // Every request line (production samples the routine ones): the request-log tests read them.
+  REQUEST_LOG_SAMPLE_RATE: "1",
 };
 
 export default defineConfig({

@@ -48,6 +48,13 @@ const COMMANDS_KEEP = 5000;
 const OUTBOX_BATCH = 20;
 const OUTBOX_MAX_BACKOFF_MS = 30_000;
 
+/**
+ * HTTP media-token requests per member: 60 in each clock-aligned minute. Counted here, not by a rate-limiting
+ * binding: the session already holds every member, so the count is exact and costs no extra call per request (the
+ * Worker has verified the ticket before asking). The Worker derives Retry-After from the same window.
+ */
+export const MEDIA_TOKEN_LIMIT = { perWindow: 60, windowMs: 60_000 } as const;
+
 export interface InitInput {
   sessionId: string;
   title: string;
@@ -99,6 +106,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   /** Current media grant per member. */
   private readonly grants = new Map<string, MediaGrant>();
   private readonly budgets = new Map<WebSocket, MessageBudget>();
+  /** HTTP media-token requests per member in the current window (MEDIA_TOKEN_LIMIT). */
+  private readonly tokenRequests = new Map<string, { window: number; count: number }>();
   /** Sockets closed for flooding: anything they still send is dropped. */
   private readonly cutOff = new WeakSet<WebSocket>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -866,6 +875,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       const engine = this.requireEngine();
       const m = engine.context.members[memberId];
       if (!m) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
+      this.countTokenRequest(memberId);
       if (m.status !== "admitted" || m.location === null) throw new SessionError("NOT_ADMITTED", `you are ${m.status}; no media room yet`);
       // A held grant for the same room with more than half an hour left is handed out again: no signing, no writes.
       const held = this.grants.get(memberId);
@@ -874,6 +884,15 @@ export class SessionDurableObject extends DurableObject<Bindings> {
         return { location: m.location, roomName: m.location === MAIN_ROOM ? "Main room" : engine.context.rooms[m.location]?.name ?? null, media: held, reason: "requested" };
       return this.placementFor(engine.context, memberId, "requested", now);
     }));
+  }
+
+  /** Counts one media-token request of a member; over MEDIA_TOKEN_LIMIT in this window it is refused. */
+  private countTokenRequest(memberId: string) {
+    const window = Math.floor(Date.now() / MEDIA_TOKEN_LIMIT.windowMs);
+    const seen = this.tokenRequests.get(memberId);
+    const count = seen?.window === window ? seen.count + 1 : 1;
+    this.tokenRequests.set(memberId, { window, count });
+    if (count > MEDIA_TOKEN_LIMIT.perWindow) throw new SessionError("RATE_LIMITED", "too many media-token requests; try again later");
   }
 
   /** The member's role as the session knows it (the Worker checks tickets against it). */

@@ -4,7 +4,6 @@ export interface Bindings {
   DB: D1Database;
   ASSETS?: Fetcher;
   ANALYTICS?: AnalyticsEngineDataset;
-  RL_TOKENS?: RateLimit;
   RL_SESSIONS?: RateLimit;
   RL_SIGNIN?: RateLimit;
 
@@ -38,6 +37,8 @@ export interface Bindings {
   /** Media token lifetime, seconds (max 3600). */
   MEDIA_TOKEN_TTL_SECONDS?: string;
   PRICE_PER_PARTICIPANT_MINUTE?: string;
+  /** Share (0–1) of successful, fast requests that get a request log line; errors and slow ones always do. Default 0.05. */
+  REQUEST_LOG_SAMPLE_RATE?: string;
   /** Per-socket message budget "burst/perSecond"; defaults 30/10 for participants, 600/300 for staff. */
   SOCKET_BUDGET_PARTICIPANT?: string;
   SOCKET_BUDGET_STAFF?: string;

@@ -1,6 +1,6 @@
 /** Shared HTTP plumbing for the routes: typed variables, error mapping, session stubs, auth middleware. */
 import type { Context, MiddlewareHandler } from "hono";
-import type { ErrorCode, Role } from "../durable-objects/protocol";
+import type { ErrorCode, ErrorPayload, Role } from "../durable-objects/protocol";
 import type { SessionDurableObject } from "../durable-objects/session-do";
 import { SessionError, toErrorPayload, type RpcResult } from "../durable-objects/session-do";
 import { verifyMemberTicket } from "./auth/app-tokens";
@@ -58,6 +58,11 @@ export function errorResponse(c: Context, err: unknown): Response {
 export function unwrap<T>(result: RpcResult<T>): T {
   if (result.ok) return result.value;
   throw new SessionError(result.error.code, result.error.message);
+}
+
+/** The refusal carried by a refusable RPC result, or null when it succeeded (RPC stub types lose the union). */
+export function refusalOf(result: { ok: boolean }): ErrorPayload | null {
+  return result.ok ? null : (result as unknown as { error: ErrorPayload }).error;
 }
 
 export function sessionStub(env: Bindings, sessionId: string): DurableObjectStub<SessionDurableObject> {

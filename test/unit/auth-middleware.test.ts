@@ -43,7 +43,7 @@ function makeApp() {
   app.get("/api/http-exception", () => {
     throw new HTTPException(418, { message: "teapot" });
   });
-  app.get("/api/limited", rateLimit({ binding: "RL_TOKENS", retryAfterSeconds: 30 }), (c) => c.text("ok"));
+  app.get("/api/limited", rateLimit({ binding: "RL_SESSIONS", retryAfterSeconds: 30 }), (c) => c.text("ok"));
   app.get(
     "/api/limited-user",
     async (c, next) => {
@@ -95,7 +95,7 @@ describe("security headers", () => {
       await app.request(`${BASE}/api/echo`, { method: "POST", body: "x".repeat(2048), headers: { "content-type": "application/json" } }, env),
       await app.request(`${BASE}/api/ok`, { method: "OPTIONS", headers: { origin: "https://partner.example.org", "access-control-request-method": "POST" } }, env),
       await app.request(`${BASE}/api/echo`, { method: "POST", body: "{}", headers: { origin: "https://evil.example" } }, env),
-      await app.request(`${BASE}/api/limited`, {}, { ...env, RL_TOKENS: rl }),
+      await app.request(`${BASE}/api/limited`, {}, { ...env, RL_SESSIONS: rl }),
       await app.request(`${BASE}/api/limited`, {}, env),
     ];
     expect(responses.map((r) => r.status)).toEqual([200, 404, 500, 418, 413, 204, 403, 429, 503]);
@@ -202,7 +202,7 @@ describe("rate limit middleware", () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
     const app = makeApp();
     const rl = new FakeRateLimit(3, 60, 0);
-    const e = { ...env, RL_TOKENS: rl };
+    const e = { ...env, RL_SESSIONS: rl };
     const hit = () => app.request(`${BASE}/api/limited`, { headers: { "CF-Connecting-IP": "203.0.113.7" } }, e);
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await hit()).status);
@@ -247,7 +247,7 @@ describe("rate limit middleware", () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
     const app = makeApp();
     const broken = { limit: async () => Promise.reject(new Error("limiter down")) };
-    expect((await app.request(`${BASE}/api/limited`, {}, { APP_ENV: "production", RL_TOKENS: broken })).status).toBe(503);
-    expect((await app.request(`${BASE}/api/limited`, {}, { APP_ENV: "development", RL_TOKENS: broken })).status).toBe(200);
+    expect((await app.request(`${BASE}/api/limited`, {}, { APP_ENV: "production", RL_SESSIONS: broken })).status).toBe(503);
+    expect((await app.request(`${BASE}/api/limited`, {}, { APP_ENV: "development", RL_SESSIONS: broken })).status).toBe(200);
   });
 });

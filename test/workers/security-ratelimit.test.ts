@@ -64,13 +64,16 @@ describe("HTTP rate limits (Workers rate-limiting bindings)", () => {
     expect((await api("/api/sessions", { token: await signIn("Other"), body })).status).toBe(201);
   }, 30_000);
 
-  it("media tokens per member: 60 a minute, then 429; another member still gets one", async () => {
+  it("media tokens per member (counted by the session): 60 a minute, then 429 + Retry-After; another member still gets one", async () => {
     const s = await createSession({ settings: { autoAdmit: true } });
     let n = 0;
     const newMember = async () => (await joinSession(s.sessionId, s.invite.token, `M${++n}`)).ticket;
     const { results } = await burstInOneWindow(61, 60_000, (ticket) => api(`/api/sessions/${s.sessionId}/media-token`, { method: "POST", token: ticket }), newMember);
     expect(results.map((r) => r.status)).toEqual([...Array(60).fill(200), 429]);
     expect(results[60].json.error.code).toBe("RATE_LIMITED");
+    const retryAfter = Number(results[60].headers.get("Retry-After"));
+    expect(retryAfter >= 1 && retryAfter <= 60).toBe(true);
+    expect(results[60].json.error.details).toEqual({ retryAfterSeconds: retryAfter });
     expect((await api(`/api/sessions/${s.sessionId}/media-token`, { method: "POST", token: await newMember() })).status).toBe(200);
   }, 30_000);
 });

@@ -17,7 +17,7 @@ import { apiError } from "./security";
 // Middleware over the Workers rate-limiting binding
 // ---------------------------------------------------------------------------------------------------------------
 
-export type RateLimitBindingName = "RL_TOKENS" | "RL_SESSIONS" | "RL_SIGNIN";
+export type RateLimitBindingName = "RL_SESSIONS" | "RL_SIGNIN";
 
 type Env = { Bindings: Partial<Bindings> & Record<string, unknown> };
 

@@ -8,7 +8,7 @@
  * D1 is the operational view (exact, current); Workers Analytics Engine is the long-term one (docs/monitoring.md).
  * Times in D1 are epoch ms; buckets are whole UTC minutes, the last one being the current, partial minute.
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { costMicros, formatUsd, priceNanosFrom } from "../../durable-objects/logic/cost";
 import type { MonitoringTimeseries } from "../../durable-objects/protocol";
@@ -25,11 +25,24 @@ const OVERVIEW_SESSIONS = 100;
 // Request logging
 // ---------------------------------------------------------------------------------------------------------------
 
+/** Requests slower than this are always logged, whatever the sample rate. */
+const SLOW_REQUEST_MS = 1000;
+
+/**
+ * The share of successful, fast requests that get a log line: REQUEST_LOG_SAMPLE_RATE (0–1, default 0.05). Errors,
+ * refusals and slow requests are always logged; Workers observability records every invocation anyway. A line costs
+ * about as much CPU as the rest of a media-token request, so a busy deployment samples the routine ones.
+ */
+export function requestLogSampleRate(env: { REQUEST_LOG_SAMPLE_RATE?: string } | undefined): number {
+  const v = Number(env?.REQUEST_LOG_SAMPLE_RATE ?? "0.05");
+  return Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0.05;
+}
+
 /**
  * One JSON line per request (after it is answered) through worker/log.ts: requestId, method, path (never the query
  * string, which may carry a ticket), matched route, status, durationMs, and the session/member when known. 5xx are
- * "error", 4xx "warn", the rest "info"; with DEBUG_LOGS a "request start" debug line too. Register it right after the
- * request-id middleware so every line carries the id.
+ * "error", 4xx "warn", the rest "info" (sampled: requestLogSampleRate); with DEBUG_LOGS a "request start" debug line
+ * too. Register it right after the request-id middleware so every line carries the id.
  */
 export function requestLogger(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -41,22 +54,28 @@ export function requestLogger(): MiddlewareHandler<AppEnv> {
       await next();
     } finally {
       const status = c.res?.status ?? 500;
-      let route: string | undefined;
-      try {
-        route = routePath(c, -1);
-      } catch {
-        route = undefined;
-      }
-      const fields: Record<string, unknown> = { method: c.req.method, path, route, status, durationMs: Date.now() - started };
-      const sessionId = /^\/api\/sessions\/([^/]+)/.exec(path)?.[1];
-      if (sessionId) fields.sessionId = sessionId;
-      const memberId = c.get("memberId");
-      if (memberId) fields.memberId = memberId;
-      if (c.req.header("Upgrade") === "websocket") fields.websocket = true;
-      const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
-      log[level]("request", fields);
+      const durationMs = Date.now() - started;
+      const routine = status < 400 && durationMs < SLOW_REQUEST_MS;
+      if (!routine || Math.random() < requestLogSampleRate(c.env)) logRequest(c, log, path, status, durationMs);
     }
   };
+}
+
+function logRequest(c: Context<AppEnv>, log: ReturnType<typeof createLogger>, path: string, status: number, durationMs: number) {
+  let route: string | undefined;
+  try {
+    route = routePath(c, -1);
+  } catch {
+    route = undefined;
+  }
+  const fields: Record<string, unknown> = { method: c.req.method, path, route, status, durationMs };
+  const sessionId = /^\/api\/sessions\/([^/]+)/.exec(path)?.[1];
+  if (sessionId) fields.sessionId = sessionId;
+  const memberId = c.get("memberId");
+  if (memberId) fields.memberId = memberId;
+  if (c.req.header("Upgrade") === "websocket") fields.websocket = true;
+  const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
+  log[level]("request", fields);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

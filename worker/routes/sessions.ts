@@ -2,9 +2,9 @@
  * /api/sessions: create, invite, join, read state, run commands (the same path as the WebSocket), the mirrors of
  * the original edge functions, media tokens, and the WebSocket upgrade.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
-import type { CommandOutcome, RpcResult } from "../../durable-objects/session-do";
+import { MEDIA_TOKEN_LIMIT, type CommandOutcome, type RpcResult } from "../../durable-objects/session-do";
 import { CommandSchema, IdSchema, SettingsSchema, type Command, type ServerMessage } from "../../durable-objects/protocol";
 import { defaultMediaProvider, twilioConfigured } from "../../durable-objects/media";
 import { issueMemberTicket } from "../auth/app-tokens";
@@ -13,7 +13,7 @@ import { verifyUserOrDevToken } from "../auth/app-tokens";
 import { cleanDisplayName } from "../auth/user-tokens";
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
-import { bearer, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppContext, type AppEnv } from "../http";
+import { bearer, refusalOf, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppContext, type AppEnv } from "../http";
 import { validJson } from "../validate";
 
 const Id = IdSchema;
@@ -203,18 +203,19 @@ sessions.post("/:id/bulk-assign", requireMember, validJson(BulkBody), async (c) 
 sessions.post("/:id/end", requireMember, async (c) => runCommand(c, { type: "endSession" }));
 
 /**
- * Member ids ("m2", "m3"…) repeat in every session, so the token limit is keyed by session and member: keyed by the
- * member id alone, the m2 of every session shared one 60-a-minute budget (a busy deployment throttled strangers).
+ * The original twilio-video-token: a grant for exactly the room the member belongs in now. The session counts each
+ * member's requests (MEDIA_TOKEN_LIMIT: exact, per session and member, no extra call); over the limit it is 429.
  */
-const memberRateKey = (c: Context) => {
-  const member = (c.var as { member?: { sessionId: string; memberId: string } }).member;
-  return member ? `member:${member.sessionId}:${member.memberId}` : null;
-};
-
-/** The original twilio-video-token: a grant for exactly the room the member belongs in now. */
-sessions.post("/:id/media-token", requireMember, rateLimit({ binding: "RL_TOKENS", scope: "media", key: memberRateKey }), async (c) => {
+sessions.post("/:id/media-token", requireMember, async (c) => {
   const member = c.get("member")!;
-  const placement = unwrap(await sessionStub(c.env, member.sessionId).mediaGrant(member.memberId));
+  const result = await sessionStub(c.env, member.sessionId).mediaGrant(member.memberId);
+  const refusal = refusalOf(result);
+  if (refusal?.code === "RATE_LIMITED") {
+    const { windowMs } = MEDIA_TOKEN_LIMIT;
+    const retryAfterSeconds = Math.max(1, Math.ceil((windowMs - (Date.now() % windowMs)) / 1000));
+    return apiError(c, 429, "RATE_LIMITED", refusal.message, { retryAfterSeconds }, { "Retry-After": String(retryAfterSeconds) });
+  }
+  const placement = unwrap(result);
   return c.json({ ...placement.media, location: placement.location, roomName: placement.roomName });
 });
 
