@@ -47,6 +47,8 @@ const COMMANDS_KEEP = 5000;
 /** Outbox rows (events) per D1 batch; an openBreakouts of 49 is ~250 statements in one row. */
 const OUTBOX_BATCH = 20;
 const OUTBOX_MAX_BACKOFF_MS = 30_000;
+/** A pending outbox is re-checked by the alarm at the next multiple of this (1–6 s after it filled). */
+const OUTBOX_CHECK_GRID_MS = 5_000;
 
 /**
  * HTTP media-token requests per member: 60 in each clock-aligned minute. Counted here, not by a rate-limiting
@@ -54,6 +56,12 @@ const OUTBOX_MAX_BACKOFF_MS = 30_000;
  * Worker has verified the ticket before asking). The Worker derives Retry-After from the same window.
  */
 export const MEDIA_TOKEN_LIMIT = { perWindow: 60, windowMs: 60_000 } as const;
+
+/** Grants minted while an event is prepared (null: the member's grant is dropped) and their token_issued rows. */
+interface MintedGrants {
+  grants: Map<string, MediaGrant | null>;
+  statements: Statement[];
+}
 
 export interface InitInput {
   sessionId: string;
@@ -219,7 +227,9 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     if (changes.length) frames.push({ audience: ["staff"], body: { type: "patch", changes } });
     for (const notice of notices) frames.push({ audience: noticeAudience(notice, prev, next), body: { type: "notice", notice } });
     frames.push(...this.viewFrames(prev, next, prevPhase, phase));
-    frames.push(...(await this.placementFrames(prev, next, event)));
+    // Grants minted for this event are written in its transaction: one commit, not one per token (signing awaits).
+    const minted: MintedGrants = { grants: new Map(), statements: [] };
+    frames.push(...(await this.placementFrames(prev, next, event, minted)));
     const { statements, analytics } = recordsFor({ eventNo, event, actor, prev, next, prevPhase, phase, notices });
 
     let outcome: CommandOutcome;
@@ -241,7 +251,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
           this.sql.exec(`DELETE FROM log WHERE seq <= ?`, this.seq - LOG_KEEP);
           this.sql.exec(`DELETE FROM commands WHERE id IN (SELECT id FROM commands ORDER BY at DESC LIMIT -1 OFFSET ?)`, COMMANDS_KEEP);
         }
-        this.enqueue(statements);
+        this.writeGrants(minted.grants);
+        this.enqueue(minted.statements.length ? [...statements, ...minted.statements] : statements);
         outcome = { ok: true, commandId: commandId ?? "", seq: this.seq, duplicate: false };
         if (commandId) this.rememberCommand(actor.memberId, commandId, outcome);
       });
@@ -250,6 +261,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       this.engine = null;
       this.seq = 0;
       this.sentViews.clear();
+      this.grants.clear();
       this.load();
       throw err;
     }
@@ -301,38 +313,60 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   }
 
   /** "Where you should be" for everyone whose place changed, with a media grant for the new place. */
-  private async placementFrames(prev: SessionContext, next: SessionContext, event: SessionEvent): Promise<Frame[]> {
+  private async placementFrames(prev: SessionContext, next: SessionContext, event: SessionEvent, minted: MintedGrants): Promise<Frame[]> {
     if (prev.members === next.members) return [];
     const frames: Frame[] = [];
     for (const m of Object.values(next.members)) {
       const before = prev.members[m.id];
       if (before && before.location === m.location) continue;
       if (!before && m.location === null) continue;
-      const placement = await this.placementFor(next, m.id, placementReason(event, before?.location ?? null, m.location), event.now);
+      const placement = await this.placementFor(next, m.id, placementReason(event, before?.location ?? null, m.location), event.now, minted);
       frames.push({ audience: [`m:${m.id}`], body: { type: "placement", placement } });
     }
     return frames;
   }
 
-  private async placementFor(ctx: SessionContext, memberId: string, reason: string, now: number): Promise<Placement> {
+  /**
+   * Where a member belongs now, with a media grant for it. With `minted` (inside apply) the grant and its
+   * token_issued row are left for the event's transaction; otherwise they are written here, in one transaction.
+   */
+  private async placementFor(ctx: SessionContext, memberId: string, reason: string, now: number, minted?: MintedGrants): Promise<Placement> {
     const m = ctx.members[memberId];
     const location = m.location;
+    const own: MintedGrants = minted ?? { grants: new Map(), statements: [] };
+    let placement: Placement;
     if (location === null) {
       this.grants.delete(memberId);
-      this.sql.exec(`DELETE FROM grants WHERE member = ?`, memberId);
-      return { location: null, roomName: null, media: null, reason };
+      own.grants.set(memberId, null);
+      placement = { location: null, roomName: null, media: null, reason };
+    } else {
+      const grant = await this.media!.grant(memberId, mediaRoomName(ctx.sessionId, location), now);
+      this.grants.set(memberId, grant);
+      own.grants.set(memberId, grant);
+      if (grant.token) {
+        // Every access token minted is an analytics event; its D1 row rides the outbox like everything else.
+        const fields = { sessionId: ctx.sessionId, memberId, role: m.role, provider: grant.provider, location, ttlSeconds: grant.expiresAt ? Math.round((grant.expiresAt - now) / 1000) : null };
+        void recordWorkerEvent(this.env, "token_issued", { ...fields, persist: false }, now);
+        own.statements.push(workerEventStatement("token_issued", fields, `${ctx.sessionId}:t:${memberId}:${now}:${location}`, now));
+      }
+      placement = { location, roomName: location === MAIN_ROOM ? "Main room" : ctx.rooms[location]?.name ?? null, media: grant, reason };
     }
-    const grant = await this.media!.grant(memberId, mediaRoomName(ctx.sessionId, location), now);
-    this.grants.set(memberId, grant);
-    if (grant.token) {
-      // Every access token minted is an analytics event; its D1 row rides the outbox like everything else.
-      const fields = { sessionId: ctx.sessionId, memberId, role: m.role, provider: grant.provider, location, ttlSeconds: grant.expiresAt ? Math.round((grant.expiresAt - now) / 1000) : null };
-      void recordWorkerEvent(this.env, "token_issued", { ...fields, persist: false }, now);
-      this.enqueue([workerEventStatement("token_issued", fields, `${ctx.sessionId}:t:${memberId}:${now}:${location}`, now)]);
+    if (!minted) {
+      this.ctx.storage.transactionSync(() => {
+        this.writeGrants(own.grants);
+        this.enqueue(own.statements);
+      });
+      if (own.statements.length) this.scheduleFlush();
     }
-    this.sql.exec(`INSERT INTO grants (member, grant) VALUES (?, ?) ON CONFLICT(member) DO UPDATE SET grant = excluded.grant`, memberId, JSON.stringify(grant));
-    const roomName = location === MAIN_ROOM ? "Main room" : ctx.rooms[location]?.name ?? null;
-    return { location, roomName, media: grant, reason };
+    return placement;
+  }
+
+  /** Held grants as storage keeps them (null: the member holds none). */
+  private writeGrants(grants: Map<string, MediaGrant | null>) {
+    for (const [memberId, grant] of grants) {
+      if (grant === null) this.sql.exec(`DELETE FROM grants WHERE member = ?`, memberId);
+      else this.sql.exec(`INSERT INTO grants (member, grant) VALUES (?, ?) ON CONFLICT(member) DO UPDATE SET grant = excluded.grant`, memberId, JSON.stringify(grant));
+    }
   }
 
   private rememberCommand(memberId: string, commandId: string, outcome: CommandOutcome) {
@@ -562,7 +596,9 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const d = nextDeadline(this.engine.context, this.engine.phase);
     if (d !== null) times.push(d);
     if (this.outboxRetryAt !== null) times.push(this.outboxRetryAt);
-    else if (this.outboxPending()) times.push((this.outboxCheckAt ??= this.now() + 1000));
+    // On a 5 s grid: busy sessions empty and refill the outbox on every event, and a check time derived from "now"
+    // would rewrite the alarm (a storage write) each time.
+    else if (this.outboxPending()) times.push((this.outboxCheckAt ??= Math.ceil((this.now() + 1000) / OUTBOX_CHECK_GRID_MS) * OUTBOX_CHECK_GRID_MS));
     // Presence is in the context (connection events keep it true to the sockets): no socket scan per grant.
     const members = this.engine.context.members;
     for (const [memberId, g] of this.grants) {
