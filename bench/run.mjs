@@ -135,6 +135,8 @@ function benchVars() {
     // socket long before 2,000 commands/s. Reported in the output.
     SOCKET_BUDGET_STAFF: "1000000/1000000",
     SOCKET_BUDGET_PARTICIPANT: "100000/100000",
+    // The token benchmark asks for tokens far faster than a client would (the peer has no limit at all).
+    MEDIA_TOKEN_REQUESTS_PER_MINUTE: "1000000",
   };
 }
 

@@ -51,11 +51,17 @@ const OUTBOX_MAX_BACKOFF_MS = 30_000;
 const OUTBOX_CHECK_GRID_MS = 5_000;
 
 /**
- * HTTP media-token requests per member: 60 in each clock-aligned minute. Counted here, not by a rate-limiting
- * binding: the session already holds every member, so the count is exact and costs no extra call per request (the
- * Worker has verified the ticket before asking). The Worker derives Retry-After from the same window.
+ * HTTP media-token requests per member: MEDIA_TOKEN_REQUESTS_PER_MINUTE (default 60) in each clock-aligned minute.
+ * Counted here, not by a rate-limiting binding: the session already holds every member, so the count is exact and
+ * costs no extra call per request (the Worker has verified the ticket before asking). The Worker derives Retry-After
+ * from the same window.
  */
 export const MEDIA_TOKEN_LIMIT = { perWindow: 60, windowMs: 60_000 } as const;
+
+function mediaTokenLimit(env: Bindings): number {
+  const n = Number(env.MEDIA_TOKEN_REQUESTS_PER_MINUTE);
+  return Number.isInteger(n) && n > 0 ? n : MEDIA_TOKEN_LIMIT.perWindow;
+}
 
 /** Grants minted while an event is prepared (null: the member's grant is dropped) and their token_issued rows. */
 interface MintedGrants {
@@ -922,13 +928,13 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     }));
   }
 
-  /** Counts one media-token request of a member; over MEDIA_TOKEN_LIMIT in this window it is refused. */
+  /** Counts one media-token request of a member; over the limit (mediaTokenLimit) in this window it is refused. */
   private countTokenRequest(memberId: string) {
     const window = Math.floor(Date.now() / MEDIA_TOKEN_LIMIT.windowMs);
     const seen = this.tokenRequests.get(memberId);
     const count = seen?.window === window ? seen.count + 1 : 1;
     this.tokenRequests.set(memberId, { window, count });
-    if (count > MEDIA_TOKEN_LIMIT.perWindow) throw new SessionError("RATE_LIMITED", "too many media-token requests; try again later");
+    if (count > mediaTokenLimit(this.env)) throw new SessionError("RATE_LIMITED", "too many media-token requests; try again later");
   }
 
   /** The member's role as the session knows it (the Worker checks tickets against it). */

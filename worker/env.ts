@@ -36,6 +36,8 @@ export interface Bindings {
   TWILIO_TIMEOUT_MS?: string;
   /** Media token lifetime, seconds (max 3600). */
   MEDIA_TOKEN_TTL_SECONDS?: string;
+  /** HTTP media-token requests allowed per member per clock-aligned minute (default 60). */
+  MEDIA_TOKEN_REQUESTS_PER_MINUTE?: string;
   PRICE_PER_PARTICIPANT_MINUTE?: string;
   /** Share (0–1) of successful, fast requests that get a request log line; errors and slow ones always do. Default 0.05. */
   REQUEST_LOG_SAMPLE_RATE?: string;

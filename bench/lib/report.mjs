@@ -63,7 +63,7 @@ export function renderMarkdown(doc, baseline, baselineName) {
       "(Workers assets router in front, as deployed), state directory " +
       `${doc.meta.stateDir ?? "?"}${doc.meta.stateOnTmpfs ? " (tmpfs: local workerd fsyncs every SQLite commit on the request thread, Cloudflare's storage does not)" : " (disk)"}. ` +
       "Bench env: APP_ENV=development, DEV_SIGNIN=on, Twilio media against the local Twilio-compatible server; **per-socket budgets raised**: " +
-      `SOCKET_BUDGET_STAFF=${doc.meta.vars?.SOCKET_BUDGET_STAFF}, SOCKET_BUDGET_PARTICIPANT=${doc.meta.vars?.SOCKET_BUDGET_PARTICIPANT}. ` +
+      `SOCKET_BUDGET_STAFF=${doc.meta.vars?.SOCKET_BUDGET_STAFF}, SOCKET_BUDGET_PARTICIPANT=${doc.meta.vars?.SOCKET_BUDGET_PARTICIPANT}, **media-token limit raised**: MEDIA_TOKEN_REQUESTS_PER_MINUTE=${doc.meta.vars?.MEDIA_TOKEN_REQUESTS_PER_MINUTE ?? "60"}; REQUEST_LOG_SAMPLE_RATE default (0.05). ` +
       "Latencies are end to end, measured in the client.",
   );
   lines.push("");
