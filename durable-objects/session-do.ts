@@ -47,6 +47,8 @@ const COMMANDS_KEEP = 5000;
 /** Outbox rows (events) per D1 batch; an openBreakouts of 49 is ~250 statements in one row. */
 const OUTBOX_BATCH = 20;
 const OUTBOX_MAX_BACKOFF_MS = 30_000;
+/** Rows wait this long for the next D1 batch (events of a busy moment share it; frames go out first). */
+const OUTBOX_FLUSH_DELAY_MS = 20;
 /** A pending outbox is re-checked by the alarm at the next multiple of this (1–6 s after it filled). */
 const OUTBOX_CHECK_GRID_MS = 5_000;
 
@@ -108,6 +110,13 @@ interface Frame {
   /** Who receives it: "*" everyone, "staff", or "m:<memberId>". */
   audience: string[];
   body: Omit<ServerMessage, "seq"> & Record<string, unknown>;
+  /** `body` already encoded as JSON (views are, to compare them with the last one sent): not encoded twice. */
+  bodyJson?: string;
+}
+
+/** A frame's wire text: its body with `seq` appended (a pre-encoded body is extended, not re-encoded). */
+function frameText(f: Frame, seq: number): string {
+  return f.bodyJson !== undefined ? `${f.bodyJson.slice(0, -1)},"seq":${seq}}` : JSON.stringify({ ...f.body, seq });
 }
 
 export class SessionDurableObject extends DurableObject<Bindings> {
@@ -245,7 +254,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
         this.kvSet("snapshot", JSON.stringify(engine.persisted()));
         for (const f of frames) {
           const seq = ++this.seq;
-          const text = JSON.stringify({ ...f.body, seq });
+          const text = frameText(f, seq);
           encoded.push({ audience: f.audience, text });
           // Views and placements are derived from state: resume sends fresh ones, so they are not kept for replay.
           if (f.body.type !== "view" && f.body.type !== "placement") this.sql.exec(`INSERT INTO log (seq, audience, frame) VALUES (?, ?, ?)`, seq, f.audience.join(" "), text);
@@ -313,7 +322,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       const json = JSON.stringify(view);
       if (this.sentViews.get(m.id) === json) continue;
       this.sentViews.set(m.id, json);
-      frames.push({ audience: [`m:${m.id}`], body: { type: "view", view } });
+      frames.push({ audience: [`m:${m.id}`], body: { type: "view", view }, bodyJson: `{"type":"view","view":${json}}` });
     }
     return frames;
   }
@@ -531,10 +540,19 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     return Array.isArray(parsed) ? parsed : [parsed];
   }
 
+  /**
+   * Flush soon, not now: the rows are already durable in this object's storage, and a short wait lets the event's
+   * frames reach the sockets before the D1 batch is built, and lets the events of a busy moment share one batch.
+   */
   private scheduleFlush() {
     if (this.outboxRetryAt !== null && this.now() < this.outboxRetryAt) return; // backing off; the alarm retries
-    this.ctx.waitUntil(this.flushOutbox());
+    if (this.flushTimer !== null || this.flushing) return; // a flush is due or running; its loop takes new rows too
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.ctx.waitUntil(this.flushOutbox());
+    }, OUTBOX_FLUSH_DELAY_MS);
   }
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** Flush everything pending; concurrent callers share one flush loop. */
   flushOutbox(): Promise<void> {
@@ -569,7 +587,10 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     })();
     // Cleared after assignment: the loop may finish synchronously when the outbox is empty.
     const tracked = run.finally(() => {
-      if (this.flushing === tracked) this.flushing = null;
+      if (this.flushing !== tracked) return;
+      this.flushing = null;
+      // Rows enqueued while the loop was finishing would otherwise wait for the alarm.
+      if (this.outboxRetryAt === null && this.outboxPending()) this.scheduleFlush();
     });
     this.flushing = tracked;
     return tracked;
