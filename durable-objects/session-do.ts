@@ -7,7 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../worker/env";
 import { MessageBudget } from "../worker/middleware/rate-limit";
 import { log } from "../worker/log";
-import { SessionEngine } from "./logic/engine";
+import { STORED_PARTS, SessionEngine, type StoredPart } from "./logic/engine";
 import { SYSTEM, type Actor, type CommandEvent, type SessionContext, type SessionEvent } from "./logic/model";
 import { nextDeadline } from "./logic/updates";
 import { recordsFor, refusalRecord, type AnalyticsRecord, type Statement } from "./logic/records";
@@ -169,7 +169,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       CREATE TABLE IF NOT EXISTS commands (id TEXT PRIMARY KEY, response TEXT NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS grants (member TEXT PRIMARY KEY, grant TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS seen_callbacks (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS outbox_dead (id INTEGER PRIMARY KEY AUTOINCREMENT, stmt TEXT NOT NULL, error TEXT NOT NULL, at INTEGER NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS outbox_dead (id INTEGER PRIMARY KEY AUTOINCREMENT, stmt TEXT NOT NULL, error TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS state_parts (part TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (part, id));`);
   }
 
   private kvGet(k: string): string | null {
@@ -189,7 +190,21 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     this.clockOffset = Number(this.kvGet("clockOffset") ?? 0);
     const snap = this.kvGet("snapshot");
     if (!snap) return;
-    this.engine = SessionEngine.restore(JSON.parse(snap));
+    // "partsInTable": those parts of the context (members, rooms) are rows of state_parts; older snapshots carry
+    // everything inline.
+    const { partsInTable, ...persisted } = JSON.parse(snap) as { partsInTable?: StoredPart[] };
+    if (partsInTable?.length) {
+      const parts: Partial<Record<StoredPart, Record<string, unknown>>> = {};
+      for (const part of partsInTable) parts[part] = {};
+      for (const row of this.sql.exec<{ part: StoredPart; id: string; value: string }>(`SELECT part, id, value FROM state_parts`)) {
+        const into = parts[row.part];
+        if (into) into[row.id] = JSON.parse(row.value);
+      }
+      this.engine = SessionEngine.restoreWith(persisted, parts as Partial<Pick<SessionContext, StoredPart>>);
+    } else {
+      this.engine = SessionEngine.restore(persisted);
+    }
+    this.partsStored = STORED_PARTS.every((p) => partsInTable?.includes(p));
     this.seq = Number(this.kvGet("seq") ?? 0);
     this.eventNo = Number(this.kvGet("eventNo") ?? 0);
     this.setupProvider();
@@ -251,7 +266,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const encoded: { audience: string[]; text: string }[] = [];
     try {
       this.ctx.storage.transactionSync(() => {
-        this.kvSet("snapshot", JSON.stringify(engine.persisted()));
+        this.persistState(prev, next);
         for (const f of frames) {
           const seq = ++this.seq;
           const text = frameText(f, seq);
@@ -330,15 +345,15 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   /** "Where you should be" for everyone whose place changed, with a media grant for the new place. */
   private async placementFrames(prev: SessionContext, next: SessionContext, event: SessionEvent, minted: MintedGrants): Promise<Frame[]> {
     if (prev.members === next.members) return [];
-    const frames: Frame[] = [];
-    for (const m of Object.values(next.members)) {
+    const moved = Object.values(next.members).filter((m) => {
       const before = prev.members[m.id];
-      if (before && before.location === m.location) continue;
-      if (!before && m.location === null) continue;
-      const placement = await this.placementFor(next, m.id, placementReason(event, before?.location ?? null, m.location), event.now, minted);
-      frames.push({ audience: [`m:${m.id}`], body: { type: "placement", placement } });
-    }
-    return frames;
+      return before ? before.location !== m.location : m.location !== null;
+    });
+    // Signed together: one await for all the tokens of an opening, not one trip through the event loop per member.
+    const placements = await Promise.all(
+      moved.map((m) => this.placementFor(next, m.id, placementReason(event, prev.members[m.id]?.location ?? null, m.location), event.now, minted)),
+    );
+    return placements.map((placement, i) => ({ audience: [`m:${moved[i].id}`], body: { type: "placement", placement } }));
   }
 
   /**
@@ -374,6 +389,26 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       if (own.statements.length) this.scheduleFlush();
     }
     return placement;
+  }
+
+  /** Whether state_parts holds every stored part as of the last stored event (false: an inline snapshot was loaded). */
+  private partsStored = true;
+
+  /** The state after an event: the snapshot without its stored parts, and the entries that changed (structural sharing). */
+  private persistState(prev: SessionContext, next: SessionContext) {
+    const engine = this.engine!;
+    this.kvSet("snapshot", JSON.stringify({ ...(engine.persistedWithout(STORED_PARTS) as object), partsInTable: STORED_PARTS }));
+    for (const part of STORED_PARTS) {
+      const before: Record<string, unknown> = prev[part];
+      const after: Record<string, unknown> = next[part];
+      if (this.partsStored && before === after) continue;
+      for (const [id, value] of Object.entries(after)) {
+        if (this.partsStored && before[id] === value) continue;
+        this.sql.exec(`INSERT INTO state_parts (part, id, value) VALUES (?, ?, ?) ON CONFLICT(part, id) DO UPDATE SET value = excluded.value`, part, id, JSON.stringify(value));
+      }
+      for (const id of Object.keys(before)) if (!(id in after)) this.sql.exec(`DELETE FROM state_parts WHERE part = ? AND id = ?`, part, id);
+    }
+    this.partsStored = true;
   }
 
   /** Held grants as storage keeps them (null: the member holds none). */

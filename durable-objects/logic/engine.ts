@@ -8,6 +8,10 @@ import { sessionMachine, phaseOf, type EmittedNotice, type SessionSnapshot } fro
 import { contextPhase, isCommandEvent, type SessionContext, type SessionEvent, type SessionInput } from "./model";
 import { checkCommand, type Refusal } from "./rules";
 
+/** Parts of the context kept as one stored row per entry. */
+export type StoredPart = "members" | "rooms";
+export const STORED_PARTS: readonly StoredPart[] = ["members", "rooms"];
+
 export type DispatchResult =
   | { ok: true; prev: SessionContext; next: SessionContext; prevPhase: SessionPhase; phase: SessionPhase; notices: Notice[] }
   | { ok: false; error: Refusal };
@@ -43,6 +47,24 @@ export class SessionEngine {
 
   persisted(): unknown {
     return this.actor.getPersistedSnapshot();
+  }
+
+  /**
+   * persisted() with the record-valued parts of the context (members, rooms) empty: the Durable Object stores them one
+   * row per entry and rewrites only the entries an event changed (a move touches one member of fifty; closed rooms
+   * stay in the context for the rest of the session and would otherwise be re-serialised on every event).
+   */
+  persistedWithout(parts: readonly StoredPart[]): unknown {
+    const snap = this.snapshot;
+    const context = { ...snap.context };
+    for (const part of parts) context[part] = {};
+    return sessionMachine.getPersistedSnapshot({ ...snap, context } as SessionSnapshot);
+  }
+
+  /** Rebuild from persistedWithout() output and the stored entries of those parts. */
+  static restoreWith(persisted: unknown, parts: Partial<Pick<SessionContext, StoredPart>>): SessionEngine {
+    const p = persisted as { context: SessionContext };
+    return SessionEngine.restore({ ...p, context: { ...p.context, ...parts } });
   }
 
   /** Apply one event; a refused command changes nothing and says why. */

@@ -1,6 +1,6 @@
 /** Faults this stack can throw, injected for real: D1 failing, the DO evicted with sockets closed, mass reconnects. */
 import { describe, expect, it } from "vitest";
-import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { Client, createSession, d1, flush, joinSession, sleep, stubFor } from "./helpers";
 
 async function sessionWith(n: number) {
@@ -128,4 +128,59 @@ describe("reliability under faults", () => {
     fac2.close();
     back.forEach((c) => c.close());
   }, 60_000);
+});
+
+describe("stored state format", () => {
+  it("members and rooms are stored one row each, changed ones rewritten; an older inline snapshot still loads", async () => {
+    const { s, fac, people } = await sessionWith(4);
+    await fac.command({ type: "createBreakouts", count: 2, mode: "auto" });
+    await fac.command({ type: "openBreakouts" });
+    const stub = stubFor(s.sessionId);
+    const rows = () =>
+      runInDurableObject(stub, (_o, state) => {
+        const kv = state.storage.sql.exec<{ v: string }>(`SELECT v FROM kv WHERE k = 'snapshot'`).one().v;
+        const parts = state.storage.sql.exec<{ part: string; id: string; value: string }>(`SELECT part, id, value FROM state_parts`).toArray();
+        const of = (part: string) => Object.fromEntries(parts.filter((r) => r.part === part).map((r) => [r.id, JSON.parse(r.value)]));
+        return { snapshot: JSON.parse(kv), members: of("members"), rooms: of("rooms") };
+      });
+    const before = await stub.debugState();
+    const stored = await rows();
+    expect(stored.snapshot.partsInTable).toEqual(["members", "rooms"]);
+    expect(stored.snapshot.context.members).toEqual({});
+    expect(stored.snapshot.context.rooms).toEqual({});
+    expect(stored.members).toEqual(before.context!.members);
+    expect(stored.rooms).toEqual(before.context!.rooms);
+
+    // A move rewrites the moved member's row (the rows still equal the state after it).
+    const moved = people[0].memberId;
+    expect((await fac.command({ type: "move", memberId: moved, to: "main" })).type).toBe("ack");
+    const afterMove = await stub.debugState();
+    expect((await rows()).members).toEqual(afterMove.context!.members);
+    expect((await rows()).rooms).toEqual(afterMove.context!.rooms);
+
+    // Rewrite storage the way earlier versions kept it (members inline, no rows), then rebuild from it.
+    await runInDurableObject(stub, (_o, state) => {
+      const current = JSON.parse(state.storage.sql.exec<{ v: string }>(`SELECT v FROM kv WHERE k = 'snapshot'`).one().v);
+      const inline = { ...current, context: { ...current.context, members: afterMove.context!.members, rooms: afterMove.context!.rooms } };
+      delete inline.partsInTable;
+      state.storage.sql.exec(`UPDATE kv SET v = ? WHERE k = 'snapshot'`, JSON.stringify(inline));
+      state.storage.sql.exec(`DELETE FROM state_parts`);
+    });
+    await evictDurableObject(stub, { webSockets: "close" });
+    expect((await stub.debugState()).context!.members).toEqual(afterMove.context!.members);
+    // The first event after it writes every member as a row again.
+    const fac2 = await Client.connect(s.sessionId, s.ticket, "fac2");
+    await fac2.next((m) => m.type === "snapshot");
+    expect((await fac2.command({ type: "move", memberId: people[1].memberId, to: "main" })).type).toBe("ack");
+    const last = await stub.debugState();
+    const again = await rows();
+    expect(again.snapshot.partsInTable).toEqual(["members", "rooms"]);
+    expect(again.members).toEqual(last.context!.members);
+    expect(again.rooms).toEqual(last.context!.rooms);
+    await evictDurableObject(stub, { webSockets: "close" });
+    expect((await stub.debugState()).context).toEqual(last.context);
+    fac.close();
+    fac2.close();
+    people.forEach((p) => p.c.close());
+  });
 });
