@@ -9,8 +9,8 @@ import { contextPhase, isCommandEvent, type SessionContext, type SessionEvent, t
 import { checkCommand, type Refusal } from "./rules";
 
 /** Parts of the context kept as one stored row per entry. */
-export type StoredPart = "members" | "rooms";
-export const STORED_PARTS: readonly StoredPart[] = ["members", "rooms"];
+export type StoredPart = "members" | "rooms" | "media";
+export const STORED_PARTS: readonly StoredPart[] = ["members", "rooms", "media"];
 
 export type DispatchResult =
   | { ok: true; prev: SessionContext; next: SessionContext; prevPhase: SessionPhase; phase: SessionPhase; notices: Notice[] }
@@ -50,9 +50,8 @@ export class SessionEngine {
   }
 
   /**
-   * persisted() with the record-valued parts of the context (members, rooms) empty: the Durable Object stores them one
-   * row per entry and rewrites only the entries an event changed (a move touches one member of fifty; closed rooms
-   * stay in the context for the rest of the session and would otherwise be re-serialised on every event).
+   * persisted() with the record-valued parts of the context (members, rooms, media) empty: the Durable Object stores
+   * them one row per entry and rewrites only the entries an event changed (a move touches one member of fifty).
    */
   persistedWithout(parts: readonly StoredPart[]): unknown {
     const snap = this.snapshot;

@@ -212,11 +212,24 @@ function autoPlan(ctx: SessionContext, includeStaff: readonly string[]): Record<
   return result.ok ? result.plan : {};
 }
 
+/**
+ * The live state without the rooms of past rounds (all closed by now) and their completed media rooms. Their history
+ * is in D1; kept here, every event would cost more with every round (copies, diffs, storage). Ids are never reused
+ * (nextRoomNumber), so nothing can confuse a new room with a forgotten one.
+ */
+function withoutPastRounds(ctx: SessionContext): SessionContext {
+  const closed = Object.values(ctx.rooms).filter((r) => r.status === "closed");
+  if (!closed.length) return ctx;
+  const rooms = Object.fromEntries(Object.entries(ctx.rooms).filter(([, r]) => r.status !== "closed"));
+  const media = Object.fromEntries(Object.entries(ctx.media).filter(([key, m]) => key === MAIN_ROOM || key in rooms || m.status !== "completed"));
+  return { ...ctx, rooms, media };
+}
+
 export function createBreakouts(ctx: SessionContext, e: Cmd<"createBreakouts">): SessionContext {
   const names = e.names ?? Array.from({ length: e.count ?? 0 }, (_, i) => `Room ${i + 1}`);
   const capacity = roomCapacity(ctx, e.capacity);
   const number = ctx.roundsCompleted + 1;
-  let next: SessionContext = { ...ctx, nextRoomNumber: ctx.nextRoomNumber };
+  let next: SessionContext = { ...withoutPastRounds(ctx), nextRoomNumber: ctx.nextRoomNumber };
   for (const name of names) next = newRoom(next, name, capacity, number, e.now)[0];
   next = {
     ...next,

@@ -409,3 +409,47 @@ describe("opening and closing rooms", () => {
     expect(s.ctx.roundsCompleted).toBe(2);
   });
 });
+
+describe("rooms of past rounds", () => {
+  it("leave the live state when the next round is created; completed media rooms with them; ids never come back", () => {
+    const s = createSession({ participants: 6, checkInvariants: true });
+    const seen = new Set<string>();
+    for (let round = 1; round <= 5; round++) {
+      s.ok("createBreakouts", { count: 3, mode: "auto" });
+      // Only this round's rooms: the earlier rounds' closed rooms are gone.
+      expect(Object.values(s.ctx.rooms).map((r) => r.round)).toEqual([round, round, round]);
+      for (const id of Object.keys(s.ctx.rooms)) {
+        expect(seen.has(id)).toBe(false);
+        seen.add(id);
+      }
+      s.ok("openBreakouts");
+      // The provider reports a media room per breakout room; they complete when the rooms close.
+      for (const id of Object.keys(s.ctx.rooms)) s.send({ type: "mediaUpdated", media: { key: id, name: `mb-${id}`, sid: `RM${round}${id}`, status: "ready", error: null } });
+      s.ok("closeAll", { countdownSeconds: 0 });
+      expect(Object.values(s.ctx.rooms).every((r) => r.status === "closed")).toBe(true);
+      for (const id of Object.keys(s.ctx.rooms)) s.send({ type: "mediaUpdated", media: { key: id, name: `mb-${id}`, sid: `RM${round}${id}`, status: "completed", error: null } });
+    }
+    expect(seen.size).toBe(15);
+    // The last round's rooms (closed) and their completed media stay until the next round.
+    expect(Object.keys(s.ctx.rooms)).toHaveLength(3);
+    expect(Object.keys(s.ctx.media).filter((k) => k !== MAIN_ROOM)).toHaveLength(3);
+    s.ok("createBreakouts", { count: 2, mode: "manual" });
+    expect(Object.values(s.ctx.rooms).every((r) => r.status === "preparing")).toBe(true);
+    expect(Object.keys(s.ctx.media).filter((k) => k !== MAIN_ROOM)).toEqual([]);
+  });
+
+  it("a media room still completing is kept until the provider reports it completed", () => {
+    const s = createSession({ participants: 4 });
+    s.ok("createBreakouts", { count: 2, mode: "auto" });
+    s.ok("openBreakouts");
+    const [a, b] = Object.keys(s.ctx.rooms);
+    for (const id of [a, b]) s.send({ type: "mediaUpdated", media: { key: id, name: `mb-${id}`, sid: `RM${id}`, status: "ready", error: null } });
+    s.ok("closeAll", { countdownSeconds: 0 });
+    s.send({ type: "mediaUpdated", media: { key: a, name: `mb-${a}`, sid: `RM${a}`, status: "completed", error: null } });
+    s.ok("createBreakouts", { count: 2, mode: "manual" });
+    expect(s.ctx.rooms[a]).toBeUndefined();
+    expect(s.ctx.rooms[b]).toBeUndefined();
+    expect(s.ctx.media[a]).toBeUndefined();
+    expect(s.ctx.media[b]).toMatchObject({ status: "ready" });
+  });
+});
