@@ -51,8 +51,10 @@ ON CONFLICT(session_id, room_id) DO UPDATE SET name = excluded.name, capacity = 
   opened_at = excluded.opened_at, closed_at = excluded.closed_at`;
 
 // Close the member's open stay, except the one this same event opens (so a replayed batch cannot close it).
-const CLOSE_STAY = `UPDATE breakout_room_participants SET left_at = ? WHERE session_id = ? AND member_id = ? AND left_at IS NULL AND id <> ?`;
-const OPEN_STAY = `INSERT OR IGNORE INTO breakout_room_participants (id, session_id, member_id, location, round, joined_at, left_at) VALUES (?, ?, ?, ?, ?, ?, NULL)`;
+// Only stays begun at an earlier event are closed: a replayed old event must not close a stay a later one opened.
+const CLOSE_STAY = `UPDATE breakout_room_participants SET left_at = ? WHERE session_id = ? AND member_id = ? AND left_at IS NULL AND id <> ?
+  AND (began_seq IS NULL OR began_seq < ?)`;
+const OPEN_STAY = `INSERT OR IGNORE INTO breakout_room_participants (id, session_id, member_id, location, round, joined_at, left_at, began_seq) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)`;
 const TRANSITION = `INSERT OR IGNORE INTO breakout_room_transitions (id, session_id, seq, member_id, from_location, to_location, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const ANALYTICS = `INSERT OR IGNORE INTO session_analytics_events (id, session_id, seq, event, actor, target, data, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 const AUDIT = `INSERT OR IGNORE INTO audit_log (id, session_id, actor, actor_role, action, target, result, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -117,8 +119,8 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
       const from = before?.location ?? null;
       if (from === m.location) continue;
       const stayId = `${sid}:${id}:${eventNo}`;
-      out.push({ sql: CLOSE_STAY, params: [at, sid, id, stayId] });
-      if (m.location !== null) out.push({ sql: OPEN_STAY, params: [stayId, sid, id, m.location, next.round?.number ?? prev.round?.number ?? 0, at] });
+      out.push({ sql: CLOSE_STAY, params: [at, sid, id, stayId, eventNo] });
+      if (m.location !== null) out.push({ sql: OPEN_STAY, params: [stayId, sid, id, m.location, next.round?.number ?? prev.round?.number ?? 0, at, eventNo] });
       out.push({ sql: TRANSITION, params: [`${sid}:${eventNo}:${id}`, sid, eventNo, id, from, m.location, actor.memberId, reasonOf(event), at] });
       if (from !== null && m.location !== null && event.type !== "tick")
         analytics.push({ event: "participant_moved", actor: actor.memberId, target: id, data: { from, to: m.location, reason: reasonOf(event) } });
