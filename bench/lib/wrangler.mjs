@@ -155,6 +155,57 @@ function listeningPorts(pid) {
   return ports;
 }
 
+/** A one-page stand-in for the web app (what the benches serve as assets; the app build is not what they measure). */
+function benchAssets(persistTo) {
+  const assets = path.join(persistTo, "bench-assets");
+  mkdirSync(assets, { recursive: true });
+  writeFileSync(path.join(assets, "index.html"), "<!doctype html><title>bench</title>");
+  return assets;
+}
+
+/**
+ * Starts argv in its own process group through bash, at the bench's priority (BENCH_NICE), with the soft fd limit
+ * raised to the hard one (sockets are file descriptors), appending its output to logFile (`stdout: "pipe"` keeps
+ * stdout for the caller and logs stderr only).
+ */
+function spawnBenchProcess(argv, { project, logFile, raiseFds = true, stdout = "log" }) {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+  const nice = Number(process.env.BENCH_NICE ?? 0);
+  const redirect = stdout === "pipe" ? `2>> '${logFile}'` : `>> '${logFile}' 2>&1`;
+  const script = `${raiseFds ? "ulimit -n $(ulimit -Hn) 2>/dev/null; " : ""}exec ${nice ? `nice -n ${nice} ` : ""}${quoted} ${redirect}`;
+  return spawn("bash", ["-c", script], { cwd: project, env: quietEnv(), stdio: ["ignore", stdout === "pipe" ? "pipe" : "ignore", "ignore"], detached: true });
+}
+
+/**
+ * Stops what spawnBenchProcess started: `signal` to `target` (the child, or -pid for its whole group), SIGKILL to the
+ * group after 10 s, then waits for `leftovers` (workerd children may outlive their parent for a moment), killing them
+ * after 5 s.
+ */
+async function stopBenchProcess(child, { signal, target, leftovers = [] }) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(target, signal);
+  } catch {
+    /* gone */
+  }
+  const t = setTimeout(() => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }, 10_000);
+  await exited;
+  clearTimeout(t);
+  for (let i = 0; i < 40; i++) {
+    const alive = leftovers.filter((p) => p && existsSync(`/proc/${p}`) && !/^Z/.test(stateOf(p)));
+    if (!alive.length) break;
+    await new Promise((r) => setTimeout(r, 250));
+    if (i === 20) for (const p of alive) try { process.kill(p, "SIGKILL"); } catch { /* gone */ }
+  }
+}
+
 /**
  * Starts `wrangler dev` and waits until it answers. Returns { url, directUrl, pids, stop() }.
  * - url: wrangler's own port (its dev ProxyWorker forwards to the user worker);
@@ -163,19 +214,13 @@ function listeningPorts(pid) {
 export async function startWrangler({ persistTo, vars, logLevel = "info", label = "wrangler", logDir, raiseFds = true, project = ROOT }) {
   const port = await freePort();
   const inspectorPort = await freePort();
-  const assets = path.join(persistTo, "bench-assets");
-  mkdirSync(assets, { recursive: true });
-  writeFileSync(path.join(assets, "index.html"), "<!doctype html><title>bench</title>");
+  const assets = benchAssets(persistTo);
   // An explicit -c: a `vite build` elsewhere leaves .wrangler/deploy/config.json, which would redirect wrangler to the
   // built output instead of the sources.
   const args = ["dev", "-c", path.join(project, "wrangler.toml"), "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--assets", assets, "--log-level", logLevel, "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const logFile = path.join(logDir ?? persistTo, `${label}.log`);
-  // Raise the soft fd limit to the hard limit for wrangler and its workerd children (sockets are file descriptors).
-  const quoted = [WRANGLER, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
-  const nice = Number(process.env.BENCH_NICE ?? 0);
-  const script = `${raiseFds ? "ulimit -n $(ulimit -Hn) 2>/dev/null; " : ""}exec ${nice ? `nice -n ${nice} ` : ""}${quoted} >> '${logFile}' 2>&1`;
-  const child = spawn("bash", ["-c", script], { cwd: project, env: quietEnv(), stdio: "ignore", detached: true });
+  const child = spawnBenchProcess([WRANGLER, ...args], { project, logFile, raiseFds });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   let ok = false;
@@ -242,31 +287,8 @@ export async function startWrangler({ persistTo, vars, logLevel = "info", label 
     inspectorPort,
     logFile,
     pids: { wrangler: child.pid, proxyWorkerd: proxyPid, userWorkerd: userPid },
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      try {
-        process.kill(-child.pid, "SIGINT"); // the whole process group we started (wrangler and its workerd children)
-      } catch {
-        /* gone */
-      }
-      const t = setTimeout(() => {
-        try {
-          process.kill(-child.pid, "SIGKILL");
-        } catch {
-          /* gone */
-        }
-      }, 10_000);
-      await exited;
-      clearTimeout(t);
-      // workerd children may outlive wrangler for a moment.
-      for (let i = 0; i < 40; i++) {
-        const alive = [proxyPid, userPid].filter((p) => p && existsSync(`/proc/${p}`) && !/^Z/.test(stateOf(p)));
-        if (!alive.length) break;
-        await new Promise((r) => setTimeout(r, 250));
-        if (i === 20) for (const p of alive) try { process.kill(p, "SIGKILL"); } catch { /* gone */ }
-      }
-    },
+    // The whole process group we started: wrangler and its workerd children.
+    stop: () => stopBenchProcess(child, { signal: "SIGINT", target: -child.pid, leftovers: [proxyPid, userPid] }),
   };
 }
 
@@ -341,16 +363,11 @@ export function noiseMeter(pidsFn) {
  * `url` is Miniflare's entry (its dev plumbing), `directUrl` the Worker's own socket.
  */
 export async function startWorkerd({ persistTo, vars, label = "workerd", logDir, project = ROOT, inspectorPort }) {
-  const assets = path.join(persistTo, "bench-assets");
-  mkdirSync(assets, { recursive: true });
-  writeFileSync(path.join(assets, "index.html"), "<!doctype html><title>bench</title>");
+  const assets = benchAssets(persistTo);
   const logFile = path.join(logDir ?? persistTo, `${label}.log`);
   const input = JSON.stringify({ project, persistTo, vars, assetsDir: assets, logFile, inspectorPort, label });
-  const nice = Number(process.env.BENCH_NICE ?? 0);
   const host = path.join(import.meta.dirname, "serve-workerd.mjs");
-  const quoted = [process.execPath, host, input].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
-  const script = `ulimit -n $(ulimit -Hn) 2>/dev/null; exec ${nice ? `nice -n ${nice} ` : ""}${quoted} 2>> '${logFile}'`;
-  const child = spawn("bash", ["-c", script], { cwd: project, env: quietEnv(), stdio: ["ignore", "pipe", "ignore"], detached: true });
+  const child = spawnBenchProcess([process.execPath, host, input], { project, logFile, stdout: "pipe" });
   const ready = await new Promise((resolve, reject) => {
     let buf = "";
     const t = setTimeout(() => reject(new Error(`workerd did not start in 120 s; see ${logFile}:\n${safeTail(logFile)}`)), 120_000);
@@ -375,24 +392,7 @@ export async function startWorkerd({ persistTo, vars, label = "workerd", logDir,
     inspectorPort,
     logFile,
     pids,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      try {
-        process.kill(child.pid, "SIGTERM");
-      } catch {
-        /* gone */
-      }
-      const t = setTimeout(() => {
-        try {
-          process.kill(-child.pid, "SIGKILL");
-          process.kill(pids.userWorkerd, "SIGKILL");
-        } catch {
-          /* gone */
-        }
-      }, 10_000);
-      await exited;
-      clearTimeout(t);
-    },
+    // The Node host alone: it disposes Miniflare, which stops workerd.
+    stop: () => stopBenchProcess(child, { signal: "SIGTERM", target: child.pid, leftovers: [pids.userWorkerd] }),
   };
 }
