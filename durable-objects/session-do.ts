@@ -190,7 +190,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     this.clockOffset = Number(this.kvGet("clockOffset") ?? 0);
     const snap = this.kvGet("snapshot");
     if (!snap) return;
-    // "partsInTable": those parts of the context (members, rooms) are rows of state_parts; older snapshots carry
+    // "partsInTable": those parts of the context (STORED_PARTS) are rows of state_parts; older snapshots carry
     // everything inline.
     const { partsInTable, ...persisted } = JSON.parse(snap) as { partsInTable?: StoredPart[] };
     if (partsInTable?.length) {

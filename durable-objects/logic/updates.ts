@@ -218,8 +218,7 @@ function autoPlan(ctx: SessionContext, includeStaff: readonly string[]): Record<
  * (nextRoomNumber), so nothing can confuse a new room with a forgotten one.
  */
 function withoutPastRounds(ctx: SessionContext): SessionContext {
-  const closed = Object.values(ctx.rooms).filter((r) => r.status === "closed");
-  if (!closed.length) return ctx;
+  if (!Object.values(ctx.rooms).some((r) => r.status === "closed")) return ctx;
   const rooms = Object.fromEntries(Object.entries(ctx.rooms).filter(([, r]) => r.status !== "closed"));
   const media = Object.fromEntries(Object.entries(ctx.media).filter(([key, m]) => key === MAIN_ROOM || key in rooms || m.status !== "completed"));
   return { ...ctx, rooms, media };
