@@ -6,7 +6,7 @@
 // cost (bench/README.md). The benches measure both: the product on this socket, and through `wrangler dev`.
 //
 // Input: one JSON argument { project, persistTo, vars, assetsDir, logFile, inspectorPort? }.
-// Output: a line `BENCH_READY <json>` on stdout { url, directUrl, workerdPid } once ready; SIGTERM/SIGINT dispose and exit.
+// Output: a line `BENCH_READY <json>` on stdout { url, directUrl, workerdPid, bundle } once ready; SIGTERM/SIGINT dispose and exit.
 import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -81,7 +81,7 @@ const workerdPid = readdirSync("/proc")
     }
   });
 
-process.stdout.write(`BENCH_READY ${JSON.stringify({ url: url.origin, directUrl: directUrl.origin, workerdPid: Number(workerdPid) })}\n`);
+process.stdout.write(`BENCH_READY ${JSON.stringify({ url: url.origin, directUrl: directUrl.origin, workerdPid: Number(workerdPid), bundle: path.join(outdir, entry) })}\n`);
 
 for (const sig of ["SIGTERM", "SIGINT"]) {
   process.once(sig, async () => {

@@ -388,7 +388,7 @@ export async function startWorkerd({ persistTo, vars, label = "workerd", logDir,
   return {
     url: ready.url,
     directUrl: ready.directUrl,
-    bundle: null,
+    bundle: ready.bundle, // profile line numbers map back to source through it
     inspectorPort,
     logFile,
     pids,
