@@ -22,7 +22,7 @@ export async function closeSession(conn) {
 
 function checkPlacement(sessionId, provider, m) {
   const p = m.placement;
-  if (!p || !p.location || p.location === "main") return "not placed in a breakout room";
+  if (!p?.location || p.location === "main") return "not placed in a breakout room";
   if (!p.media) return "no media grant";
   if (p.media.room !== `mb-${sessionId}-${p.location}`) return `grant for ${p.media.room}, placed in ${p.location}`;
   if (provider === "twilio" && (typeof p.media.token !== "string" || p.media.token.split(".").length !== 3)) return "no Twilio token";

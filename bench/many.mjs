@@ -41,7 +41,11 @@ export async function run({
   log = () => {},
 }) {
   const out = { sessionsRequested: sessions, perSession, busySessionsRequested: busySessions };
-  out.fdLimits = Object.fromEntries(Object.entries(pids).filter(([, p]) => p).map(([k, p]) => [k, fdLimit(p)]));
+  out.fdLimits = Object.fromEntries(
+    Object.entries(pids)
+      .filter(([, p]) => p)
+      .map(([k, p]) => [k, fdLimit(p)]),
+  );
   out.fdLimits.benchClient = fdLimit(process.pid);
   if (proxyBase) {
     out.fdPerSocketViaWranglerPort = await fdPerSocket({ base: proxyBase, pids });
@@ -56,12 +60,16 @@ export async function run({
   const tSetup = performance.now();
   const setupDeadline = tSetup + setupBudgetSeconds * 1000;
   const made = (
-    await pool(Array.from({ length: sessions }, (_, i) => i), 24, async (i) => {
-      if (performance.now() > setupDeadline) return null; // bounded: report how far it got
-      const s = await api.sessionWithParticipants(perSession, { mediaProvider: "twilio", concurrency: 4, title: `Group ${i + 1}` });
-      if ((i + 1) % 100 === 0) log(`  many: ${i + 1} sessions created`);
-      return s;
-    })
+    await pool(
+      Array.from({ length: sessions }, (_, i) => i),
+      24,
+      async (i) => {
+        if (performance.now() > setupDeadline) return null; // bounded: report how far it got
+        const s = await api.sessionWithParticipants(perSession, { mediaProvider: "twilio", concurrency: 4, title: `Group ${i + 1}` });
+        if ((i + 1) % 100 === 0) log(`  many: ${i + 1} sessions created`);
+        return s;
+      },
+    )
   ).filter(Boolean);
   out.sessionsCreated = made.length;
   out.setupSeconds = +((performance.now() - tSetup) / 1000).toFixed(1);
@@ -117,10 +125,16 @@ export async function run({
   out.socketsConnected = connected;
   out.connectFailures = failures;
   out.connectSkipped = skipped;
-  out.stoppedAtFdCeiling = stoppedAtFdCeiling ? { ceiling: fdCeiling, userWorkerdOpenFiles: openFiles(pids.userWorkerd), softLimit: fdLimit(pids.userWorkerd).soft } : null;
+  out.stoppedAtFdCeiling = stoppedAtFdCeiling
+    ? { ceiling: fdCeiling, userWorkerdOpenFiles: openFiles(pids.userWorkerd), softLimit: fdLimit(pids.userWorkerd).soft }
+    : null;
   out.connectsPerSecond = Math.round(connected / out.connectSeconds);
   out.firstConnectError = firstError;
-  out.openFilesAtPeak = Object.fromEntries(Object.entries(pids).filter(([, p]) => p).map(([k, p]) => [k, openFiles(p)]));
+  out.openFilesAtPeak = Object.fromEntries(
+    Object.entries(pids)
+      .filter(([, p]) => p)
+      .map(([k, p]) => [k, openFiles(p)]),
+  );
   out.openFilesAtPeak.benchClient = openFiles(process.pid);
   await sleep(3000);
   const rssB = { user: memoryOf(pids.userWorkerd).rssKb, proxy: memoryOf(pids.proxyWorkerd).rssKb };
@@ -166,8 +180,7 @@ export async function run({
         if (r.msg.type === "ack") {
           busyOk++;
           c.where.set(memberId, to);
-        }
-        else busyRefusals[r.msg.error.code] = (busyRefusals[r.msg.error.code] ?? 0) + 1;
+        } else busyRefusals[r.msg.error.code] = (busyRefusals[r.msg.error.code] ?? 0) + 1;
       } catch {
         busyRefusals.TIMEOUT = (busyRefusals.TIMEOUT ?? 0) + 1;
       }
@@ -215,11 +228,22 @@ export async function run({
     failures: failuresB,
     seconds: +measuredSeconds.toFixed(1),
   };
-  out.busy = { intervalMs: busyIntervalMs, sessions: busy.length, movesOk: busyOk, movesPerSecond: Math.round(busyOk / measuredSeconds), ackMs: summarize(busyAcks), refusals: busyRefusals };
+  out.busy = {
+    intervalMs: busyIntervalMs,
+    sessions: busy.length,
+    movesOk: busyOk,
+    movesPerSecond: Math.round(busyOk / measuredSeconds),
+    ackMs: summarize(busyAcks),
+    refusals: busyRefusals,
+  };
   out.rssAfterLoadMb = { user: mb(memoryOf(pids.userWorkerd).rssKb), hwmUser: mb(memoryOf(pids.userWorkerd).hwmKb) };
 
   const tClose = performance.now();
-  await pool(conns.flatMap((c) => [c.fac, ...c.clients].filter(Boolean)), 256, (ws) => ws.closeAndWait(5000));
+  await pool(
+    conns.flatMap((c) => [c.fac, ...c.clients].filter(Boolean)),
+    256,
+    (ws) => ws.closeAndWait(5000),
+  );
   out.closeSeconds = +((performance.now() - tClose) / 1000).toFixed(1);
   return out;
 }

@@ -26,7 +26,16 @@ async function load(project = ROOT) {
   const entry = path.join(project, `.bench-micro-entry-${process.pid}.ts`);
   writeFileSync(entry, ENTRY);
   try {
-    await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", outfile: path.join(dir, "m.mjs"), logLevel: "silent", mainFields: ["module", "main"], conditions: ["worker", "browser"] });
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      outfile: path.join(dir, "m.mjs"),
+      logLevel: "silent",
+      mainFields: ["module", "main"],
+      conditions: ["worker", "browser"],
+    });
   } finally {
     rmSync(entry, { force: true });
   }
@@ -51,7 +60,15 @@ export async function run({ participants = 49, project = ROOT } = {}) {
   const m = await load(project);
   const now = 1_800_000_000_000;
   const newSession = () => {
-    const e = m.SessionEngine.create({ sessionId: "s1", title: "Group", createdAt: now, createdBy: "user:f", settings: { autoAdmit: true }, seed: 7, mediaProvider: "twilio" });
+    const e = m.SessionEngine.create({
+      sessionId: "s1",
+      title: "Group",
+      createdAt: now,
+      createdBy: "user:f",
+      settings: { autoAdmit: true },
+      seed: 7,
+      mediaProvider: "twilio",
+    });
     e.dispatch({ type: "memberJoined", identity: "user:f", name: "Facilitator", role: "facilitator", now });
     for (let i = 0; i < participants; i++) e.dispatch({ type: "memberJoined", identity: `guest:${i}`, name: `Participant ${i + 1}`, role: "participant", now });
     return e;
@@ -60,7 +77,9 @@ export async function run({ participants = 49, project = ROOT } = {}) {
   const e = newSession();
   e.dispatch({ type: "createBreakouts", count: 10, mode: "auto", actor: fac, now });
   e.dispatch({ type: "openBreakouts", actor: fac, now });
-  const ids = Object.values(e.context.members).filter((x) => x.role === "participant").map((x) => x.id);
+  const ids = Object.values(e.context.members)
+    .filter((x) => x.role === "participant")
+    .map((x) => x.id);
   const rooms = Object.keys(e.context.rooms);
   const moveEvent = (i) => {
     const id = ids[i % ids.length];
@@ -77,15 +96,26 @@ export async function run({ participants = 49, project = ROOT } = {}) {
   out.engineDispatchMove = await time(() => e.dispatch(moveEvent(k++)), { n: 500 });
   const r = e.dispatch(moveEvent(k++));
   out.diffForStaff = await time(() => m.diffForStaff(r.prev, r.next, r.prevPhase, r.phase), { n: 2000 });
-  out.participantViewsAll = await time(() => {
-    for (const id of ids) JSON.stringify(m.participantView(r.next, r.phase, id));
-  }, { n: 200 });
+  out.participantViewsAll = await time(
+    () => {
+      for (const id of ids) JSON.stringify(m.participantView(r.next, r.phase, id));
+    },
+    { n: 200 },
+  );
   out.participantViewOne = Math.round((out.participantViewsAll / ids.length) * 10) / 10;
-  out.recordsForMove = await time(() => m.recordsFor({ eventNo: 5, event: moveEvent(1), actor: fac, prev: r.prev, next: r.next, prevPhase: r.phase, phase: r.phase, notices: [] }), { n: 2000 });
+  out.recordsForMove = await time(
+    () => m.recordsFor({ eventNo: 5, event: moveEvent(1), actor: fac, prev: r.prev, next: r.next, prevPhase: r.phase, phase: r.phase, notices: [] }),
+    { n: 2000 },
+  );
   out.persistedSnapshotJson = await time(() => JSON.stringify(e.persisted()), { n: 300 });
   out.staffSnapshotJson = await time(() => JSON.stringify(m.staffState(e.context, e.phase)), { n: 300 });
 
-  const signer = new m.TwilioTokenSigner({ accountSid: "AC" + "0".repeat(32), apiKeySid: "SK" + "0".repeat(32), apiKeySecret: "secret-secret-secret", ttlSeconds: 3600 });
+  const signer = new m.TwilioTokenSigner({
+    accountSid: "AC" + "0".repeat(32),
+    apiKeySid: "SK" + "0".repeat(32),
+    apiKeySecret: "secret-secret-secret",
+    ttlSeconds: 3600,
+  });
   out.twilioTokenSign = await time(() => signer.sign({ identity: "m7", room: "mb-s1-r3", now }), { n: 1000 });
   const env = { APP_ENV: "development", DEV_SIGNIN: "on", APP_SIGNING_SECRET: "micro-bench-secret-0123456789abcdef0123" };
   const ticket = (await m.issueMemberTicket(env, { sessionId: "s1", memberId: "m7", role: "participant", name: "P" })).token;
@@ -93,8 +123,8 @@ export async function run({ participants = 49, project = ROOT } = {}) {
 
   // openBreakouts on 49 participants: create → open → closeAll(0) cycles; only the open is timed.
   const e2 = newSession();
-  let openUs = [];
-  let frameUs = [];
+  const openUs = [];
+  const frameUs = [];
   for (let i = 0; i < 40; i++) {
     e2.dispatch({ type: "createBreakouts", count: 10, mode: "auto", actor: fac, now: now + i });
     const t0 = performance.now();
@@ -102,7 +132,16 @@ export async function run({ participants = 49, project = ROOT } = {}) {
     const t1 = performance.now();
     const ps = Object.values(res.next.members).filter((x) => x.role === "participant");
     for (const p of ps) JSON.stringify({ type: "view", view: m.participantView(res.next, res.phase, p.id), seq: i });
-    m.recordsFor({ eventNo: 9, event: { type: "openBreakouts", actor: fac, now }, actor: fac, prev: res.prev, next: res.next, prevPhase: res.prevPhase, phase: res.phase, notices: [] });
+    m.recordsFor({
+      eventNo: 9,
+      event: { type: "openBreakouts", actor: fac, now },
+      actor: fac,
+      prev: res.prev,
+      next: res.next,
+      prevPhase: res.prevPhase,
+      phase: res.phase,
+      notices: [],
+    });
     const t2 = performance.now();
     if (i >= 10) {
       openUs.push((t1 - t0) * 1000);

@@ -8,13 +8,17 @@ import { Api, WsClient, pool, summarize } from "./lib/client.mjs";
 /** Sessions in an interesting state: participants joined, rooms open. Returns what each should look like. */
 export async function prepare({ base, sessions = 100, participants = 10, log = () => {} }) {
   const api = new Api(base);
-  const made = await pool(Array.from({ length: sessions }, (_, i) => i), 8, async (i) => {
-    const s = await api.sessionWithParticipants(participants, { mediaProvider: "twilio", title: `Resume ${i + 1}`, concurrency: 4 });
-    for (const command of [{ type: "createBreakouts", count: 3, mode: "auto" }, { type: "openBreakouts" }, { type: "broadcast", text: "welcome back" }]) {
-      await api.ok(`/api/sessions/${s.sessionId}/commands`, { token: s.ticket, body: { commandId: `prep-${command.type}-${i}`, command } });
-    }
-    return s;
-  });
+  const made = await pool(
+    Array.from({ length: sessions }, (_, i) => i),
+    8,
+    async (i) => {
+      const s = await api.sessionWithParticipants(participants, { mediaProvider: "twilio", title: `Resume ${i + 1}`, concurrency: 4 });
+      for (const command of [{ type: "createBreakouts", count: 3, mode: "auto" }, { type: "openBreakouts" }, { type: "broadcast", text: "welcome back" }]) {
+        await api.ok(`/api/sessions/${s.sessionId}/commands`, { token: s.ticket, body: { commandId: `prep-${command.type}-${i}`, command } });
+      }
+      return s;
+    },
+  );
   log(`  resume: ${made.length} sessions prepared`);
   return made;
 }
@@ -36,7 +40,12 @@ async function reconnect(base, s, expected) {
   if (!isDeepStrictEqual(snap.staff, expected.staff)) problems.push("staff snapshot differs from the state before");
   if (snap.seq < expected.seq) problems.push(`snapshot seq ${snap.seq} < ${expected.seq}`);
   const t1 = performance.now();
-  const p = await WsClient.connect(base, s.sessionId, s.participants[0].ticket, { name: "p", until: (m) => m.type === "placement", timeoutMs: 30_000, keep: true });
+  const p = await WsClient.connect(base, s.sessionId, s.participants[0].ticket, {
+    name: "p",
+    until: (m) => m.type === "placement",
+    timeoutMs: 30_000,
+    keep: true,
+  });
   const partMs = performance.now() - t1;
   const pSnap = p.keep.find((m) => m.type === "snapshot");
   const placement = p.firstMatch.placement;
@@ -61,7 +70,13 @@ export async function measure({ base, made, label, log = () => {} }) {
     for (const p of r.problems) problems.push(`${s.sessionId}: ${p}`);
   }
   log(`  resume (${label}): facilitator snapshot p50 ${summarize(fac).p50} ms`);
-  return { sessions: made.length, facilitatorSnapshotMs: summarize(fac), participantSnapshotMs: summarize(part), problems: problems.slice(0, 10), problemCount: problems.length };
+  return {
+    sessions: made.length,
+    facilitatorSnapshotMs: summarize(fac),
+    participantSnapshotMs: summarize(part),
+    problems: problems.slice(0, 10),
+    problemCount: problems.length,
+  };
 }
 
 /**
@@ -80,7 +95,13 @@ export async function measureCold({ base, made, expectedBefore, log = () => {} }
     for (const p of r.problems) problems.push(`${made[i].sessionId}: ${p}`);
   }
   log(`  resume (cold): facilitator snapshot p50 ${summarize(fac).p50} ms`);
-  return { sessions: made.length, facilitatorSnapshotMs: summarize(fac), participantSnapshotMs: summarize(part), problems: problems.slice(0, 10), problemCount: problems.length };
+  return {
+    sessions: made.length,
+    facilitatorSnapshotMs: summarize(fac),
+    participantSnapshotMs: summarize(part),
+    problems: problems.slice(0, 10),
+    problemCount: problems.length,
+  };
 }
 
 export async function readExpectations(base, made) {

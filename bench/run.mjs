@@ -142,7 +142,10 @@ function benchVars() {
 
 function isTmpfs(dir) {
   try {
-    const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")).filter((f) => f.length > 2);
+    const mounts = readFileSync("/proc/mounts", "utf8")
+      .split("\n")
+      .map((l) => l.split(" "))
+      .filter((f) => f.length > 2);
     const real = path.resolve(dir);
     const best = mounts.filter(([, mnt]) => real === mnt || real.startsWith(mnt.endsWith("/") ? mnt : `${mnt}/`)).sort((a, b) => b[1].length - a[1].length)[0];
     return best?.[2] === "tmpfs";
@@ -209,12 +212,48 @@ async function profiledInner(name, fn) {
     saveProfile(file, prof);
     const s = summarizeProfile(prof, 40, w.bundle);
     const inclusiveNames = [
-      "webSocketMessage", "command", "apply", "dispatch", "viewFrames", "placementFrames", "placementFor", "participantView", "diffForStaff",
-      "recordsFor", "persisted", "enqueue", "deliver", "socketsFor", "scheduleAlarm", "nextAlarmTime", "flushOutbox", "rememberCommand",
-      "recalledCommand", "sign", "jwtVerify", "verifyMemberTicket", "requireMember", "rateLimitMiddleware", "mediaGrant", "fetch",
-      "securityHeadersMiddleware", "corsAllowList", "safeParse", "writeAnalytics", "resume", "snapshotFor", "load", "migrate",
+      "webSocketMessage",
+      "command",
+      "apply",
+      "dispatch",
+      "viewFrames",
+      "placementFrames",
+      "placementFor",
+      "participantView",
+      "diffForStaff",
+      "recordsFor",
+      "persisted",
+      "enqueue",
+      "deliver",
+      "socketsFor",
+      "scheduleAlarm",
+      "nextAlarmTime",
+      "flushOutbox",
+      "rememberCommand",
+      "recalledCommand",
+      "sign",
+      "jwtVerify",
+      "verifyMemberTicket",
+      "requireMember",
+      "rateLimitMiddleware",
+      "mediaGrant",
+      "fetch",
+      "securityHeadersMiddleware",
+      "corsAllowList",
+      "safeParse",
+      "writeAnalytics",
+      "resume",
+      "snapshotFor",
+      "load",
+      "migrate",
     ];
-    results[`profile_${name}`] = { file: path.relative(ROOT, file), busyMs: s.busyMs, idleMs: s.idleMs, topSelf: s.topSelf, inclusive: s.inclusive(inclusiveNames) };
+    results[`profile_${name}`] = {
+      file: path.relative(ROOT, file),
+      busyMs: s.busyMs,
+      idleMs: s.idleMs,
+      topSelf: s.topSelf,
+      inclusive: s.inclusive(inclusiveNames),
+    };
   }
 }
 
@@ -250,8 +289,13 @@ try {
   await start("A");
   if (only.has("fanout")) await timed("fanout", () => fanout.run({ base: w.directUrl, rounds: SIZES.fanoutRounds, workerdPid: w.pids.userWorkerd, log }));
   if (only.has("moves")) {
-    if (!args.minimal) await timed("moves", () => moves.run({ base: w.directUrl, seconds: SIZES.movesSeconds, window: 1, countTransitions, workerdPid: w.pids.userWorkerd, log }));
-    await timed("movesWindow16", () => moves.run({ base: w.directUrl, seconds: SIZES.movesSeconds, window: 16, countTransitions, workerdPid: w.pids.userWorkerd, log }));
+    if (!args.minimal)
+      await timed("moves", () =>
+        moves.run({ base: w.directUrl, seconds: SIZES.movesSeconds, window: 1, countTransitions, workerdPid: w.pids.userWorkerd, log }),
+      );
+    await timed("movesWindow16", () =>
+      moves.run({ base: w.directUrl, seconds: SIZES.movesSeconds, window: 16, countTransitions, workerdPid: w.pids.userWorkerd, log }),
+    );
   }
   const tokenRun = (targets, extra = {}) =>
     token.run({
@@ -309,7 +353,16 @@ try {
     if (only.has("moves")) await profiled("moves", () => moves.run({ base: w.directUrl, seconds: 5, window: 16 }));
     if (only.has("token"))
       await profiled("token", () =>
-        token.run({ targets: [{ label: "ours (workerd)", kind: "ours", url: w.directUrl }], withPeer: false, sessions: 4, duration: 5, reps: 1, warmup: 1, twilio: twilio.credentials, appSecret }),
+        token.run({
+          targets: [{ label: "ours (workerd)", kind: "ours", url: w.directUrl }],
+          withPeer: false,
+          sessions: 4,
+          duration: 5,
+          reps: 1,
+          warmup: 1,
+          twilio: twilio.credentials,
+          appSecret,
+        }),
       );
     if (only.has("resume") && made) {
       await start("P2", { profile: true });
@@ -321,7 +374,8 @@ try {
   if (!args.minimal && !args["no-wrangler"] && (only.has("fanout") || only.has("token"))) {
     await startDev("W", "info");
     if (only.has("fanout")) await timed("fanoutViaWranglerPort", () => fanout.run({ base: w.url, rounds: Math.min(SIZES.fanoutRounds, 100), log }));
-    if (only.has("token")) await timed("tokenViaWrangler", () => tokenRun([{ label: "ours via wrangler dev", kind: "ours", url: w.url, setupUrl: w.directUrl }]));
+    if (only.has("token"))
+      await timed("tokenViaWrangler", () => tokenRun([{ label: "ours via wrangler dev", kind: "ours", url: w.url, setupUrl: w.directUrl }]));
   }
 } finally {
   await stopW();
@@ -331,7 +385,10 @@ try {
 
 meta.finishedAt = new Date().toISOString();
 const compareFile = args.compare ?? path.join(args.out, "baseline.json");
-const baseline = existsSync(compareFile) && path.resolve(compareFile) !== path.resolve(path.join(args.out, "latest.json")) ? JSON.parse(readFileSync(compareFile, "utf8")) : null;
+const baseline =
+  existsSync(compareFile) && path.resolve(compareFile) !== path.resolve(path.join(args.out, "latest.json"))
+    ? JSON.parse(readFileSync(compareFile, "utf8"))
+    : null;
 const doc = { meta, results, noise };
 writeFileSync(path.join(args.out, "latest.json"), JSON.stringify(doc, null, 2));
 const md = renderMarkdown(doc, baseline, baseline ? path.relative(ROOT, compareFile) : null);

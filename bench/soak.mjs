@@ -13,7 +13,9 @@ import { Api, WsClient, sleep } from "./lib/client.mjs";
 import { ROOT, applyMigrations, d1Query, startWrangler } from "./lib/wrangler.mjs";
 import { startLocalTwilio, LOCAL_TWILIO_DEFAULTS } from "../test/support/twilio-server.ts";
 
-const { values: args } = parseArgs({ options: { minutes: { type: "string", default: "10" }, participants: { type: "string", default: "16" }, seed: { type: "string", default: "7" } } });
+const { values: args } = parseArgs({
+  options: { minutes: { type: "string", default: "10" }, participants: { type: "string", default: "16" }, seed: { type: "string", default: "7" } },
+});
 const DURATION_MS = Number(args.minutes) * 60_000;
 const N = Number(args.participants);
 
@@ -28,7 +30,20 @@ const rand = () => {
 };
 const pick = (xs) => xs[Math.floor(rand() * xs.length)];
 
-const counts = { commands: 0, acks: 0, refusals: 0, commandErrors: 0, faults: { twilio: 0, restart: 0, d1: 0, churn: 0 }, reconnects: 0, checks: 0, invariantViolations: 0, violations: [], rowsLost: 0, orphanRooms: 0, callbacksDelivered: 0 };
+const counts = {
+  commands: 0,
+  acks: 0,
+  refusals: 0,
+  commandErrors: 0,
+  faults: { twilio: 0, restart: 0, d1: 0, churn: 0 },
+  reconnects: 0,
+  checks: 0,
+  invariantViolations: 0,
+  violations: [],
+  rowsLost: 0,
+  orphanRooms: 0,
+  callbacksDelivered: 0,
+};
 const PUBLIC = "http://soak.mindbloom.test";
 const persistTo = mkdtempSync(path.join(tmpdir(), "mb-soak-"));
 const logDir = path.join(ROOT, "bench", "results");
@@ -42,7 +57,12 @@ const twilio = await startLocalTwilio({
     if (!server) return;
     const url = `${server.url}${new URL(cb.url).pathname}`;
     try {
-      await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": cb.signature, "CF-Connecting-IP": "10.9.9.9" }, body: cb.body, signal: AbortSignal.timeout(10_000) });
+      await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": cb.signature, "CF-Connecting-IP": "10.9.9.9" },
+        body: cb.body,
+        signal: AbortSignal.timeout(10_000),
+      });
       counts.callbacksDelivered++;
     } catch {
       /* the runtime is restarting: Twilio would retry; the sweep and reconciliation cover the rest */
@@ -75,7 +95,19 @@ const api = () => new Api(server.url);
 
 class Member {
   constructor(sessionId, ticket, name, staff) {
-    Object.assign(this, { sessionId, ticket, name, staff, ws: null, lastSeq: 0, placement: null, stopped: false, connecting: null, memberId: null, mirror: null });
+    Object.assign(this, {
+      sessionId,
+      ticket,
+      name,
+      staff,
+      ws: null,
+      lastSeq: 0,
+      placement: null,
+      stopped: false,
+      connecting: null,
+      memberId: null,
+      mirror: null,
+    });
   }
   async connect() {
     if (this.connecting) return this.connecting;
@@ -144,7 +176,11 @@ class Member {
 // Session set-up
 // ---------------------------------------------------------------------------------------------------------------
 
-const created = await api().createSession({ title: "Soak group", settings: { autoAdmit: true, emptyRoomTimeoutSeconds: 30, closingCountdownSeconds: 3 }, mediaProvider: "twilio" });
+const created = await api().createSession({
+  title: "Soak group",
+  settings: { autoAdmit: true, emptyRoomTimeoutSeconds: 30, closingCountdownSeconds: 3 },
+  mediaProvider: "twilio",
+});
 const sessionId = created.sessionId;
 const fac = new Member(sessionId, created.ticket, "facilitator", true);
 await fac.connect();
@@ -228,14 +264,22 @@ async function facilitatorStep() {
   const openRooms = st.rooms.filter((r) => r.status === "open");
   const r = rand();
   if (phase === "main") {
-    if (r < 0.6) await fac.command({ type: "createBreakouts", count: 2 + Math.floor(rand() * 4), mode: pick(["auto", "auto", "manual", "choose"]), durationSeconds: rand() < 0.3 ? 30 : null });
+    if (r < 0.6)
+      await fac.command({
+        type: "createBreakouts",
+        count: 2 + Math.floor(rand() * 4),
+        mode: pick(["auto", "auto", "manual", "choose"]),
+        durationSeconds: rand() < 0.3 ? 30 : null,
+      });
     else await fac.command({ type: "broadcast", text: "Welcome back" });
   } else if (phase === "preparing") {
-    if (r < 0.2 && participants.length) await fac.command({ type: "assign", memberId: pick(participants).id, roomId: pick(st.rooms.filter((x) => x.status === "preparing")).id });
+    if (r < 0.2 && participants.length)
+      await fac.command({ type: "assign", memberId: pick(participants).id, roomId: pick(st.rooms.filter((x) => x.status === "preparing")).id });
     else if (r < 0.3) await fac.command({ type: "addRoom" });
     else await fac.command({ type: "openBreakouts" });
   } else if (phase === "open" || phase === "closing") {
-    if (r < 0.45 && participants.length && openRooms.length) await fac.command({ type: "move", memberId: pick(participants).id, to: pick([...openRooms.map((x) => x.id), "main"]) });
+    if (r < 0.45 && participants.length && openRooms.length)
+      await fac.command({ type: "move", memberId: pick(participants).id, to: pick([...openRooms.map((x) => x.id), "main"]) });
     else if (r < 0.6 && participants.length > 1) await fac.command({ type: "swap", memberA: pick(participants).id, memberB: pick(participants).id });
     else if (r < 0.7 && openRooms.length) await fac.command({ type: "closeRoom", roomId: pick(openRooms).id });
     else if (r < 0.78) await fac.command({ type: "broadcast", text: "Two minutes left", roomId: openRooms.length && rand() < 0.5 ? pick(openRooms).id : null });
@@ -261,12 +305,7 @@ async function injectFault() {
   const kind = pick(["twilio", "twilio", "restart", "d1", "churn", "churn"]);
   counts.faults[kind]++;
   if (kind === "twilio") {
-    const f = pick([
-      { kind: "status", status: 500 },
-      { kind: "status", status: 429, code: 20429, retryAfter: 1 },
-      { kind: "hang" },
-      { kind: "lose-response" },
-    ]);
+    const f = pick([{ kind: "status", status: 500 }, { kind: "status", status: 429, code: 20429, retryAfter: 1 }, { kind: "hang" }, { kind: "lose-response" }]);
     twilio.failNext({ ...f, method: "POST", path: "/v1/Rooms", times: 1 + Math.floor(rand() * 3) });
   } else if (kind === "restart") {
     // The local runtime goes away mid-session and comes back with its persisted state.
@@ -337,7 +376,10 @@ for (const r of liveRooms) violation(`room ${r.uniqueName} still in progress aft
 
 // D1 agrees with the engine: every member's transitions form an unbroken chain from nowhere, through each place,
 // to where the engine last had them (nowhere, once ended); a missing row breaks the chain.
-const rows = d1Query(persistTo, `SELECT member_id, seq, from_location, to_location FROM breakout_room_transitions WHERE session_id = '${sessionId}' ORDER BY member_id, seq`);
+const rows = d1Query(
+  persistTo,
+  `SELECT member_id, seq, from_location, to_location FROM breakout_room_transitions WHERE session_id = '${sessionId}' ORDER BY member_id, seq`,
+);
 const byMember = new Map();
 for (const r of rows) (byMember.get(r.member_id) ?? byMember.set(r.member_id, []).get(r.member_id)).push(r);
 for (const m of engine?.members ?? []) {
@@ -365,5 +407,7 @@ const result = {
 };
 writeFileSync(path.join(logDir, "soak.json"), JSON.stringify(result, null, 2));
 console.log(JSON.stringify(result, null, 2));
-console.log(`\nsoak: ${counts.commands} commands, ${Object.values(counts.faults).reduce((a, b) => a + b, 0)} faults injected, ${counts.reconnects} reconnects, ${counts.invariantViolations} invariant violations, ${counts.rowsLost} rows lost, ${counts.orphanRooms} orphan rooms`);
+console.log(
+  `\nsoak: ${counts.commands} commands, ${Object.values(counts.faults).reduce((a, b) => a + b, 0)} faults injected, ${counts.reconnects} reconnects, ${counts.invariantViolations} invariant violations, ${counts.rowsLost} rows lost, ${counts.orphanRooms} orphan rooms`,
+);
 process.exit(counts.invariantViolations === 0 && counts.rowsLost === 0 && dupes === 0 ? 0 : 1);

@@ -64,12 +64,30 @@ function cannon(url, next, { connections, duration }) {
   });
 }
 
-export async function run({ targets, sessions = 20, participants = 49, connections = 20, duration = 8, reps = 2, warmup = 2, twilio, appSecret, pids = {}, withPeer = true, beforeMeasure, log = () => {} }) {
+export async function run({
+  targets,
+  sessions = 20,
+  participants = 49,
+  connections = 20,
+  duration = 8,
+  reps = 2,
+  warmup = 2,
+  twilio,
+  appSecret,
+  pids = {},
+  withPeer = true,
+  beforeMeasure,
+  log = () => {},
+}) {
   // Members to rotate through: the rate limiter allows each member 60 tokens a minute.
   // Set up through the Worker's own socket when a target names one (wrangler's dev proxy link drops requests at times).
   const setupBase = targets.find((t) => t.setupUrl)?.setupUrl ?? targets.find((t) => t.kind === "ours").url;
   const api = new Api(setupBase);
-  const made = await pool(Array.from({ length: sessions }, (_, i) => i), 4, () => api.sessionWithParticipants(participants, { mediaProvider: "twilio" }));
+  const made = await pool(
+    Array.from({ length: sessions }, (_, i) => i),
+    4,
+    () => api.sessionWithParticipants(participants, { mediaProvider: "twilio" }),
+  );
   const members = made.flatMap((s) => s.participants.map((p) => ({ sessionId: s.sessionId, memberId: p.memberId, ticket: p.ticket })));
   log(`  token: ${members.length} members in ${sessions} sessions`);
 
@@ -101,7 +119,14 @@ export async function run({ targets, sessions = 20, participants = 49, connectio
     const body = await res.json();
     if (res.status !== 200) throw new Error(`${t.label}: ${res.status} ${JSON.stringify(body)}`);
     const { header, payload } = decodeJwt(body.token);
-    checks[t.label] = { cty: header.cty, iss: payload.iss, sub: payload.sub, identity: payload.grants.identity, room: payload.grants.video.room, ttl: payload.exp - payload.iat };
+    checks[t.label] = {
+      cty: header.cty,
+      iss: payload.iss,
+      sub: payload.sub,
+      identity: payload.grants.identity,
+      room: payload.grants.video.room,
+      ttl: payload.exp - payload.iat,
+    };
   }
 
   const runs = [];
@@ -144,7 +169,10 @@ export async function run({ targets, sessions = 20, participants = 49, connectio
       max: Math.max(...rs.map((r) => r.latencyMs.max)),
       non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
       cpuMsPerRequest: Object.fromEntries(
-        Object.keys(rs[0].cpuMsByProcess).map((p) => [p, +(rs.reduce((a, r) => a + r.cpuMsByProcess[p], 0) / rs.reduce((a, r) => a + r.ok + r.non2xx, 0)).toFixed(3)]),
+        Object.keys(rs[0].cpuMsByProcess).map((p) => [
+          p,
+          +(rs.reduce((a, r) => a + r.cpuMsByProcess[p], 0) / rs.reduce((a, r) => a + r.ok + r.non2xx, 0)).toFixed(3),
+        ]),
       ),
     };
   });

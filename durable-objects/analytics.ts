@@ -123,16 +123,7 @@ export function buildDataPoint(index: string, f: DataPointFields): AnalyticsEngi
       f.appEnv ?? "",
       LAYOUT_VERSION,
     ],
-    doubles: [
-      1,
-      f.round ?? 0,
-      f.level ?? -1,
-      f.rooms ?? 0,
-      f.durationSeconds ?? 0,
-      f.participants ?? 0,
-      f.ttlSeconds ?? 0,
-      f.httpStatus ?? 0,
-    ],
+    doubles: [1, f.round ?? 0, f.level ?? -1, f.rooms ?? 0, f.durationSeconds ?? 0, f.participants ?? 0, f.ttlSeconds ?? 0, f.httpStatus ?? 0],
   };
 }
 

@@ -31,7 +31,7 @@ export const IdSchema = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9_.:@-]+$/, "ids are letters, digits and _ . : @ -")
-  .refine((id) => !Object.prototype.hasOwnProperty.call(Object.prototype, id), "this id is reserved");
+  .refine((id) => !Object.hasOwn(Object.prototype, id), "this id is reserved");
 const Id = IdSchema;
 /** A person's identity as the session knows it: "user:<IdP subject>" or "guest:…" (printable ASCII, no spaces). */
 export const IdentitySchema = z
@@ -39,7 +39,7 @@ export const IdentitySchema = z
   .min(1)
   .max(128)
   .regex(/^[\x21-\x7e]+$/, "identities are printable characters without spaces")
-  .refine((id) => !Object.prototype.hasOwnProperty.call(Object.prototype, id), "this identity is reserved");
+  .refine((id) => !Object.hasOwn(Object.prototype, id), "this identity is reserved");
 const Name = z.string().trim().min(1).max(80);
 const Text = z.string().trim().min(1).max(1000);
 /** A place a member can be: the main room or a breakout room id. */
@@ -98,7 +98,13 @@ export const CommandSchema = z.discriminatedUnion("type", [
       /** Per-room capacity; null means the session's maxParticipantsPerRoom. */
       capacity: z.number().int().min(1).max(MAX_ROOM_CAPACITY).nullable().optional(),
       /** Round length; null for an untimed round. */
-      durationSeconds: z.number().int().min(30).max(4 * 3600).nullable().optional(),
+      durationSeconds: z
+        .number()
+        .int()
+        .min(30)
+        .max(4 * 3600)
+        .nullable()
+        .optional(),
       /** Facilitators/co-facilitators to include in automatic assignment (they stay out otherwise). */
       includeStaff: z.array(Id).max(MAX_ROOM_CAPACITY).optional(),
     })
@@ -115,7 +121,10 @@ export const CommandSchema = z.discriminatedUnion("type", [
   z
     .object({
       type: z.literal("bulkAssign"),
-      assignments: z.array(z.object({ memberId: Id, roomId: Id.nullable() }).strict()).min(1).max(MAX_ROOM_CAPACITY),
+      assignments: z
+        .array(z.object({ memberId: Id, roomId: Id.nullable() }).strict())
+        .min(1)
+        .max(MAX_ROOM_CAPACITY),
     })
     .strict(),
   /** Assign by identity before that person has joined. */

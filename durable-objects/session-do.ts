@@ -96,9 +96,7 @@ async function refusable<T>(fn: () => Promise<T>): Promise<RpcResult<T>> {
   }
 }
 
-export type CommandOutcome =
-  | { ok: true; commandId: string; seq: number; duplicate: boolean }
-  | { ok: false; commandId: string | null; error: ErrorPayload };
+export type CommandOutcome = { ok: true; commandId: string; seq: number; duplicate: boolean } | { ok: false; commandId: string | null; error: ErrorPayload };
 
 interface SocketAttachment {
   memberId: string;
@@ -211,7 +209,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     for (const row of this.sql.exec<{ member: string; grant: string }>(`SELECT member, grant FROM grants`)) this.grants.set(row.member, JSON.parse(row.grant));
     // Views were sent before the restart; remember them so a rebuild does not resend everything.
     const ctx = this.engine.context;
-    for (const m of Object.values(ctx.members)) if (m.role === "participant") this.sentViews.set(m.id, JSON.stringify(participantView(ctx, this.engine.phase, m.id)));
+    for (const m of Object.values(ctx.members))
+      if (m.role === "participant") this.sentViews.set(m.id, JSON.stringify(participantView(ctx, this.engine.phase, m.id)));
   }
 
   /** Run `fn` after every earlier event has finished: one event at a time, awaits included. */
@@ -272,7 +271,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
           const text = frameText(f, seq);
           encoded.push({ audience: f.audience, text });
           // Views and placements are derived from state: resume sends fresh ones, so they are not kept for replay.
-          if (f.body.type !== "view" && f.body.type !== "placement") this.sql.exec(`INSERT INTO log (seq, audience, frame) VALUES (?, ?, ?)`, seq, f.audience.join(" "), text);
+          if (f.body.type !== "view" && f.body.type !== "placement")
+            this.sql.exec(`INSERT INTO log (seq, audience, frame) VALUES (?, ?, ?)`, seq, f.audience.join(" "), text);
         }
         this.kvSet("seq", String(this.seq));
         this.kvSet("eventNo", String(eventNo));
@@ -315,7 +315,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   private viewFrames(prev: SessionContext, next: SessionContext, prevPhase: string, phase: string): Frame[] {
     // In "choose" rounds every participant sees room counts, so any move concerns everyone.
     const sessionWide =
-      prev.rooms !== next.rooms || prev.round !== next.round || prev.settings !== next.settings || prevPhase !== phase || prev.title !== next.title || next.round?.mode === "choose";
+      prev.rooms !== next.rooms ||
+      prev.round !== next.round ||
+      prev.settings !== next.settings ||
+      prevPhase !== phase ||
+      prev.title !== next.title ||
+      next.round?.mode === "choose";
     if (!sessionWide && prev.members === next.members) return [];
     let candidates: Iterable<SessionContext["members"][string]> = Object.values(next.members);
     if (!sessionWide) {
@@ -375,11 +380,18 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       own.grants.set(memberId, grant);
       if (grant.token) {
         // Every access token minted is an analytics event; its D1 row rides the outbox like everything else.
-        const fields = { sessionId: ctx.sessionId, memberId, role: m.role, provider: grant.provider, location, ttlSeconds: grant.expiresAt ? Math.round((grant.expiresAt - now) / 1000) : null };
+        const fields = {
+          sessionId: ctx.sessionId,
+          memberId,
+          role: m.role,
+          provider: grant.provider,
+          location,
+          ttlSeconds: grant.expiresAt ? Math.round((grant.expiresAt - now) / 1000) : null,
+        };
         void recordWorkerEvent(this.env, "token_issued", { ...fields, persist: false }, now);
         own.statements.push(workerEventStatement("token_issued", fields, `${ctx.sessionId}:t:${memberId}:${now}:${location}`, now));
       }
-      placement = { location, roomName: location === MAIN_ROOM ? "Main room" : ctx.rooms[location]?.name ?? null, media: grant, reason };
+      placement = { location, roomName: location === MAIN_ROOM ? "Main room" : (ctx.rooms[location]?.name ?? null), media: grant, reason };
     }
     if (!minted) {
       this.ctx.storage.transactionSync(() => {
@@ -404,7 +416,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       if (this.partsStored && before === after) continue;
       for (const [id, value] of Object.entries(after)) {
         if (this.partsStored && before[id] === value) continue;
-        this.sql.exec(`INSERT INTO state_parts (part, id, value) VALUES (?, ?, ?) ON CONFLICT(part, id) DO UPDATE SET value = excluded.value`, part, id, JSON.stringify(value));
+        this.sql.exec(
+          `INSERT INTO state_parts (part, id, value) VALUES (?, ?, ?) ON CONFLICT(part, id) DO UPDATE SET value = excluded.value`,
+          part,
+          id,
+          JSON.stringify(value),
+        );
       }
       for (const id of Object.keys(before)) if (!(id in after)) this.sql.exec(`DELETE FROM state_parts WHERE part = ? AND id = ?`, part, id);
     }
@@ -415,7 +432,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   private writeGrants(grants: Map<string, MediaGrant | null>) {
     for (const [memberId, grant] of grants) {
       if (grant === null) this.sql.exec(`DELETE FROM grants WHERE member = ?`, memberId);
-      else this.sql.exec(`INSERT INTO grants (member, grant) VALUES (?, ?) ON CONFLICT(member) DO UPDATE SET grant = excluded.grant`, memberId, JSON.stringify(grant));
+      else
+        this.sql.exec(
+          `INSERT INTO grants (member, grant) VALUES (?, ?) ON CONFLICT(member) DO UPDATE SET grant = excluded.grant`,
+          memberId,
+          JSON.stringify(grant),
+        );
     }
   }
 
@@ -428,7 +450,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   private commandKeys: Set<string> | null = null;
 
   private recalledCommand(memberId: string, commandId: string): CommandOutcome | null {
-    this.commandKeys ??= new Set(this.sql.exec<{ id: string }>(`SELECT id FROM commands`).toArray().map((r) => r.id));
+    this.commandKeys ??= new Set(
+      this.sql
+        .exec<{ id: string }>(`SELECT id FROM commands`)
+        .toArray()
+        .map((r) => r.id),
+    );
     if (!this.commandKeys.has(`${memberId}:${commandId}`)) return null;
     const row = this.sql.exec<{ response: string }>(`SELECT response FROM commands WHERE id = ?`, `${memberId}:${commandId}`).toArray()[0];
     if (!row) return null;
@@ -466,7 +493,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     for (const f of encoded) {
       const targets = new Set<WebSocket>();
       for (const a of f.audience) {
-        const list = a === "*" ? all : a === "staff" ? staffSockets : a.startsWith("m:") ? byMember.get(a.slice(2)) ?? [] : this.ctx.getWebSockets(a);
+        const list = a === "*" ? all : a === "staff" ? staffSockets : a.startsWith("m:") ? (byMember.get(a.slice(2)) ?? []) : this.ctx.getWebSockets(a);
         for (const ws of list) targets.add(ws);
       }
       for (const ws of targets) {
@@ -499,7 +526,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     for (const m of Object.values(next.members)) {
       const before = prev.members[m.id];
       if (!before || before.status === m.status || (m.status !== "left" && m.status !== "denied")) continue;
-      const [code, reason] = m.status === "denied" ? [4003, "removed from the session"] : next.endedAt !== null ? [4001, "the session has ended"] : [4000, "left the session"];
+      const [code, reason] =
+        m.status === "denied" ? [4003, "removed from the session"] : next.endedAt !== null ? [4001, "the session has ended"] : [4000, "left the session"];
       for (const ws of this.ctx.getWebSockets(`m:${m.id}`)) closing.push([ws, code, reason]);
     }
     if (!closing.length) return;
@@ -544,9 +572,17 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const grant = this.grants.get(memberId);
     const m = engine.context.members[memberId];
     if (m.location !== null) {
-      const fresh = grant && grant.room === mediaRoomName(engine.context.sessionId, m.location) && (grant.expiresAt === null || grant.expiresAt - TOKEN_REFRESH_LEAD_MS > this.now());
+      const fresh =
+        grant &&
+        grant.room === mediaRoomName(engine.context.sessionId, m.location) &&
+        (grant.expiresAt === null || grant.expiresAt - TOKEN_REFRESH_LEAD_MS > this.now());
       const placement: Placement = fresh
-        ? { location: m.location, roomName: m.location === MAIN_ROOM ? "Main room" : engine.context.rooms[m.location]?.name ?? null, media: grant!, reason: "snapshot" }
+        ? {
+            location: m.location,
+            roomName: m.location === MAIN_ROOM ? "Main room" : (engine.context.rooms[m.location]?.name ?? null),
+            media: grant!,
+            reason: "snapshot",
+          }
         : await this.placementFor(engine.context, memberId, "snapshot", this.now());
       this.send(ws, { type: "placement", seq: this.seq, placement });
     }
@@ -632,15 +668,18 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   }
 
   private async writeOneByOne(rows: { id: number; stmt: string }[]) {
-    for (const r of rows) for (const st of this.rowStatements(r.stmt)) {
-      try {
-        await this.env.DB.prepare(st.sql).bind(...st.params).run();
-      } catch (err) {
-        if (!/constraint/i.test(String(err))) throw err;
-        this.sql.exec(`INSERT INTO outbox_dead (stmt, error, at) VALUES (?, ?, ?)`, JSON.stringify(st), String(err).slice(0, 500), this.now());
-        log("error", "d1 row refused permanently; set aside", { session: this.engine?.context.sessionId, error: err });
+    for (const r of rows)
+      for (const st of this.rowStatements(r.stmt)) {
+        try {
+          await this.env.DB.prepare(st.sql)
+            .bind(...st.params)
+            .run();
+        } catch (err) {
+          if (!/constraint/i.test(String(err))) throw err;
+          this.sql.exec(`INSERT INTO outbox_dead (stmt, error, at) VALUES (?, ?, ?)`, JSON.stringify(st), String(err).slice(0, 500), this.now());
+          log("error", "d1 row refused permanently; set aside", { session: this.engine?.context.sessionId, error: err });
+        }
       }
-    }
   }
 
   outboxSize(): number {
@@ -916,35 +955,39 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   // ------------------------------------------------------------------------------------------------------------
 
   async initialize(input: InitInput): Promise<RpcResult<{ memberId: string }>> {
-    return refusable(() => this.serial(async () => {
-      if (this.engine) throw new SessionError("INVALID_STATE", "session already exists");
-      const now = this.now();
-      this.engine = SessionEngine.create({
-        sessionId: input.sessionId,
-        title: input.title,
-        createdAt: now,
-        createdBy: input.createdBy,
-        settings: input.settings,
-        seed: input.seed,
-        mediaProvider: input.mediaProvider,
-      });
-      this.setupProvider();
-      await this.apply({ type: "memberJoined", identity: input.createdBy, name: input.facilitatorName, role: "facilitator", now }, SYSTEM);
-      return { memberId: this.memberIdOf(input.createdBy)! };
-    }));
+    return refusable(() =>
+      this.serial(async () => {
+        if (this.engine) throw new SessionError("INVALID_STATE", "session already exists");
+        const now = this.now();
+        this.engine = SessionEngine.create({
+          sessionId: input.sessionId,
+          title: input.title,
+          createdAt: now,
+          createdBy: input.createdBy,
+          settings: input.settings,
+          seed: input.seed,
+          mediaProvider: input.mediaProvider,
+        });
+        this.setupProvider();
+        await this.apply({ type: "memberJoined", identity: input.createdBy, name: input.facilitatorName, role: "facilitator", now }, SYSTEM);
+        return { memberId: this.memberIdOf(input.createdBy)! };
+      }),
+    );
   }
 
   async join(input: { identity: string; name: string; role: Role }): Promise<RpcResult<{ memberId: string; status: string; role: Role }>> {
-    return refusable(() => this.serial(async () => {
-      const engine = this.requireEngine();
-      if (engine.phase === "ended") throw new SessionError("SESSION_ENDED", "the session has ended");
-      const existing = this.memberIdOf(input.identity);
-      if (existing && engine.context.members[existing].status === "denied") throw new SessionError("FORBIDDEN", "you were not admitted to this session");
-      await this.apply({ type: "memberJoined", identity: input.identity, name: input.name, role: input.role, now: this.now() }, SYSTEM);
-      const memberId = this.memberIdOf(input.identity)!;
-      const m = engine.context.members[memberId];
-      return { memberId, status: m.status, role: m.role };
-    }));
+    return refusable(() =>
+      this.serial(async () => {
+        const engine = this.requireEngine();
+        if (engine.phase === "ended") throw new SessionError("SESSION_ENDED", "the session has ended");
+        const existing = this.memberIdOf(input.identity);
+        if (existing && engine.context.members[existing].status === "denied") throw new SessionError("FORBIDDEN", "you were not admitted to this session");
+        await this.apply({ type: "memberJoined", identity: input.identity, name: input.name, role: input.role, now: this.now() }, SYSTEM);
+        const memberId = this.memberIdOf(input.identity)!;
+        const m = engine.context.members[memberId];
+        return { memberId, status: m.status, role: m.role };
+      }),
+    );
   }
 
   async command(memberId: string, commandId: string, command: Command): Promise<CommandOutcome> {
@@ -960,28 +1003,37 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   }
 
   async state(memberId: string): Promise<RpcResult<ServerMessage>> {
-    return refusable(() => this.serial(async () => {
-      const engine = this.requireEngine();
-      if (!engine.context.members[memberId]) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
-      return this.snapshotFor(memberId);
-    }));
+    return refusable(() =>
+      this.serial(async () => {
+        const engine = this.requireEngine();
+        if (!engine.context.members[memberId]) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
+        return this.snapshotFor(memberId);
+      }),
+    );
   }
 
   /** The member's grant for where they are now (the HTTP token endpoint). */
   async mediaGrant(memberId: string): Promise<RpcResult<Placement>> {
-    return refusable(() => this.serial(async () => {
-      const engine = this.requireEngine();
-      const m = engine.context.members[memberId];
-      if (!m) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
-      this.countTokenRequest(memberId);
-      if (m.status !== "admitted" || m.location === null) throw new SessionError("NOT_ADMITTED", `you are ${m.status}; no media room yet`);
-      // A held grant for the same room with more than half an hour left is handed out again: no signing, no writes.
-      const held = this.grants.get(memberId);
-      const now = this.now();
-      if (held && held.room === mediaRoomName(engine.context.sessionId, m.location) && (held.expiresAt === null || held.expiresAt - now > GRANT_REUSE_MIN_MS))
-        return { location: m.location, roomName: m.location === MAIN_ROOM ? "Main room" : engine.context.rooms[m.location]?.name ?? null, media: held, reason: "requested" };
-      return this.placementFor(engine.context, memberId, "requested", now);
-    }));
+    return refusable(() =>
+      this.serial(async () => {
+        const engine = this.requireEngine();
+        const m = engine.context.members[memberId];
+        if (!m) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
+        this.countTokenRequest(memberId);
+        if (m.status !== "admitted" || m.location === null) throw new SessionError("NOT_ADMITTED", `you are ${m.status}; no media room yet`);
+        // A held grant for the same room with more than half an hour left is handed out again: no signing, no writes.
+        const held = this.grants.get(memberId);
+        const now = this.now();
+        if (held && held.room === mediaRoomName(engine.context.sessionId, m.location) && (held.expiresAt === null || held.expiresAt - now > GRANT_REUSE_MIN_MS))
+          return {
+            location: m.location,
+            roomName: m.location === MAIN_ROOM ? "Main room" : (engine.context.rooms[m.location]?.name ?? null),
+            media: held,
+            reason: "requested",
+          };
+        return this.placementFor(engine.context, memberId, "requested", now);
+      }),
+    );
   }
 
   /** Counts one media-token request of a member; over the limit (mediaTokenLimit) in this window it is refused. */
@@ -1084,7 +1136,13 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       const budget = new MessageBudget(budgetFor(this.env, m.role));
       server.serializeAttachment({ memberId, role: m.role, budget: budget.toJSON() } satisfies SocketAttachment);
       this.budgets.set(server, budget);
-      this.send(server, { type: "hello", protocol: PROTOCOL_VERSION, sessionId: engine.context.sessionId, you: { memberId, role: m.role, name: m.name }, serverTime: this.now() });
+      this.send(server, {
+        type: "hello",
+        protocol: PROTOCOL_VERSION,
+        sessionId: engine.context.sessionId,
+        you: { memberId, role: m.role, name: m.name },
+        serverTime: this.now(),
+      });
       await this.resume(server, memberId, lastSeq);
       if (!m.connected && engine.phase !== "ended") await this.apply({ type: "connection", memberId, connected: true, now: this.now() }, SYSTEM);
       return new Response(null, { status: 101, webSocket: client });
@@ -1123,7 +1181,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       return;
     }
     // Characters can be up to 3 bytes in UTF-8: count bytes only when the length alone cannot decide.
-    const size = typeof message === "string" ? (message.length * 3 <= MAX_MESSAGE_BYTES ? message.length : new TextEncoder().encode(message).length) : message.byteLength;
+    const size =
+      typeof message === "string" ? (message.length * 3 <= MAX_MESSAGE_BYTES ? message.length : new TextEncoder().encode(message).length) : message.byteLength;
     if (size > MAX_MESSAGE_BYTES) return this.sendError(ws, null, "MESSAGE_TOO_LARGE", `messages are limited to ${MAX_MESSAGE_BYTES} bytes`);
     if (typeof message !== "string") return this.sendError(ws, null, "INVALID_MESSAGE", "send JSON text frames");
     let raw: unknown;
@@ -1134,7 +1193,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     }
     const parsed = ClientMessageSchema.safeParse(raw);
     if (!parsed.success) {
-      const commandId = typeof (raw as { commandId?: unknown })?.commandId === "string" ? ((raw as { commandId: string }).commandId as string).slice(0, 64) : null;
+      const commandId =
+        typeof (raw as { commandId?: unknown })?.commandId === "string" ? ((raw as { commandId: string }).commandId as string).slice(0, 64) : null;
       const { message: text, issues } = describeZodError(parsed.error);
       return this.sendError(ws, commandId, "INVALID_MESSAGE", text, issues);
     }
@@ -1161,7 +1221,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       case "quality":
         return this.serial(async () => {
           const m = this.engine?.context.members[att.memberId];
-          if (m && m.status === "admitted" && m.quality !== msg.level) await this.apply({ type: "quality", memberId: att.memberId, level: msg.level, now: this.now() }, SYSTEM);
+          if (m && m.status === "admitted" && m.quality !== msg.level)
+            await this.apply({ type: "quality", memberId: att.memberId, level: msg.level, now: this.now() }, SYSTEM);
         });
       case "arrived":
         // Twilio mode trusts only Twilio's signed callbacks for arrival.
@@ -1183,7 +1244,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const ctx = this.engine?.context;
     const a = ctx?.members[from];
     const b = ctx?.members[to];
-    if (!ctx || ctx.mediaProvider !== "local") return this.sendError(ws, null, "INVALID_STATE", "signalling is only for local media mode");
+    if (ctx?.mediaProvider !== "local") return this.sendError(ws, null, "INVALID_STATE", "signalling is only for local media mode");
     if (!a || !b || a.location === null || a.location !== b.location) return this.sendError(ws, null, "FORBIDDEN", "you can only signal members in your room");
     const text = JSON.stringify({ type: "signal", from, data } satisfies ServerMessage);
     for (const peer of this.ctx.getWebSockets(`m:${to}`)) {
@@ -1248,7 +1309,10 @@ export function toErrorPayload(err: unknown): ErrorPayload {
 
 /** Who hears a notice. Room-scoped notices go to that room's members (as placed before and after) plus staff. */
 function noticeAudience(n: Notice, prev: SessionContext, next: SessionContext): string[] {
-  const inRoom = (ctx: SessionContext, roomId: string) => Object.values(ctx.members).filter((m) => m.location === roomId).map((m) => `m:${m.id}`);
+  const inRoom = (ctx: SessionContext, roomId: string) =>
+    Object.values(ctx.members)
+      .filter((m) => m.location === roomId)
+      .map((m) => `m:${m.id}`);
   switch (n.kind) {
     case "broadcast":
       return n.roomId ? ["staff", ...inRoom(next, n.roomId)] : ["*"];
@@ -1286,4 +1350,3 @@ function budgetFor(env: Bindings, role: Role) {
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
-

@@ -77,7 +77,12 @@ function redactInner(value: unknown, depth: number, seen: WeakSet<object>): unkn
       if (obj.length > MAX_ITEMS) items.push(`[${obj.length - MAX_ITEMS} more]`);
       return items;
     }
-    if (obj instanceof Map) return redactEntries([...obj.entries()].map(([k, v]) => [String(k), v]), depth, seen);
+    if (obj instanceof Map)
+      return redactEntries(
+        [...obj.entries()].map(([k, v]) => [String(k), v]),
+        depth,
+        seen,
+      );
     if (obj instanceof Set) return redactInner([...obj], depth, seen);
     if (typeof Headers !== "undefined" && obj instanceof Headers) return redactEntries([...obj.entries()], depth, seen);
     if (obj instanceof ArrayBuffer || ArrayBuffer.isView(obj)) return `[binary ${(obj as ArrayBuffer).byteLength} bytes]`;

@@ -146,7 +146,10 @@ export function summarizeProfile(profile, top = 30, bundleFile = null) {
     }
   }
   const busyMs = allUs / 1000;
-  const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => ({ fn: k, selfMs: +(us / 1000).toFixed(1), pct: +((100 * us) / allUs).toFixed(1) }));
+  const rows = [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, us]) => ({ fn: k, selfMs: +(us / 1000).toFixed(1), pct: +((100 * us) / allUs).toFixed(1) }));
   const inclusive = (names) =>
     Object.fromEntries(names.map((n) => [n, { ms: +((incl.get(n) ?? 0) / 1000).toFixed(1), pct: +((100 * (incl.get(n) ?? 0)) / allUs).toFixed(1) }]));
   return { samples: total, busyMs: +busyMs.toFixed(1), idleMs: +(idleUs / 1000).toFixed(1), topSelf: rows, inclusive, inclMap: incl, allUs };

@@ -1,46 +1,103 @@
 // bench/results/latest.md: one short table (plus the run's conditions), optionally next to a baseline run.
 
 const f = (x, d = 1) => (x === null || x === undefined || Number.isNaN(x) ? "–" : Number(x).toFixed(d).replace(/\.0+$/, ""));
-const pct = (s) => (s && s.n ? `${f(s.p50)} / ${f(s.p99)} / ${f(s.max)}` : "–");
+const pct = (s) => (s?.n ? `${f(s.p50)} / ${f(s.p99)} / ${f(s.max)}` : "–");
 
 /** Rows: [benchmark, metric, extractor(doc) → string, goal, met(doc) → boolean|null]. */
 const ROWS = [
-  ["1. Fan-out (49 participants, 10 rooms)", "openBreakouts → all placed, ms p50/p99/max", (d) => pct(d.results.fanout?.openToAllPlacedMs), "p99 < 25 ms", (d) => lt(d.results.fanout?.openToAllPlacedMs?.p99, 25)],
+  [
+    "1. Fan-out (49 participants, 10 rooms)",
+    "openBreakouts → all placed, ms p50/p99/max",
+    (d) => pct(d.results.fanout?.openToAllPlacedMs),
+    "p99 < 25 ms",
+    (d) => lt(d.results.fanout?.openToAllPlacedMs?.p99, 25),
+  ],
   ["", "openBreakouts ack, ms", (d) => pct(d.results.fanout?.openAckMs), "", null],
   ["", "closeAll(0) → all back in main, ms", (d) => pct(d.results.fanout?.closeAllToAllBackMs), "", null],
   ["", "same under `wrangler dev` (dev proxy + entry Workers), ms", (d) => pct(d.results.fanoutViaWranglerPort?.openToAllPlacedMs), "", null],
   ["", "rounds / bad placements", (d) => (d.results.fanout ? `${d.results.fanout.rounds} / ${d.results.fanout.problemCount}` : "–"), "", null],
-  ["2. Live moves, 1 in flight", "commands/s", (d) => f(d.results.moves?.commandsPerSecond, 0), "≥ 2,000/s", (d) => ge(d.results.moves?.commandsPerSecond, 2000)],
+  [
+    "2. Live moves, 1 in flight",
+    "commands/s",
+    (d) => f(d.results.moves?.commandsPerSecond, 0),
+    "≥ 2,000/s",
+    (d) => ge(d.results.moves?.commandsPerSecond, 2000),
+  ],
   ["", "ack ms p50/p99/max", (d) => pct(d.results.moves?.ackMs), "", null],
   ["", "D1 transitions = joins + opens + moves", (d) => d1(d.results.moves), "equal", (d) => d.results.moves?.d1?.match ?? null],
-  ["2b. Live moves, 16 in flight", "commands/s", (d) => f(d.results.movesWindow16?.commandsPerSecond, 0), "≥ 2,000/s", (d) => ge(d.results.movesWindow16?.commandsPerSecond, 2000)],
+  [
+    "2b. Live moves, 16 in flight",
+    "commands/s",
+    (d) => f(d.results.movesWindow16?.commandsPerSecond, 0),
+    "≥ 2,000/s",
+    (d) => ge(d.results.movesWindow16?.commandsPerSecond, 2000),
+  ],
   ["", "ack ms p50/p99/max", (d) => pct(d.results.movesWindow16?.ackMs), "", null],
   ["", "D1 transitions match", (d) => d1(d.results.movesWindow16), "equal", (d) => d.results.movesWindow16?.d1?.match ?? null],
   ...tokenRows("token", "3. Token endpoint (workerd)", true),
   ...tokenRows("tokenViaWrangler", "3b. Token endpoint under `wrangler dev` (reference)", false),
-  ["4. Many sessions", "sessions / sockets connected (of 1,000 / 11,000)", (d) => (d.results.many && !d.results.many.error ? `${d.results.many.sessionsCreated ?? d.results.many.sessionsRequested} / ${d.results.many.socketsConnected}` : "–"), "10,000+ sockets", (d) => ge(d.results.many?.socketsConnected, 10000)],
-  ["", "stopped at the fd ceiling (workerd open files / limit)", (d) => (d.results.many?.stoppedAtFdCeiling ? `yes: ${d.results.many.stoppedAtFdCeiling.userWorkerdOpenFiles} / ${d.results.many.stoppedAtFdCeiling.softLimit}` : d.results.many && !d.results.many.error ? "no" : "–"), "", null],
+  [
+    "4. Many sessions",
+    "sessions / sockets connected (of 1,000 / 11,000)",
+    (d) =>
+      d.results.many && !d.results.many.error
+        ? `${d.results.many.sessionsCreated ?? d.results.many.sessionsRequested} / ${d.results.many.socketsConnected}`
+        : "–",
+    "10,000+ sockets",
+    (d) => ge(d.results.many?.socketsConnected, 10000),
+  ],
+  [
+    "",
+    "stopped at the fd ceiling (workerd open files / limit)",
+    (d) =>
+      d.results.many?.stoppedAtFdCeiling
+        ? `yes: ${d.results.many.stoppedAtFdCeiling.userWorkerdOpenFiles} / ${d.results.many.stoppedAtFdCeiling.softLimit}`
+        : d.results.many && !d.results.many.error
+          ? "no"
+          : "–",
+    "",
+    null,
+  ],
   ["", "broadcast → all 10 hold it, ms (all)", (d) => pct(d.results.many?.broadcast?.all), "p99 < 100 ms", (d) => lt(d.results.many?.broadcast?.all?.p99, 100)],
   ["", "… in the busy sessions, ms", (d) => pct(d.results.many?.broadcast?.busySessions), "", null],
-  ["", "busy sessions (1 move/s each): moves/s, ack ms", (d) => (d.results.many?.busy ? `${d.results.many.busy.movesPerSecond}/s, ${pct(d.results.many.busy.ackMs)}` : "–"), "", null],
+  [
+    "",
+    "busy sessions (1 move/s each): moves/s, ack ms",
+    (d) => (d.results.many?.busy ? `${d.results.many.busy.movesPerSecond}/s, ${pct(d.results.many.busy.ackMs)}` : "–"),
+    "",
+    null,
+  ],
   ["", "workerd RSS per session (with sockets), KiB", (d) => f(d.results.many?.memory?.perSessionKb, 0), "", null],
   ["", "workerd RSS per socket, KiB", (d) => f(d.results.many?.memory?.perSocketKb, 0), "", null],
   ["5. Resume (session DO rebuilt)", "reconnect → staff snapshot, cold DO, ms", (d) => pct(d.results.resumeCold?.facilitatorSnapshotMs), "", null],
   ["", "same, warm DO, ms", (d) => pct(d.results.resumeWarm?.facilitatorSnapshotMs), "", null],
   ["", "cold / warm p50", (d) => ratio(d.results.resumeCold?.facilitatorSnapshotMs?.p50, d.results.resumeWarm?.facilitatorSnapshotMs?.p50), "", null],
   ["", "participant reconnect → placement, cold, ms", (d) => pct(d.results.resumeCold?.participantSnapshotMs), "", null],
-  ["", "snapshots differing from the state before", (d) => (d.results.resumeCold ? `${d.results.resumeCold.problemCount} of ${d.results.resumeCold.sessions}` : "–"), "0", (d) => (d.results.resumeCold ? d.results.resumeCold.problemCount === 0 : null)],
+  [
+    "",
+    "snapshots differing from the state before",
+    (d) => (d.results.resumeCold ? `${d.results.resumeCold.problemCount} of ${d.results.resumeCold.sessions}` : "–"),
+    "0",
+    (d) => (d.results.resumeCold ? d.results.resumeCold.problemCount === 0 : null),
+  ],
 ];
 
 function tokenRows(key, title, goal) {
   const t = (d, kind) => d.results[key]?.targets?.find((x) => x.kind === kind);
-  const row = (x) => (x ? `${f(x.okPerSecond, 0)} req/s, p50/p99/max ${f(x.p50)} / ${f(x.p99)} / ${f(x.max)} ms${x.non2xx ? `, ${x.non2xx} non-2xx` : ""}` : "–");
+  const row = (x) =>
+    x ? `${f(x.okPerSecond, 0)} req/s, p50/p99/max ${f(x.p50)} / ${f(x.p99)} / ${f(x.max)} ms${x.non2xx ? `, ${x.non2xx} non-2xx` : ""}` : "–";
   const cpu = (x, p) => (x?.cpuMsPerRequest?.[p] != null ? `${f(x.cpuMsPerRequest[p], 3)} ms` : "–");
   return [
     [title, "peer: Express + twilio + jsonwebtoken", (d) => row(t(d, "peer")), "", null],
     ["", "ours", (d) => row(t(d, "ours")), "", null],
     ["", "CPU per request: peer (node) / ours (workerd)", (d) => `${cpu(t(d, "peer"), "peer")} / ${cpu(t(d, "ours"), "userWorkerd")}`, "", null],
-    ["", "ratio ours/peer: req/s; p99", (d) => (t(d, "ours") ? `${t(d, "ours").throughputVsPeer}×; ${t(d, "ours").p99VsPeer}×` : "–"), goal ? "≥ 1.5×, p99 ≤ peer" : "", goal ? (d) => tokenMet(t(d, "ours"), t(d, "peer")) : null],
+    [
+      "",
+      "ratio ours/peer: req/s; p99",
+      (d) => (t(d, "ours") ? `${t(d, "ours").throughputVsPeer}×; ${t(d, "ours").p99VsPeer}×` : "–"),
+      goal ? "≥ 1.5×, p99 ≤ peer" : "",
+      goal ? (d) => tokenMet(t(d, "ours"), t(d, "peer")) : null,
+    ],
   ];
 }
 
@@ -84,9 +141,13 @@ export function renderMarkdown(doc, baseline, baselineName) {
     lines.push("");
     lines.push("Pure-JS share of one session event (bench/micro.mjs: same code in Node, µs, best of 7):");
     lines.push("");
-    lines.push("| move: zod frame | engine.dispatch | 49 views + JSON | persisted snapshot JSON | D1 records | Twilio token | ticket verify | open: dispatch | open: views+records | open: 49 tokens |");
+    lines.push(
+      "| move: zod frame | engine.dispatch | 49 views + JSON | persisted snapshot JSON | D1 records | Twilio token | ticket verify | open: dispatch | open: views+records | open: 49 tokens |",
+    );
     lines.push("|---|---|---|---|---|---|---|---|---|---|");
-    lines.push(`| ${mi.zodClientMessage} | ${mi.engineDispatchMove} | ${mi.participantViewsAll} | ${mi.persistedSnapshotJson} | ${mi.recordsForMove} | ${mi.twilioTokenSign} | ${mi.ticketVerify} | ${mi.engineDispatchOpen} | ${mi.openViewsAndRecords} | ${mi.signTokensForOpen} |`);
+    lines.push(
+      `| ${mi.zodClientMessage} | ${mi.engineDispatchMove} | ${mi.participantViewsAll} | ${mi.persistedSnapshotJson} | ${mi.recordsForMove} | ${mi.twilioTokenSign} | ${mi.ticketVerify} | ${mi.engineDispatchOpen} | ${mi.openViewsAndRecords} | ${mi.signTokensForOpen} |`,
+    );
     const cpu = [
       doc.results.fanout?.workerdCpuMsPerOpen != null ? `openBreakouts ${f(doc.results.fanout.workerdCpuMsPerOpen)} ms` : null,
       doc.results.movesWindow16?.workerdCpuMsPerCommand != null ? `move ${f(doc.results.movesWindow16.workerdCpuMsPerCommand, 2)} ms` : null,

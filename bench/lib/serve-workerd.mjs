@@ -81,7 +81,9 @@ const workerdPid = readdirSync("/proc")
     }
   });
 
-process.stdout.write(`BENCH_READY ${JSON.stringify({ url: url.origin, directUrl: directUrl.origin, workerdPid: Number(workerdPid), bundle: path.join(outdir, entry) })}\n`);
+process.stdout.write(
+  `BENCH_READY ${JSON.stringify({ url: url.origin, directUrl: directUrl.origin, workerdPid: Number(workerdPid), bundle: path.join(outdir, entry) })}\n`,
+);
 
 for (const sig of ["SIGTERM", "SIGINT"]) {
   process.once(sig, async () => {

@@ -32,7 +32,12 @@ const quietEnv = () => ({
 
 /** `wrangler d1 migrations apply DB --local --persist-to dir`. */
 export function applyMigrations(persistTo, project = ROOT) {
-  execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], { cwd: project, env: quietEnv(), stdio: "pipe", timeout: 120_000 });
+  execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
+    cwd: project,
+    env: quietEnv(),
+    stdio: "pipe",
+    timeout: 120_000,
+  });
 }
 
 /**
@@ -119,7 +124,9 @@ export function openFiles(pid) {
 
 export function fdLimit(pid) {
   try {
-    const line = readFileSync(`/proc/${pid}/limits`, "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const line = readFileSync(`/proc/${pid}/limits`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
     const [soft, hard] = line.trim().split(/\s+/).slice(3, 5);
     return { soft: Number(soft), hard: Number(hard) };
   } catch {
@@ -202,7 +209,13 @@ async function stopBenchProcess(child, { signal, target, leftovers = [] }) {
     const alive = leftovers.filter((p) => p && existsSync(`/proc/${p}`) && !/^Z/.test(stateOf(p)));
     if (!alive.length) break;
     await new Promise((r) => setTimeout(r, 250));
-    if (i === 20) for (const p of alive) try { process.kill(p, "SIGKILL"); } catch { /* gone */ }
+    if (i === 20)
+      for (const p of alive)
+        try {
+          process.kill(p, "SIGKILL");
+        } catch {
+          /* gone */
+        }
   }
 }
 
@@ -217,7 +230,24 @@ export async function startWrangler({ persistTo, vars, logLevel = "info", label 
   const assets = benchAssets(persistTo);
   // An explicit -c: a `vite build` elsewhere leaves .wrangler/deploy/config.json, which would redirect wrangler to the
   // built output instead of the sources.
-  const args = ["dev", "-c", path.join(project, "wrangler.toml"), "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--assets", assets, "--log-level", logLevel, "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"];
+  const args = [
+    "dev",
+    "-c",
+    path.join(project, "wrangler.toml"),
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    persistTo,
+    "--assets",
+    assets,
+    "--log-level",
+    logLevel,
+    "--inspector-port",
+    String(inspectorPort),
+    "--show-interactive-dev-session=false",
+  ];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const logFile = path.join(logDir ?? persistTo, `${label}.log`);
   const child = spawnBenchProcess([WRANGLER, ...args], { project, logFile, raiseFds });

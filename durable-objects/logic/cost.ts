@@ -76,7 +76,9 @@ export function formatUsdMicros(micros: number): string {
 /** "0.0015" from 1_500_000 n$. */
 export function formatPriceNanos(nanos: number): string {
   const whole = Math.floor(nanos / 1_000_000_000);
-  const frac = String(nanos % 1_000_000_000).padStart(9, "0").replace(/0+$/, "");
+  const frac = String(nanos % 1_000_000_000)
+    .padStart(9, "0")
+    .replace(/0+$/, "");
   return frac ? `${whole}.${frac}` : String(whole);
 }
 
@@ -430,28 +432,51 @@ const mins = (ms: number) => (ms / MS_PER_MINUTE).toFixed(3);
 export function reportCsv(report: SessionReport): string {
   const keys = report.rooms.map((r) => r.key);
   const header = [
-    "member_id", "name", "role", "status", "joined_at", "admitted_at", "left_at",
+    "member_id",
+    "name",
+    "role",
+    "status",
+    "joined_at",
+    "admitted_at",
+    "left_at",
     ...report.rooms.map((r) => `minutes_${r.key}${r.key === MAIN_ROOM_KEY ? "" : ` (${r.name})`}`),
-    "total_minutes", "estimated_cost_usd",
+    "total_minutes",
+    "estimated_cost_usd",
   ];
   const lines = [header.map(csvField).join(",")];
   for (const a of report.attendance) {
     lines.push(
       [
-        a.memberId, a.name, a.role, a.status, iso(a.joinedAt), iso(a.admittedAt), iso(a.leftAt),
+        a.memberId,
+        a.name,
+        a.role,
+        a.status,
+        iso(a.joinedAt),
+        iso(a.admittedAt),
+        iso(a.leftAt),
         ...keys.map((k) => mins(a.timeByRoomMs[k] ?? 0)),
         mins(a.totalMs),
         formatUsd(costMicros(a.totalMs, report.price.nanosPerParticipantMinute)),
-      ].map(csvField).join(","),
+      ]
+        .map(csvField)
+        .join(","),
     );
   }
   lines.push(
     [
-      "TOTAL", "", "", "", iso(report.session.createdAt), "", iso(report.session.endedAt),
+      "TOTAL",
+      "",
+      "",
+      "",
+      iso(report.session.createdAt),
+      "",
+      iso(report.session.endedAt),
       ...report.rooms.map((r) => mins(r.participantMs)),
       mins(report.totals.participantMs),
       report.totals.costUsd,
-    ].map(csvField).join(","),
+    ]
+      .map(csvField)
+      .join(","),
   );
   return lines.join("\r\n") + "\r\n";
 }

@@ -9,7 +9,17 @@
  */
 import { and, assign, emit, setup, type SnapshotFrom } from "xstate";
 import type { Notice, SessionPhase } from "../protocol";
-import { contextPhase, isCommandEvent, memberByIdentity, openRooms, type CommandEvent, type SessionContext, type SessionEvent, type SessionInput, initialContext } from "./model";
+import {
+  contextPhase,
+  isCommandEvent,
+  memberByIdentity,
+  openRooms,
+  type CommandEvent,
+  type SessionContext,
+  type SessionEvent,
+  type SessionInput,
+  initialContext,
+} from "./model";
 import { checkCommand } from "./rules";
 import * as u from "./updates";
 
@@ -82,7 +92,8 @@ export const sessionMachine = setup({
     returnToMain: assign(({ context, event }) => u.returnToMain(context, as<"returnToMain">(event))),
     closeRoom: assign(({ context, event }) => u.closeRoom(context, as<"closeRoom">(event))),
     startClosingCountdown: assign(({ context, event }) => {
-      const seconds = event.type === "closeAll" ? event.countdownSeconds ?? context.settings.closingCountdownSeconds : context.settings.closingCountdownSeconds;
+      const seconds =
+        event.type === "closeAll" ? (event.countdownSeconds ?? context.settings.closingCountdownSeconds) : context.settings.closingCountdownSeconds;
       return u.startClosingCountdown(context, seconds, event.now);
     }),
     extendRound: assign(({ context, event }) => u.extendRound(context, as<"extendRound">(event))),
@@ -104,11 +115,16 @@ export const sessionMachine = setup({
     }),
     emitHelpRequested: emit(({ context, event }) => {
       const m = context.members[as<"requestHelp">(event).actor.memberId];
-      return { type: "notice", notice: { kind: "helpRequested", memberId: m.id, name: m.name, location: m.location, message: m.helpRequest?.message ?? "" } } as EmittedNotice;
+      return {
+        type: "notice",
+        notice: { kind: "helpRequested", memberId: m.id, name: m.name, location: m.location, message: m.helpRequest?.message ?? "" },
+      } as EmittedNotice;
     }),
     emitHelpResolved: emit(({ event }) => ({ type: "notice", notice: { kind: "helpResolved", memberId: as<"resolveHelp">(event).memberId } }) as EmittedNotice),
     emitRoundWarning: emit(({ context }) => ({ type: "notice", notice: { kind: "roundWarning", endsAt: context.round!.endsAt! } }) as EmittedNotice),
-    emitClosingCountdown: emit(({ context }) => ({ type: "notice", notice: { kind: "closingCountdown", closesAt: context.round!.closesAt! } }) as EmittedNotice),
+    emitClosingCountdown: emit(
+      ({ context }) => ({ type: "notice", notice: { kind: "closingCountdown", closesAt: context.round!.closesAt! } }) as EmittedNotice,
+    ),
     emitRoomClosing: emit(({ event }) => ({ type: "notice", notice: { kind: "roomClosing", roomId: as<"closeRoom">(event).roomId } }) as EmittedNotice),
     emitMediaError: emit(({ event }) => {
       const m = (event as Extract<SessionEvent, { type: "mediaUpdated" }>).media;
@@ -124,10 +140,7 @@ export const sessionMachine = setup({
     live: {
       initial: "main",
       on: {
-        memberJoined: [
-          { guard: ({ context, event }) => willWait(context, event), actions: ["memberJoined", "emitJoinRequest"] },
-          { actions: "memberJoined" },
-        ],
+        memberJoined: [{ guard: ({ context, event }) => willWait(context, event), actions: ["memberJoined", "emitJoinRequest"] }, { actions: "memberJoined" }],
         connection: { actions: "setConnection" },
         arrival: { actions: "setArrival" },
         quality: { actions: "setQuality" },
@@ -239,4 +252,3 @@ function willWait(ctx: SessionContext, e: SessionEvent): boolean {
   const after = memberByIdentity(u.memberJoined(ctx, e, contextPhase(ctx)), e.identity);
   return after?.status === "waiting" && before?.status !== "waiting";
 }
-

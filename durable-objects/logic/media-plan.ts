@@ -31,7 +31,7 @@ export function mediaPlan(ctx: SessionContext, phase: SessionPhase, retryBlocked
     const m = ctx.media[key];
     const needs = !m || m.status === "none" || m.status === "pending" || m.status === "completed" || (m.status === "failed" && !retryBlocked(key));
     if (!needs) continue;
-    const maxParticipants = key === MAIN_ROOM ? 50 : ctx.rooms[key]?.capacity ?? 50;
+    const maxParticipants = key === MAIN_ROOM ? 50 : (ctx.rooms[key]?.capacity ?? 50);
     plan.create.push({ key, name: mediaRoomName(ctx.sessionId, key), maxParticipants });
   }
   for (const m of Object.values(ctx.media)) {

@@ -64,9 +64,28 @@ ON CONFLICT(session_id, room_key) DO UPDATE SET name = excluded.name, sid = COAL
 
 /** Commands that are breakout operations or admission decisions: audited when they succeed (refusals always are). */
 const AUDITED = new Set([
-  "admit", "deny", "removeMember", "updateSettings", "createBreakouts", "addRoom", "renameRoom", "deleteRoom", "autoAssign",
-  "assign", "bulkAssign", "preAssign", "openBreakouts", "move", "swap", "closeRoom", "closeAll", "extendRound", "visitRoom",
-  "endSession", "chooseRoom", "returnToMain",
+  "admit",
+  "deny",
+  "removeMember",
+  "updateSettings",
+  "createBreakouts",
+  "addRoom",
+  "renameRoom",
+  "deleteRoom",
+  "autoAssign",
+  "assign",
+  "bulkAssign",
+  "preAssign",
+  "openBreakouts",
+  "move",
+  "swap",
+  "closeRoom",
+  "closeAll",
+  "extendRound",
+  "visitRoom",
+  "endSession",
+  "chooseRoom",
+  "returnToMain",
 ]);
 
 function commandTarget(e: SessionEvent): string | null {
@@ -107,7 +126,14 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
         // Admitted on arrival (staff, or autoAdmit): an admission all the same, so admissions count everyone admitted.
         if (m.status === "admitted") analytics.push({ event: "participant_admitted", actor: actor.memberId, target: id, data: { role: m.role } });
       } else if (before.status !== m.status) {
-        const kind = m.status === "admitted" ? "participant_admitted" : m.status === "denied" ? "participant_denied" : m.status === "left" ? "participant_left" : "participant_waiting";
+        const kind =
+          m.status === "admitted"
+            ? "participant_admitted"
+            : m.status === "denied"
+              ? "participant_denied"
+              : m.status === "left"
+                ? "participant_left"
+                : "participant_waiting";
         const data: Record<string, unknown> = { role: m.role };
         // Time since admission for departures (whole membership, this admission).
         if ((m.status === "left" || m.status === "denied") && before.status === "admitted" && m.admittedAt !== null && m.leftAt !== null)
@@ -133,7 +159,20 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
       const media = next.media[id];
       out.push({
         sql: UPSERT_ROOM,
-        params: [sid, id, r.round, r.name, r.capacity, r.status, mediaRoomName(sid, id), media?.sid ?? null, r.status === "open" ? 1 : 0, at, r.openedAt, r.closedAt],
+        params: [
+          sid,
+          id,
+          r.round,
+          r.name,
+          r.capacity,
+          r.status,
+          mediaRoomName(sid, id),
+          media?.sid ?? null,
+          r.status === "open" ? 1 : 0,
+          at,
+          r.openedAt,
+          r.closedAt,
+        ],
       });
     }
   }
@@ -198,15 +237,18 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
     if (n.kind === "helpRequested") analytics.push({ event: "help_requested", actor: n.memberId, target: n.location, data: null });
   }
   if (event.type === "quality")
-    analytics.push({ event: "connection_quality", actor: event.memberId, target: null, data: { level: event.level, role: next.members[event.memberId]?.role ?? null } });
+    analytics.push({
+      event: "connection_quality",
+      actor: event.memberId,
+      target: null,
+      data: { level: event.level, role: next.members[event.memberId]?.role ?? null },
+    });
   if (event.type === "arrival" && event.mediaRoom) analytics.push({ event: "participant_arrived", actor: event.memberId, target: event.mediaRoom, data: null });
 
-  analytics.forEach((a, i) =>
-    out.push({ sql: ANALYTICS, params: [`${sid}:${eventNo}:${i}`, sid, eventNo, a.event, a.actor, a.target, a.data ? JSON.stringify(a.data) : null, at] }),
-  );
+  for (const [i, a] of analytics.entries())
+    out.push({ sql: ANALYTICS, params: [`${sid}:${eventNo}:${i}`, sid, eventNo, a.event, a.actor, a.target, a.data ? JSON.stringify(a.data) : null, at] });
 
-  if (isCommandEvent(event) && AUDITED.has(event.type))
-    out.push(auditRow(sid, `${sid}:${eventNo}:audit`, actor, event.type, commandTarget(event), "ok", at));
+  if (isCommandEvent(event) && AUDITED.has(event.type)) out.push(auditRow(sid, `${sid}:${eventNo}:audit`, actor, event.type, commandTarget(event), "ok", at));
   return { statements: out, analytics };
 }
 

@@ -6,16 +6,7 @@
 import { COMMAND_ROLES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../protocol";
 import { autoAssign } from "./assignment";
 import { autoPlanResult } from "./updates";
-import {
-  admittedMembers,
-  memberByIdentity,
-  occupancy,
-  plannedCount,
-  roomCapacity,
-  type CommandEvent,
-  type SessionContext,
-  type SessionPhase,
-} from "./model";
+import { admittedMembers, memberByIdentity, occupancy, plannedCount, roomCapacity, type CommandEvent, type SessionContext, type SessionPhase } from "./model";
 
 export interface Refusal {
   code: ErrorCode;
@@ -80,10 +71,10 @@ function hasSpace(ctx: SessionContext, location: string): Refusal | null {
 }
 
 function target(ctx: SessionContext, to: string): Refusal | null {
-  return to === MAIN_ROOM ? null : room(ctx, to, "open") ?? null;
+  return to === MAIN_ROOM ? null : (room(ctx, to, "open") ?? null);
 }
 
-function roomNames(ctx: SessionContext, e: Extract<CommandEvent, { type: "createBreakouts" }>): string[] {
+function roomNames(_ctx: SessionContext, e: Extract<CommandEvent, { type: "createBreakouts" }>): string[] {
   return e.names ?? Array.from({ length: e.count ?? 0 }, (_, i) => `Room ${i + 1}`);
 }
 
@@ -213,9 +204,7 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     if (e.memberA === e.memberB) return refuse("INVALID_MESSAGE", "swap needs two different members");
     const a = admitted(ctx, e.memberA) ?? admitted(ctx, e.memberB);
     if (a) return a;
-    return ctx.members[e.memberA].location === ctx.members[e.memberB].location
-      ? refuse("ALREADY_THERE", "both are in the same place")
-      : null;
+    return ctx.members[e.memberA].location === ctx.members[e.memberB].location ? refuse("ALREADY_THERE", "both are in the same place") : null;
   },
   closeRoom: (ctx, _p, e) => room(ctx, e.roomId, "open"),
   closeAll: () => null,

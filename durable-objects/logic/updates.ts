@@ -35,7 +35,7 @@ function refreshEmptiness(ctx: SessionContext, roomIds: Iterable<string>, now: n
   let next = ctx;
   for (const id of new Set(roomIds)) {
     const r = next.rooms[id];
-    if (!r || r.status !== "open") continue;
+    if (r?.status !== "open") continue;
     const empty = occupancy(next, id) === 0;
     if (empty && r.emptySince === null) next = patchRoom(next, id, { emptySince: now });
     else if (!empty && r.emptySince !== null) next = patchRoom(next, id, { emptySince: null });
@@ -281,7 +281,11 @@ export const assignPlan = (ctx: SessionContext, e: Cmd<"assign">) => setPlan(ctx
 
 export function bulkAssign(ctx: SessionContext, e: Cmd<"bulkAssign">, phase: string): SessionContext {
   if (phase === "preparing") return setPlan(ctx, e.assignments);
-  return relocate(ctx, e.assignments.map((a) => [a.memberId, a.roomId ?? MAIN_ROOM] as const), e.now);
+  return relocate(
+    ctx,
+    e.assignments.map((a) => [a.memberId, a.roomId ?? MAIN_ROOM] as const),
+    e.now,
+  );
 }
 
 export function preAssign(ctx: SessionContext, e: Cmd<"preAssign">, phase: string): SessionContext {
@@ -319,7 +323,14 @@ export function move(ctx: SessionContext, e: Cmd<"move">): SessionContext {
 export function swap(ctx: SessionContext, e: Cmd<"swap">): SessionContext {
   const a = ctx.members[e.memberA].location;
   const b = ctx.members[e.memberB].location;
-  return relocate(ctx, [[e.memberA, b], [e.memberB, a]], e.now);
+  return relocate(
+    ctx,
+    [
+      [e.memberA, b],
+      [e.memberB, a],
+    ],
+    e.now,
+  );
 }
 
 export const visitRoom = (ctx: SessionContext, e: Cmd<"visitRoom">) => relocate(ctx, [[e.actor.memberId, e.to]], e.now);
@@ -346,13 +357,15 @@ export function startClosingCountdown(ctx: SessionContext, seconds: number, now:
 export function extendRound(ctx: SessionContext, e: Cmd<"extendRound">): SessionContext {
   const round = ctx.round!;
   // While closing, extending cancels the countdown and gives the rooms `seconds` more from now.
-  const base = round.closesAt !== null ? e.now : round.endsAt ?? e.now;
+  const base = round.closesAt !== null ? e.now : (round.endsAt ?? e.now);
   return { ...ctx, round: { ...round, endsAt: base + e.seconds * 1000, closesAt: null, warned: false } };
 }
 
 /** Everyone back to main, every room closed, the round counted. */
 export function finishRound(ctx: SessionContext, now: number): SessionContext {
-  const live = Object.values(ctx.rooms).filter((r) => r.status !== "closed").map((r) => r.id);
+  const live = Object.values(ctx.rooms)
+    .filter((r) => r.status !== "closed")
+    .map((r) => r.id);
   const next = closeRooms(ctx, live, now);
   const opened = ctx.round?.openedAt !== null && ctx.round !== null;
   return { ...next, round: null, preAssignments: {}, roundsCompleted: ctx.roundsCompleted + (opened ? 1 : 0) };
@@ -373,9 +386,13 @@ export function requestHelp(ctx: SessionContext, e: Cmd<"requestHelp">): Session
 export const resolveHelp = (ctx: SessionContext, e: Cmd<"resolveHelp">) => patchMember(ctx, e.memberId, { helpRequest: null });
 
 export function endSession(ctx: SessionContext, now: number, reason: string): SessionContext {
-  const live = Object.values(ctx.rooms).filter((r) => r.status !== "closed").map((r) => r.id);
+  const live = Object.values(ctx.rooms)
+    .filter((r) => r.status !== "closed")
+    .map((r) => r.id);
   let next = closeRooms(ctx, live, now);
-  const moves: [string, null][] = Object.values(next.members).filter((m) => m.location !== null).map((m) => [m.id, null]);
+  const moves: [string, null][] = Object.values(next.members)
+    .filter((m) => m.location !== null)
+    .map((m) => [m.id, null]);
   next = relocate(next, moves, now);
   const members = { ...next.members };
   for (const m of Object.values(members)) {

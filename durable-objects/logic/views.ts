@@ -78,10 +78,8 @@ export function diffForStaff(prev: SessionContext, next: SessionContext, prevPha
   const changes: Change[] = [];
   if (prev.members !== next.members)
     for (const [id, m] of Object.entries(next.members)) if (prev.members[id] !== m) changes.push({ entity: "member", value: m });
-  if (prev.rooms !== next.rooms)
-    for (const [id, r] of Object.entries(next.rooms)) if (prev.rooms[id] !== r) changes.push({ entity: "room", value: r });
-  if (prev.media !== next.media)
-    for (const [key, m] of Object.entries(next.media)) if (prev.media[key] !== m) changes.push({ entity: "media", value: m });
+  if (prev.rooms !== next.rooms) for (const [id, r] of Object.entries(next.rooms)) if (prev.rooms[id] !== r) changes.push({ entity: "room", value: r });
+  if (prev.media !== next.media) for (const [key, m] of Object.entries(next.media)) if (prev.media[key] !== m) changes.push({ entity: "media", value: m });
   if (prev.round !== next.round) changes.push({ entity: "round", value: next.round });
   if (
     prevPhase !== phase ||

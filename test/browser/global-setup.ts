@@ -88,7 +88,7 @@ export function writeFakeCameraClip(file: string, width = 320, height = 180, fps
     const v = Buffer.alloc(cw * ch);
     const x0 = Math.floor((f / frames) * width);
     for (let r = 0; r < height; r++)
-      for (let c = 0; c < width; c++) y[r * width + c] = c >= x0 && c < x0 + width / 8 ? 235 : 60 + ((r >> 3) + (c >> 3)) % 2 * 50;
+      for (let c = 0; c < width; c++) y[r * width + c] = c >= x0 && c < x0 + width / 8 ? 235 : 60 + (((r >> 3) + (c >> 3)) % 2) * 50;
     for (let r = 0; r < ch; r++)
       for (let c = 0; c < cw; c++) {
         u[r * cw + c] = 100 + Math.floor((c / cw) * 60);
@@ -114,7 +114,9 @@ async function waitForApp(baseURL: string, server: ChildProcess | null, logFile:
     await new Promise((r) => setTimeout(r, 500));
   }
   const tail = logFile && existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n") : "";
-  throw new Error(`the product at ${baseURL} did not answer /api/health (${last})${server?.exitCode !== null && server ? `; server exited ${server.exitCode}` : ""}\n${tail}`);
+  throw new Error(
+    `the product at ${baseURL} did not answer /api/health (${last})${server?.exitCode !== null && server ? `; server exited ${server.exitCode}` : ""}\n${tail}`,
+  );
 }
 
 /** The cloudflare plugin's deploy redirects that a build rewrites: remember them to put them back. */

@@ -102,7 +102,11 @@ export function collectErrors(page: Page): string[] {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Poll `probe` until `done` says yes; throws with `describe(last)` after `timeoutMs`. */
-export async function pollUntil<T>(probe: () => Promise<T>, done: (v: T) => boolean, opts: { timeoutMs: number; everyMs?: number; what: string; describe?: (v: T | undefined) => string }): Promise<T> {
+export async function pollUntil<T>(
+  probe: () => Promise<T>,
+  done: (v: T) => boolean,
+  opts: { timeoutMs: number; everyMs?: number; what: string; describe?: (v: T | undefined) => string },
+): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   let last: T | undefined;
   let lastError: unknown = null;
@@ -128,16 +132,20 @@ export async function pollUntil<T>(probe: () => Promise<T>, done: (v: T) => bool
 export async function waitForText(locator: Locator, expected: string | RegExp, opts: { timeoutMs?: number; contains?: boolean } = {}): Promise<string> {
   const norm = (t: string | null) => (t ?? "").replace(/\s+/g, " ").trim();
   const ok = (t: string) => (typeof expected === "string" ? (opts.contains ? t.includes(expected) : t === expected) : expected.test(t));
-  return pollUntil(
-    async () => ((await locator.count()) > 0 ? norm(await locator.first().textContent({ timeout: 5_000 })) : "<no element>"),
-    ok,
-    { timeoutMs: opts.timeoutMs ?? 20_000, everyMs: 250, what: `${locator} to ${opts.contains ? "contain" : "read"} ${String(expected)}` },
-  );
+  return pollUntil(async () => ((await locator.count()) > 0 ? norm(await locator.first().textContent({ timeout: 5_000 })) : "<no element>"), ok, {
+    timeoutMs: opts.timeoutMs ?? 20_000,
+    everyMs: 250,
+    what: `${locator} to ${opts.contains ? "contain" : "read"} ${String(expected)}`,
+  });
 }
 
 /** Waits until `locator` matches exactly `n` elements. */
 export async function waitForCount(locator: Locator, n: number, opts: { timeoutMs?: number } = {}): Promise<void> {
-  await pollUntil(() => locator.count(), (c) => c === n, { timeoutMs: opts.timeoutMs ?? 20_000, everyMs: 250, what: `${n} of ${locator}` });
+  await pollUntil(
+    () => locator.count(),
+    (c) => c === n,
+    { timeoutMs: opts.timeoutMs ?? 20_000, everyMs: 250, what: `${n} of ${locator}` },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -228,13 +236,16 @@ export async function expectDecodingExactly(
       last = await remoteVideos(page);
       const restarted = want.filter((id) => (last[id]?.frames ?? 0) < (prev[id]?.frames ?? 0));
       if (restarted.length)
-        throw new Error(`${opts.label}: the video of [${restarted.map(name).join(", ")}] restarted (frames went from ${JSON.stringify(prev)} to ${JSON.stringify(last)})`);
+        throw new Error(
+          `${opts.label}: the video of [${restarted.map(name).join(", ")}] restarted (frames went from ${JSON.stringify(prev)} to ${JSON.stringify(last)})`,
+        );
       prev = last;
     }
     const frames = Object.fromEntries(want.map((id) => [id, (last[id]?.frames ?? 0) - (first[id]?.frames ?? 0)]));
     report.window = { ms: Date.now() - windowStart, frames };
     const stalled = want.filter((id) => !(frames[id] > 0));
-    if (stalled.length) throw new Error(`${opts.label}: no new frames in ${opts.windowMs} ms from [${stalled.map(name).join(", ")}]; window ${JSON.stringify(frames)}`);
+    if (stalled.length)
+      throw new Error(`${opts.label}: no new frames in ${opts.windowMs} ms from [${stalled.map(name).join(", ")}]; window ${JSON.stringify(frames)}`);
   }
   // The set must still be exact once every video flows (nobody extra showed up meanwhile).
   const after = Object.keys(await remoteVideos(page)).sort();
@@ -252,7 +263,12 @@ export async function focused(page: Page): Promise<{ tag: string; testid: string
     const doc = (globalThis as any).document;
     const el = doc.activeElement;
     if (!el || el === doc.body) return { tag: "body", testid: null, label: "", id: "", focusVisible: false, outline: "" };
-    const labelled = el.labels && el.labels.length ? Array.from(el.labels as any[]).map((l: any) => l.textContent).join(" ") : "";
+    const labelled =
+      el.labels?.length
+        ? Array.from(el.labels as any[])
+            .map((l: any) => l.textContent)
+            .join(" ")
+        : "";
     const label = (el.getAttribute("aria-label") || labelled || el.textContent || "").replace(/\s+/g, " ").trim();
     const cs = (globalThis as any).getComputedStyle(el);
     return {
@@ -292,7 +308,21 @@ export interface AxControl {
 }
 
 /** Roles of interactive controls that must have an accessible name. */
-const CONTROL_ROLES = new Set(["button", "link", "textbox", "searchbox", "combobox", "listbox", "spinbutton", "checkbox", "radio", "switch", "slider", "menuitem", "tab"]);
+const CONTROL_ROLES = new Set([
+  "button",
+  "link",
+  "textbox",
+  "searchbox",
+  "combobox",
+  "listbox",
+  "spinbutton",
+  "checkbox",
+  "radio",
+  "switch",
+  "slider",
+  "menuitem",
+  "tab",
+]);
 
 /**
  * The page's interactive controls as Chromium's accessibility tree sees them (role and computed accessible name),
@@ -324,7 +354,9 @@ export async function horizontalOverflow(page: Page): Promise<{ scrollWidth: num
       for (const el of Array.from(doc.querySelectorAll("body *")) as any[]) {
         const r = el.getBoundingClientRect();
         if (r.right > innerWidth + 0.5 && r.width > 0)
-          offenders.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.dataset?.testid ? `[${el.dataset.testid}]` : ""} right=${Math.round(r.right)}`);
+          offenders.push(
+            `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.dataset?.testid ? `[${el.dataset.testid}]` : ""} right=${Math.round(r.right)}`,
+          );
       }
     return { scrollWidth, innerWidth, overflow: scrollWidth - innerWidth, offenders: offenders.slice(0, 8) };
   });

@@ -13,7 +13,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   accessibleControls,
-  focused,
+  type focused,
   horizontalOverflow,
   launchChromium,
   memberIdOf,
@@ -149,7 +149,9 @@ describe("console by keyboard only, labelled controls, phone width", () => {
     // at once on every press: see the report on this control.)
     const move = await reach(page, "Move Ana to", (f) => f.label.startsWith("Move Ana to"));
     expect(move.tag).toBe("select");
-    const options = await page.locator(`[id="${move.id}"] option`).evaluateAll((os: any[]) => os.map((o) => ({ value: o.value, text: o.textContent, selected: o.selected })));
+    const options = await page
+      .locator(`[id="${move.id}"] option`)
+      .evaluateAll((os: any[]) => os.map((o) => ({ value: o.value, text: o.textContent, selected: o.selected })));
     const from = options.findIndex((o) => o.selected);
     const to = options.findIndex((o) => o.value === benRoom);
     expect(options[from].value).toBe(anaRoom);
@@ -159,7 +161,13 @@ describe("console by keyboard only, labelled controls, phone width", () => {
     await page.keyboard.press("Enter");
     await waitForText(ana.page.getByTestId("room-name"), benRoomName);
     await waitForText(ana.page.getByTestId("moving-notice"), `You're moving to ${benRoomName}`, { contains: true });
-    expect(await pollUntil(() => roomOf(anaId), (r) => r === benRoom, { timeoutMs: 20_000, what: "the console to show Ana's move" })).toBe(benRoom);
+    expect(
+      await pollUntil(
+        () => roomOf(anaId),
+        (r) => r === benRoom,
+        { timeoutMs: 20_000, what: "the console to show Ana's move" },
+      ),
+    ).toBe(benRoom);
     await screenshot(page, "keyboard-console-after-move");
 
     // --- Phone width: the participant's room and, narrowed, the console. ---------------------------------------

@@ -105,127 +105,127 @@ describe("a session in real browsers, local media mode", () => {
     await browser?.close();
   });
 
-  it(
-    "facilitator and four participants: main room, two automatic breakout rooms, a live move, close-all with countdown, back in main",
-    async () => {
-      // --- The facilitator creates the session; four people join by the invite link and are admitted. ----------
-      const created = await facilitatorCreatesSession(fac.page, { name: "Fay", title: "Tuesday group" });
-      sessionId = created.sessionId;
-      expect(created.inviteUrl).toContain(`/join/${sessionId}?invite=`);
-      idOf.set(fac, await memberIdOf(fac.page, sessionId));
-      nameOf.set(idOf.get(fac)!, fac.name);
+  it("facilitator and four participants: main room, two automatic breakout rooms, a live move, close-all with countdown, back in main", async () => {
+    // --- The facilitator creates the session; four people join by the invite link and are admitted. ----------
+    const created = await facilitatorCreatesSession(fac.page, { name: "Fay", title: "Tuesday group" });
+    sessionId = created.sessionId;
+    expect(created.inviteUrl).toContain(`/join/${sessionId}?invite=`);
+    idOf.set(fac, await memberIdOf(fac.page, sessionId));
+    nameOf.set(idOf.get(fac)!, fac.name);
 
-      await Promise.all(people.map((p) => participantJoins(p.page, created.inviteUrl, p.name)));
-      for (const p of people) {
-        idOf.set(p, await memberIdOf(p.page, sessionId));
-        nameOf.set(idOf.get(p)!, p.name);
-        await p.page.getByTestId("waiting-room").waitFor();
-      }
-      const console_ = fac.page;
-      await expect.poll(() => console_.locator('[data-testid="waiting-list"] li[data-member-id]').count(), { timeout: 20_000 }).toBe(4);
-      // One admitted individually, the rest with "Admit everyone".
-      await console_.getByTestId(`admit-${idOf.get(people[0])}`).click();
-      await people[0].page.getByTestId("participant-room").waitFor();
-      await console_.getByTestId("admit-all").click();
-      for (const p of people) {
-        await p.page.getByTestId("participant-room").waitFor();
-        await waitForText(p.page.getByTestId("room-name"), "Main room");
-      }
+    await Promise.all(people.map((p) => participantJoins(p.page, created.inviteUrl, p.name)));
+    for (const p of people) {
+      idOf.set(p, await memberIdOf(p.page, sessionId));
+      nameOf.set(idOf.get(p)!, p.name);
+      await p.page.getByTestId("waiting-room").waitFor();
+    }
+    const console_ = fac.page;
+    await expect.poll(() => console_.locator('[data-testid="waiting-list"] li[data-member-id]').count(), { timeout: 20_000 }).toBe(4);
+    // One admitted individually, the rest with "Admit everyone".
+    await console_.getByTestId(`admit-${idOf.get(people[0])}`).click();
+    await people[0].page.getByTestId("participant-room").waitFor();
+    await console_.getByTestId("admit-all").click();
+    for (const p of people) {
+      await p.page.getByTestId("participant-room").waitFor();
+      await waitForText(p.page.getByTestId("room-name"), "Main room");
+    }
 
-      // --- Everyone in the main room sees everyone (5 people, 20 video streams). -------------------------------
-      await expectMedia("1-main", everyone(), (p) => everyone().filter((x) => x !== p));
-      await screenshot(console_, "01-main-console");
-      await screenshot(people[0].page, "01-main-participant");
+    // --- Everyone in the main room sees everyone (5 people, 20 video streams). -------------------------------
+    await expectMedia("1-main", everyone(), (p) => everyone().filter((x) => x !== p));
+    await screenshot(console_, "01-main-console");
+    await screenshot(people[0].page, "01-main-participant");
 
-      // --- Two breakout rooms, assigned automatically, opened. ---------------------------------------------------
-      await console_.getByTestId("rooms-count").fill("2");
-      await console_.getByTestId("rooms-mode").selectOption("auto");
-      await console_.getByTestId("create-rooms-submit").click();
-      await console_.getByTestId("open-rooms").waitFor();
-      // The plan: the facilitator stays in the main room, two rooms of two.
-      const columns = console_.locator('[data-testid="room-column"]');
-      await waitForCount(columns, 3);
-      await waitForCount(columns.nth(0).locator(".member"), 1);
-      await waitForCount(columns.nth(0).locator(`[data-member-id="${idOf.get(fac)}"]`), 1);
-      await waitForCount(columns.nth(1).locator(".member"), 2);
-      await waitForCount(columns.nth(2).locator(".member"), 2);
-      await screenshot(console_, "02-preparing-console");
-      await console_.getByTestId("open-rooms").click();
-      await waitForText(console_.getByTestId("session-phase"), "Breakout rooms open", { timeoutMs: 20_000 });
+    // --- Two breakout rooms, assigned automatically, opened. ---------------------------------------------------
+    await console_.getByTestId("rooms-count").fill("2");
+    await console_.getByTestId("rooms-mode").selectOption("auto");
+    await console_.getByTestId("create-rooms-submit").click();
+    await console_.getByTestId("open-rooms").waitFor();
+    // The plan: the facilitator stays in the main room, two rooms of two.
+    const columns = console_.locator('[data-testid="room-column"]');
+    await waitForCount(columns, 3);
+    await waitForCount(columns.nth(0).locator(".member"), 1);
+    await waitForCount(columns.nth(0).locator(`[data-member-id="${idOf.get(fac)}"]`), 1);
+    await waitForCount(columns.nth(1).locator(".member"), 2);
+    await waitForCount(columns.nth(2).locator(".member"), 2);
+    await screenshot(console_, "02-preparing-console");
+    await console_.getByTestId("open-rooms").click();
+    await waitForText(console_.getByTestId("session-phase"), "Breakout rooms open", { timeoutMs: 20_000 });
 
-      const locs = await pollUntil(
-        () => locations(console_),
-        (l) => PARTICIPANTS.every((_, i) => (l[idOf.get(people[i])!] ?? "main") !== "main"),
-        { timeoutMs: 20_000, what: "every participant placed in a breakout room" },
-      );
-      expect(locs[idOf.get(fac)!]).toBe("main");
-      const roomIds = [...new Set(people.map((p) => locs[idOf.get(p)!]))].sort();
-      expect(roomIds).toHaveLength(2);
-      const titles = new Map<string, string>();
-      for (const r of roomIds) titles.set(r, await roomTitle(console_, r));
-      const inRoom = (r: string) => people.filter((p) => locs[idOf.get(p)!] === r);
-      // Spread evenly: two and two.
-      expect(roomIds.map((r) => inRoom(r).length)).toEqual([2, 2]);
+    const locs = await pollUntil(
+      () => locations(console_),
+      (l) => PARTICIPANTS.every((_, i) => (l[idOf.get(people[i])!] ?? "main") !== "main"),
+      { timeoutMs: 20_000, what: "every participant placed in a breakout room" },
+    );
+    expect(locs[idOf.get(fac)!]).toBe("main");
+    const roomIds = [...new Set(people.map((p) => locs[idOf.get(p)!]))].sort();
+    expect(roomIds).toHaveLength(2);
+    const titles = new Map<string, string>();
+    for (const r of roomIds) titles.set(r, await roomTitle(console_, r));
+    const inRoom = (r: string) => people.filter((p) => locs[idOf.get(p)!] === r);
+    // Spread evenly: two and two.
+    expect(roomIds.map((r) => inRoom(r).length)).toEqual([2, 2]);
 
-      for (const p of people) await waitForText(p.page.getByTestId("room-name"), titles.get(locs[idOf.get(p)!])!, { timeoutMs: 20_000 });
-      await waitForText(console_.getByTestId("my-location"), "Main room");
+    for (const p of people) await waitForText(p.page.getByTestId("room-name"), titles.get(locs[idOf.get(p)!])!, { timeoutMs: 20_000 });
+    await waitForText(console_.getByTestId("my-location"), "Main room");
 
-      const roomOf = new Map(people.map((p) => [p, locs[idOf.get(p)!]]));
-      await expectMedia("2-rooms", everyone(), (p) => (p === fac ? [] : people.filter((x) => x !== p && roomOf.get(x) === roomOf.get(p))));
-      await screenshot(console_, "02-rooms-console");
-      await screenshot(people[0].page, "02-rooms-participant");
+    const roomOf = new Map(people.map((p) => [p, locs[idOf.get(p)!]]));
+    await expectMedia("2-rooms", everyone(), (p) => (p === fac ? [] : people.filter((x) => x !== p && roomOf.get(x) === roomOf.get(p))));
+    await screenshot(console_, "02-rooms-console");
+    await screenshot(people[0].page, "02-rooms-participant");
 
-      // --- A live move: the first member of room A goes to room B (the console's "Move to" control). -------------
-      const [roomA, roomB] = roomIds;
-      const mover = inRoom(roomA)[0];
-      const moverId = idOf.get(mover)!;
-      await console_.getByTestId(`move-select-${moverId}`).selectOption(roomB);
-      await waitForText(mover.page.getByTestId("moving-notice"), `You're moving to ${titles.get(roomB)}`, { timeoutMs: 20_000, contains: true });
-      await waitForText(mover.page.getByTestId("room-name"), titles.get(roomB)!, { timeoutMs: 20_000 });
-      await screenshot(mover.page, "03-moved-participant-notice");
-      roomOf.set(mover, roomB);
-      await pollUntil(() => locations(console_), (l) => l[moverId] === roomB, { timeoutMs: 20_000, what: "the console to show the move" });
-      await expectMedia("3-after-move", everyone(), (p) => (p === fac ? [] : people.filter((x) => x !== p && roomOf.get(x) === roomOf.get(p))));
-      await screenshot(console_, "03-moved-console");
-      await screenshot(mover.page, "03-moved-participant");
+    // --- A live move: the first member of room A goes to room B (the console's "Move to" control). -------------
+    const [roomA, roomB] = roomIds;
+    const mover = inRoom(roomA)[0];
+    const moverId = idOf.get(mover)!;
+    await console_.getByTestId(`move-select-${moverId}`).selectOption(roomB);
+    await waitForText(mover.page.getByTestId("moving-notice"), `You're moving to ${titles.get(roomB)}`, { timeoutMs: 20_000, contains: true });
+    await waitForText(mover.page.getByTestId("room-name"), titles.get(roomB)!, { timeoutMs: 20_000 });
+    await screenshot(mover.page, "03-moved-participant-notice");
+    roomOf.set(mover, roomB);
+    await pollUntil(
+      () => locations(console_),
+      (l) => l[moverId] === roomB,
+      { timeoutMs: 20_000, what: "the console to show the move" },
+    );
+    await expectMedia("3-after-move", everyone(), (p) => (p === fac ? [] : people.filter((x) => x !== p && roomOf.get(x) === roomOf.get(p))));
+    await screenshot(console_, "03-moved-console");
+    await screenshot(mover.page, "03-moved-participant");
 
-      // --- Close all rooms with a 5 s countdown: the banner shows while people are still in their rooms. ---------
-      await console_.getByTestId("close-all-countdown").fill("5");
-      await console_.getByTestId("close-all").click();
-      await waitForText(console_.getByTestId("session-phase"), "Breakout rooms closing", { timeoutMs: 20_000 });
-      await waitForText(console_.getByTestId("countdown-banner"), "Breakout rooms close in", { contains: true });
-      const sawBanner = await Promise.all(
-        people.map(async (p) => {
-          const banner = p.page.getByTestId("countdown-banner");
-          await banner.waitFor({ timeout: 10_000 });
-          const text = (await banner.textContent()) ?? "";
-          // Still in the breakout room while the countdown runs.
-          const room = (await p.page.getByTestId("room-name").textContent()) ?? "";
-          return { name: p.name, text, room };
-        }),
-      );
-      for (const s of sawBanner) {
-        // A few seconds (the 5 s asked for, not the session's default countdown), counted on the client's clock.
-        expect(s.text).toMatch(/^Breakout rooms close in 0:0\d\. Everyone will return to the main room\.$/);
-        expect(s.room).not.toBe("Main room");
-      }
-      await Promise.all([screenshot(console_, "04-closing-console"), screenshot(people[1].page, "04-closing-participant")]);
+    // --- Close all rooms with a 5 s countdown: the banner shows while people are still in their rooms. ---------
+    await console_.getByTestId("close-all-countdown").fill("5");
+    await console_.getByTestId("close-all").click();
+    await waitForText(console_.getByTestId("session-phase"), "Breakout rooms closing", { timeoutMs: 20_000 });
+    await waitForText(console_.getByTestId("countdown-banner"), "Breakout rooms close in", { contains: true });
+    const sawBanner = await Promise.all(
+      people.map(async (p) => {
+        const banner = p.page.getByTestId("countdown-banner");
+        await banner.waitFor({ timeout: 10_000 });
+        const text = (await banner.textContent()) ?? "";
+        // Still in the breakout room while the countdown runs.
+        const room = (await p.page.getByTestId("room-name").textContent()) ?? "";
+        return { name: p.name, text, room };
+      }),
+    );
+    for (const s of sawBanner) {
+      // A few seconds (the 5 s asked for, not the session's default countdown), counted on the client's clock.
+      expect(s.text).toMatch(/^Breakout rooms close in 0:0\d\. Everyone will return to the main room\.$/);
+      expect(s.room).not.toBe("Main room");
+    }
+    await Promise.all([screenshot(console_, "04-closing-console"), screenshot(people[1].page, "04-closing-participant")]);
 
-      // --- Everyone back in the main room, seeing everyone. ------------------------------------------------------
-      await waitForText(console_.getByTestId("session-phase"), "Everyone in the main room", { timeoutMs: 30_000 });
-      for (const p of people) {
-        await waitForText(p.page.getByTestId("room-name"), "Main room", { timeoutMs: 20_000 });
-        await waitForCount(p.page.getByTestId("countdown-banner"), 0);
-      }
-      await expectMedia("4-back-in-main", everyone(), (p) => everyone().filter((x) => x !== p));
-      await screenshot(console_, "05-back-in-main-console");
-      await screenshot(people[2].page, "05-back-in-main-participant");
+    // --- Everyone back in the main room, seeing everyone. ------------------------------------------------------
+    await waitForText(console_.getByTestId("session-phase"), "Everyone in the main room", { timeoutMs: 30_000 });
+    for (const p of people) {
+      await waitForText(p.page.getByTestId("room-name"), "Main room", { timeoutMs: 20_000 });
+      await waitForCount(p.page.getByTestId("countdown-banner"), 0);
+    }
+    await expectMedia("4-back-in-main", everyone(), (p) => everyone().filter((x) => x !== p));
+    await screenshot(console_, "05-back-in-main-console");
+    await screenshot(people[2].page, "05-back-in-main-participant");
 
-      // Nothing went wrong in any page.
-      for (const p of everyone()) expect(p.errors, `${p.name}'s page errors`).toEqual([]);
-    },
-    300_000,
-  );
+    // Nothing went wrong in any page.
+    for (const p of everyone()) expect(p.errors, `${p.name}'s page errors`).toEqual([]);
+  }, 300_000);
 
   it("the operator's monitoring page shows the session in populated charts", async () => {
     expect(sessionId, "the session of the previous test").not.toBe("");

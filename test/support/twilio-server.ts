@@ -659,7 +659,11 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
   function handleControl(method: string, path: string, body: string): Reply {
     let parts: string[];
     try {
-      parts = path.split("/").filter(Boolean).slice(1).map((s) => decodeURIComponent(s));
+      parts = path
+        .split("/")
+        .filter(Boolean)
+        .slice(1)
+        .map((s) => decodeURIComponent(s));
     } catch {
       throw new LocalTwilioError(400, 20001, `malformed path ${path}`);
     }

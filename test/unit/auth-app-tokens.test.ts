@@ -12,13 +12,11 @@ import {
   verifyMemberTicket,
   verifyUserOrDevToken,
 } from "../../worker/auth/app-tokens";
-import { AuthError } from "../../worker/auth/user-tokens";
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 const SECRET = "test-app-signing-secret-0123456789abcdef";
 const dev = { APP_ENV: "development", DEV_SIGNIN: "on", APP_SIGNING_SECRET: SECRET };
 const prod = { APP_ENV: "production", DEV_SIGNIN: "on", APP_SIGNING_SECRET: SECRET };
-
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -71,7 +69,10 @@ describe("development sign-in tokens", () => {
   });
 
   it("in development, a non-dev token without a configured IdP is a 401, not a server error", async () => {
-    const foreign = await new SignJWT({ sub: "x" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime(NOW / 1000 + 60).sign(new TextEncoder().encode("x".repeat(32)));
+    const foreign = await new SignJWT({ sub: "x" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setExpirationTime(NOW / 1000 + 60)
+      .sign(new TextEncoder().encode("x".repeat(32)));
     const e = await refusal(verifyUserOrDevToken(dev, foreign, { now: NOW }));
     expect([e.code, e.status]).toEqual(["UNAUTHENTICATED", 401]);
   });

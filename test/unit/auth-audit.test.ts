@@ -9,7 +9,16 @@ const AT = Date.UTC(2026, 5, 1, 12, 0, 0);
 describe("buildAuditRow (pure)", () => {
   it("maps input to the audit_log columns", () => {
     expect(
-      buildAuditRow({ id: auditId("s1", 42, "move", "m-2"), sessionId: "s1", actor: "m-1", actorRole: "facilitator", action: "move", target: "m-2", result: "ok", at: AT }),
+      buildAuditRow({
+        id: auditId("s1", 42, "move", "m-2"),
+        sessionId: "s1",
+        actor: "m-1",
+        actorRole: "facilitator",
+        action: "move",
+        target: "m-2",
+        result: "ok",
+        at: AT,
+      }),
     ).toEqual({ id: "s1:42:move:m-2", session_id: "s1", actor: "m-1", actor_role: "facilitator", action: "move", target: "m-2", result: "ok", at: AT });
   });
 

@@ -10,10 +10,13 @@ const configArb = fc.record({
   refillPerSecond: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.double({ min: 0.01, max: 20, noNaN: true })),
 });
 /** A run: gaps (ms) between attempts, and whether to serialise/restore the budget before each attempt. */
-const runArb = fc.array(fc.record({ gap: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 5000 })), roundTrip: fc.boolean() }), {
-  minLength: 1,
-  maxLength: 300,
-});
+const runArb = fc.array(
+  fc.record({ gap: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 5000 })), roundTrip: fc.boolean() }),
+  {
+    minLength: 1,
+    maxLength: 300,
+  },
+);
 
 function simulate(config: MessageBudgetConfig, run: { gap: number; roundTrip: boolean }[]) {
   let budget = new MessageBudget(config);
@@ -58,13 +61,17 @@ describe("MessageBudget", () => {
 
   it("recovers: after waiting retryAfterMs, a message is allowed again", () => {
     fc.assert(
-      fc.property(configArb.filter((c) => c.refillPerSecond > 0), fc.integer({ min: 1, max: 200 }), (config, flood) => {
-        const b = new MessageBudget(config);
-        for (let i = 0; i < flood; i++) b.take(T0);
-        const wait = b.retryAfterMs(T0);
-        expect(Number.isFinite(wait)).toBe(true);
-        return b.take(T0 + wait);
-      }),
+      fc.property(
+        configArb.filter((c) => c.refillPerSecond > 0),
+        fc.integer({ min: 1, max: 200 }),
+        (config, flood) => {
+          const b = new MessageBudget(config);
+          for (let i = 0; i < flood; i++) b.take(T0);
+          const wait = b.retryAfterMs(T0);
+          expect(Number.isFinite(wait)).toBe(true);
+          return b.take(T0 + wait);
+        },
+      ),
     );
   });
 

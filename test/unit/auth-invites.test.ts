@@ -23,7 +23,6 @@ afterAll(async () => {
   await mf?.dispose();
 });
 
-
 describe("invites in D1", () => {
   it("createInvite signs a token and stores its row; a join verifies both", async () => {
     const created = await createInvite(env, { sessionId: "s1", createdBy: "user-f", role: "participant" }, { now: NOW, ttlSeconds: 3600 });
@@ -60,7 +59,9 @@ describe("invites in D1", () => {
   it("a row from another session under the same id is refused (WRONG_SESSION)", async () => {
     // Only reachable if rows and tokens disagree; the stored session is authoritative.
     const { token, inviteId } = await issueInvite(env, { sessionId: "s1", role: "participant" }, { now: NOW });
-    await DB.prepare("INSERT INTO invites (id, session_id, created_by, role, expires_at, revoked_at, created_at) VALUES (?, 's9', 'u', 'participant', ?, NULL, ?)")
+    await DB.prepare(
+      "INSERT INTO invites (id, session_id, created_by, role, expires_at, revoked_at, created_at) VALUES (?, 's9', 'u', 'participant', ?, NULL, ?)",
+    )
       .bind(inviteId, NOW + 3_600_000, NOW)
       .run();
     expect((await refusal(verifyInviteForJoin(env, token, "s1", { now: NOW }))).code).toBe("WRONG_SESSION");
@@ -75,7 +76,9 @@ describe("invites in D1", () => {
   it("expiry: by the token, and by the row when it was shortened", async () => {
     const created = await createInvite(env, { sessionId: "s1", createdBy: "user-f", role: "participant" }, { now: NOW, ttlSeconds: 600 });
     expect((await refusal(verifyInviteForJoin(env, created.token, "s1", { now: NOW + 601_000 }))).code).toBe("CREDENTIAL_EXPIRED");
-    await DB.prepare("UPDATE invites SET expires_at = ? WHERE id = ?").bind(NOW + 60_000, created.inviteId).run();
+    await DB.prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
+      .bind(NOW + 60_000, created.inviteId)
+      .run();
     expect((await verifyInviteForJoin(env, created.token, "s1", { now: NOW + 59_000 })).row.expires_at).toBe(NOW + 60_000);
     expect((await refusal(verifyInviteForJoin(env, created.token, "s1", { now: NOW + 61_000 }))).code).toBe("CREDENTIAL_EXPIRED");
   });
@@ -97,6 +100,8 @@ describe("invites in D1", () => {
 
   it("the same invite id cannot be created twice", async () => {
     await createInvite(env, { sessionId: "s5", createdBy: "u", role: "participant", inviteId: "fixed-id" }, { now: NOW });
-    await expect(createInvite(env, { sessionId: "s5", createdBy: "u", role: "participant", inviteId: "fixed-id" }, { now: NOW })).rejects.toThrow(/UNIQUE|constraint/i);
+    await expect(createInvite(env, { sessionId: "s5", createdBy: "u", role: "participant", inviteId: "fixed-id" }, { now: NOW })).rejects.toThrow(
+      /UNIQUE|constraint/i,
+    );
   });
 });

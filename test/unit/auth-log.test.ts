@@ -68,7 +68,17 @@ describe("redaction", () => {
   });
 
   it("property: any value under a sensitive key is never printed", () => {
-    const sensitiveKey = fc.constantFrom("token", "idToken", "refresh_token", "clientSecret", "Authorization", "x-twilio-signature", "password", "TWILIO_AUTH_TOKEN", "apiKey");
+    const sensitiveKey = fc.constantFrom(
+      "token",
+      "idToken",
+      "refresh_token",
+      "clientSecret",
+      "Authorization",
+      "x-twilio-signature",
+      "password",
+      "TWILIO_AUTH_TOKEN",
+      "apiKey",
+    );
     fc.assert(
       fc.property(sensitiveKey, fc.stringMatching(/^[A-Za-z0-9]{6,24}$/), fc.integer({ min: 0, max: 4 }), (key, secret, depth) => {
         const value = `ZZ${secret}`;

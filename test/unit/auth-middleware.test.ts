@@ -93,7 +93,11 @@ describe("security headers", () => {
       await app.request(`${BASE}/api/throws`, {}, env),
       await app.request(`${BASE}/api/http-exception`, {}, env),
       await app.request(`${BASE}/api/echo`, { method: "POST", body: "x".repeat(2048), headers: { "content-type": "application/json" } }, env),
-      await app.request(`${BASE}/api/ok`, { method: "OPTIONS", headers: { origin: "https://partner.example.org", "access-control-request-method": "POST" } }, env),
+      await app.request(
+        `${BASE}/api/ok`,
+        { method: "OPTIONS", headers: { origin: "https://partner.example.org", "access-control-request-method": "POST" } },
+        env,
+      ),
       await app.request(`${BASE}/api/echo`, { method: "POST", body: "{}", headers: { origin: "https://evil.example" } }, env),
       await app.request(`${BASE}/api/limited`, {}, { ...env, RL_SESSIONS: rl }),
       await app.request(`${BASE}/api/limited`, {}, env),
@@ -136,7 +140,10 @@ describe("CORS allow-list", () => {
   });
 
   it("answers preflights for listed origins only", async () => {
-    const init = (origin: string) => ({ method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" } });
+    const init = (origin: string) => ({
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+    });
     const ok = await app.request(`${BASE}/api/echo`, init("https://partner.example.org"), env);
     expect(ok.status).toBe(204);
     expect(ok.headers.get("access-control-allow-origin")).toBe("https://partner.example.org");
@@ -161,7 +168,10 @@ describe("CORS allow-list", () => {
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
     expect(isOriginAllowed(BASE, `${BASE}/x`, "")).toBe(true);
     expect(isOriginAllowed(undefined, `${BASE}/x`, "")).toBe(true);
-    expect([...parseAllowedOrigins(" https://a.example , *, null, not a url, ftp://x.example, http://b.example:8080/path")]).toEqual(["https://a.example", "http://b.example:8080"]);
+    expect([...parseAllowedOrigins(" https://a.example , *, null, not a url, ftp://x.example, http://b.example:8080/path")]).toEqual([
+      "https://a.example",
+      "http://b.example:8080",
+    ]);
   });
 });
 

@@ -3,15 +3,7 @@ import type { AddressInfo } from "node:net";
 import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { refusal } from "./helpers/auth";
-import {
-  AuthError,
-  clearUserTokenCaches,
-  readBearer,
-  readClaim,
-  toAppRole,
-  verifyUserToken,
-  type UserTokenEnv,
-} from "../../worker/auth/user-tokens";
+import { AuthError, clearUserTokenCaches, readBearer, readClaim, toAppRole, verifyUserToken, type UserTokenEnv } from "../../worker/auth/user-tokens";
 
 /** A fixed instant: every token below is issued relative to it and verified with `now`, never the wall clock. */
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -44,7 +36,6 @@ function supabaseClaims(overrides: Record<string, unknown> = {}): JWTPayload {
 async function hs256(claims: JWTPayload, secret = SUPABASE_SECRET, header: Record<string, unknown> = {}): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT", ...header }).sign(new TextEncoder().encode(secret));
 }
-
 
 const supabaseEnv: UserTokenEnv = { AUTH_JWT_SECRET: SUPABASE_SECRET };
 

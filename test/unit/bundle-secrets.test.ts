@@ -59,12 +59,16 @@ describe("no secret in the built client bundle", () => {
   beforeAll(async () => {
     outDir = mkdtempSync(path.join(tmpdir(), "mb-bundle-"));
     try {
-      const r = await run(process.execPath, [path.join(root, "node_modules/vite/bin/vite.js"), "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"], {
-        cwd: root,
-        env: { ...process.env, ...FAKE, NODE_ENV: "production" },
-        timeout: 170_000,
-        maxBuffer: 32 * 1024 * 1024,
-      });
+      const r = await run(
+        process.execPath,
+        [path.join(root, "node_modules/vite/bin/vite.js"), "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+        {
+          cwd: root,
+          env: { ...process.env, ...FAKE, NODE_ENV: "production" },
+          timeout: 170_000,
+          maxBuffer: 32 * 1024 * 1024,
+        },
+      );
       buildLog = `${r.stdout}\n${r.stderr}`;
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
@@ -85,7 +89,10 @@ describe("no secret in the built client bundle", () => {
   it("the project builds (client + Worker)", () => {
     expect(buildLog).not.toMatch(/^BUILD FAILED/);
     const client = filesUnder(path.join(outDir, "client"));
-    expect(client.some((f) => f.endsWith("index.html")), `client files: ${client.join(", ")}\n${buildLog}`).toBe(true);
+    expect(
+      client.some((f) => f.endsWith("index.html")),
+      `client files: ${client.join(", ")}\n${buildLog}`,
+    ).toBe(true);
     expect(client.some((f) => f.endsWith(".js"))).toBe(true);
   });
 
@@ -97,7 +104,8 @@ describe("no secret in the built client bundle", () => {
     const hits: string[] = [];
     for (const file of client) {
       const bytes = readFileSync(file);
-      for (const [name, value] of Object.entries(secrets)) if (bytes.includes(Buffer.from(value, "utf8"))) hits.push(`${path.relative(outDir, file)} contains ${name}`);
+      for (const [name, value] of Object.entries(secrets))
+        if (bytes.includes(Buffer.from(value, "utf8"))) hits.push(`${path.relative(outDir, file)} contains ${name}`);
     }
     expect(hits).toEqual([]);
   });
@@ -109,11 +117,15 @@ describe("no secret in the built client bundle", () => {
 
   it("the Worker bundle has no fake secret baked in either (they are runtime bindings)", () => {
     const worker = filesUnder(outDir).filter((f) => !f.startsWith(path.join(outDir, "client")) && path.basename(f) !== ".dev.vars");
-    expect(worker.some((f) => f.endsWith(".js")), `worker files: ${worker.join(", ")}`).toBe(true);
+    expect(
+      worker.some((f) => f.endsWith(".js")),
+      `worker files: ${worker.join(", ")}`,
+    ).toBe(true);
     const hits: string[] = [];
     for (const file of worker) {
       const bytes = readFileSync(file);
-      for (const [name, value] of Object.entries(FAKE)) if (bytes.includes(Buffer.from(value, "utf8"))) hits.push(`${path.relative(outDir, file)} contains ${name}`);
+      for (const [name, value] of Object.entries(FAKE))
+        if (bytes.includes(Buffer.from(value, "utf8"))) hits.push(`${path.relative(outDir, file)} contains ${name}`);
     }
     expect(hits).toEqual([]);
   });

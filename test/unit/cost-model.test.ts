@@ -157,7 +157,10 @@ describe("stays", () => {
 
   it("unknown locations still count (a room row that has not reached D1 yet)", () => {
     const b = costBreakdown({ stays: [stay("m1", "r9", T0, T0 + MIN)], rooms: [], asOf: T0 + MIN, priceNanos: PRICE });
-    expect(b.rooms.map((r) => [r.key, r.participantMs, r.status])).toEqual([["main", 0, "main"], ["r9", MIN, "unknown"]]);
+    expect(b.rooms.map((r) => [r.key, r.participantMs, r.status])).toEqual([
+      ["main", 0, "main"],
+      ["r9", MIN, "unknown"],
+    ]);
   });
 
   it("orders rooms by round then number (r2 before r10), main first", () => {
@@ -172,7 +175,14 @@ describe("the report", () => {
     const { people, rooms, stays } = guideExample();
     const members = people.map((p, i) => member(p, { joined_at: T0 + i, left_at: T0 + 80 * MIN, role: i === 0 ? "facilitator" : "participant" }));
     members.push(member("m11", { status: "denied", admitted_at: null, joined_at: T0 + 5 * MIN, left_at: T0 + 6 * MIN }));
-    const r = buildReport({ session: session({ ended_at: T0 + 80 * MIN, rounds_completed: 1 }), members, rooms, stays, now: T0 + 500 * MIN, priceNanos: PRICE });
+    const r = buildReport({
+      session: session({ ended_at: T0 + 80 * MIN, rounds_completed: 1 }),
+      members,
+      rooms,
+      stays,
+      now: T0 + 500 * MIN,
+      priceNanos: PRICE,
+    });
     expect(r.asOf).toBe(T0 + 80 * MIN); // an ended session is reported as of its end, not now
     expect(r.session.durationMs).toBe(80 * MIN);
     expect(r.totals.costUsd).toBe("1.20");
@@ -204,7 +214,12 @@ describe("the report", () => {
     // 30 more minutes for 2 people: + 60 participant-minutes = + $0.09.
     expect(r.estimate.projectedAtLimitMicros).toBe(180_000);
     expect(costControls({ created_at: T0, settings: { maxSessionSeconds: null } }).endsAt).toBeNull();
-    expect(costControls({ created_at: T0, settings: "{not json" })).toEqual({ maxSessionSeconds: null, maxParticipantsPerRoom: null, emptyRoomTimeoutSeconds: null, endsAt: null });
+    expect(costControls({ created_at: T0, settings: "{not json" })).toEqual({
+      maxSessionSeconds: null,
+      maxParticipantsPerRoom: null,
+      emptyRoomTimeoutSeconds: null,
+      endsAt: null,
+    });
   });
 
   it("writes a rectangular CSV with a TOTAL row, neutralising spreadsheet formulas", () => {
@@ -218,10 +233,14 @@ describe("the report", () => {
     expect(lines[0]).toBe(
       "member_id,name,role,status,joined_at,admitted_at,left_at,minutes_main,minutes_r1 (Room 1),minutes_r2 (Room 2),minutes_r3 (Room 3),minutes_r4 (Room 4),minutes_r5 (Room 5),total_minutes,estimated_cost_usd",
     );
-    expect(lines[1]).toBe(`m1,Person m1,participant,left,${new Date(T0).toISOString()},${new Date(T0).toISOString()},,60.000,20.000,0.000,0.000,0.000,0.000,80.000,0.12`);
+    expect(lines[1]).toBe(
+      `m1,Person m1,participant,left,${new Date(T0).toISOString()},${new Date(T0).toISOString()},,60.000,20.000,0.000,0.000,0.000,0.000,80.000,0.12`,
+    );
     expect(lines[2]).toContain(`m2,"'=HYPERLINK(""x"")"`);
     expect(lines[3]).toContain(`m3,"Smith, Jo",`);
-    expect(lines[11]).toBe(`TOTAL,,,,${new Date(T0).toISOString()},,${new Date(T0 + 80 * MIN).toISOString()},600.000,40.000,40.000,40.000,40.000,40.000,800.000,1.20`);
+    expect(lines[11]).toBe(
+      `TOTAL,,,,${new Date(T0).toISOString()},,${new Date(T0 + 80 * MIN).toISOString()},600.000,40.000,40.000,40.000,40.000,40.000,800.000,1.20`,
+    );
     expect(csvField(null)).toBe("");
     expect(csvField("-1")).toBe("'-1");
     expect(csvField(-1)).toBe("-1");
@@ -294,7 +313,12 @@ describe("properties", () => {
         const end = T0 + a + len;
         const mid = T0 + a + Math.min(cut, len);
         const one = costBreakdown({ stays: [stay("m1", "r1", T0 + a, end)], rooms: [room("r1")], asOf: T0 + 2 * T, priceNanos: PRICE });
-        const two = costBreakdown({ stays: [stay("m1", "r1", T0 + a, mid), stay("m1", "r1", mid, end)], rooms: [room("r1")], asOf: T0 + 2 * T, priceNanos: PRICE });
+        const two = costBreakdown({
+          stays: [stay("m1", "r1", T0 + a, mid), stay("m1", "r1", mid, end)],
+          rooms: [room("r1")],
+          asOf: T0 + 2 * T,
+          priceNanos: PRICE,
+        });
         expect(two.rooms.map((r) => r.participantMs)).toEqual(one.rooms.map((r) => r.participantMs));
         expect(two.totals).toEqual(one.totals);
       }),

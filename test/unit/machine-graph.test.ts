@@ -21,7 +21,11 @@ import { sessionEndsAt, warningAt } from "../../durable-objects/logic/updates";
 import { ALL_COMMAND_TYPES, createSession, sampleCommands, type SessionFixture } from "./helpers/session-fixture";
 
 const clockOf = new WeakMap<object, number>();
-const timeOf = (s: SessionSnapshot) => clockOf.get(s) ?? (() => { throw new Error("snapshot without a clock"); })();
+const timeOf = (s: SessionSnapshot) =>
+  clockOf.get(s) ??
+  (() => {
+    throw new Error("snapshot without a clock");
+  })();
 
 /** The session machine, with the traversal's clock kept beside each snapshot it returns. */
 const timedMachine: typeof sessionMachine = Object.create(sessionMachine, {
@@ -151,7 +155,10 @@ describe("model-based traversal of the session machine", { timeout: 60_000 }, ()
       for (const step of path.steps.slice(1)) {
         const e = step.event;
         const r = s.dispatchAt(e as never, e.now);
-        const label = `${path.steps.slice(1).map((x) => x.event.type).join(" → ")} at ${e.type}`;
+        const label = `${path.steps
+          .slice(1)
+          .map((x) => x.event.type)
+          .join(" → ")} at ${e.type}`;
         expect(r.ok, label).toBe(true);
         expect(s.engine.snapshot.value, label).toEqual(step.state.value);
         expect(s.phase, label).toBe(phaseOf(step.state));

@@ -77,10 +77,20 @@ describe("moving people live", () => {
     const [a, b] = s.openRoomIds();
     const inA = s.inPlace(a);
     const inB = s.inPlace(b);
-    s.ok("bulkAssign", { assignments: [{ memberId: inA[0], roomId: b }, { memberId: inB[0], roomId: null }] });
+    s.ok("bulkAssign", {
+      assignments: [
+        { memberId: inA[0], roomId: b },
+        { memberId: inB[0], roomId: null },
+      ],
+    });
     expect(s.locationOf(inA[0])).toBe(b);
     expect(s.locationOf(inB[0])).toBe(MAIN_ROOM);
-    s.refused("ROOM_FULL", "bulkAssign", { assignments: [{ memberId: inA[1], roomId: b }, { memberId: inB[0], roomId: b }] });
+    s.refused("ROOM_FULL", "bulkAssign", {
+      assignments: [
+        { memberId: inA[1], roomId: b },
+        { memberId: inB[0], roomId: b },
+      ],
+    });
     s.refused("ROOM_NOT_FOUND", "bulkAssign", { assignments: [{ memberId: inA[1], roomId: "r999" }] });
   });
 });
@@ -181,9 +191,7 @@ describe("broadcasts", () => {
   it("to everyone or to one open room, from staff only", () => {
     const s = openSession({ cofacilitators: 1 });
     const a = s.openRoomIds()[0];
-    expect(s.ok("broadcast", { text: "5 minutes left" }).notices).toEqual([
-      { kind: "broadcast", text: "5 minutes left", roomId: null, from: s.facilitator },
-    ]);
+    expect(s.ok("broadcast", { text: "5 minutes left" }).notices).toEqual([{ kind: "broadcast", text: "5 minutes left", roomId: null, from: s.facilitator }]);
     expect(s.ok("broadcast", { text: "hi room", roomId: a }, s.as(s.cofacilitators[0])).notices).toEqual([
       { kind: "broadcast", text: "hi room", roomId: a, from: s.cofacilitators[0] },
     ]);

@@ -209,7 +209,10 @@ function buildEvent(s: SessionFixture, step: Step): EventInput | { at: number } 
   }
 }
 
-const admittedIds = (ctx: SessionContext) => admittedMembers(ctx).map((m) => m.id).sort();
+const admittedIds = (ctx: SessionContext) =>
+  admittedMembers(ctx)
+    .map((m) => m.id)
+    .sort();
 
 interface RoundWatch {
   members: string[];
@@ -277,9 +280,13 @@ function runSequence(steps: Step[], opts: { participants: number; autoAdmit: boo
     if (result.ok && "actor" in event && (event.type === "createBreakouts" || event.type === "autoAssign")) {
       const e = event as Extract<CommandEvent, { type: "createBreakouts" }>;
       if (event.type === "autoAssign" || e.mode === "auto") {
-        const include = event.type === "createBreakouts" ? e.includeStaff ?? [] : [];
+        const include = event.type === "createBreakouts" ? (e.includeStaff ?? []) : [];
         const plan = ctx.round!.plan;
-        const fixed = new Set(admittedMembers(ctx).filter((m) => ctx.preAssignments[m.identity]).map((m) => m.id));
+        const fixed = new Set(
+          admittedMembers(ctx)
+            .filter((m) => ctx.preAssignments[m.identity])
+            .map((m) => m.id),
+        );
         for (const m of admittedMembers(ctx)) {
           if (m.role === "participant" || include.includes(m.id)) expect(plan[m.id], label()).toBeDefined();
           else if (!fixed.has(m.id)) expect(plan[m.id], label()).toBeUndefined();

@@ -7,8 +7,7 @@ import { CommandSchema, MAIN_ROOM } from "../../durable-objects/protocol";
 import { admittedMembers } from "../../durable-objects/logic/model";
 import { createSession, type SessionFixture } from "./helpers/session-fixture";
 
-const planSizes = (s: SessionFixture) =>
-  s.preparingRoomIds().map((id) => Object.values(s.ctx.round!.plan).filter((r) => r === id).length);
+const planSizes = (s: SessionFixture) => s.preparingRoomIds().map((id) => Object.values(s.ctx.round!.plan).filter((r) => r === id).length);
 
 describe("creating rooms", () => {
   it("creates 1 to 50 rooms named Room 1..n, all preparing, in a new round", () => {
@@ -111,7 +110,9 @@ describe("preparing rooms", () => {
     const s = createSession({ participants: 6 });
     s.ok("createBreakouts", { count: 3 });
     const [a, b, c] = s.preparingRoomIds();
-    const plannedInC = Object.entries(s.ctx.round!.plan).filter(([, r]) => r === c).map(([m]) => m);
+    const plannedInC = Object.entries(s.ctx.round!.plan)
+      .filter(([, r]) => r === c)
+      .map(([m]) => m);
     expect(plannedInC.length).toBe(2);
     s.ok("deleteRoom", { roomId: c });
     expect(s.room(c).status).toBe("closed");
@@ -221,14 +222,35 @@ describe("assignment modes", () => {
     s.ok("createBreakouts", { count: 2, capacity: 2, mode: "manual" });
     const [a, b] = s.preparingRoomIds();
     const [p1, p2, p3, p4] = s.participants;
-    s.ok("bulkAssign", { assignments: [{ memberId: p1, roomId: a }, { memberId: p2, roomId: a }, { memberId: p3, roomId: b }] });
+    s.ok("bulkAssign", {
+      assignments: [
+        { memberId: p1, roomId: a },
+        { memberId: p2, roomId: a },
+        { memberId: p3, roomId: b },
+      ],
+    });
     // Exchanging p2 and p3 in full-ish rooms works because capacity is checked after the batch.
-    s.ok("bulkAssign", { assignments: [{ memberId: p2, roomId: b }, { memberId: p3, roomId: a }] });
+    s.ok("bulkAssign", {
+      assignments: [
+        { memberId: p2, roomId: b },
+        { memberId: p3, roomId: a },
+      ],
+    });
     expect(s.ctx.round!.plan).toEqual({ [p1]: a, [p2]: b, [p3]: a });
     s.refused("ROOM_FULL", "bulkAssign", { assignments: [{ memberId: p4, roomId: a }] });
-    s.refused("INVALID_MESSAGE", "bulkAssign", { assignments: [{ memberId: p4, roomId: b }, { memberId: p4, roomId: a }] });
+    s.refused("INVALID_MESSAGE", "bulkAssign", {
+      assignments: [
+        { memberId: p4, roomId: b },
+        { memberId: p4, roomId: a },
+      ],
+    });
     s.refused("MEMBER_NOT_FOUND", "bulkAssign", { assignments: [{ memberId: "m999", roomId: b }] });
-    s.ok("bulkAssign", { assignments: [{ memberId: p1, roomId: null }, { memberId: p4, roomId: a }] });
+    s.ok("bulkAssign", {
+      assignments: [
+        { memberId: p1, roomId: null },
+        { memberId: p4, roomId: a },
+      ],
+    });
     expect(s.ctx.round!.plan).toEqual({ [p4]: a, [p2]: b, [p3]: a });
   });
 
@@ -424,10 +446,12 @@ describe("rooms of past rounds", () => {
       }
       s.ok("openBreakouts");
       // The provider reports a media room per breakout room; they complete when the rooms close.
-      for (const id of Object.keys(s.ctx.rooms)) s.send({ type: "mediaUpdated", media: { key: id, name: `mb-${id}`, sid: `RM${round}${id}`, status: "ready", error: null } });
+      for (const id of Object.keys(s.ctx.rooms))
+        s.send({ type: "mediaUpdated", media: { key: id, name: `mb-${id}`, sid: `RM${round}${id}`, status: "ready", error: null } });
       s.ok("closeAll", { countdownSeconds: 0 });
       expect(Object.values(s.ctx.rooms).every((r) => r.status === "closed")).toBe(true);
-      for (const id of Object.keys(s.ctx.rooms)) s.send({ type: "mediaUpdated", media: { key: id, name: `mb-${id}`, sid: `RM${round}${id}`, status: "completed", error: null } });
+      for (const id of Object.keys(s.ctx.rooms))
+        s.send({ type: "mediaUpdated", media: { key: id, name: `mb-${id}`, sid: `RM${round}${id}`, status: "completed", error: null } });
     }
     expect(seen.size).toBe(15);
     // The last round's rooms (closed) and their completed media stay until the next round.

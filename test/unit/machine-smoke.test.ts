@@ -6,7 +6,15 @@ import type { CommandEvent, SessionEvent } from "../../durable-objects/logic/mod
 const F = { memberId: "m1", role: "facilitator" as const };
 
 function setup(n: number, autoAdmit = true) {
-  const engine = SessionEngine.create({ sessionId: "s1", title: "Group", createdAt: 0, createdBy: "u-f", seed: 42, mediaProvider: "local", settings: { autoAdmit } });
+  const engine = SessionEngine.create({
+    sessionId: "s1",
+    title: "Group",
+    createdAt: 0,
+    createdBy: "u-f",
+    seed: 42,
+    mediaProvider: "local",
+    settings: { autoAdmit },
+  });
   let now = 1000;
   const send = (e: Omit<SessionEvent, "now">) => {
     const r = engine.dispatch({ ...e, now: (now += 10) } as SessionEvent);
@@ -29,7 +37,9 @@ describe("session engine smoke", () => {
     expect(Object.keys(engine.context.round!.plan)).toHaveLength(6);
     expect(cmd({ type: "openBreakouts" } as any).ok).toBe(true);
     expect(engine.phase).toBe("open");
-    const locs = Object.values(engine.context.members).filter((m) => m.role === "participant").map((m) => m.location);
+    const locs = Object.values(engine.context.members)
+      .filter((m) => m.role === "participant")
+      .map((m) => m.location);
     expect(locs.filter((l) => l === "r1")).toHaveLength(3);
     expect(cmd({ type: "closeAll", countdownSeconds: 0 } as any).ok).toBe(true);
     expect(engine.phase).toBe("main");

@@ -14,7 +14,10 @@ import { recordsFor, type Statement } from "../../durable-objects/logic/records"
 function database() {
   const db = new DatabaseSync(":memory:");
   const dir = path.join(import.meta.dirname, "..", "..", "migrations");
-  for (const f of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) db.exec(readFileSync(path.join(dir, f), "utf8"));
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort())
+    db.exec(readFileSync(path.join(dir, f), "utf8"));
   return db;
 }
 
@@ -25,13 +28,23 @@ const run = (db: DatabaseSync, statements: Statement[]) => {
 describe("D1 records replayed", () => {
   it("re-applying a batch of events after it was applied (same millisecond included) changes no row", () => {
     const now = 5_000_000;
-    const engine = SessionEngine.create({ sessionId: "s1", title: "G", createdAt: now, createdBy: "user:f", settings: { autoAdmit: true }, seed: 3, mediaProvider: "local" });
+    const engine = SessionEngine.create({
+      sessionId: "s1",
+      title: "G",
+      createdAt: now,
+      createdBy: "user:f",
+      settings: { autoAdmit: true },
+      seed: 3,
+      mediaProvider: "local",
+    });
     const batches: Statement[][] = [];
     let eventNo = 0;
     const apply = (event: SessionEvent, actor: Actor) => {
       const r = engine.dispatch(event);
       if (!r.ok) throw new Error(`${event.type}: ${r.error.code}`);
-      batches.push(recordsFor({ eventNo: ++eventNo, event, actor, prev: r.prev, next: r.next, prevPhase: r.prevPhase, phase: r.phase, notices: r.notices }).statements);
+      batches.push(
+        recordsFor({ eventNo: ++eventNo, event, actor, prev: r.prev, next: r.next, prevPhase: r.prevPhase, phase: r.phase, notices: r.notices }).statements,
+      );
     };
     apply({ type: "memberJoined", identity: "user:f", name: "F", role: "facilitator", now } as SessionEvent, SYSTEM);
     const fac: Actor = { memberId: "m1", role: "facilitator" };

@@ -84,9 +84,7 @@ describe("parseStatusCallback", () => {
   });
 
   it("carries ParticipantDuration and RoomDuration", () => {
-    const left = parseStatusCallback(
-      fields("participant-disconnected", { ...participant(ALICE, "a", "disconnected"), ParticipantDuration: "61" }),
-    );
+    const left = parseStatusCallback(fields("participant-disconnected", { ...participant(ALICE, "a", "disconnected"), ParticipantDuration: "61" }));
     expect(left.participant).toEqual({ sid: ALICE, identity: "a", status: "disconnected", durationSeconds: 61 });
     const ended = parseStatusCallback(fields("room-ended", { RoomStatus: "completed", RoomDuration: "3600" }));
     expect(ended).toMatchObject({ event: "room-ended", roomStatus: "completed", roomDurationSeconds: 3600 });
@@ -126,11 +124,7 @@ describe("parseStatusCallback", () => {
 
   it("requires participant fields on participant events and track fields on track events", () => {
     const noParticipant = safeParseStatusCallback(fields("participant-connected"));
-    expect(noParticipant.ok || noParticipant.error.issues.map((i) => i.path).sort()).toEqual([
-      "ParticipantIdentity",
-      "ParticipantSid",
-      "ParticipantStatus",
-    ]);
+    expect(noParticipant.ok || noParticipant.error.issues.map((i) => i.path).sort()).toEqual(["ParticipantIdentity", "ParticipantSid", "ParticipantStatus"]);
     const noTrack = safeParseStatusCallback(fields("track-removed", participant(ALICE, "a", "connected")));
     expect(noTrack.ok || noTrack.error.issues.map((i) => i.path).sort()).toEqual(["TrackKind", "TrackSid"]);
   });
@@ -154,8 +148,7 @@ describe("callbacks produced by the local Twilio server", () => {
     const res = await fetch(`${server.url}/v1/Rooms`, {
       method: "POST",
       headers: {
-        Authorization:
-          "Basic " + Buffer.from(`${server.credentials.apiKeySid}:${server.credentials.apiKeySecret}`).toString("base64"),
+        Authorization: "Basic " + Buffer.from(`${server.credentials.apiKeySid}:${server.credentials.apiKeySecret}`).toString("base64"),
         "Content-Type": "application/x-www-form-urlencoded",
       },
       body: new URLSearchParams({ UniqueName: "s1:main", StatusCallback: callbackUrl }).toString(),

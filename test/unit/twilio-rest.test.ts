@@ -1,12 +1,7 @@
 /** The fetch-based Video REST client against the local Twilio-compatible server, with injected faults. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startLocalTwilio, type LocalTwilio } from "../support/twilio-server";
-import {
-  TwilioApiError,
-  TwilioVideoClient,
-  parseRetryAfter,
-  type TwilioVideoClientOptions,
-} from "../../worker/twilio/rest";
+import { TwilioApiError, TwilioVideoClient, parseRetryAfter, type TwilioVideoClientOptions } from "../../worker/twilio/rest";
 
 let server: LocalTwilio;
 
@@ -37,8 +32,7 @@ function makeClient(overrides: Partial<TwilioVideoClientOptions> = {}) {
   return { client, sleeps };
 }
 
-const outcomes = (method: string, path: string) =>
-  server.requests.filter((r) => r.method === method && r.path === path).map((r) => r.outcome);
+const outcomes = (method: string, path: string) => server.requests.filter((r) => r.method === method && r.path === path).map((r) => r.outcome);
 
 async function rejection(promise: Promise<unknown>): Promise<TwilioApiError> {
   const error = await promise.then(
@@ -158,16 +152,11 @@ describe("rooms", () => {
       baseUrl: "http://proxy.internal:8080/",
       fetch: async (url) => {
         seen.push(url);
-        return seen.length === 1
-          ? page([], "https://video.twilio.com/v1/Rooms?PageSize=1&Page=1&PageToken=PT1")
-          : page([], null);
+        return seen.length === 1 ? page([], "https://video.twilio.com/v1/Rooms?PageSize=1&Page=1&PageToken=PT1") : page([], null);
       },
     });
     expect(await client.listRooms({ pageSize: 1 })).toEqual([]);
-    expect(seen).toEqual([
-      "http://proxy.internal:8080/v1/Rooms?PageSize=1",
-      "http://proxy.internal:8080/v1/Rooms?PageSize=1&Page=1&PageToken=PT1",
-    ]);
+    expect(seen).toEqual(["http://proxy.internal:8080/v1/Rooms?PageSize=1", "http://proxy.internal:8080/v1/Rooms?PageSize=1&Page=1&PageToken=PT1"]);
   });
 
   it("server-side validation errors are typed and not retried", async () => {

@@ -17,8 +17,7 @@ afterAll(async () => {
 });
 beforeEach(() => server.reset());
 
-const basic = () =>
-  "Basic " + Buffer.from(`${server.credentials.apiKeySid}:${server.credentials.apiKeySecret}`).toString("base64");
+const basic = () => "Basic " + Buffer.from(`${server.credentials.apiKeySid}:${server.credentials.apiKeySecret}`).toString("base64");
 
 async function api(method: string, path: string, form?: Record<string, string>, auth = basic()) {
   const res = await fetch(server.url + path, {
@@ -35,8 +34,7 @@ function officialClient() {
   return twilio(server.credentials.apiKeySid, server.credentials.apiKeySecret, {
     accountSid: server.credentials.accountSid,
     httpClient: {
-      request: (opts: { uri: string }) =>
-        inner.request({ ...opts, uri: opts.uri.replace("https://video.twilio.com", server.url) } as never),
+      request: (opts: { uri: string }) => inner.request({ ...opts, uri: opts.uri.replace("https://video.twilio.com", server.url) } as never),
     } as never,
   });
 }
@@ -76,8 +74,7 @@ describe("twilio-node's own client against the local server", () => {
     const badAuth = twilio(server.credentials.apiKeySid, "wrong-secret", {
       accountSid: server.credentials.accountSid,
       httpClient: {
-        request: (opts: { uri: string }) =>
-          inner.request({ ...opts, uri: opts.uri.replace("https://video.twilio.com", server.url) } as never),
+        request: (opts: { uri: string }) => inner.request({ ...opts, uri: opts.uri.replace("https://video.twilio.com", server.url) } as never),
       } as never,
     });
     await expect(badAuth.video.v1.rooms.list()).rejects.toMatchObject({ status: 401, code: 20003 });
@@ -167,10 +164,12 @@ describe("media simulation", () => {
     expect(again.sid).not.toBe(first.sid);
     const room = server.rooms.get(body.sid)!;
     expect(room.participants.get(first.sid)?.status).toBe("disconnected");
-    expect([...room.participants.values()].filter((p) => p.status === "connected").map((p) => p.identity).sort()).toEqual([
-      "alice",
-      "bob",
-    ]);
+    expect(
+      [...room.participants.values()]
+        .filter((p) => p.status === "connected")
+        .map((p) => p.identity)
+        .sort(),
+    ).toEqual(["alice", "bob"]);
   });
 
   it("ends unused and empty rooms after their timeouts by the server's clock", async () => {

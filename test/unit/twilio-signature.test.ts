@@ -32,8 +32,7 @@ function oracleVerdict(token: string, signature: string, url: string, params: Tw
   }
 }
 
-const oracleSign = (url: string, params: TwilioParams, token = TOKEN) =>
-  twilio.getExpectedTwilioSignature(token, url, params as Record<string, unknown>);
+const oracleSign = (url: string, params: TwilioParams, token = TOKEN) => twilio.getExpectedTwilioSignature(token, url, params as Record<string, unknown>);
 
 // ---------------------------------------------------------------------------------------------------------------
 // TWILIO.md vectors

@@ -3,13 +3,7 @@ import fc from "fast-check";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import twilio from "twilio";
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_TOKEN_TTL_SECONDS,
-  MAX_TOKEN_TTL_SECONDS,
-  TwilioTokenError,
-  TwilioTokenSigner,
-  signVideoToken,
-} from "../../worker/twilio/token";
+import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, TwilioTokenError, TwilioTokenSigner, signVideoToken } from "../../worker/twilio/token";
 
 const ACCOUNT_SID = "AC" + "a1".repeat(16);
 const API_KEY_SID = "SK" + "b2".repeat(16);
@@ -121,9 +115,7 @@ describe("TwilioTokenSigner claims and verification", () => {
   });
 
   it("reuses one imported key: many concurrent signs all verify", async () => {
-    const tokens = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => signer.sign({ identity: `user-${i}`, room: "r", now: NOW + i * 1000 })),
-    );
+    const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => signer.sign({ identity: `user-${i}`, room: "r", now: NOW + i * 1000 })));
     const key = new TextEncoder().encode(API_KEY_SECRET);
     for (const [i, t] of tokens.entries()) {
       const { payload } = await jwtVerify(t.token, key, { currentDate: new Date(NOW) });
@@ -166,9 +158,7 @@ describe("TTL and input validation", () => {
   });
 
   it("rejects missing credentials, empty identity and empty room", async () => {
-    expect(() => new TwilioTokenSigner({ ...base, apiKeySecret: "" })).toThrow(
-      expect.objectContaining({ code: "invalid_config" }),
-    );
+    expect(() => new TwilioTokenSigner({ ...base, apiKeySecret: "" })).toThrow(expect.objectContaining({ code: "invalid_config" }));
     await expect(signer.sign({ identity: "" })).rejects.toMatchObject({ code: "invalid_identity" });
     await expect(signer.sign({ identity: "a", room: "" })).rejects.toMatchObject({ code: "invalid_room" });
     await expect(signer.sign({ identity: "a", now: Number.NaN })).rejects.toMatchObject({ code: "invalid_time" });

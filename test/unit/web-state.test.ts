@@ -172,7 +172,17 @@ describe("local mesh helpers", () => {
     expect(pickRenderedVideos(ids, 10, null, new Map())).toEqual(new Set(ids));
     expect(pickRenderedVideos(ids, 2, null, new Map())).toEqual(new Set(["a", "b"]));
     expect(pickRenderedVideos(ids, 2, "e", new Map([["d", 5]]))).toEqual(new Set(["e", "d"]));
-    expect(pickRenderedVideos(ids, 3, "a", new Map([["c", 1], ["e", 9]]))).toEqual(new Set(["a", "e", "c"]));
+    expect(
+      pickRenderedVideos(
+        ids,
+        3,
+        "a",
+        new Map([
+          ["c", 1],
+          ["e", 9],
+        ]),
+      ),
+    ).toEqual(new Set(["a", "e", "c"]));
   });
 
   it("accepts only well-formed signalling payloads", () => {

@@ -214,14 +214,7 @@ describe("bindTwilioRoom (event mapping)", () => {
       ann.networkQualityLevel = 4;
       room.dominantSpeaker = ann;
     });
-    expect(events.map((e) => e.type)).toEqual([
-      "participantJoined",
-      "networkQuality",
-      "trackSubscribed",
-      "trackSubscribed",
-      "trackEnabled",
-      "dominantSpeaker",
-    ]);
+    expect(events.map((e) => e.type)).toEqual(["participantJoined", "networkQuality", "trackSubscribed", "trackSubscribed", "trackEnabled", "dominantSpeaker"]);
     expect(events[0]).toEqual({ type: "participantJoined", participantId: "m2" });
     expect(events[1]).toEqual({ type: "networkQuality", participantId: "m2", level: 4, local: false });
     expect(events[4]).toEqual({ type: "trackEnabled", participantId: "m2", kind: "video", enabled: false });
@@ -247,7 +240,9 @@ describe("bindTwilioRoom (event mapping)", () => {
     room.emit("trackUnsubscribed", video, pub, bob);
     room.emit("participantDisconnected", bob);
 
-    const plain = events.map((e) => (e.type === "trackSubscribed" || e.type === "trackUnsubscribed" ? { ...e, track: { kind: e.track.kind, id: e.track.id } } : e));
+    const plain = events.map((e) =>
+      e.type === "trackSubscribed" || e.type === "trackUnsubscribed" ? { ...e, track: { kind: e.track.kind, id: e.track.id } } : e,
+    );
     expect(plain).toEqual([
       { type: "participantJoined", participantId: "m3" },
       { type: "trackSubscribed", participantId: "m3", track: { kind: "video", id: "MT1" } },

@@ -106,7 +106,11 @@ describe("operator monitoring", () => {
     const ca = await Client.connect(s.sessionId, people[0].ticket, "a");
     await ca.next((m) => m.type === "snapshot");
     ca.send({ type: "quality", level: 3 });
-    await until(async () => (await stubFor(s.sessionId).debugState()).context!.members[people[0].memberId].quality, (q) => q === 3, "quality");
+    await until(
+      async () => (await stubFor(s.sessionId).debugState()).context!.members[people[0].memberId].quality,
+      (q) => q === 3,
+      "quality",
+    );
     expect((await command(s, { type: "createBreakouts", count: 2, mode: "auto" })).status).toBe(200);
     expect((await command(s, { type: "openBreakouts" })).status).toBe(200);
     // A refused command (a participant cannot open rooms) counts as an error.

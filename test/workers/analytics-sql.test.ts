@@ -102,7 +102,13 @@ describe("Analytics Engine data points and the documented SQL", () => {
       people.push({ ...j, c });
     }
     const stubA = stubFor(a.sessionId);
-    const levels: [number, number][] = [[0, 5], [1, 4], [2, 4], [3, 2], [3, 1]];
+    const levels: [number, number][] = [
+      [0, 5],
+      [1, 4],
+      [2, 4],
+      [3, 2],
+      [3, 1],
+    ];
     for (const [who, level] of levels) {
       people[who].c.send({ type: "quality", level });
       await until(async () => (await stubA.debugState()).context!.members[people[who].memberId].quality === level, `quality ${level}`);
@@ -118,7 +124,14 @@ describe("Analytics Engine data points and the documented SQL", () => {
     await command(a, { type: "closeAll", countdownSeconds: 0 });
     await stubA.advanceClock(30 * MIN);
     // Worker events: a media token handed out (session known), a callback refused before attribution (no session).
-    await recordWorkerEvent(env as unknown as Bindings, "token_issued", { sessionId: a.sessionId, memberId: p1, role: "participant", provider: "local", location: "main", ttlSeconds: 3600 });
+    await recordWorkerEvent(env as unknown as Bindings, "token_issued", {
+      sessionId: a.sessionId,
+      memberId: p1,
+      role: "participant",
+      provider: "local",
+      location: "main",
+      ttlSeconds: 3600,
+    });
     const before = captured.length;
     await recordWorkerEvent(env as unknown as Bindings, "callback_rejected", { reason: "signature", httpStatus: 403 });
     const rejected = captured.slice(before);
@@ -159,8 +172,18 @@ describe("Analytics Engine data points and the documented SQL", () => {
     }
     const events = new Set(points.map((p) => String(p.point.blobs![0])));
     for (const e of [
-      "session_created", "session_ended", "participant_joined", "participant_admitted", "participant_left", "participant_connected",
-      "breakout_round_opened", "breakout_round_closed", "participant_moved", "token_issued", "twilio_call_failed", "callback_rejected",
+      "session_created",
+      "session_ended",
+      "participant_joined",
+      "participant_admitted",
+      "participant_left",
+      "participant_connected",
+      "breakout_round_opened",
+      "breakout_round_closed",
+      "participant_moved",
+      "token_issued",
+      "twilio_call_failed",
+      "callback_rejected",
       "connection_quality",
     ])
       expect(events, e).toContain(e);
@@ -233,8 +256,16 @@ describe("Analytics Engine data points and the documented SQL", () => {
     // Every documented query ran (none is left untested).
     expect([...queries.keys()].sort()).toEqual(
       [
-        "admissions_by_role", "average_session_duration", "breakout_moves", "breakout_round_length", "breakout_usage",
-        "connection_quality_distribution", "participant_counts", "room_connection_failures", "session_creation_rate", "tokens_issued",
+        "admissions_by_role",
+        "average_session_duration",
+        "breakout_moves",
+        "breakout_round_length",
+        "breakout_usage",
+        "connection_quality_distribution",
+        "participant_counts",
+        "room_connection_failures",
+        "session_creation_rate",
+        "tokens_issued",
       ].sort(),
     );
     people.forEach((p) => p.c.close());

@@ -207,7 +207,12 @@ describe.each(TRANSPORTS)("allowed cells over %s", (transport) => {
     socket?.close();
   });
 
-  for (const [key, column] of [["F", "facilitator"], ["C", "cofacilitator"], ["P1", "participant"], ["W", "waiting participant"]] as const) {
+  for (const [key, column] of [
+    ["F", "facilitator"],
+    ["C", "cofacilitator"],
+    ["P1", "participant"],
+    ["W", "waiting participant"],
+  ] as const) {
     it(`leave (${column}) is acknowledged`, async () => {
       const w = await flowWorld();
       let actor: Member = key === "W" ? w.F : w[key];
@@ -239,11 +244,32 @@ describe.each(TRANSPORTS)("allowed cells over %s", (transport) => {
 
 /** The phase in which each command would succeed for an allowed role, so a refusal there is authorisation's doing. */
 const PHASE_OF: Record<CommandType, Phase> = {
-  admit: "main", deny: "main", removeMember: "main", updateSettings: "main", createBreakouts: "main", broadcast: "main",
-  resolveHelp: "main", endSession: "main", requestHelp: "main", leave: "main",
-  addRoom: "preparing", renameRoom: "preparing", deleteRoom: "preparing", autoAssign: "preparing", assign: "preparing",
-  bulkAssign: "preparing", preAssign: "preparing", openBreakouts: "preparing", chooseRoom: "preparing",
-  move: "open", swap: "open", closeRoom: "open", closeAll: "open", extendRound: "open", visitRoom: "open", returnToMain: "open",
+  admit: "main",
+  deny: "main",
+  removeMember: "main",
+  updateSettings: "main",
+  createBreakouts: "main",
+  broadcast: "main",
+  resolveHelp: "main",
+  endSession: "main",
+  requestHelp: "main",
+  leave: "main",
+  addRoom: "preparing",
+  renameRoom: "preparing",
+  deleteRoom: "preparing",
+  autoAssign: "preparing",
+  assign: "preparing",
+  bulkAssign: "preparing",
+  preAssign: "preparing",
+  openBreakouts: "preparing",
+  chooseRoom: "preparing",
+  move: "open",
+  swap: "open",
+  closeRoom: "open",
+  closeAll: "open",
+  extendRound: "open",
+  visitRoom: "open",
+  returnToMain: "open",
 };
 
 /** A command that targets real people and rooms of the world (valid for an allowed role in PHASE_OF). */
@@ -375,7 +401,11 @@ describe("refused cells (both transports): exact code, nothing changes, audited"
     }
     // Outsiders never reached a session: nothing of theirs is anywhere in the audit log.
     const all = await d1(`SELECT id FROM audit_log`);
-    for (const id of outsiderCommandIds) expect(all.some((r) => String(r.id).endsWith(`:${id}`)), id).toBe(false);
+    for (const id of outsiderCommandIds)
+      expect(
+        all.some((r) => String(r.id).endsWith(`:${id}`)),
+        id,
+      ).toBe(false);
   });
 });
 

@@ -186,7 +186,9 @@ describe("docs/authorization.md: session endpoints × roles", () => {
             continue;
           }
           expect(await context(w.sessionId), `${label}: state unchanged`).toEqual(before);
-          expect(await d1(`SELECT id, revoked_at FROM invites WHERE session_id = ? ORDER BY id`, w.sessionId), `${label}: invites unchanged`).toEqual(invitesBefore);
+          expect(await d1(`SELECT id, revoked_at FROM invites WHERE session_id = ? ORDER BY id`, w.sessionId), `${label}: invites unchanged`).toEqual(
+            invitesBefore,
+          );
           // The session refused it (the caller is a member it knows): audited like any refused command.
           if (spec.command && "member" in who && who.member) {
             const commandId = (req.body as { commandId?: string } | undefined)?.commandId ?? idempotencyKey;
@@ -222,7 +224,11 @@ describe("docs/authorization.md: account endpoints × user tokens", () => {
   });
 
   it("every documented endpoint has a request here", () => {
-    expect(docTable("Endpoint", 2).map((r) => r.key).sort()).toEqual(Object.keys(REQUESTS).sort());
+    expect(
+      docTable("Endpoint", 2)
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(Object.keys(REQUESTS).sort());
   });
 
   for (const key of Object.keys(REQUESTS)) {
@@ -231,7 +237,10 @@ describe("docs/authorization.md: account endpoints × user tokens", () => {
       for (const column of COLUMNS) {
         const cell = endpointCell(row.cells[column]);
         const r = await api(REQUESTS[key].path, { method: REQUESTS[key].method, token: tokens[column], body: REQUESTS[key].body });
-        expect({ status: r.status, code: cell.status < 400 ? null : r.json?.error?.code }, `${key} × ${column}`).toEqual({ status: cell.status, code: cell.code });
+        expect({ status: r.status, code: cell.status < 400 ? null : r.json?.error?.code }, `${key} × ${column}`).toEqual({
+          status: cell.status,
+          code: cell.code,
+        });
         if (key === "`POST /api/sessions`" && r.status === 201) expect(r.json).toMatchObject({ sessionId: expect.any(String), ticket: expect.any(String) });
       }
     });

@@ -2,7 +2,7 @@
  * Support for the authorization / security tests: a session with one member of every kind the authorization table
  * names, raw upgrade attempts, and a reader for the tables of docs/authorization.md (the tests walk those tables).
  */
-import { SELF, env } from "cloudflare:test";
+import { SELF, } from "cloudflare:test";
 import { expect } from "vitest";
 import type { Command, ErrorCode } from "../../durable-objects/protocol";
 import authorizationDoc from "../../docs/authorization.md?raw";
@@ -161,7 +161,15 @@ export async function buildWorld(phase: Phase, opts: { sockets?: boolean } = {})
   expect(st.phase).toBe(phase);
   const status = (m: Member) => st.context!.members[m.memberId].status;
   expect([F, world.C, world.P1, world.P2, world.P3, world.W, world.D, world.R, world.RC].map(status)).toEqual([
-    "admitted", "admitted", "admitted", "admitted", "admitted", "waiting", "denied", "denied", "denied",
+    "admitted",
+    "admitted",
+    "admitted",
+    "admitted",
+    "admitted",
+    "waiting",
+    "denied",
+    "denied",
+    "denied",
   ]);
   return world;
 }
@@ -192,10 +200,10 @@ export async function smallWorld(phase: Phase) {
     sessionId: s.sessionId,
     invite: s.invite.token,
     F,
-    C: await join(s.sessionId, co.token, "C") as Member,
-    P1: await join(s.sessionId, s.invite.token, "P1") as Member,
-    P2: await join(s.sessionId, s.invite.token, "P2") as Member,
-    P3: await join(s.sessionId, s.invite.token, "P3") as Member,
+    C: (await join(s.sessionId, co.token, "C")) as Member,
+    P1: (await join(s.sessionId, s.invite.token, "P1")) as Member,
+    P2: (await join(s.sessionId, s.invite.token, "P2")) as Member,
+    P3: (await join(s.sessionId, s.invite.token, "P3")) as Member,
   };
   await enterPhase(s.sessionId, F, phase, w);
   return w;
@@ -242,7 +250,12 @@ export function docTable(firstHeader: string, nth = 1): { key: string; cells: Re
   const starts = lines.flatMap((l, i) => (l.startsWith(`| ${firstHeader} |`) ? [i] : []));
   const start = starts[nth - 1] ?? -1;
   if (start < 0) throw new Error(`docs/authorization.md has no table starting with "${firstHeader}"`);
-  const split = (l: string) => l.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
+  const split = (l: string) =>
+    l
+      .trim()
+      .replace(/^\||\|$/g, "")
+      .split("|")
+      .map((c) => c.trim());
   const headers = split(lines[start]);
   const rows: { key: string; cells: Record<string, string> }[] = [];
   for (let i = start + 2; i < lines.length && lines[i].startsWith("|"); i++) {

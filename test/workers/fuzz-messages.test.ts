@@ -16,21 +16,23 @@
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  COMMAND_ROLES,
-  ClientMessageSchema,
-  ErrorPayloadSchema,
-  MAX_MESSAGE_BYTES,
-  type CommandType,
-  type ErrorCode,
-} from "../../durable-objects/protocol";
+import { COMMAND_ROLES, ClientMessageSchema, ErrorPayloadSchema, MAX_MESSAGE_BYTES, type CommandType, type ErrorCode } from "../../durable-objects/protocol";
 import { api, Client, createSession, d1, flush, joinSession, signIn, stubFor } from "./helpers";
 import { context } from "./authz-world";
 
 const WS_FRAMES = 10_000;
 const HTTP_BODIES = 400;
 const PROTO_KEYS = ["__proto__", "constructor", "prototype", "toString", "valueOf", "hasOwnProperty", "__defineGetter__", "isPrototypeOf"];
-const STATE_TABLES = ["sessions", "session_participants", "breakout_rooms", "breakout_room_participants", "breakout_room_transitions", "session_analytics_events", "media_rooms", "invites"];
+const STATE_TABLES = [
+  "sessions",
+  "session_participants",
+  "breakout_rooms",
+  "breakout_room_participants",
+  "breakout_room_transitions",
+  "session_analytics_events",
+  "media_rooms",
+  "invites",
+];
 
 type Frame = { kind: "text"; text: string } | { kind: "binary"; bytes: Uint8Array };
 type Target = "staff" | "participant";
@@ -40,10 +42,7 @@ type Target = "staff" | "participant";
 // ---------------------------------------------------------------------------------------------------------------
 
 const members = ["m1", "m2", "m3", "m4"];
-const idArb = fc.oneof(
-  fc.constantFrom(...members, "r1", "r2", "main", ...PROTO_KEYS),
-  fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,64}$/),
-);
+const idArb = fc.oneof(fc.constantFrom(...members, "r1", "r2", "main", ...PROTO_KEYS), fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,64}$/));
 const unicodeArb = fc.oneof(
   fc.string({ unit: "grapheme", minLength: 1, maxLength: 60 }),
   fc.constantFrom("ﷺ‮evil‬", "👩‍👩‍👧‍👦 group", "zero​width", "\u0000nul", "e\u0301\u0301\u0301", "\uD83D", "Ω≈ç√∫", "  padded  "),
@@ -54,7 +53,10 @@ const commandIdArb = fc.oneof(fc.uuid(), fc.string({ minLength: 8, maxLength: 64
 /** Commands that pass the schema most of the time (ids, names, numbers in range). */
 const validCommandArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({ type: fc.constantFrom("admit", "deny", "removeMember", "resolveHelp"), memberId: idArb }),
-  fc.record({ type: fc.constant("updateSettings"), settings: fc.record({ autoAdmit: fc.boolean(), warningSeconds: fc.integer({ min: 0, max: 600 }) }, { requiredKeys: [] }) }),
+  fc.record({
+    type: fc.constant("updateSettings"),
+    settings: fc.record({ autoAdmit: fc.boolean(), warningSeconds: fc.integer({ min: 0, max: 600 }) }, { requiredKeys: [] }),
+  }),
   fc.record({ type: fc.constant("createBreakouts"), count: fc.integer({ min: 1, max: 50 }), mode: fc.constantFrom("auto", "manual", "choose") }),
   fc.record({ type: fc.constant("createBreakouts"), names: fc.array(nameArb, { minLength: 1, maxLength: 5 }) }),
   fc.record({ type: fc.constant("addRoom"), name: nameArb }, { requiredKeys: ["type"] }),
@@ -62,13 +64,19 @@ const validCommandArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({ type: fc.constantFrom("deleteRoom", "closeRoom"), roomId: idArb }),
   fc.record({ type: fc.constantFrom("autoAssign", "openBreakouts", "endSession", "returnToMain", "leave") }),
   fc.record({ type: fc.constant("assign"), memberId: idArb, roomId: fc.option(idArb, { nil: null }) }),
-  fc.record({ type: fc.constant("bulkAssign"), assignments: fc.array(fc.record({ memberId: idArb, roomId: fc.option(idArb, { nil: null }) }), { minLength: 1, maxLength: 4 }) }),
+  fc.record({
+    type: fc.constant("bulkAssign"),
+    assignments: fc.array(fc.record({ memberId: idArb, roomId: fc.option(idArb, { nil: null }) }), { minLength: 1, maxLength: 4 }),
+  }),
   fc.record({ type: fc.constant("preAssign"), identity: idArb, roomId: fc.option(idArb, { nil: null }) }),
   fc.record({ type: fc.constant("move"), memberId: idArb, to: idArb }),
   fc.record({ type: fc.constant("swap"), memberA: idArb, memberB: idArb }),
   fc.record({ type: fc.constant("closeAll"), countdownSeconds: fc.integer({ min: 0, max: 300 }) }, { requiredKeys: ["type"] }),
   fc.record({ type: fc.constant("extendRound"), seconds: fc.integer({ min: 30, max: 3600 }) }),
-  fc.record({ type: fc.constant("broadcast"), text: fc.oneof(unicodeArb, fc.string({ minLength: 1, maxLength: 1000 })), roomId: fc.option(idArb, { nil: null }) }, { requiredKeys: ["type", "text"] }),
+  fc.record(
+    { type: fc.constant("broadcast"), text: fc.oneof(unicodeArb, fc.string({ minLength: 1, maxLength: 1000 })), roomId: fc.option(idArb, { nil: null }) },
+    { requiredKeys: ["type", "text"] },
+  ),
   fc.record({ type: fc.constant("visitRoom"), to: idArb }),
   fc.record({ type: fc.constant("chooseRoom"), roomId: idArb }),
   fc.record({ type: fc.constant("requestHelp"), message: unicodeArb }, { requiredKeys: ["type"] }),
@@ -86,11 +94,19 @@ const wrongValue = fc.oneof(
   fc.constantFrom(-1, 0, 51, 1e9, 1.5, -0.5),
 );
 
-const setOwn = (o: Record<string, unknown>, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+const setOwn = (o: Record<string, unknown>, k: string, v: unknown) =>
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 
 /** A mutation that (almost always) breaks the schema; the expectation is computed from the schema anyway. */
 const mutatedCommandArb = fc
-  .tuple(validCommandArb, commandIdArb, fc.integer({ min: 0, max: 7 }), fc.oneof(fc.constantFrom(...PROTO_KEYS, "actor", "role", "now", "isAdmin"), fc.string({ minLength: 1, maxLength: 12 })), wrongValue, fc.string({ maxLength: 12 }))
+  .tuple(
+    validCommandArb,
+    commandIdArb,
+    fc.integer({ min: 0, max: 7 }),
+    fc.oneof(fc.constantFrom(...PROTO_KEYS, "actor", "role", "now", "isAdmin"), fc.string({ minLength: 1, maxLength: 12 })),
+    wrongValue,
+    fc.string({ maxLength: 12 }),
+  )
   .map(([cmd, commandId, how, key, value, text]) => {
     const command: Record<string, unknown> = { ...cmd };
     const envelope: Record<string, unknown> = { type: "command", commandId, command };
@@ -132,11 +148,14 @@ const genericFrameArb: fc.Arbitrary<Frame> = fc.oneof(
   { weight: 5, arbitrary: mutatedCommandArb.map((o) => ({ kind: "text" as const, text: textOf(o) })) },
   { weight: 2, arbitrary: fc.jsonValue().map((v) => ({ kind: "text" as const, text: JSON.stringify(v) ?? "null" })) },
   { weight: 1, arbitrary: fc.object({ maxDepth: 3 }).map((v) => ({ kind: "text" as const, text: JSON.stringify(v) ?? "{}" })) },
-  { weight: 2, arbitrary: fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" })).map((t) => ({ kind: "text" as const, text: t })) },
+  {
+    weight: 2,
+    arbitrary: fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" })).map((t) => ({ kind: "text" as const, text: t })),
+  },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }).map((b) => ({ kind: "binary" as const, bytes: b })) },
   {
     weight: 1,
-    arbitrary: fc.tuple(fc.integer({ min: 1, max: 6000 }), fc.constantFrom("[", "{\"a\":")).map(([d, open]) => {
+    arbitrary: fc.tuple(fc.integer({ min: 1, max: 6000 }), fc.constantFrom("[", '{"a":')).map(([d, open]) => {
       const close = open === "[" ? "]" : "}";
       const nested = open.repeat(d) + (open === "[" ? "" : "1") + close.repeat(d);
       return { kind: "text" as const, text: d % 2 ? nested : `{"type":"command","commandId":"deep-nesting","command":${nested}}` };
@@ -152,15 +171,19 @@ const genericFrameArb: fc.Arbitrary<Frame> = fc.oneof(
   {
     weight: 1,
     // Huge: over 16 KiB in bytes (sometimes only in bytes: 3-byte characters under 16 K characters).
-    arbitrary: fc.tuple(fc.integer({ min: MAX_MESSAGE_BYTES - 50, max: MAX_MESSAGE_BYTES + 3000 }), fc.constantFrom("a", "€", "é"), fc.boolean()).map(([n, ch, binary]) => {
-      const body = `{"type":"command","commandId":"huge-frame","command":{"type":"broadcast","text":"${ch.repeat(Math.floor(n / new TextEncoder().encode(ch).length))}"}}`;
-      return binary ? { kind: "binary" as const, bytes: new TextEncoder().encode(body) } : { kind: "text" as const, text: body };
-    }),
+    arbitrary: fc
+      .tuple(fc.integer({ min: MAX_MESSAGE_BYTES - 50, max: MAX_MESSAGE_BYTES + 3000 }), fc.constantFrom("a", "€", "é"), fc.boolean())
+      .map(([n, ch, binary]) => {
+        const body = `{"type":"command","commandId":"huge-frame","command":{"type":"broadcast","text":"${ch.repeat(Math.floor(n / new TextEncoder().encode(ch).length))}"}}`;
+        return binary ? { kind: "binary" as const, bytes: new TextEncoder().encode(body) } : { kind: "text" as const, text: body };
+      }),
   },
   {
     weight: 1,
     // Valid signal frames to nobody in the room (deep data included): refused, relayed to no one.
-    arbitrary: fc.tuple(fc.stringMatching(/^x-[a-z0-9]{1,20}$/), fc.jsonValue({ maxDepth: 6 })).map(([to, data]) => ({ kind: "text" as const, text: JSON.stringify({ type: "signal", to, data: { payload: data } }) })),
+    arbitrary: fc
+      .tuple(fc.stringMatching(/^x-[a-z0-9]{1,20}$/), fc.jsonValue({ maxDepth: 6 }))
+      .map(([to, data]) => ({ kind: "text" as const, text: JSON.stringify({ type: "signal", to, data: { payload: data } }) })),
   },
 );
 
@@ -170,7 +193,11 @@ const PARTICIPANT_ONLY = (Object.keys(COMMAND_ROLES) as CommandType[]).filter((t
 /** Valid commands the target's role may not run (they reach the session and must be refused FORBIDDEN). */
 const forbiddenFor = (target: Target) =>
   fc
-    .tuple(validCommandArb.filter((c) => (target === "participant" ? STAFF_ONLY : PARTICIPANT_ONLY).includes(c.type as CommandType)), commandIdArb, fc.boolean())
+    .tuple(
+      validCommandArb.filter((c) => (target === "participant" ? STAFF_ONLY : PARTICIPANT_ONLY).includes(c.type as CommandType)),
+      commandIdArb,
+      fc.boolean(),
+    )
     .map(([command, commandId, raw]) => {
       const text = JSON.stringify({ type: "command", commandId, command });
       // Raw strings with odd whitespace, or the plain serialisation.
@@ -262,7 +289,11 @@ describe("fuzz: WebSocket frames", () => {
     const p1 = await joinSession(sessionId, s.invite.token, "Fuzz target");
     const p2 = await joinSession(sessionId, s.invite.token, "Bystander");
     participantTicket = p1.ticket;
-    for (const [ticket, label] of [[staffTicket, "anchor-staff"], [p1.ticket, "anchor-p1"], [p2.ticket, "anchor-p2"]] as const) {
+    for (const [ticket, label] of [
+      [staffTicket, "anchor-staff"],
+      [p1.ticket, "anchor-p1"],
+      [p2.ticket, "anchor-p2"],
+    ] as const) {
       const c = await Client.connect(sessionId, ticket, label);
       await c.next((m) => m.type === "placement");
       anchors.push(c);
@@ -312,7 +343,10 @@ describe("fuzz: WebSocket frames", () => {
         }
         const got = replies.map((r) => key(r.commandId, r.error.code)).sort();
         const want = mine.map((x) => key(x.expected.commandId, x.expected.code)).sort();
-        expect(got, `${target} answers to:\n${mine.map((x) => `${key(x.expected.commandId, x.expected.code)} ⇐ ${describeFrame(x.frame)}`).join("\n")}`).toEqual(want);
+        expect(
+          got,
+          `${target} answers to:\n${mine.map((x) => `${key(x.expected.commandId, x.expected.code)} ⇐ ${describeFrame(x.frame)}`).join("\n")}`,
+        ).toEqual(want);
         for (const x of mine) tally[`${target}:${x.expected.code}`] = (tally[`${target}:${x.expected.code}`] ?? 0) + 1;
       }
     });
@@ -320,14 +354,28 @@ describe("fuzz: WebSocket frames", () => {
 
     expect(sent).toBeGreaterThanOrEqual(WS_FRAMES);
     // Every kind of answer was exercised on both sockets.
-    for (const key of ["staff:INVALID_MESSAGE", "staff:BAD_JSON", "staff:MESSAGE_TOO_LARGE", "staff:FORBIDDEN", "participant:INVALID_MESSAGE", "participant:BAD_JSON", "participant:FORBIDDEN", "participant:MESSAGE_TOO_LARGE"])
+    for (const key of [
+      "staff:INVALID_MESSAGE",
+      "staff:BAD_JSON",
+      "staff:MESSAGE_TOO_LARGE",
+      "staff:FORBIDDEN",
+      "participant:INVALID_MESSAGE",
+      "participant:BAD_JSON",
+      "participant:FORBIDDEN",
+      "participant:MESSAGE_TOO_LARGE",
+    ])
       expect(tally[key] ?? 0, key).toBeGreaterThan(10);
     console.log(JSON.stringify({ fuzz: "ws", sent, tally, socketsOpened: rotors.staff.opened + rotors.participant.opened }));
 
     // Nothing changed: engine, sequence, what the members heard, D1's state tables.
     expect(await context(sessionId)).toEqual(before);
     expect((await stubFor(sessionId).debugState()).seq).toBe(beforeSeq);
-    anchors.forEach((a, i) => expect(a.messages.slice(anchorSeen[i]).map((m) => m.type), a.name).toEqual([]));
+    anchors.forEach((a, i) =>
+      expect(
+        a.messages.slice(anchorSeen[i]).map((m) => m.type),
+        a.name,
+      ).toEqual([]),
+    );
     await flush(sessionId);
     expect(await d1Counts(sessionId)).toEqual(countsBefore);
     const newAudit = await d1(`SELECT result, COUNT(*) AS n FROM audit_log WHERE session_id = ? GROUP BY result`, sessionId);
@@ -359,7 +407,11 @@ describe("fuzz: HTTP bodies", () => {
 
     /** Endpoint, credential, and a body that would be valid there (the base for "valid + unknown field"). */
     const endpoints: { path: string; token: () => Promise<string | undefined> | string | undefined; valid: Record<string, unknown> }[] = [
-      { path: `/api/sessions/${s.sessionId}/commands`, token: () => s.ticket, valid: { commandId: "body-fuzz-01", command: { type: "broadcast", text: "hi" } } },
+      {
+        path: `/api/sessions/${s.sessionId}/commands`,
+        token: () => s.ticket,
+        valid: { commandId: "body-fuzz-01", command: { type: "broadcast", text: "hi" } },
+      },
       { path: `/api/sessions/${s.sessionId}/commands`, token: () => p.ticket, valid: { commandId: "body-fuzz-02", command: { type: "requestHelp" } } },
       { path: `/api/sessions/${s.sessionId}/invites`, token: () => s.ticket, valid: { role: "participant" } },
       { path: `/api/sessions/${s.sessionId}/join`, token: () => undefined, valid: { invite: s.invite.token, name: "x" } },
@@ -380,13 +432,36 @@ describe("fuzz: HTTP bodies", () => {
 
     const bodyArb = fc.oneof(
       // Not JSON at all.
-      { weight: 3, arbitrary: fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.constantFrom("", "{", "[1,", "{'a':1}", "undefined", "NaN", "{\"a\":1,}", "\u0000")).map((text) => ({ text, kind: "malformed" as const })) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.constantFrom("", "{", "[1,", "{'a':1}", "undefined", "NaN", '{"a":1,}', "\u0000"))
+          .map((text) => ({ text, kind: "malformed" as const })),
+      },
       // JSON, but with an unknown field (prototype keys included) on an otherwise valid body.
-      { weight: 3, arbitrary: fc.tuple(fc.oneof(fc.constantFrom(...PROTO_KEYS, "actor", "role", "admin"), fc.string({ minLength: 1, maxLength: 10 })), fc.jsonValue({ maxDepth: 2 })).map(([key, value]) => ({ key, value, kind: "extra" as const })) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(fc.oneof(fc.constantFrom(...PROTO_KEYS, "actor", "role", "admin"), fc.string({ minLength: 1, maxLength: 10 })), fc.jsonValue({ maxDepth: 2 }))
+          .map(([key, value]) => ({ key, value, kind: "extra" as const })),
+      },
       // JSON that is not an object of the right shape.
-      { weight: 2, arbitrary: fc.oneof(fc.jsonValue().filter((v) => v === null || typeof v !== "object" || Array.isArray(v)), fc.constantFrom([], [{}], "a string", 0, true)).map((value) => ({ value, kind: "shape" as const })) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .oneof(
+            fc.jsonValue().filter((v) => v === null || typeof v !== "object" || Array.isArray(v)),
+            fc.constantFrom([], [{}], "a string", 0, true),
+          )
+          .map((value) => ({ value, kind: "shape" as const })),
+      },
       // Too large (bytes), valid JSON otherwise.
-      { weight: 1, arbitrary: fc.tuple(fc.integer({ min: MAX_MESSAGE_BYTES + 1, max: MAX_MESSAGE_BYTES + 4000 }), fc.constantFrom("a", "€")).map(([n, ch]) => ({ n, ch, kind: "large" as const })) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(fc.integer({ min: MAX_MESSAGE_BYTES + 1, max: MAX_MESSAGE_BYTES + 4000 }), fc.constantFrom("a", "€"))
+          .map(([n, ch]) => ({ n, ch, kind: "large" as const })),
+      },
     );
 
     const seen: Record<string, number> = {};
@@ -404,8 +479,7 @@ describe("fuzz: HTTP bodies", () => {
           }
           fc.pre(!isJson);
           text = b.text;
-        }
-        else if (b.kind === "extra") {
+        } else if (b.kind === "extra") {
           const body = JSON.parse(JSON.stringify(ep.valid));
           setOwn(body, b.key in ep.valid ? `${b.key}_extra` : b.key, b.value);
           text = JSON.stringify(body);
@@ -424,7 +498,10 @@ describe("fuzz: HTTP bodies", () => {
         }
         const r = await api(ep.path, { method: "POST", token: await ep.token(), body: text });
         expect(r.headers.get("content-type"), `${ep.path} ${text.slice(0, 200)}`).toMatch(/^application\/json/);
-        expect({ status: r.status, code: r.json?.error?.code, message: typeof r.json?.error?.message }, `${ep.path} ${text.slice(0, 200)}`).toEqual({ ...expected, message: "string" });
+        expect({ status: r.status, code: r.json?.error?.code, message: typeof r.json?.error?.message }, `${ep.path} ${text.slice(0, 200)}`).toEqual({
+          ...expected,
+          message: "string",
+        });
         seen[expected.code] = (seen[expected.code] ?? 0) + 1;
       }),
       { numRuns: HTTP_BODIES },

@@ -42,7 +42,9 @@ export interface CreatedSession {
   userToken: string;
 }
 
-export async function createSession(opts: { title?: string; settings?: Record<string, unknown>; mediaProvider?: "local" | "twilio" } = {}): Promise<CreatedSession> {
+export async function createSession(
+  opts: { title?: string; settings?: Record<string, unknown>; mediaProvider?: "local" | "twilio" } = {},
+): Promise<CreatedSession> {
   const userToken = await signIn("Therapist");
   const r = await api("/api/sessions", {
     token: userToken,
@@ -183,7 +185,11 @@ function upsert(list: any[], value: any, key = "id") {
 }
 
 export async function d1(sql: string, ...params: unknown[]) {
-  return (await (env as any).DB.prepare(sql).bind(...params).all()).results as any[];
+  return (
+    await (env as any).DB.prepare(sql)
+      .bind(...params)
+      .all()
+  ).results as any[];
 }
 
 export async function flush(sessionId: string) {

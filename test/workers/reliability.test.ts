@@ -48,11 +48,18 @@ describe("reliability under faults", () => {
       await sleep(20);
     }
     expect((await stub.debugState()).outbox).toBe(0);
-    const rows = await d1(`SELECT member_id, seq, from_location, to_location FROM breakout_room_transitions WHERE session_id = ? ORDER BY seq, member_id`, s.sessionId);
+    const rows = await d1(
+      `SELECT member_id, seq, from_location, to_location FROM breakout_room_transitions WHERE session_id = ? ORDER BY seq, member_id`,
+      s.sessionId,
+    );
     // Every participant: join → main, main → room, room → main; people[0] moved back to main by hand first.
     for (const p of people) {
       const mine = rows.filter((r) => r.member_id === p.memberId).map((r) => [r.from_location, r.to_location === "main" ? "main" : "room"]);
-      expect(mine).toEqual([[null, "main"], ["main", "room"], [expect.stringMatching(/^r/), "main"]]);
+      expect(mine).toEqual([
+        [null, "main"],
+        ["main", "room"],
+        [expect.stringMatching(/^r/), "main"],
+      ]);
     }
     const dup = await d1(`SELECT id, COUNT(*) AS n FROM breakout_room_transitions WHERE session_id = ? GROUP BY id HAVING n > 1`, s.sessionId);
     expect(dup).toEqual([]);

@@ -17,7 +17,11 @@ const appEnv = env as never;
 function ticketRoutes(sessionId: string) {
   return [
     { method: "GET", path: `/api/sessions/${sessionId}` },
-    { method: "POST", path: `/api/sessions/${sessionId}/commands`, body: { commandId: `cred-${crypto.randomUUID()}`, command: { type: "broadcast", text: "hi" } } },
+    {
+      method: "POST",
+      path: `/api/sessions/${sessionId}/commands`,
+      body: { commandId: `cred-${crypto.randomUUID()}`, command: { type: "broadcast", text: "hi" } },
+    },
     { method: "POST", path: `/api/sessions/${sessionId}/media-token` },
     { method: "POST", path: `/api/sessions/${sessionId}/invites`, body: { role: "participant" } },
     { method: "POST", path: `/api/sessions/${sessionId}/end` },
@@ -73,7 +77,11 @@ describe("tickets and invites belong to one session", () => {
 describe("expiry", () => {
   it("an expired ticket: CREDENTIAL_EXPIRED on every route and at the WebSocket door", async () => {
     const s = await createSession();
-    const old = await issueMemberTicket(appEnv, { sessionId: s.sessionId, memberId: s.memberId, role: "facilitator", name: "Therapist" }, { now: Date.now() - 13 * HOUR });
+    const old = await issueMemberTicket(
+      appEnv,
+      { sessionId: s.sessionId, memberId: s.memberId, role: "facilitator", name: "Therapist" },
+      { now: Date.now() - 13 * HOUR },
+    );
     expect(old.expiresAt).toBeLessThan(Date.now());
     await expectRefusedEverywhere(s.sessionId, old.token, 401, "CREDENTIAL_EXPIRED");
   });
@@ -148,7 +156,10 @@ describe("tampered and confused tokens: UNAUTHENTICATED", () => {
     };
     for (const [what, token] of Object.entries(forged)) {
       const before = await context(s.sessionId);
-      const r = await api(`/api/sessions/${s.sessionId}/commands`, { token, body: { commandId: `forged-${crypto.randomUUID()}`, command: { type: "endSession" } } });
+      const r = await api(`/api/sessions/${s.sessionId}/commands`, {
+        token,
+        body: { commandId: `forged-${crypto.randomUUID()}`, command: { type: "endSession" } },
+      });
       expect({ what, status: r.status, code: r.json?.error?.code }).toEqual({ what, status: 401, code: "UNAUTHENTICATED" });
       const u = await upgrade(s.sessionId, token);
       expect({ what, status: u.status, code: u.json?.error?.code }).toEqual({ what, status: 401, code: "UNAUTHENTICATED" });
@@ -160,7 +171,10 @@ describe("tampered and confused tokens: UNAUTHENTICATED", () => {
     const s = await createSession();
     const user = await signIn("Someone", "facilitator");
     // An invite or a user token is not a ticket.
-    for (const [what, token] of [["invite as ticket", s.invite.token], ["user token as ticket", user]] as const) {
+    for (const [what, token] of [
+      ["invite as ticket", s.invite.token],
+      ["user token as ticket", user],
+    ] as const) {
       const r = await api(`/api/sessions/${s.sessionId}`, { token });
       expect({ what, status: r.status, code: r.json.error.code }).toEqual({ what, status: 401, code: "UNAUTHENTICATED" });
       const u = await upgrade(s.sessionId, token);

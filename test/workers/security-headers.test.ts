@@ -130,7 +130,10 @@ describe("security headers on every response", () => {
 
 describe("CORS: same origin and CORS_ORIGINS only", () => {
   const preflight = (origin: string, path = "/api/sessions/abc/commands") =>
-    new Request(`${BASE}${path}`, { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type" } });
+    new Request(`${BASE}${path}`, {
+      method: "OPTIONS",
+      headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type" },
+    });
 
   it("with the deployed configuration (CORS_ORIGINS empty): same origin allowed, foreign origins get nothing", async () => {
     const same = await SELF.fetch(`${BASE}/api/health`, { headers: { Origin: BASE } });
@@ -167,11 +170,23 @@ describe("CORS: same origin and CORS_ORIGINS only", () => {
     const other = await run(preflight("https://other.example"));
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
     // A listed origin's POST reaches the route (here: refused for lack of a ticket), with CORS headers.
-    const post = await run(new Request(`${BASE}/api/sessions/abc/commands`, { method: "POST", headers: { Origin: "https://clinic.example", "content-type": "application/json" }, body: "{}" }));
+    const post = await run(
+      new Request(`${BASE}/api/sessions/abc/commands`, {
+        method: "POST",
+        headers: { Origin: "https://clinic.example", "content-type": "application/json" },
+        body: "{}",
+      }),
+    );
     expect(post.status).toBe(401);
     expect(post.headers.get("access-control-allow-origin")).toBe("https://clinic.example");
     expect(post.headers.get("access-control-expose-headers")).toContain("Retry-After");
-    const evil = await run(new Request(`${BASE}/api/sessions/abc/commands`, { method: "POST", headers: { Origin: "https://evil.example", "content-type": "application/json" }, body: "{}" }));
+    const evil = await run(
+      new Request(`${BASE}/api/sessions/abc/commands`, {
+        method: "POST",
+        headers: { Origin: "https://evil.example", "content-type": "application/json" },
+        body: "{}",
+      }),
+    );
     expect(evil.status).toBe(403);
   });
 });

@@ -4,7 +4,7 @@
  * contains a credential. Captures console output in the isolate the Worker and the Durable Object run in.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { api, Client, createSession, joinSession, signIn } from "./helpers";
+import { api, Client, joinSession, signIn } from "./helpers";
 import { upgrade } from "./authz-world";
 
 describe("logs carry no credentials", () => {

@@ -62,7 +62,10 @@ describe("ids named like Object.prototype properties mean nothing", () => {
         // Either exactly what any unknown id gets, or refused by the schema (reserved ids): never anything else.
         const ok = (r.status === baseline.status && code === baseline.json.error.code) || (r.status === 400 && code === "INVALID_MESSAGE");
         const unchanged = JSON.stringify(after) === JSON.stringify(before);
-        if (!ok || !unchanged) wrong.push(`${JSON.stringify(t.make(id, w))} in ${t.phase} → ${r.status} ${code ?? "ack"}${unchanged ? "" : " (STATE CHANGED)"}, expected ${baseline.json.error.code}`);
+        if (!ok || !unchanged)
+          wrong.push(
+            `${JSON.stringify(t.make(id, w))} in ${t.phase} → ${r.status} ${code ?? "ack"}${unchanged ? "" : " (STATE CHANGED)"}, expected ${baseline.json.error.code}`,
+          );
       }
     }
     if (wrong.length) expect.fail(`[engine fix needed: own-property lookups] ${wrong.length} answers differ from an unknown id's:\n${wrong.join("\n")}`);

@@ -19,7 +19,12 @@ const signinFrom = (ip: string) => api("/api/auth/dev-signin", { body: { name: "
  * Sends `n` requests in one window. Retries (with a fresh key) if the window rolled over mid-burst, which would
  * legitimately reset the count; returns the statuses and the window the burst ran in.
  */
-async function burstInOneWindow(n: number, periodMs: number, send: (key: string) => Promise<{ status: number; json: any; headers: Headers }>, newKey: () => Promise<string> | string) {
+async function burstInOneWindow(
+  n: number,
+  periodMs: number,
+  send: (key: string) => Promise<{ status: number; json: any; headers: Headers }>,
+  newKey: () => Promise<string> | string,
+) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const key = await newKey();
     const w = window(periodMs);
@@ -57,7 +62,12 @@ describe("HTTP rate limits (Workers rate-limiting bindings)", () => {
 
   it("session creation per user: 20 a minute, then 429; another user still creates", async () => {
     const body = { title: "Many", mediaProvider: "local" };
-    const { results } = await burstInOneWindow(21, 60_000, (token) => api("/api/sessions", { token, body }), () => signIn(`Busy${++ipCounter}`));
+    const { results } = await burstInOneWindow(
+      21,
+      60_000,
+      (token) => api("/api/sessions", { token, body }),
+      () => signIn(`Busy${++ipCounter}`),
+    );
     expect(results.map((r) => r.status)).toEqual([...Array(20).fill(201), 429]);
     expect(results[20].json.error.code).toBe("RATE_LIMITED");
     expect(results[20].headers.get("Retry-After")).toBeTruthy();
@@ -68,7 +78,12 @@ describe("HTTP rate limits (Workers rate-limiting bindings)", () => {
     const s = await createSession({ settings: { autoAdmit: true } });
     let n = 0;
     const newMember = async () => (await joinSession(s.sessionId, s.invite.token, `M${++n}`)).ticket;
-    const { results } = await burstInOneWindow(61, 60_000, (ticket) => api(`/api/sessions/${s.sessionId}/media-token`, { method: "POST", token: ticket }), newMember);
+    const { results } = await burstInOneWindow(
+      61,
+      60_000,
+      (ticket) => api(`/api/sessions/${s.sessionId}/media-token`, { method: "POST", token: ticket }),
+      newMember,
+    );
     expect(results.map((r) => r.status)).toEqual([...Array(60).fill(200), 429]);
     expect(results[60].json.error.code).toBe("RATE_LIMITED");
     const retryAfter = Number(results[60].headers.get("Retry-After"));
@@ -124,7 +139,11 @@ describe("WebSocket message budget", () => {
     expect(beyond, "[DO fix needed: session-do.ts webSocketMessage must drop every frame of a socket it closed for flooding]").toEqual([]);
     expect(heard).toEqual(ids.slice(0, applied));
     await flush(s.sessionId);
-    const rows = await d1(`SELECT COUNT(*) AS n FROM session_analytics_events WHERE session_id = ? AND event = 'help_requested' AND actor = ?`, s.sessionId, p.memberId);
+    const rows = await d1(
+      `SELECT COUNT(*) AS n FROM session_analytics_events WHERE session_id = ? AND event = 'help_requested' AND actor = ?`,
+      s.sessionId,
+      p.memberId,
+    );
     expect(rows[0].n).toBe(applied);
     const ctx = (await stubFor(s.sessionId).debugState()).context!;
     expect(ctx.members[p.memberId].helpRequest?.message).toBe(ids[applied - 1]);
@@ -143,7 +162,7 @@ describe("WebSocket message budget", () => {
     const c = await Client.connect(s.sessionId, p.ticket, "junk");
     await c.next((m) => m.type === "placement");
     const from = c.messages.length;
-    for (let i = 0; i < 60; i++) c.send(i % 2 ? "{not json" : new Uint8Array([1, 2, 3]).buffer as unknown as string);
+    for (let i = 0; i < 60; i++) c.send(i % 2 ? "{not json" : (new Uint8Array([1, 2, 3]).buffer as unknown as string));
     for (let i = 0; i < 500 && !c.closed; i++) await sleep(10);
     expect(c.closed?.code).toBe(1008);
     const codes = c.messages.slice(from).map((m) => m.error?.code);

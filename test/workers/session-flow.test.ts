@@ -97,9 +97,17 @@ describe("a full session over WebSockets", () => {
     expect(sess).toMatchObject({ phase: "main", rounds_completed: 2, media_provider: "local" });
     const roomsRows = await d1(`SELECT room_id, status, round, is_active FROM breakout_rooms WHERE session_id = ? ORDER BY room_id`, s.sessionId);
     expect(roomsRows.map((r) => [r.room_id, r.status, r.round, r.is_active])).toEqual([
-      ["r1", "closed", 1, 0], ["r2", "closed", 1, 0], ["r3", "closed", 1, 0], ["r4", "closed", 2, 0], ["r5", "closed", 2, 0],
+      ["r1", "closed", 1, 0],
+      ["r2", "closed", 1, 0],
+      ["r3", "closed", 1, 0],
+      ["r4", "closed", 2, 0],
+      ["r5", "closed", 2, 0],
     ]);
-    const trans = await d1(`SELECT member_id, from_location, to_location, actor, reason FROM breakout_room_transitions WHERE session_id = ? AND member_id = ? ORDER BY seq`, s.sessionId, p1.memberId);
+    const trans = await d1(
+      `SELECT member_id, from_location, to_location, actor, reason FROM breakout_room_transitions WHERE session_id = ? AND member_id = ? ORDER BY seq`,
+      s.sessionId,
+      p1.memberId,
+    );
     expect(trans.map((t) => [t.from_location, t.to_location, t.reason])).toEqual([
       [null, "main", "memberJoined"],
       ["main", expect.stringMatching(/^r[123]$/), "openBreakouts"],
@@ -109,11 +117,17 @@ describe("a full session over WebSockets", () => {
       ["r4", "main", "closeRoom"],
     ]);
     expect(trans[2].actor).toBe(s.memberId);
-    const stays = await d1(`SELECT location, left_at FROM breakout_room_participants WHERE session_id = ? AND member_id = ? ORDER BY joined_at, id`, s.sessionId, p1.memberId);
+    const stays = await d1(
+      `SELECT location, left_at FROM breakout_room_participants WHERE session_id = ? AND member_id = ? ORDER BY joined_at, id`,
+      s.sessionId,
+      p1.memberId,
+    );
     expect(stays.filter((x) => x.left_at === null).map((x) => x.location)).toEqual(["main"]);
     expect(stays).toHaveLength(6);
     const events = await d1(`SELECT event FROM session_analytics_events WHERE session_id = ?`, s.sessionId);
-    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(["session_created", "participant_joined", "breakout_round_opened", "breakout_round_closed", "participant_moved"]));
+    expect(events.map((e) => e.event)).toEqual(
+      expect.arrayContaining(["session_created", "participant_joined", "breakout_round_opened", "breakout_round_closed", "participant_moved"]),
+    );
     const audit = await d1(`SELECT action, result FROM audit_log WHERE session_id = ? AND action = 'move'`, s.sessionId);
     expect(audit).toEqual([{ action: "move", result: "ok" }]);
 
@@ -132,8 +146,14 @@ describe("a full session over WebSockets", () => {
     const st = await stubFor(s.sessionId).debugState();
     expect(Object.keys(st.context!.rooms)).toHaveLength(2);
     // Over HTTP the same id is the same command too.
-    const h1 = await api(`/api/sessions/${s.sessionId}/commands`, { token: s.ticket, body: { commandId: "retry-cmd-0002", command: { type: "openBreakouts" } } });
-    const h2 = await api(`/api/sessions/${s.sessionId}/commands`, { token: s.ticket, body: { commandId: "retry-cmd-0002", command: { type: "openBreakouts" } } });
+    const h1 = await api(`/api/sessions/${s.sessionId}/commands`, {
+      token: s.ticket,
+      body: { commandId: "retry-cmd-0002", command: { type: "openBreakouts" } },
+    });
+    const h2 = await api(`/api/sessions/${s.sessionId}/commands`, {
+      token: s.ticket,
+      body: { commandId: "retry-cmd-0002", command: { type: "openBreakouts" } },
+    });
     expect(h1.json.ack.duplicate).toBe(false);
     expect(h2.json.ack).toEqual({ ...h1.json.ack, duplicate: true });
     fac.close();

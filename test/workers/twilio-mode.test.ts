@@ -24,7 +24,10 @@ async function deliverCallbacks(sessionId: string, transform: (cbs: any[]) => an
   const mine = callbacks.filter((cb: any) => cb.url.includes(`/status-callback/${sessionId}`));
   const results = [];
   for (const cb of transform(mine)) {
-    const r = await api(new URL(cb.url).pathname, { body: cb.body, headers: { "content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": cb.signature } });
+    const r = await api(new URL(cb.url).pathname, {
+      body: cb.body,
+      headers: { "content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": cb.signature },
+    });
     results.push(r);
   }
   return results;
@@ -47,7 +50,11 @@ describe("Twilio mode", () => {
     const fac = await Client.connect(s.sessionId, s.ticket, "fac");
     await fac.next((m) => m.type === "snapshot");
     // The main room is created over REST as soon as the session exists.
-    await until(() => stub.debugState(), (st) => st.context!.media.main?.status === "ready", "main media room");
+    await until(
+      () => stub.debugState(),
+      (st) => st.context!.media.main?.status === "ready",
+      "main media room",
+    );
     const [mainRoom] = await roomsOf(s.sessionId);
     expect(mainRoom).toMatchObject({ unique_name: `mb-${s.sessionId}-main`, status: "in-progress", type: "group", max_participants: 50 });
     expect(mainRoom.status_callback).toBe(`https://mindbloom.test/api/twilio/status-callback/${s.sessionId}`);
@@ -75,7 +82,11 @@ describe("Twilio mode", () => {
     for (const p of people) await local(`rooms/${encodeURIComponent(mainRoom.sid)}/participants`, { identity: p.memberId });
     const delivered = await deliverCallbacks(s.sessionId);
     expect(delivered.every((r) => r.status === 200)).toBe(true);
-    await until(() => stub.debugState(), (st) => people.every((p) => st.context!.members[p.memberId].arrivedIn === `mb-${s.sessionId}-main`), "arrivals in main");
+    await until(
+      () => stub.debugState(),
+      (st) => people.every((p) => st.context!.members[p.memberId].arrivedIn === `mb-${s.sessionId}-main`),
+      "arrivals in main",
+    );
     await sleep(20);
     expect(staffMirror(fac).members.find((m: any) => m.id === people[0].memberId).arrivedIn).toBe(`mb-${s.sessionId}-main`);
 
@@ -85,7 +96,12 @@ describe("Twilio mode", () => {
     await local("fail-next", { kind: "lose-response", method: "POST", path: "/v1/Rooms", times: 1 });
     await local("fail-next", { kind: "hang", method: "POST", path: "/v1/Rooms", times: 1 });
     expect((await fac.command({ type: "createBreakouts", count: 2, mode: "auto" })).type).toBe("ack");
-    const ready = await until(() => stub.debugState(), (st) => ["r1", "r2"].every((k) => st.context!.media[k]?.status === "ready"), "breakout rooms ready", 15000);
+    const ready = await until(
+      () => stub.debugState(),
+      (st) => ["r1", "r2"].every((k) => st.context!.media[k]?.status === "ready"),
+      "breakout rooms ready",
+      15000,
+    );
     const rooms1 = await roomsOf(s.sessionId);
     // No duplicate room despite the retries: one room per UniqueName.
     const names = rooms1.map((r: any) => r.unique_name).sort();
@@ -115,13 +131,21 @@ describe("Twilio mode", () => {
 
     // Close all now: the breakout rooms are completed at Twilio; main stays.
     expect((await fac.command({ type: "closeAll", countdownSeconds: 0 })).type).toBe("ack");
-    await until(() => roomsOf(s.sessionId), (rs) => rs.filter((r: any) => r.status === "in-progress").length === 1, "breakout rooms completed");
+    await until(
+      () => roomsOf(s.sessionId),
+      (rs) => rs.filter((r: any) => r.status === "in-progress").length === 1,
+      "breakout rooms completed",
+    );
     const afterRound = await roomsOf(s.sessionId);
     expect(afterRound.find((r: any) => r.status === "in-progress").unique_name).toBe(`mb-${s.sessionId}-main`);
 
     // Round 2 with a time-out on completion; the alarm's reconciliation converges.
     expect((await fac.command({ type: "createBreakouts", names: ["Pairs A", "Pairs B"], mode: "auto" })).type).toBe("ack");
-    await until(() => stub.debugState(), (st) => ["r3", "r4"].every((k) => st.context!.media[k]?.status === "ready"), "round 2 rooms");
+    await until(
+      () => stub.debugState(),
+      (st) => ["r3", "r4"].every((k) => st.context!.media[k]?.status === "ready"),
+      "round 2 rooms",
+    );
     expect((await fac.command({ type: "openBreakouts" })).type).toBe("ack");
     await local("fail-next", { kind: "status", status: 503, method: "POST", pathPattern: "^/v1/Rooms/RM", times: 8 });
     expect((await fac.command({ type: "endSession" })).type).toBe("ack");
@@ -148,7 +172,11 @@ describe("Twilio mode", () => {
   it("refuses forged and tampered callbacks and changes nothing", async () => {
     const s = await createSession({ mediaProvider: "twilio", settings: { autoAdmit: true } });
     const stub = stubFor(s.sessionId);
-    await until(() => stub.debugState(), (st) => st.context!.media.main?.status === "ready", "main media room");
+    await until(
+      () => stub.debugState(),
+      (st) => st.context!.media.main?.status === "ready",
+      "main media room",
+    );
     const j = await joinSession(s.sessionId, s.invite.token, "Pat");
     const [room] = await roomsOf(s.sessionId);
     await local(`rooms/${encodeURIComponent(room.sid)}/participants`, { identity: j.memberId });

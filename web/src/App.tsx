@@ -50,13 +50,31 @@ export default function App() {
         <Match when={route().name === "monitor"}>
           <Monitor />
         </Match>
-        <Match when={(() => { const r = route(); return r.name === "join" ? r : null; })()} keyed>
+        <Match
+          when={(() => {
+            const r = route();
+            return r.name === "join" ? r : null;
+          })()}
+          keyed
+        >
           {(r) => <Join sessionId={r.sessionId} invite={r.invite} />}
         </Match>
-        <Match when={(() => { const r = route(); return r.name === "session" ? r.sessionId : null; })()} keyed>
+        <Match
+          when={(() => {
+            const r = route();
+            return r.name === "session" ? r.sessionId : null;
+          })()}
+          keyed
+        >
           {(id) => <SessionPage sessionId={id} />}
         </Match>
-        <Match when={(() => { const r = route(); return r.name === "console" ? r.sessionId : null; })()} keyed>
+        <Match
+          when={(() => {
+            const r = route();
+            return r.name === "console" ? r.sessionId : null;
+          })()}
+          keyed
+        >
           {(id) => <ConsolePage sessionId={id} />}
         </Match>
       </Switch>

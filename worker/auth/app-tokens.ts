@@ -155,7 +155,14 @@ function ttl(value: number | undefined, fallback: number, max: number): number {
 // Generic sign / verify for one kind
 // ---------------------------------------------------------------------------------------------------------------
 
-async function sign(env: AppTokenEnv, kind: Kind, claims: Record<string, unknown>, subject: string | undefined, ttlSeconds: number, now?: number): Promise<IssuedToken> {
+async function sign(
+  env: AppTokenEnv,
+  kind: Kind,
+  claims: Record<string, unknown>,
+  subject: string | undefined,
+  ttlSeconds: number,
+  now?: number,
+): Promise<IssuedToken> {
   const key = await keyFor(env, kind);
   const iat = Math.floor((now ?? Date.now()) / 1000);
   const exp = iat + ttlSeconds;
@@ -234,7 +241,11 @@ export interface DevUserInput {
  * Issues a development sign-in token. Refused (FORBIDDEN, 403) unless APP_ENV="development" and DEV_SIGNIN="on".
  * userId follows the protocol's id rules; name is trimmed and capped at 80 characters; appRole defaults to "participant".
  */
-export async function issueDevUserToken(env: AppTokenEnv, input: DevUserInput, options: IssueOptions = {}): Promise<IssuedToken & { principal: UserPrincipal }> {
+export async function issueDevUserToken(
+  env: AppTokenEnv,
+  input: DevUserInput,
+  options: IssueOptions = {},
+): Promise<IssuedToken & { principal: UserPrincipal }> {
   if (!devSignInEnabled(env)) {
     throw new AuthError("FORBIDDEN", "development sign-in is disabled", { status: 403, reason: "dev-disabled" });
   }
@@ -295,7 +306,14 @@ export async function issueInvite(env: AppTokenEnv, input: InviteInput, options:
   const sessionId = checkId("sessionId", input.sessionId);
   const inviteId = checkId("inviteId", input.inviteId ?? crypto.randomUUID());
   if (!(INVITE_ROLES as readonly string[]).includes(input.role)) throw badInput(`role must be one of ${INVITE_ROLES.join(", ")}`);
-  const issued = await sign(env, "invite", { sid: sessionId, inv: inviteId, role: input.role }, undefined, ttl(options.ttlSeconds, INVITE_TTL_SECONDS, INVITE_MAX_TTL_SECONDS), options.now);
+  const issued = await sign(
+    env,
+    "invite",
+    { sid: sessionId, inv: inviteId, role: input.role },
+    undefined,
+    ttl(options.ttlSeconds, INVITE_TTL_SECONDS, INVITE_MAX_TTL_SECONDS),
+    options.now,
+  );
   return { ...issued, inviteId };
 }
 
@@ -332,7 +350,14 @@ export async function issueMemberTicket(env: AppTokenEnv, input: MemberTicketInp
   if (!RoleSchema.safeParse(input.role).success) throw badInput("role must be facilitator, cofacilitator or participant");
   const name = cleanDisplayName(input.name);
   if (!name) throw badInput("name must not be empty");
-  return sign(env, "ticket", { sid: sessionId, role: input.role, name }, memberId, ttl(options.ttlSeconds, TICKET_TTL_SECONDS, TICKET_MAX_TTL_SECONDS), options.now);
+  return sign(
+    env,
+    "ticket",
+    { sid: sessionId, role: input.role, name },
+    memberId,
+    ttl(options.ttlSeconds, TICKET_TTL_SECONDS, TICKET_MAX_TTL_SECONDS),
+    options.now,
+  );
 }
 
 /**

@@ -77,8 +77,7 @@ export function buildAuditRow(input: AuditInput): AuditRow {
   };
 }
 
-const INSERT_SQL =
-  "INSERT OR IGNORE INTO audit_log (id, session_id, actor, actor_role, action, target, result, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+const INSERT_SQL = "INSERT OR IGNORE INTO audit_log (id, session_id, actor, actor_role, action, target, result, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 /** Writes rows in one D1 batch (atomic). Returns how many were newly inserted (ignored duplicates are not counted). */
 export async function writeAuditRows(db: D1Database, rows: readonly AuditRow[]): Promise<number> {

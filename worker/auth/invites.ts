@@ -42,11 +42,7 @@ export interface CreateInviteInput {
 const COLUMNS = "id, session_id, created_by, role, expires_at, revoked_at, created_at";
 
 /** Signs an invite and records its row. The token is returned once; only its id is stored. */
-export async function createInvite(
-  env: AppTokenEnv & Pick<Bindings, "DB">,
-  input: CreateInviteInput,
-  options: IssueOptions = {},
-): Promise<CreatedInvite> {
+export async function createInvite(env: AppTokenEnv & Pick<Bindings, "DB">, input: CreateInviteInput, options: IssueOptions = {}): Promise<CreatedInvite> {
   if (typeof input.createdBy !== "string" || input.createdBy.length === 0 || input.createdBy.length > 255) {
     throw new AuthError("INVALID_MESSAGE", "createdBy must be a non-empty identity", { status: 400, reason: "input" });
   }

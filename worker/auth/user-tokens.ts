@@ -158,11 +158,11 @@ function hs256Key(secret: string): Promise<CryptoKey> {
  * (Auth0-style "https://example.com/role") is found too.
  */
 export function readClaim(payload: Record<string, unknown>, path: string): unknown {
-  if (Object.prototype.hasOwnProperty.call(payload, path)) return payload[path];
+  if (Object.hasOwn(payload, path)) return payload[path];
   let current: unknown = payload;
   for (const part of path.split(".")) {
     if (current === null || typeof current !== "object" || Array.isArray(current)) return undefined;
-    if (!Object.prototype.hasOwnProperty.call(current, part)) return undefined;
+    if (!Object.hasOwn(current, part)) return undefined;
     current = (current as Record<string, unknown>)[part];
   }
   return current;
@@ -180,7 +180,14 @@ const ROLE_PRECEDENCE: AppRole[] = ["operator", "facilitator", "cofacilitator", 
 /** Maps a role claim value to an app role: case, spaces, "-" and "_" are ignored; unknown or missing → "participant". */
 export function toAppRole(value: unknown): AppRole {
   const one = (v: unknown): AppRole | undefined =>
-    typeof v === "string" ? ROLE_ALIASES[v.trim().toLowerCase().replace(/[\s_-]/g, "")] : undefined;
+    typeof v === "string"
+      ? ROLE_ALIASES[
+          v
+            .trim()
+            .toLowerCase()
+            .replace(/[\s_-]/g, "")
+        ]
+      : undefined;
   if (Array.isArray(value)) {
     const roles = new Set(value.map(one).filter((r): r is AppRole => r !== undefined));
     return ROLE_PRECEDENCE.find((r) => roles.has(r)) ?? "participant";
@@ -194,7 +201,10 @@ const NAME_MAX = 80;
 export function cleanDisplayName(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   // eslint-disable-next-line no-control-regex
-  const cleaned = value.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, "").replace(/\s+/g, " ").trim();
+  const cleaned = value
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
   if (!cleaned) return undefined;
   return Array.from(cleaned).slice(0, NAME_MAX).join("").trim();
 }

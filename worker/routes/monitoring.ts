@@ -84,7 +84,7 @@ function logRequest(c: Context<AppEnv>, log: ReturnType<typeof createLogger>, pa
 
 const requireOperator: MiddlewareHandler<AppEnv> = async (c, next) => {
   const principal = c.get("principal");
-  if (!principal || principal.appRole !== "operator") return apiError(c, 403, "FORBIDDEN", "monitoring is for operators");
+  if (principal?.appRole !== "operator") return apiError(c, 403, "FORBIDDEN", "monitoring is for operators");
   await next();
 };
 
@@ -125,8 +125,10 @@ monitoring.get("/overview", async (c) => {
       ORDER BY created_at DESC LIMIT ${OVERVIEW_SESSIONS}`),
     db.prepare(`SELECT COUNT(*) AS created, SUM(CASE WHEN ended_at IS NOT NULL THEN 1 ELSE 0 END) AS ended FROM sessions WHERE created_at >= ?`).bind(dayAgo),
     // Participant-ms over the last 24 h (stays clipped to the window): the day's media use.
-    db.prepare(`SELECT COALESCE(SUM(MAX(0, MIN(COALESCE(left_at, ?1), ?1) - MAX(joined_at, ?2))), 0) AS ms
-      FROM breakout_room_participants WHERE joined_at < ?1 AND (left_at IS NULL OR left_at > ?2)`).bind(now, dayAgo),
+    db
+      .prepare(`SELECT COALESCE(SUM(MAX(0, MIN(COALESCE(left_at, ?1), ?1) - MAX(joined_at, ?2))), 0) AS ms
+      FROM breakout_room_participants WHERE joined_at < ?1 AND (left_at IS NULL OR left_at > ?2)`)
+      .bind(now, dayAgo),
   ]);
 
   const bySession = new Map<string, { admitted: number; waiting: number; connected: number; openRooms: number; mediaRooms: number; placed: number }>();
@@ -253,27 +255,45 @@ monitoring.get("/timeseries", async (c) => {
   const from = to - buckets * MINUTE;
   const db = c.env.DB;
   const [sessions, stays, rooms, audit, events] = await db.batch([
-    db.prepare(`SELECT created_at AS a, ended_at AS b FROM sessions WHERE created_at < ?1 AND (ended_at IS NULL OR ended_at >= ?2) LIMIT ${ROW_LIMIT}`).bind(to, from),
-    db.prepare(`SELECT session_id || ':' || member_id AS k, joined_at AS a, left_at AS b FROM breakout_room_participants
-      WHERE joined_at < ?1 AND (left_at IS NULL OR left_at >= ?2) LIMIT ${ROW_LIMIT}`).bind(to, from),
-    db.prepare(`SELECT opened_at AS a, closed_at AS b FROM breakout_rooms
-      WHERE opened_at IS NOT NULL AND opened_at < ?1 AND (closed_at IS NULL OR closed_at >= ?2) LIMIT ${ROW_LIMIT}`).bind(to, from),
-    db.prepare(`SELECT CAST((at - ?2) / ${MINUTE} AS INTEGER) AS i, COUNT(*) AS commands, SUM(CASE WHEN result LIKE 'refused:%' THEN 1 ELSE 0 END) AS refused
-      FROM audit_log WHERE at >= ?2 AND at < ?1 GROUP BY i`).bind(to, from),
-    db.prepare(`SELECT CAST((at - ?2) / ${MINUTE} AS INTEGER) AS i, event, CASE WHEN event = 'connection_quality' THEN json_extract(data, '$.level') END AS level, COUNT(*) AS n
+    db
+      .prepare(`SELECT created_at AS a, ended_at AS b FROM sessions WHERE created_at < ?1 AND (ended_at IS NULL OR ended_at >= ?2) LIMIT ${ROW_LIMIT}`)
+      .bind(to, from),
+    db
+      .prepare(`SELECT session_id || ':' || member_id AS k, joined_at AS a, left_at AS b FROM breakout_room_participants
+      WHERE joined_at < ?1 AND (left_at IS NULL OR left_at >= ?2) LIMIT ${ROW_LIMIT}`)
+      .bind(to, from),
+    db
+      .prepare(`SELECT opened_at AS a, closed_at AS b FROM breakout_rooms
+      WHERE opened_at IS NOT NULL AND opened_at < ?1 AND (closed_at IS NULL OR closed_at >= ?2) LIMIT ${ROW_LIMIT}`)
+      .bind(to, from),
+    db
+      .prepare(`SELECT CAST((at - ?2) / ${MINUTE} AS INTEGER) AS i, COUNT(*) AS commands, SUM(CASE WHEN result LIKE 'refused:%' THEN 1 ELSE 0 END) AS refused
+      FROM audit_log WHERE at >= ?2 AND at < ?1 GROUP BY i`)
+      .bind(to, from),
+    db
+      .prepare(`SELECT CAST((at - ?2) / ${MINUTE} AS INTEGER) AS i, event, CASE WHEN event = 'connection_quality' THEN json_extract(data, '$.level') END AS level, COUNT(*) AS n
       FROM session_analytics_events
       WHERE event IN ('connection_quality', 'twilio_call_failed', 'callback_rejected', 'session_created', 'participant_joined') AND at >= ?2 AND at < ?1
-      GROUP BY i, event, level`).bind(to, from),
+      GROUP BY i, event, level`)
+      .bind(to, from),
   ]);
   const zeros = () => new Array<number>(buckets).fill(0);
   const series: Timeseries["series"] = {
-    sessions: overlapCounts((sessions.results as Row[]).map((r) => [n(r.a), r.b === null ? null : n(r.b)]), from, buckets),
+    sessions: overlapCounts(
+      (sessions.results as Row[]).map((r) => [n(r.a), r.b === null ? null : n(r.b)]),
+      from,
+      buckets,
+    ),
     participants: overlapCounts(
       mergeByKey((stays.results as Row[]).map((r) => ({ key: String(r.k), a: n(r.a), b: r.b === null ? null : n(r.b) }))),
       from,
       buckets,
     ),
-    openRooms: overlapCounts((rooms.results as Row[]).map((r) => [n(r.a), r.b === null ? null : n(r.b)]), from, buckets),
+    openRooms: overlapCounts(
+      (rooms.results as Row[]).map((r) => [n(r.a), r.b === null ? null : n(r.b)]),
+      from,
+      buckets,
+    ),
     commands: zeros(),
     refused: zeros(),
     twilioFailures: zeros(),

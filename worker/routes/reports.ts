@@ -29,10 +29,7 @@ import { createLogger } from "../log";
 import { apiError } from "../middleware/security";
 import { bearer, errorResponse, sessionStub, type AppContext, type AppEnv } from "../http";
 
-export type ReportAccess =
-  | { kind: "staff"; memberId: string; role: string }
-  | { kind: "operator"; userId: string }
-  | { kind: "owner"; userId: string };
+export type ReportAccess = { kind: "staff"; memberId: string; role: string } | { kind: "operator"; userId: string } | { kind: "owner"; userId: string };
 
 const NO_STORE = { "Cache-Control": "no-store" };
 
@@ -56,7 +53,7 @@ export async function reportAccess(c: AppContext, sessionId: string): Promise<Re
     if (err.code === "WRONG_SESSION" || err.code === "CREDENTIAL_EXPIRED") throw err;
     ticketError = err;
   }
-  let user;
+  let user: Awaited<ReturnType<typeof verifyUserOrDevToken>>;
   try {
     user = await verifyUserOrDevToken(c.env, token);
   } catch (err) {
@@ -95,7 +92,9 @@ export async function loadSessionRows(env: Bindings, sessionId: string, log?: Re
   }
   const [s, m, r, st] = await env.DB.batch([
     env.DB.prepare(`SELECT id, title, phase, media_provider, created_at, ended_at, rounds_completed, settings FROM sessions WHERE id = ?`).bind(sessionId),
-    env.DB.prepare(`SELECT member_id, display_name, role, status, joined_at, admitted_at, left_at FROM session_participants WHERE session_id = ?`).bind(sessionId),
+    env.DB.prepare(`SELECT member_id, display_name, role, status, joined_at, admitted_at, left_at FROM session_participants WHERE session_id = ?`).bind(
+      sessionId,
+    ),
     env.DB.prepare(`SELECT room_id, name, round, status, capacity, opened_at, closed_at FROM breakout_rooms WHERE session_id = ?`).bind(sessionId),
     env.DB.prepare(`SELECT member_id, location, joined_at, left_at FROM breakout_room_participants WHERE session_id = ?`).bind(sessionId),
   ]);
@@ -163,7 +162,14 @@ reports.get("/:id/cost", async (c) => {
         price: report.price,
         billedByTwilio: report.billedByTwilio,
         costControls: report.costControls,
-        rooms: report.rooms.map((r) => ({ key: r.key, name: r.name, status: r.status, participantMinutes: r.participantMinutes, costMicros: r.costMicros, costUsd: r.costUsd })),
+        rooms: report.rooms.map((r) => ({
+          key: r.key,
+          name: r.name,
+          status: r.status,
+          participantMinutes: r.participantMinutes,
+          costMicros: r.costMicros,
+          costUsd: r.costUsd,
+        })),
         totals: report.totals,
         estimate: report.estimate,
       },

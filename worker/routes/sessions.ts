@@ -29,7 +29,12 @@ const CreateSessionBody = z
 const InviteBody = z
   .object({
     role: z.enum(["participant", "cofacilitator"]).default("participant"),
-    expiresInSeconds: z.number().int().min(60).max(30 * 24 * 3600).optional(),
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 3600)
+      .optional(),
   })
   .strict();
 
@@ -51,14 +56,27 @@ const CreateRoomsBody = z
     names: z.array(z.string().trim().min(1).max(80)).min(1).max(50).optional(),
     mode: z.enum(["auto", "manual", "choose"]).default("auto"),
     capacity: z.number().int().min(1).max(50).nullable().optional(),
-    durationSeconds: z.number().int().min(30).max(4 * 3600).nullable().optional(),
+    durationSeconds: z
+      .number()
+      .int()
+      .min(30)
+      .max(4 * 3600)
+      .nullable()
+      .optional(),
     includeStaff: z.array(Id).max(50).optional(),
     /** Open the rooms right away (the original create-breakout-room did both). */
     open: z.boolean().optional(),
   })
   .strict();
 const MoveBody = z.object({ memberId: Id, to: Id }).strict();
-const BulkBody = z.object({ assignments: z.array(z.object({ memberId: Id, roomId: Id.nullable() }).strict()).min(1).max(50) }).strict();
+const BulkBody = z
+  .object({
+    assignments: z
+      .array(z.object({ memberId: Id, roomId: Id.nullable() }).strict())
+      .min(1)
+      .max(50),
+  })
+  .strict();
 
 const newSessionId = () => Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -88,15 +106,17 @@ sessions.post("/", requireUser, rateLimit({ binding: "RL_SESSIONS", scope: "crea
   const sessionId = newSessionId();
   const identity = `user:${user.userId}`;
   const seed = crypto.getRandomValues(new Uint32Array(1))[0];
-  const { memberId } = unwrap(await sessionStub(c.env, sessionId).initialize({
-    sessionId,
-    title: body.title,
-    createdBy: identity,
-    facilitatorName: user.name,
-    settings: body.settings,
-    mediaProvider: provider,
-    seed,
-  }));
+  const { memberId } = unwrap(
+    await sessionStub(c.env, sessionId).initialize({
+      sessionId,
+      title: body.title,
+      createdBy: identity,
+      facilitatorName: user.name,
+      settings: body.settings,
+      mediaProvider: provider,
+      seed,
+    }),
+  );
   const ticket = await issueMemberTicket(c.env, { sessionId, memberId, role: "facilitator", name: user.name });
   const invite = await createInvite(c.env, { sessionId, role: "participant", createdBy: identity });
   return c.json(
@@ -120,7 +140,10 @@ sessions.post("/:id/invites", requireMember, validJson(InviteBody), async (c) =>
   if (!info || info.role === "participant" || info.status !== "admitted") return apiError(c, 403, "FORBIDDEN", "only facilitators invite people");
   if (body.role === "cofacilitator" && info.role !== "facilitator") return apiError(c, 403, "FORBIDDEN", "only the facilitator invites co-facilitators");
   const invite = await createInvite(c.env, { sessionId: member.sessionId, role: body.role, createdBy: member.memberId }, { ttlSeconds: body.expiresInSeconds });
-  return c.json({ id: invite.inviteId, token: invite.token, url: inviteUrl(c, member.sessionId, invite.token), expiresAt: invite.expiresAt, role: body.role }, 201);
+  return c.json(
+    { id: invite.inviteId, token: invite.token, url: inviteUrl(c, member.sessionId, invite.token), expiresAt: invite.expiresAt, role: body.role },
+    201,
+  );
 });
 
 sessions.delete("/:id/invites/:inviteId", requireMember, async (c) => {
@@ -147,7 +170,9 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
     role = claims.role;
     // A guest is the same member again from the same browser (its device key), scoped to the invite; kept short so
     // it stays a valid identity for pre-assignment.
-    identity = user ? `user:${user.userId}` : `guest:${claims.inviteId.slice(0, 8)}:${(body.deviceKey ?? crypto.randomUUID().replaceAll("-", "")).slice(0, 40)}`;
+    identity = user
+      ? `user:${user.userId}`
+      : `guest:${claims.inviteId.slice(0, 8)}:${(body.deviceKey ?? crypto.randomUUID().replaceAll("-", "")).slice(0, 40)}`;
   } else if (user) {
     // Without an invite only the session's own facilitator may (re)join.
     identity = `user:${user.userId}`;

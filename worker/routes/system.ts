@@ -34,7 +34,12 @@ const DevSignInBody = z
   .object({
     name: z.string().trim().min(1).max(80),
     role: z.enum(["facilitator", "cofacilitator", "participant", "operator"]).default("participant"),
-    userId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:@-]+$/).optional(),
+    userId: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9_.:@-]+$/)
+      .optional(),
   })
   .strict();
 

@@ -23,12 +23,7 @@ export const STATUS_CALLBACK_EVENTS = [
 export type StatusCallbackEventName = (typeof STATUS_CALLBACK_EVENTS)[number];
 
 const PARTICIPANT_EVENTS: ReadonlySet<StatusCallbackEventName> = new Set(["participant-connected", "participant-disconnected"]);
-const TRACK_EVENTS: ReadonlySet<StatusCallbackEventName> = new Set([
-  "track-added",
-  "track-removed",
-  "track-enabled",
-  "track-disabled",
-]);
+const TRACK_EVENTS: ReadonlySet<StatusCallbackEventName> = new Set(["track-added", "track-removed", "track-enabled", "track-disabled"]);
 
 // ISO 8601 with a zone (what Twilio documents), or RFC 2822 as other Twilio products send; both parse with Date.parse.
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -39,9 +34,7 @@ const WholeNumber = z
   .string()
   .regex(/^\d{1,15}$/, "expected a whole number")
   .transform(Number);
-const Timestamp = z
-  .string()
-  .refine((v) => (ISO_8601.test(v) || RFC_2822.test(v)) && !Number.isNaN(Date.parse(v)), "expected an ISO 8601 timestamp");
+const Timestamp = z.string().refine((v) => (ISO_8601.test(v) || RFC_2822.test(v)) && !Number.isNaN(Date.parse(v)), "expected an ISO 8601 timestamp");
 
 /** The form fields as Twilio names them. Unknown fields are allowed (Twilio adds fields over time). */
 export const TwilioStatusCallbackSchema = z
@@ -155,9 +148,7 @@ function toEvent(f: TwilioStatusCallbackFields): VideoStatusEvent {
   return event;
 }
 
-export type StatusCallbackParseResult =
-  | { ok: true; event: VideoStatusEvent }
-  | { ok: false; error: StatusCallbackParseError };
+export type StatusCallbackParseResult = { ok: true; event: VideoStatusEvent } | { ok: false; error: StatusCallbackParseError };
 
 export function safeParseStatusCallback(input: StatusCallbackInput): StatusCallbackParseResult {
   const parsed = TwilioStatusCallbackSchema.safeParse(toRecord(input));
@@ -181,15 +172,7 @@ export function parseStatusCallback(input: StatusCallbackInput): VideoStatusEven
 
 /** Same key for the same event however often Twilio delivers it. */
 export function callbackEventKey(e: VideoStatusEvent): string {
-  return [
-    e.roomSid,
-    e.event,
-    e.participant?.sid ?? "",
-    e.track?.sid ?? "",
-    e.recordingSid ?? "",
-    e.timestamp,
-    e.sequenceNumber,
-  ].join("|");
+  return [e.roomSid, e.event, e.participant?.sid ?? "", e.track?.sid ?? "", e.recordingSid ?? "", e.timestamp, e.sequenceNumber].join("|");
 }
 
 /**

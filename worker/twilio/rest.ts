@@ -78,8 +78,7 @@ export class TwilioApiError extends Error {
   }
 }
 
-export const isTwilioApiError = (e: unknown, code?: number): e is TwilioApiError =>
-  e instanceof TwilioApiError && (code === undefined || e.code === code);
+export const isTwilioApiError = (e: unknown, code?: number): e is TwilioApiError => e instanceof TwilioApiError && (code === undefined || e.code === code);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Resources
@@ -122,7 +121,10 @@ export interface VideoParticipant {
   url: string | null;
 }
 
-const nullableString = z.string().nullish().transform((v) => v ?? null);
+const nullableString = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? null);
 const nullableInt = z
   .union([z.number(), z.string().regex(/^-?\d+$/)])
   .nullish()
@@ -460,11 +462,7 @@ export class TwilioVideoClient {
   }
 
   /** By participant sid, or by identity (the connected participant with it). Absent → 20404. */
-  async getParticipant(
-    roomSidOrName: string,
-    participantSidOrIdentity: string,
-    options: CallOptions = {},
-  ): Promise<VideoParticipant> {
+  async getParticipant(roomSidOrName: string, participantSidOrIdentity: string, options: CallOptions = {}): Promise<VideoParticipant> {
     const path = await this.#participantPath(roomSidOrName, participantSidOrIdentity, options);
     if (path === null) throw notFound(`participant ${participantSidOrIdentity} in room ${roomSidOrName}`);
     return this.#request("GET", path, undefined, options, ParticipantPayload);
@@ -474,11 +472,7 @@ export class TwilioVideoClient {
    * Kicks a participant (Status=disconnected). Idempotent: not found (20404, e.g. the identity already left) → null;
    * a refusal for a participant that is already disconnected returns that participant.
    */
-  async disconnectParticipant(
-    roomSidOrName: string,
-    participantSidOrIdentity: string,
-    options: CallOptions = {},
-  ): Promise<VideoParticipant | null> {
+  async disconnectParticipant(roomSidOrName: string, participantSidOrIdentity: string, options: CallOptions = {}): Promise<VideoParticipant | null> {
     let path: string | null;
     try {
       path = await this.#participantPath(roomSidOrName, participantSidOrIdentity, options);
@@ -515,37 +509,21 @@ export class TwilioVideoClient {
   }
 
   /** Identities ("alice@example.com") are resolved to the connected participant's sid via the Identity filter. */
-  async #participantPath(
-    roomSidOrName: string,
-    participantSidOrIdentity: string,
-    options: CallOptions,
-  ): Promise<string | null> {
+  async #participantPath(roomSidOrName: string, participantSidOrIdentity: string, options: CallOptions): Promise<string | null> {
     if (!participantSidOrIdentity) throw new TypeError("participant sid or identity is required");
     const room = await this.#roomPath(roomSidOrName, options);
     if (room === null) return null;
     if (PARTICIPANT_SID.test(participantSidOrIdentity)) return `${room}/Participants/${participantSidOrIdentity}`;
     const query = new URLSearchParams({ Status: "connected", Identity: participantSidOrIdentity });
     const page = pageSchema("participants", ParticipantPayload);
-    const { items }: { items: VideoParticipant[] } = await this.#request(
-      "GET",
-      `${room}/Participants?${query}`,
-      undefined,
-      options,
-      page,
-    );
+    const { items }: { items: VideoParticipant[] } = await this.#request("GET", `${room}/Participants?${query}`, undefined, options, page);
     const match = items.find((p) => p.identity === participantSidOrIdentity);
     return match ? `${room}/Participants/${match.sid}` : null;
   }
 
   // ----- transport -----
 
-  async *#paginate<T>(
-    firstPath: string,
-    key: string,
-    schema: z.ZodType<T>,
-    limit: number | undefined,
-    options: CallOptions,
-  ): AsyncGenerator<T> {
+  async *#paginate<T>(firstPath: string, key: string, schema: z.ZodType<T>, limit: number | undefined, options: CallOptions): AsyncGenerator<T> {
     let path: string | null = firstPath;
     let yielded = 0;
     const seen = new Set<string>();
@@ -561,13 +539,7 @@ export class TwilioVideoClient {
         });
       }
       seen.add(path);
-      const { items, meta }: { items: T[]; meta: { next_page_url?: string | null } } = await this.#request(
-        "GET",
-        path,
-        undefined,
-        options,
-        page,
-      );
+      const { items, meta }: { items: T[]; meta: { next_page_url?: string | null } } = await this.#request("GET", path, undefined, options, page);
       for (const item of items) {
         if (limit !== undefined && yielded >= limit) return;
         yield item;
@@ -584,13 +556,7 @@ export class TwilioVideoClient {
   }
 
   /** One logical call: attempts, backoff, time-outs. Resolves to the response body parsed by `schema`. */
-  async #request<T>(
-    method: "GET" | "POST",
-    path: string,
-    body: string | undefined,
-    options: CallOptions,
-    schema: z.ZodType<T>,
-  ): Promise<T> {
+  async #request<T>(method: "GET" | "POST", path: string, body: string | undefined, options: CallOptions, schema: z.ZodType<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       options.signal?.throwIfAborted();
       let error: TwilioApiError;
@@ -611,13 +577,7 @@ export class TwilioVideoClient {
     }
   }
 
-  async #attempt<T>(
-    method: "GET" | "POST",
-    path: string,
-    body: string | undefined,
-    callerSignal: AbortSignal | undefined,
-    schema: z.ZodType<T>,
-  ): Promise<T> {
+  async #attempt<T>(method: "GET" | "POST", path: string, body: string | undefined, callerSignal: AbortSignal | undefined, schema: z.ZodType<T>): Promise<T> {
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const signal = callerSignal ? anySignal([callerSignal, timeout]) : timeout;
     const headers: Record<string, string> = { Authorization: this.#authorization, Accept: "application/json" };
@@ -644,7 +604,7 @@ export class TwilioVideoClient {
       });
     }
 
-    let json: unknown = undefined;
+    let json: unknown;
     if (text) {
       try {
         json = JSON.parse(text);

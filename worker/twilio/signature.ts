@@ -341,11 +341,7 @@ function legacyEscape(str: string): string {
     const c2 = str.charCodeAt(i) & 0x3ff;
     lastPos = i + 1;
     c = 0x10000 + (((c & 0x3ff) << 10) | c2);
-    out +=
-      HEX_TABLE[0xf0 | (c >> 18)] +
-      HEX_TABLE[0x80 | ((c >> 12) & 0x3f)] +
-      HEX_TABLE[0x80 | ((c >> 6) & 0x3f)] +
-      HEX_TABLE[0x80 | (c & 0x3f)];
+    out += HEX_TABLE[0xf0 | (c >> 18)] + HEX_TABLE[0x80 | ((c >> 12) & 0x3f)] + HEX_TABLE[0x80 | ((c >> 6) & 0x3f)] + HEX_TABLE[0x80 | (c & 0x3f)];
   }
   if (lastPos === 0) return str;
   if (lastPos < str.length) return out + str.slice(lastPos);
@@ -383,12 +379,7 @@ function normalisedCandidates(url: string): string[] | null {
   return [withoutPort, withPort, urlWithLegacyQuerystring(withoutPort), urlWithLegacyQuerystring(withPort)];
 }
 
-async function validateWithKey(
-  key: CryptoKey,
-  signature: string | null | undefined,
-  url: string,
-  params: TwilioParams | null | undefined,
-): Promise<boolean> {
+async function validateWithKey(key: CryptoKey, signature: string | null | undefined, url: string, params: TwilioParams | null | undefined): Promise<boolean> {
   const header = signature ?? "";
   const signedParams = signedParamsString(params);
   const tried = new Set<string>();
@@ -408,12 +399,7 @@ async function validateWithKey(
   return false;
 }
 
-async function validateBodyWithKey(
-  key: CryptoKey,
-  signature: string | null | undefined,
-  url: string,
-  body: string,
-): Promise<boolean> {
+async function validateBodyWithKey(key: CryptoKey, signature: string | null | undefined, url: string, body: string): Promise<boolean> {
   let bodyHash: string;
   try {
     bodyHash = new URL(url).searchParams.get("bodySHA256") ?? "";
@@ -425,11 +411,7 @@ async function validateBodyWithKey(
 }
 
 /** base64 HMAC-SHA1 Twilio would send for this exact URL and params (no URL variants). */
-export async function expectedTwilioSignature(
-  authToken: string,
-  url: string,
-  params?: TwilioParams | null,
-): Promise<string> {
+export async function expectedTwilioSignature(authToken: string, url: string, params?: TwilioParams | null): Promise<string> {
   return hmacBase64(await cachedSigningKey(authToken), url + signedParamsString(params));
 }
 
@@ -452,12 +434,7 @@ export async function validateTwilioRequest(
  * JSON-body webhooks: same verdict as `twilio.validateRequestWithBody`. The signature covers the URL (which carries
  * `bodySHA256`) with no params; the body must hash to that value.
  */
-export async function validateTwilioRequestWithBody(
-  authToken: string,
-  signature: string | null | undefined,
-  url: string,
-  body: string,
-): Promise<boolean> {
+export async function validateTwilioRequestWithBody(authToken: string, signature: string | null | undefined, url: string, body: string): Promise<boolean> {
   return validateBodyWithKey(await cachedSigningKey(authToken), signature, url, body);
 }
 

@@ -63,19 +63,14 @@ const encoder = new TextEncoder();
 /** Validates a TTL and returns it; throws TwilioTokenError("invalid_ttl") otherwise. */
 export function checkTokenTtl(ttlSeconds: number): number {
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TOKEN_TTL_SECONDS) {
-    throw new TwilioTokenError(
-      "invalid_ttl",
-      `token ttl must be a whole number of seconds between 1 and ${MAX_TOKEN_TTL_SECONDS}, got ${ttlSeconds}`,
-    );
+    throw new TwilioTokenError("invalid_ttl", `token ttl must be a whole number of seconds between 1 and ${MAX_TOKEN_TTL_SECONDS}, got ${ttlSeconds}`);
   }
   return ttlSeconds;
 }
 
 /** Imports an HS256 signing key. Non-extractable: the Worker never needs the bytes back. */
 export function importTokenKey(apiKeySecret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", encoder.encode(apiKeySecret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
+  return crypto.subtle.importKey("raw", encoder.encode(apiKeySecret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 }
 
 /**
@@ -148,9 +143,6 @@ export class TwilioTokenSigner {
 }
 
 /** One-off convenience for callers that sign rarely; hot paths should keep a TwilioTokenSigner. */
-export function signVideoToken(
-  options: TwilioTokenSignerOptions,
-  request: SignVideoTokenRequest,
-): Promise<SignedVideoToken> {
+export function signVideoToken(options: TwilioTokenSignerOptions, request: SignVideoTokenRequest): Promise<SignedVideoToken> {
   return new TwilioTokenSigner(options).sign(request);
 }

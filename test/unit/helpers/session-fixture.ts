@@ -221,7 +221,10 @@ export function createSession(opts: FixtureOptions = {}): SessionFixture {
     member: (id: string) => engine.context.members[id],
     room: (id: string) => engine.context.rooms[id],
     locationOf: (id: string) => engine.context.members[id]?.location ?? null,
-    inPlace: (location: string) => admittedMembers(engine.context).filter((m) => m.location === location).map((m) => m.id),
+    inPlace: (location: string) =>
+      admittedMembers(engine.context)
+        .filter((m) => m.location === location)
+        .map((m) => m.id),
     openRoomIds: () => openRooms(engine.context).map((r) => r.id),
     preparingRoomIds: () => preparingRooms(engine.context).map((r) => r.id),
   } as SessionFixture;
@@ -413,8 +416,30 @@ export function sampleCommands(ctx: SessionContext, phase: SessionPhase, type: C
 
 /** Every command type, in the order protocol.ts lists them. */
 export const ALL_COMMAND_TYPES = [
-  "admit", "deny", "removeMember", "updateSettings", "createBreakouts", "addRoom", "renameRoom", "deleteRoom",
-  "autoAssign", "assign", "bulkAssign", "preAssign", "openBreakouts", "move", "swap", "closeRoom", "closeAll",
-  "extendRound", "broadcast", "visitRoom", "resolveHelp", "endSession", "chooseRoom", "returnToMain", "requestHelp",
+  "admit",
+  "deny",
+  "removeMember",
+  "updateSettings",
+  "createBreakouts",
+  "addRoom",
+  "renameRoom",
+  "deleteRoom",
+  "autoAssign",
+  "assign",
+  "bulkAssign",
+  "preAssign",
+  "openBreakouts",
+  "move",
+  "swap",
+  "closeRoom",
+  "closeAll",
+  "extendRound",
+  "broadcast",
+  "visitRoom",
+  "resolveHelp",
+  "endSession",
+  "chooseRoom",
+  "returnToMain",
+  "requestHelp",
   "leave",
 ] as const satisfies readonly CommandType[];

@@ -60,13 +60,10 @@ export function ConnectionBanner(props: { status: ConnectionStatus; fatal: strin
 }
 
 export function QualityBars(props: { level: number | null | undefined; label?: string }) {
-  const text = () =>
-    props.level === null || props.level === undefined ? "Connection quality unknown" : `Connection quality ${props.level} of 5`;
+  const text = () => (props.level === null || props.level === undefined ? "Connection quality unknown" : `Connection quality ${props.level} of 5`);
   return (
     <span class="quality" role="img" aria-label={props.label ? `${props.label}: ${text()}` : text()} title={text()}>
-      <For each={[1, 2, 3, 4, 5]}>
-        {(n) => <span class={(props.level ?? 0) >= n ? "on" : ""} />}
-      </For>
+      <For each={[1, 2, 3, 4, 5]}>{(n) => <span class={(props.level ?? 0) >= n ? "on" : ""} />}</For>
     </span>
   );
 }

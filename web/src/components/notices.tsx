@@ -5,9 +5,7 @@ import type { NoticeEntry, SessionClient } from "../lib/session-client";
 function text(n: Notice, audience: "participant" | "staff", me: string | null, roomName: (id: string | null) => string): string | null {
   switch (n.kind) {
     case "broadcast":
-      return audience === "staff"
-        ? `Message sent to ${n.roomId ? roomName(n.roomId) : "everyone"}: “${n.text}”`
-        : `Message from the facilitator: “${n.text}”`;
+      return audience === "staff" ? `Message sent to ${n.roomId ? roomName(n.roomId) : "everyone"}: “${n.text}”` : `Message from the facilitator: “${n.text}”`;
     case "helpRequested":
       return audience === "staff" ? `${n.name} asked for help${n.location ? ` (${roomName(n.location)})` : ""}${n.message ? `: “${n.message}”` : "."}` : null;
     case "helpResolved":
@@ -35,7 +33,7 @@ export function Notices(props: {
   /** Hide notices that no longer matter (e.g. a join request already answered). */
   isRelevant?: (n: Notice) => boolean;
 }) {
-  const roomName = (id: string | null) => props.roomName?.(id) ?? (id === "main" ? "Main room" : id ?? "");
+  const roomName = (id: string | null) => props.roomName?.(id) ?? (id === "main" ? "Main room" : (id ?? ""));
   const shown = () =>
     props.client
       .notices()

@@ -51,13 +51,7 @@ function useAttached(getEl: () => HTMLMediaElement | undefined, track: () => Rem
   });
 }
 
-export function RemoteTile(props: {
-  tile: Tile;
-  name: string;
-  memberId: string;
-  speaking: boolean;
-  renderVideo: boolean;
-}) {
+export function RemoteTile(props: { tile: Tile; name: string; memberId: string; speaking: boolean; renderVideo: boolean }) {
   let videoEl: HTMLVideoElement | undefined;
   let audioEl: HTMLAudioElement | undefined;
   useAttached(
@@ -107,12 +101,7 @@ export function RemoteTile(props: {
   );
 }
 
-export function VideoGrid(props: {
-  media: MediaSession;
-  selfName: string;
-  nameFor: (id: string) => string;
-  memberIdFor: (id: string) => string;
-}) {
+export function VideoGrid(props: { media: MediaSession; selfName: string; nameFor: (id: string) => string; memberIdFor: (id: string) => string }) {
   const m = props.media;
   const speakingName = () => {
     const id = m.dominantSpeaker();
@@ -202,14 +191,7 @@ export function MediaControls(props: { media: MediaSession }) {
   const m = props.media;
   return (
     <>
-      <button
-        type="button"
-        class="toggle"
-        aria-pressed={m.micOn()}
-        onClick={() => m.setMic(!m.micOn())}
-        disabled={!m.local().audio}
-        data-testid="toggle-mic"
-      >
+      <button type="button" class="toggle" aria-pressed={m.micOn()} onClick={() => m.setMic(!m.micOn())} disabled={!m.local().audio} data-testid="toggle-mic">
         {m.micOn() ? "Microphone on" : "Microphone off"}
       </button>
       <button

@@ -2,15 +2,7 @@
  * HTTP helpers for the Worker's REST endpoints (contract: docs/TEAM-NOTES.md). Every failure becomes an ApiError
  * carrying the server's typed error code, so screens can show the right message next to the right control.
  */
-import type {
-  Command,
-  ErrorCode,
-  MediaGrant,
-  MediaProvider,
-  ParticipantView,
-  Settings,
-  StaffState,
-} from "../../../durable-objects/protocol";
+import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, Settings, StaffState } from "../../../durable-objects/protocol";
 
 export class ApiError extends Error {
   constructor(
@@ -102,8 +94,7 @@ export const api = {
       token: ticket,
       body: { commandId, command },
     }),
-  mediaToken: (sessionId: string, ticket: string) =>
-    request<MediaGrant>("POST", `/api/sessions/${enc(sessionId)}/media-token`, { token: ticket }),
+  mediaToken: (sessionId: string, ticket: string) => request<MediaGrant>("POST", `/api/sessions/${enc(sessionId)}/media-token`, { token: ticket }),
 };
 
 /** Plain-language text for an error code, for people who are not engineers. */

@@ -141,8 +141,7 @@ export function createMediaSession(
         if (e.local) {
           setLocalQuality(e.level);
           sendQuality(false);
-        }
-        else if (tileIndex(e.participantId) >= 0) patchTile(e.participantId, { quality: e.level });
+        } else if (tileIndex(e.participantId) >= 0) patchTile(e.participantId, { quality: e.level });
         break;
       case "reconnecting":
         setStatus("reconnecting");
@@ -333,7 +332,10 @@ export function createMediaSession(
       });
     },
     changeDevice: async (kind, deviceId) => {
-      const m = await acquireMedia(kind === "audio" ? { audioDeviceId: deviceId } : { videoDeviceId: deviceId }, { audio: kind === "audio", video: kind === "video" });
+      const m = await acquireMedia(kind === "audio" ? { audioDeviceId: deviceId } : { videoDeviceId: deviceId }, {
+        audio: kind === "audio",
+        video: kind === "video",
+      });
       const track = m.tracks[kind];
       if (!track) {
         setProblems((p) => ({ ...p, [kind]: kind === "audio" ? m.audioProblem : m.videoProblem }));

@@ -189,8 +189,7 @@ export function createSessionClient(opts: { sessionId: string; ticket: string; W
     onMessage,
     onStatus: (s, info) => {
       setStatus(s);
-      if (s === "closed" && info.closeCode !== undefined && !fatal())
-        setFatal(info.closeReason || "The session closed the connection.");
+      if (s === "closed" && info.closeCode !== undefined && !fatal()) setFatal(info.closeReason || "The session closed the connection.");
       // Repeated failures to even open: maybe the ticket is refused (a refused upgrade looks like a network error).
       if ((s === "connecting" || s === "reconnecting") && info.failures >= 2 && info.failures % 2 === 0) void checkCredential();
     },

@@ -65,7 +65,7 @@ function remoteTrack(track: MediaStreamTrack): RemoteTrack {
     detach(el) {
       const media = el as HTMLMediaElement;
       const s = media.srcObject as MediaStream | null;
-      if (s && s.getTracks().includes(track)) media.srcObject = null;
+      if (s?.getTracks().includes(track)) media.srcObject = null;
     },
   };
 }

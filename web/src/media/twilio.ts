@@ -191,9 +191,7 @@ export function bindTwilioRoom(room: TwilioRoomLike, emit: (e: MediaEvent) => vo
   };
   on(room, "trackEnabled", enabled(true));
   on(room, "trackDisabled", enabled(false));
-  on(room, "dominantSpeakerChanged", (p: TwilioParticipantLike | null) =>
-    emit({ type: "dominantSpeaker", participantId: p ? p.identity : null }),
-  );
+  on(room, "dominantSpeakerChanged", (p: TwilioParticipantLike | null) => emit({ type: "dominantSpeaker", participantId: p ? p.identity : null }));
   on(room, "reconnecting", () => emit({ type: "reconnecting" }));
   on(room, "reconnected", () => emit({ type: "reconnected" }));
   on(room, "disconnected", (_room: unknown, error?: { code?: number; message?: string } | null) => {

@@ -1,13 +1,6 @@
 import { createEffect, createMemo, createSignal, For, Match, onCleanup, Show, Switch } from "solid-js";
 import { createStore } from "solid-js/store";
-import {
-  CommandSchema,
-  MAIN_ROOM,
-  type AssignmentMode,
-  type Command,
-  type MemberPublic,
-  type StaffState,
-} from "../../../durable-objects/protocol";
+import { CommandSchema, MAIN_ROOM, type AssignmentMode, type Command, type MemberPublic, type StaffState } from "../../../durable-objects/protocol";
 import { Card, ConnectionBanner, CopyField, createAction, errorMessage, ErrorText, QualityBars } from "../components/common";
 import { Notices } from "../components/notices";
 import { MediaControls, MediaStatusLine, VideoGrid } from "../components/video";
@@ -104,7 +97,11 @@ function Console(props: { stored: StoredSession }) {
                     Facilitator console · <span data-testid="session-phase">{phaseLabel(s().session.phase)}</span>
                   </p>
                 </div>
-                <p class="badge" data-testid="cost-estimate" title={`Participant-minutes × $${PRICE_PER_PARTICIPANT_MINUTE} per minute, computed in this browser`}>
+                <p
+                  class="badge"
+                  data-testid="cost-estimate"
+                  title={`Participant-minutes × $${PRICE_PER_PARTICIPANT_MINUTE} per minute, computed in this browser`}
+                >
                   Estimated cost: {formatDollars(cost().dollars)} · {cost().participantMinutes.toFixed(1)} participant-min
                 </p>
               </header>
@@ -176,18 +173,29 @@ function Console(props: { stored: StoredSession }) {
 
 function phaseLabel(p: string): string {
   return (
-    { main: "Everyone in the main room", preparing: "Preparing breakout rooms", open: "Breakout rooms open", closing: "Breakout rooms closing", ended: "Ended" } as Record<
-      string,
-      string
-    >
-  )[p] ?? p;
+    (
+      {
+        main: "Everyone in the main room",
+        preparing: "Preparing breakout rooms",
+        open: "Breakout rooms open",
+        closing: "Breakout rooms closing",
+        ended: "Ended",
+      } as Record<string, string>
+    )[p] ?? p
+  );
 }
 
 function BackToMain(props: { client: SessionClient; here: string | null }) {
   const a = createAction();
   return (
     <Show when={props.here && props.here !== MAIN_ROOM}>
-      <button type="button" class="secondary" disabled={a.pending()} onClick={() => a.run(() => props.client.command({ type: "visitRoom", to: MAIN_ROOM }))} data-testid="back-to-main">
+      <button
+        type="button"
+        class="secondary"
+        disabled={a.pending()}
+        onClick={() => a.run(() => props.client.command({ type: "visitRoom", to: MAIN_ROOM }))}
+        data-testid="back-to-main"
+      >
         Back to main room
       </button>
       <ErrorText error={a.error()} />
@@ -336,7 +344,8 @@ function CreateRoomsForm(props: { client: SessionClient; staff: StaffState }) {
           <input type="radio" name="how" value="count" checked={how() === "count"} onChange={() => setHow("count")} /> A number of rooms
         </label>
         <label class="radio">
-          <input type="radio" name="how" value="names" checked={how() === "names"} onChange={() => setHow("names")} data-testid="rooms-by-name" /> Name each room
+          <input type="radio" name="how" value="names" checked={how() === "names"} onChange={() => setHow("names")} data-testid="rooms-by-name" /> Name each
+          room
         </label>
         <Show
           when={how() === "count"}
@@ -351,7 +360,16 @@ function CreateRoomsForm(props: { client: SessionClient; staff: StaffState }) {
         >
           <div class="field">
             <label for="room-count">Number of rooms</label>
-            <input id="room-count" type="number" min="1" max="50" inputmode="numeric" value={count()} onInput={(e) => setCount(e.currentTarget.value)} data-testid="rooms-count" />
+            <input
+              id="room-count"
+              type="number"
+              min="1"
+              max="50"
+              inputmode="numeric"
+              value={count()}
+              onInput={(e) => setCount(e.currentTarget.value)}
+              data-testid="rooms-count"
+            />
           </div>
         </Show>
       </fieldset>
@@ -368,13 +386,32 @@ function CreateRoomsForm(props: { client: SessionClient; staff: StaffState }) {
           <label for="room-duration">
             Duration in minutes <span class="hint">(empty: no time limit)</span>
           </label>
-          <input id="room-duration" type="number" min="1" max="240" step="1" inputmode="numeric" value={minutes()} onInput={(e) => setMinutes(e.currentTarget.value)} data-testid="rooms-duration" />
+          <input
+            id="room-duration"
+            type="number"
+            min="1"
+            max="240"
+            step="1"
+            inputmode="numeric"
+            value={minutes()}
+            onInput={(e) => setMinutes(e.currentTarget.value)}
+            data-testid="rooms-duration"
+          />
         </div>
         <div class="field grow">
           <label for="room-countdown">
             Closing countdown in seconds <span class="hint">(warning before rooms close)</span>
           </label>
-          <input id="room-countdown" type="number" min="0" max="300" inputmode="numeric" value={countdown()} onInput={(e) => setCountdown(e.currentTarget.value)} data-testid="rooms-countdown" />
+          <input
+            id="room-countdown"
+            type="number"
+            min="0"
+            max="300"
+            inputmode="numeric"
+            value={countdown()}
+            onInput={(e) => setCountdown(e.currentTarget.value)}
+            data-testid="rooms-countdown"
+          />
         </div>
       </div>
       <button type="submit" disabled={a.pending()} data-testid="create-rooms-submit">
@@ -395,7 +432,9 @@ function RoundControls(props: { client: SessionClient; staff: StaffState }) {
   const [countdown, setCountdown] = createSignal(String(props.staff.session.settings.closingCountdownSeconds));
   const [extendBy, setExtendBy] = createSignal("300");
   const modeLabel = () =>
-    ({ auto: "assigned automatically", manual: "assigned by you", choose: "chosen by participants" } as Record<string, string>)[props.staff.round?.mode ?? "auto"];
+    (({ auto: "assigned automatically", manual: "assigned by you", choose: "chosen by participants" }) as Record<string, string>)[
+      props.staff.round?.mode ?? "auto"
+    ];
 
   return (
     <div class="stack mb">
@@ -405,16 +444,39 @@ function RoundControls(props: { client: SessionClient; staff: StaffState }) {
       </p>
       <Show when={phase() === "preparing"}>
         <div class="row">
-          <button type="button" disabled={open.pending()} onClick={() => open.run(() => props.client.command({ type: "openBreakouts" }))} data-testid="open-rooms">
+          <button
+            type="button"
+            disabled={open.pending()}
+            onClick={() => open.run(() => props.client.command({ type: "openBreakouts" }))}
+            data-testid="open-rooms"
+          >
             Open rooms and send people
           </button>
-          <button type="button" class="secondary" disabled={shuffle.pending()} onClick={() => shuffle.run(() => props.client.command({ type: "autoAssign" }))} data-testid="auto-assign">
+          <button
+            type="button"
+            class="secondary"
+            disabled={shuffle.pending()}
+            onClick={() => shuffle.run(() => props.client.command({ type: "autoAssign" }))}
+            data-testid="auto-assign"
+          >
             Assign automatically
           </button>
-          <button type="button" class="secondary" disabled={add.pending()} onClick={() => add.run(() => props.client.command({ type: "addRoom" }))} data-testid="add-room">
+          <button
+            type="button"
+            class="secondary"
+            disabled={add.pending()}
+            onClick={() => add.run(() => props.client.command({ type: "addRoom" }))}
+            data-testid="add-room"
+          >
             Add a room
           </button>
-          <button type="button" class="danger secondary" disabled={closeAll.pending()} onClick={() => closeAll.run(() => props.client.command({ type: "closeAll", countdownSeconds: 0 }))} data-testid="cancel-rooms">
+          <button
+            type="button"
+            class="danger secondary"
+            disabled={closeAll.pending()}
+            onClick={() => closeAll.run(() => props.client.command({ type: "closeAll", countdownSeconds: 0 }))}
+            data-testid="cancel-rooms"
+          >
             Cancel breakout rooms
           </button>
         </div>
@@ -434,7 +496,15 @@ function RoundControls(props: { client: SessionClient; staff: StaffState }) {
             <label for="close-countdown" class="small">
               Countdown (seconds)
             </label>
-            <input id="close-countdown" type="number" min="0" max="300" value={countdown()} onInput={(e) => setCountdown(e.currentTarget.value)} data-testid="close-all-countdown" />
+            <input
+              id="close-countdown"
+              type="number"
+              min="0"
+              max="300"
+              value={countdown()}
+              onInput={(e) => setCountdown(e.currentTarget.value)}
+              data-testid="close-all-countdown"
+            />
           </div>
           <button type="submit" class="danger" disabled={closeAll.pending() || phase() === "closing"} data-testid="close-all">
             {phase() === "closing" ? "Rooms are closing…" : "Close all rooms"}
@@ -442,28 +512,28 @@ function RoundControls(props: { client: SessionClient; staff: StaffState }) {
         </form>
         <ErrorText error={closeAll.error()} testid="close-all-error" />
         <Show when={props.staff.round?.endsAt}>
-        <form
-          class="row bottom"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void extend.run(() => props.client.command({ type: "extendRound", seconds: Number(extendBy()) }));
-          }}
-        >
-          <div class="w10">
-            <label for="extend-by" class="small">
-              Add time
-            </label>
-            <select id="extend-by" value={extendBy()} onChange={(e) => setExtendBy(e.currentTarget.value)}>
-              <option value="60">1 minute</option>
-              <option value="300">5 minutes</option>
-              <option value="600">10 minutes</option>
-            </select>
-          </div>
-          <button type="submit" class="secondary" disabled={extend.pending()} data-testid="extend-round">
-            Extend timer
-          </button>
-        </form>
-        <ErrorText error={extend.error()} />
+          <form
+            class="row bottom"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void extend.run(() => props.client.command({ type: "extendRound", seconds: Number(extendBy()) }));
+            }}
+          >
+            <div class="w10">
+              <label for="extend-by" class="small">
+                Add time
+              </label>
+              <select id="extend-by" value={extendBy()} onChange={(e) => setExtendBy(e.currentTarget.value)}>
+                <option value="60">1 minute</option>
+                <option value="300">5 minutes</option>
+                <option value="600">10 minutes</option>
+              </select>
+            </div>
+            <button type="submit" class="secondary" disabled={extend.pending()} data-testid="extend-round">
+              Extend timer
+            </button>
+          </form>
+          <ErrorText error={extend.error()} />
         </Show>
       </Show>
     </div>
@@ -487,9 +557,7 @@ function Board(props: { client: SessionClient; staff: StaffState }) {
     const current = cols().find((c) => c.members.some((x) => x.id === memberId))?.key;
     if (current === colKey) return;
     const cmd: Command =
-      phase() === "preparing"
-        ? { type: "assign", memberId, roomId: colKey === UNASSIGNED ? null : colKey }
-        : { type: "move", memberId, to: colKey };
+      phase() === "preparing" ? { type: "assign", memberId, roomId: colKey === UNASSIGNED ? null : colKey } : { type: "move", memberId, to: colKey };
     setRowErrors(memberId, null);
     setBusy(memberId);
     try {
@@ -560,17 +628,32 @@ function Board(props: { client: SessionClient; staff: StaffState }) {
               <Show when={col.room && (phase() === "open" || phase() === "closing")}>
                 <div class="row">
                   <Show when={props.staff.members.find((m) => m.id === myId())?.location !== col.key}>
-                    <button type="button" class="secondary small" onClick={() => roomAction(col.key, { type: "visitRoom", to: col.key })} data-testid={`visit-room-${col.key}`}>
+                    <button
+                      type="button"
+                      class="secondary small"
+                      onClick={() => roomAction(col.key, { type: "visitRoom", to: col.key })}
+                      data-testid={`visit-room-${col.key}`}
+                    >
                       Join room
                     </button>
                   </Show>
-                  <button type="button" class="danger secondary small" onClick={() => roomAction(col.key, { type: "closeRoom", roomId: col.key })} data-testid={`close-room-${col.key}`}>
+                  <button
+                    type="button"
+                    class="danger secondary small"
+                    onClick={() => roomAction(col.key, { type: "closeRoom", roomId: col.key })}
+                    data-testid={`close-room-${col.key}`}
+                  >
                     Close room
                   </button>
                 </div>
               </Show>
               <Show when={col.room && phase() === "preparing" && cols().length > 2}>
-                <button type="button" class="quiet small" onClick={() => roomAction(col.key, { type: "deleteRoom", roomId: col.key })} data-testid={`delete-room-${col.key}`}>
+                <button
+                  type="button"
+                  class="quiet small"
+                  onClick={() => roomAction(col.key, { type: "deleteRoom", roomId: col.key })}
+                  data-testid={`delete-room-${col.key}`}
+                >
                   Remove this room
                 </button>
               </Show>
@@ -656,7 +739,14 @@ function MemberRow(props: {
           <span class="badge danger">Offline</span>
         </Show>
         <Show when={m().connected}>
-          <Show when={arrived()} fallback={<span class="badge warn" data-testid={`arrival-${m().id}`} data-arrived="false">Not in video yet</span>}>
+          <Show
+            when={arrived()}
+            fallback={
+              <span class="badge warn" data-testid={`arrival-${m().id}`} data-arrived="false">
+                Not in video yet
+              </span>
+            }
+          >
             <span class="badge" data-testid={`arrival-${m().id}`} data-arrived="true">
               In video
             </span>
@@ -731,11 +821,22 @@ function HelpRequests(props: { client: SessionClient; staff: StaffState; myId: s
                   </p>
                   <div class="row">
                     <Show when={m.location && m.location !== myLocation()}>
-                      <button type="button" class="small" disabled={a.pending()} onClick={() => a.run(() => props.client.command({ type: "visitRoom", to: m.location as string }))}>
+                      <button
+                        type="button"
+                        class="small"
+                        disabled={a.pending()}
+                        onClick={() => a.run(() => props.client.command({ type: "visitRoom", to: m.location as string }))}
+                      >
                         Visit room
                       </button>
                     </Show>
-                    <button type="button" class="small secondary" disabled={a.pending()} onClick={() => a.run(() => props.client.command({ type: "resolveHelp", memberId: m.id }))} data-testid={`resolve-help-${m.id}`}>
+                    <button
+                      type="button"
+                      class="small secondary"
+                      disabled={a.pending()}
+                      onClick={() => a.run(() => props.client.command({ type: "resolveHelp", memberId: m.id }))}
+                      data-testid={`resolve-help-${m.id}`}
+                    >
                       Resolve
                     </button>
                   </div>
@@ -854,11 +955,16 @@ function SettingsCard(props: { client: SessionClient; staff: StaffState }) {
   return (
     <Card title="Settings">
       <label class="radio">
-        <input type="checkbox" checked={s().autoAdmit} onChange={(e) => set({ autoAdmit: e.currentTarget.checked })} data-testid="setting-auto-admit" /> Let people in without
-        waiting
+        <input type="checkbox" checked={s().autoAdmit} onChange={(e) => set({ autoAdmit: e.currentTarget.checked })} data-testid="setting-auto-admit" /> Let
+        people in without waiting
       </label>
       <label class="radio">
-        <input type="checkbox" checked={s().allowSelfReturn} onChange={(e) => set({ allowSelfReturn: e.currentTarget.checked })} data-testid="setting-self-return" />{" "}
+        <input
+          type="checkbox"
+          checked={s().allowSelfReturn}
+          onChange={(e) => set({ allowSelfReturn: e.currentTarget.checked })}
+          data-testid="setting-self-return"
+        />{" "}
         Participants may return to the main room themselves
       </label>
       <ErrorText error={a.error()} />
@@ -898,7 +1004,13 @@ function Everyone(props: { client: SessionClient; staff: StaffState; myId: strin
                       <QualityBars level={m.quality} label={m.name} />
                     </Show>
                     <Show when={(m.status === "admitted" || m.status === "waiting") && m.role !== "facilitator" && m.id !== props.myId}>
-                      <button type="button" class="quiet small" disabled={a.pending()} onClick={() => a.run(() => props.client.command({ type: "removeMember", memberId: m.id }))} aria-label={`Remove ${m.name} from the session`}>
+                      <button
+                        type="button"
+                        class="quiet small"
+                        disabled={a.pending()}
+                        onClick={() => a.run(() => props.client.command({ type: "removeMember", memberId: m.id }))}
+                        aria-label={`Remove ${m.name} from the session`}
+                      >
                         Remove
                       </button>
                     </Show>
@@ -929,7 +1041,13 @@ function EndSession(props: { client: SessionClient }) {
       >
         <p>This closes every room and disconnects everyone. Are you sure?</p>
         <div class="row">
-          <button type="button" class="danger" disabled={a.pending()} onClick={() => a.run(() => props.client.command({ type: "endSession" }))} data-testid="end-session-confirm">
+          <button
+            type="button"
+            class="danger"
+            disabled={a.pending()}
+            onClick={() => a.run(() => props.client.command({ type: "endSession" }))}
+            data-testid="end-session-confirm"
+          >
             Yes, end the session
           </button>
           <button type="button" class="secondary" onClick={() => setConfirming(false)}>

@@ -127,9 +127,7 @@ export default function Home() {
       </Switch>
 
       <Show when={config()}>
-        <p class="muted small">
-          Joining a session? Open the link your facilitator sent you.
-        </p>
+        <p class="muted small">Joining a session? Open the link your facilitator sent you.</p>
       </Show>
     </main>
   );

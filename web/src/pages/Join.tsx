@@ -73,7 +73,9 @@ export default function Join(props: { sessionId: string; invite: string | null }
       join.setError("This link is missing its invitation. Ask the facilitator for a new link.");
       return;
     }
-    const res = await join.run(() => api.join(props.sessionId, props.invite ? { invite: props.invite, name: n } : { name: n }, props.invite ? null : user?.token));
+    const res = await join.run(() =>
+      api.join(props.sessionId, props.invite ? { invite: props.invite, name: n } : { name: n }, props.invite ? null : user?.token),
+    );
     if (!res) return;
     const role = ticketRole(res.ticket);
     storage.setSession({
@@ -110,9 +112,7 @@ export default function Join(props: { sessionId: string; invite: string | null }
             </div>
           </Show>
           <Show when={!starting() && (!tracks().video || !camOn())}>
-            <div class="placeholder plain">
-              Camera off
-            </div>
+            <div class="placeholder plain">Camera off</div>
           </Show>
         </div>
         <Show when={problems().video}>

@@ -31,7 +31,7 @@ async function getJson<T>(path: string, token: string): Promise<T> {
   return body as T;
 }
 
-const last = (xs: number[] | undefined) => (xs && xs.length ? xs[xs.length - 1] : 0);
+const last = (xs: number[] | undefined) => (xs?.length ? xs[xs.length - 1] : 0);
 const sum = (xs: number[] | undefined) => (xs ?? []).reduce((a, b) => a + b, 0);
 const time = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -172,7 +172,16 @@ export default function Monitor() {
               <section aria-labelledby="now-h" class="card">
                 <h2 id="now-h">Now</h2>
                 <div class="row">
-                  <Stat label="Live sessions" value={o().sessions.active} testid="stat-sessions" hint={Object.entries(o().sessions.byPhase).map(([k, v]) => `${v} ${k}`).join(", ") || "none"} />
+                  <Stat
+                    label="Live sessions"
+                    value={o().sessions.active}
+                    testid="stat-sessions"
+                    hint={
+                      Object.entries(o().sessions.byPhase)
+                        .map(([k, v]) => `${v} ${k}`)
+                        .join(", ") || "none"
+                    }
+                  />
                   <Stat label="In media rooms" value={o().participants.inMediaRooms} testid="stat-in-media" hint={`${o().participants.admitted} admitted`} />
                   <Stat label="Connected (app)" value={o().participants.connected} testid="stat-connected" />
                   <Stat label="Waiting" value={o().participants.waiting} testid="stat-waiting" />
@@ -238,8 +247,8 @@ export default function Monitor() {
                   ]}
                 />
                 <p class="muted small" data-testid="commands-total">
-                  In this window: {sum(s()?.commands)} commands, {sum(s()?.errors)} errors ({sum(s()?.refused)} refused, {sum(s()?.twilioFailures)} Twilio failures,{" "}
-                  {sum(s()?.callbacksRejected)} callbacks rejected).
+                  In this window: {sum(s()?.commands)} commands, {sum(s()?.errors)} errors ({sum(s()?.refused)} refused, {sum(s()?.twilioFailures)} Twilio
+                  failures, {sum(s()?.callbacksRejected)} callbacks rejected).
                 </p>
                 <TimeChart
                   title="Connection quality samples per minute (0 = bad … 5 = excellent)"
@@ -248,7 +257,11 @@ export default function Monitor() {
                   series={ts().series.quality.map((values, level) => ({ label: `Level ${level}`, color: QUALITY_COLORS[level], values }))}
                 />
                 <p class="muted small" data-testid="quality-total">
-                  In this window: {ts().series.quality.map((q, level) => `level ${level}: ${sum(q)}`).join(", ")}.
+                  In this window:{" "}
+                  {ts()
+                    .series.quality.map((q, level) => `level ${level}: ${sum(q)}`)
+                    .join(", ")}
+                  .
                 </p>
               </>
             )}
@@ -265,9 +278,7 @@ export default function Monitor() {
                     <thead>
                       <tr>
                         <For each={["Session", "Phase", "Media", "Started", "Admitted", "Waiting", "Connected", "In media", "Open rooms", "Rounds"]}>
-                          {(h) => (
-                            <th scope="col">{h}</th>
-                          )}
+                          {(h) => <th scope="col">{h}</th>}
                         </For>
                       </tr>
                     </thead>
@@ -275,7 +286,20 @@ export default function Monitor() {
                       <For each={o().liveSessions}>
                         {(r) => (
                           <tr>
-                            <For each={[r.id, r.phase, r.mediaProvider, time(r.createdAt), r.admitted, r.waiting, r.connected, r.placed, r.openRooms, r.roundsCompleted]}>
+                            <For
+                              each={[
+                                r.id,
+                                r.phase,
+                                r.mediaProvider,
+                                time(r.createdAt),
+                                r.admitted,
+                                r.waiting,
+                                r.connected,
+                                r.placed,
+                                r.openRooms,
+                                r.roundsCompleted,
+                              ]}
+                            >
                               {(v, i) => <td class={i() === 0 ? "mono" : undefined}>{String(v)}</td>}
                             </For>
                           </tr>

@@ -93,7 +93,7 @@ function ParticipantRoom(props: { stored: StoredSession }) {
     const e = view()?.round?.endsAt;
     return e && view()?.you.location !== "main" ? e - client.now() : null;
   });
-  const nameFor = (id: string) => (id === view()?.you.memberId ? view()!.you.name : view()?.roommates.find((r) => r.id === id)?.name ?? "Guest");
+  const nameFor = (id: string) => (id === view()?.you.memberId ? view()!.you.name : (view()?.roommates.find((r) => r.id === id)?.name ?? "Guest"));
 
   async function askHelp(e: SubmitEvent) {
     e.preventDefault();
@@ -167,9 +167,7 @@ function ParticipantRoom(props: { stored: StoredSession }) {
               <div data-testid="participant-room">
                 <div class="row spread mb">
                   <div>
-                    <p class="muted small m0">
-                      {v().session.title}
-                    </p>
+                    <p class="muted small m0">{v().session.title}</p>
                     <h1 data-testid="room-name">{v().you.roomName ?? "Main room"}</h1>
                   </div>
                   <Show when={endsIn() !== null && (endsIn() as number) > 0 && closesIn() === null}>
@@ -264,7 +262,10 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                         {(r) => (
                           <li class="row spread">
                             <span>
-                              {r.name} <span class="muted small">({r.count} of {r.capacity})</span>
+                              {r.name}{" "}
+                              <span class="muted small">
+                                ({r.count} of {r.capacity})
+                              </span>
                             </span>
                             <button
                               type="button"
