@@ -16,8 +16,8 @@ z.config({ jitless: true });
 export { SessionEngine } from "./durable-objects/logic/engine";
 export { participantView, diffForStaff, staffState } from "./durable-objects/logic/views";
 export { recordsFor } from "./durable-objects/logic/records";
-export { ClientMessageSchema } from "./durable-objects/protocol";
-export { TwilioTokenSigner } from "./worker/twilio/token";
+export { ClientMessageSchema } from "./lib/protocol";
+export { TwilioTokenSigner } from "./lib/twilio/token";
 export { issueMemberTicket, verifyMemberTicket } from "./worker/auth/app-tokens";
 `;
 

@@ -3,23 +3,15 @@
  * Twilio (production; a jose-signed access token for exactly that room) and local (peer-to-peer WebRTC signalled
  * through the session socket; no token, no cloud).
  */
-import type { MediaGrant, MediaProvider } from "./protocol";
-import type { Bindings } from "../worker/env";
-import { TwilioTokenSigner } from "../worker/twilio/token";
+import type { MediaGrant, MediaProvider } from "../lib/protocol";
+import type { Bindings } from "../lib/runtime/env";
+import { twilioConfigured } from "../lib/twilio/config";
+import { TwilioTokenSigner } from "../lib/twilio/token";
 
 export interface MediaAuthority {
   readonly provider: MediaProvider;
   /** A grant for `identity` to join media room `room` (a Twilio UniqueName). */
   grant(identity: string, room: string, now: number): Promise<MediaGrant>;
-}
-
-/** Twilio credentials are configured: production media is available. */
-export function twilioConfigured(env: Bindings): boolean {
-  return Boolean(env.TWILIO_ACCOUNT_SID && env.TWILIO_API_KEY_SID && env.TWILIO_API_KEY_SECRET && env.TWILIO_AUTH_TOKEN);
-}
-
-export function defaultMediaProvider(env: Bindings): MediaProvider {
-  return twilioConfigured(env) ? "twilio" : "local";
 }
 
 export const localMedia: MediaAuthority = {

@@ -4,19 +4,20 @@
  * is persisted (state + outgoing frames + D1 outbox rows) in one storage transaction, then delivered.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Bindings } from "../worker/env";
-import { MessageBudget } from "../worker/middleware/rate-limit";
-import { log } from "../worker/log";
+import type { Bindings } from "../lib/runtime/env";
+import { MessageBudget } from "../lib/runtime/token-bucket";
+import { log } from "../lib/runtime/log";
 import { STORED_PARTS, SessionEngine, type StoredPart } from "./logic/engine";
 import { SYSTEM, type Actor, type CommandEvent, type SessionContext, type SessionEvent } from "./logic/model";
 import { nextDeadline } from "./logic/updates";
-import { recordsFor, refusalRecord, type AnalyticsRecord, type Statement } from "./logic/records";
+import { recordsFor, refusalRecord, type Statement } from "./logic/records";
 import { diffForStaff, participantView, staffState } from "./logic/views";
 import { mediaAuthority, TOKEN_REFRESH_LEAD_MS, type MediaAuthority } from "./media";
 import { desiredMediaKeys, keyOfMediaRoom, media, mediaPlan } from "./logic/media-plan";
-import { TwilioVideoClient } from "../worker/twilio/rest";
-import { CallbackDeduper, type VideoStatusEvent } from "../worker/twilio/callbacks";
-import { recordWorkerEvent, workerEventStatement, writeAnalytics } from "./analytics";
+import { TwilioVideoClient } from "../lib/twilio/rest";
+import { CallbackDeduper, type VideoStatusEvent } from "../lib/twilio/callbacks";
+import { recordWorkerEvent, workerEventStatement, writeAnalytics } from "../lib/runtime/analytics";
+import { SessionError, toErrorPayload, type CommandOutcome, type RpcResult } from "../lib/errors";
 import {
   ClientMessageSchema,
   MAIN_ROOM,
@@ -36,7 +37,8 @@ import {
   type Role,
   type ServerMessage,
   type Settings,
-} from "./protocol";
+  MEDIA_TOKEN_LIMIT,
+} from "../lib/protocol";
 
 /** Frames kept for resume; a client further behind gets a fresh snapshot. */
 const LOG_KEEP = 2000;
@@ -51,14 +53,6 @@ const OUTBOX_MAX_BACKOFF_MS = 30_000;
 const OUTBOX_FLUSH_DELAY_MS = 20;
 /** A pending outbox is re-checked by the alarm at the next multiple of this (1–6 s after it filled). */
 const OUTBOX_CHECK_GRID_MS = 5_000;
-
-/**
- * HTTP media-token requests per member: MEDIA_TOKEN_REQUESTS_PER_MINUTE (default 60) in each clock-aligned minute.
- * Counted here, not by a rate-limiting binding: the session already holds every member, so the count is exact and
- * costs no extra call per request (the Worker has verified the ticket before asking). The Worker derives Retry-After
- * from the same window.
- */
-export const MEDIA_TOKEN_LIMIT = { perWindow: 60, windowMs: 60_000 } as const;
 
 function mediaTokenLimit(env: Bindings): number {
   const n = Number(env.MEDIA_TOKEN_REQUESTS_PER_MINUTE);
@@ -81,12 +75,6 @@ export interface InitInput {
   seed: number;
 }
 
-/**
- * What an RPC method that can be refused returns. Refusals travel as values, not exceptions: a thrown error crossing
- * RPC is logged by the runtime as uncaught, and a user's mistake is not an incident.
- */
-export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
-
 async function refusable<T>(fn: () => Promise<T>): Promise<RpcResult<T>> {
   try {
     return { ok: true, value: await fn() };
@@ -95,8 +83,6 @@ async function refusable<T>(fn: () => Promise<T>): Promise<RpcResult<T>> {
     throw err;
   }
 }
-
-export type CommandOutcome = { ok: true; commandId: string; seq: number; duplicate: boolean } | { ok: false; commandId: string | null; error: ErrorPayload };
 
 interface SocketAttachment {
   memberId: string;
@@ -298,7 +284,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     this.eventNo = eventNo;
     this.deliverAll(encoded);
     this.closeDeparted(prev, next);
-    writeAnalytics(this.env, sessionId, analytics as AnalyticsRecord[]);
+    writeAnalytics(this.env, sessionId, analytics);
     this.scheduleFlush();
     await this.scheduleAlarm();
     if (this.twilio) {
@@ -1284,28 +1270,6 @@ export class SessionDurableObject extends DurableObject<Bindings> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-
-/** A typed refusal thrown across RPC: the message carries the code ("CODE: text") because RPC keeps only messages. */
-export class SessionError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    readonly text: string,
-  ) {
-    super(`${code}: ${text}`);
-    this.name = "SessionError";
-  }
-}
-
-export function toErrorPayload(err: unknown): ErrorPayload {
-  if (err instanceof SessionError) return { code: err.code, message: err.text };
-  const e = err as { code?: unknown; message?: unknown; name?: unknown };
-  // RPC rethrows lose the class but keep the message; our messages carry the code as "CODE: text".
-  if (typeof e?.message === "string") {
-    const m = /^(?:[A-Za-z]*Error: )?([A-Z_]{3,}): (.*)$/s.exec(e.message);
-    if (m) return { code: m[1] as ErrorCode, message: m[2] };
-  }
-  return { code: "INTERNAL", message: "something went wrong; nothing was changed" };
-}
 
 /** Who hears a notice. Room-scoped notices go to that room's members (as placed before and after) plus staff. */
 function noticeAudience(n: Notice, prev: SessionContext, next: SessionContext): string[] {

@@ -1,13 +1,13 @@
 /** Shared HTTP plumbing for the routes: typed variables, error mapping, session stubs, auth middleware. */
 import type { Context, MiddlewareHandler } from "hono";
-import type { ErrorCode, ErrorPayload, Role } from "../durable-objects/protocol";
+import type { ErrorCode, ErrorPayload, Role } from "../lib/protocol";
 import type { SessionDurableObject } from "../durable-objects/session-do";
-import { SessionError, toErrorPayload, type RpcResult } from "../durable-objects/session-do";
+import { SessionError, toErrorPayload, type RpcResult } from "../lib/errors";
 import { verifyMemberTicket } from "./auth/app-tokens";
 import { verifyUserOrDevToken } from "./auth/app-tokens";
 import { AuthError, type UserPrincipal } from "./auth/user-tokens";
-import type { Bindings } from "./env";
-import { log } from "./log";
+import type { Bindings } from "../lib/runtime/env";
+import { log } from "../lib/runtime/log";
 import { apiError } from "./middleware/security";
 
 export interface MemberVars {
@@ -49,7 +49,7 @@ export const statusFor = (code: ErrorCode) => STATUS[code] ?? 409;
 export function errorResponse(c: Context, err: unknown): Response {
   if (err instanceof AuthError) return apiError(c, err.status, err.code, err.message);
   const payload = toErrorPayload(err);
-  // Through worker/log.ts: an error's message or stack can quote a header or a token; the line is redacted.
+  // Through lib/runtime/log.ts: an error's message or stack can quote a header or a token; the line is redacted.
   if (payload.code === "INTERNAL") log("error", "unhandled error", { error: err }, { requestId: c.get("requestId") });
   return apiError(c, statusFor(payload.code), payload.code, payload.message);
 }

@@ -1,7 +1,7 @@
 /** zod validation for JSON bodies via @hono/zod-validator, answering the protocol's typed errors. */
 import { zValidator } from "@hono/zod-validator";
 import type { ZodType } from "zod";
-import { describeZodError } from "../durable-objects/protocol";
+import { describeZodError } from "../lib/protocol";
 import { apiError } from "./middleware/security";
 
 export const validJson = <T extends ZodType>(schema: T) =>

@@ -3,7 +3,7 @@
  * (refusal reasons, emitted notices, the context before and after). Still pure: no storage, no sockets.
  */
 import { createActor, type Actor as XActor } from "xstate";
-import type { Notice, SessionPhase } from "../protocol";
+import type { Notice, SessionPhase } from "../../lib/protocol";
 import { sessionMachine, phaseOf, type EmittedNotice, type SessionSnapshot } from "./machine";
 import { contextPhase, isCommandEvent, type SessionContext, type SessionEvent, type SessionInput } from "./model";
 import { checkCommand, type Refusal } from "./rules";

@@ -2,7 +2,7 @@
  * Invariants that hold after every event. Tests check them after each step of random command sequences;
  * the soak checker runs them every second.
  */
-import { MAIN_ROOM, MAX_ROOM_CAPACITY, type SessionPhase } from "../protocol";
+import { MAIN_ROOM, MAX_ROOM_CAPACITY, type SessionPhase } from "../../lib/protocol";
 import { contextPhase, occupancy, type SessionContext } from "./model";
 
 export function invariantViolations(ctx: SessionContext, phase: SessionPhase): string[] {

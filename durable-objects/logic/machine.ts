@@ -8,7 +8,7 @@
  *         └─ endSession / session time up ──▶ ended
  */
 import { and, assign, emit, setup, type SnapshotFrom } from "xstate";
-import type { Notice, SessionPhase } from "../protocol";
+import type { Notice, SessionPhase } from "../../lib/protocol";
 import {
   contextPhase,
   isCommandEvent,

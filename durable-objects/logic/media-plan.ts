@@ -4,7 +4,7 @@
  * or a lost response at any point converges on the next reconciliation (creation is idempotent by UniqueName,
  * completion is idempotent).
  */
-import { MAIN_ROOM, mediaRoomName, type MediaRoomPublic, type SessionPhase } from "../protocol";
+import { MAIN_ROOM, mediaRoomName, type MediaRoomPublic, type SessionPhase } from "../../lib/protocol";
 import type { SessionContext } from "./model";
 
 /** Places that need a media room: breakout rooms being prepared or open, and main while anyone may be in it. */

@@ -16,7 +16,7 @@ import {
   type RoundPublic,
   type SessionPhase,
   type Settings,
-} from "../protocol";
+} from "../../lib/protocol";
 
 export type Member = MemberPublic;
 export type Room = RoomPublic;

@@ -3,24 +3,14 @@
  * idempotent (deterministic keys, upserts, INSERT OR IGNORE), so a batch retried after a lost response
  * writes each row exactly once.
  */
-import { MAIN_ROOM, mediaRoomName, type Notice, type SessionPhase } from "../protocol";
+import type { AnalyticsRecord } from "../../lib/runtime/analytics";
+import { MAIN_ROOM, mediaRoomName, type Notice, type SessionPhase } from "../../lib/protocol";
 import { isCommandEvent, type Actor, type SessionContext, type SessionEvent } from "./model";
 import type { Refusal } from "./rules";
 
 export interface Statement {
   sql: string;
   params: (string | number | null)[];
-}
-
-/**
- * Events that also go to session_analytics_events (and Workers Analytics Engine, see ../analytics.ts and
- * docs/monitoring.md). `actor`/`target` are member ids, room ids or "system"; `data` never holds names or identities.
- */
-export interface AnalyticsRecord {
-  event: string;
-  actor: string | null;
-  target: string | null;
-  data: Record<string, unknown> | null;
 }
 
 export interface RecordInput {

@@ -3,7 +3,7 @@
  * The machine's `commandAllowed` guard calls these, and the engine calls them again to explain a refusal,
  * so what is refused and why it is refused can never drift apart.
  */
-import { COMMAND_ROLES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../protocol";
+import { COMMAND_ROLES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../../lib/protocol";
 import { autoAssign } from "./assignment";
 import { autoPlanResult } from "./updates";
 import { admittedMembers, memberByIdentity, occupancy, plannedCount, roomCapacity, type CommandEvent, type SessionContext, type SessionPhase } from "./model";

@@ -2,7 +2,7 @@
  * Pure context updates used by the machine's named actions. Each takes a context and an event and returns a
  * new context; untouched members and rooms keep their identity so diffs stay cheap.
  */
-import { MAIN_ROOM, MAX_ROOM_CAPACITY, type MediaRoomPublic, type Settings } from "../protocol";
+import { MAIN_ROOM, MAX_ROOM_CAPACITY, type MediaRoomPublic, type Settings } from "../../lib/protocol";
 import { autoAssign, smallestRoom } from "./assignment";
 import {
   admittedMembers,

@@ -2,7 +2,7 @@
  * What each role may see, computed at the source. Staff see the whole session; a participant sees their own
  * place, the people in it, and nothing of other rooms or of anyone's help requests.
  */
-import { MAIN_ROOM, type Change, type ParticipantView, type SessionPhase, type SessionPublic, type StaffState } from "../protocol";
+import { MAIN_ROOM, type Change, type ParticipantView, type SessionPhase, type SessionPublic, type StaffState } from "../../lib/protocol";
 import { occupancy, placeName, type SessionContext } from "./model";
 
 export function sessionPublic(ctx: SessionContext, phase: SessionPhase): SessionPublic {

@@ -263,12 +263,11 @@ export async function focused(page: Page): Promise<{ tag: string; testid: string
     const doc = (globalThis as any).document;
     const el = doc.activeElement;
     if (!el || el === doc.body) return { tag: "body", testid: null, label: "", id: "", focusVisible: false, outline: "" };
-    const labelled =
-      el.labels?.length
-        ? Array.from(el.labels as any[])
-            .map((l: any) => l.textContent)
-            .join(" ")
-        : "";
+    const labelled = el.labels?.length
+      ? Array.from(el.labels as any[])
+          .map((l: any) => l.textContent)
+          .join(" ")
+      : "";
     const label = (el.getAttribute("aria-label") || labelled || el.textContent || "").replace(/\s+/g, " ").trim();
     const cs = (globalThis as any).getComputedStyle(el);
     return {

@@ -1,7 +1,7 @@
 /** MessageBudget: the per-socket token bucket, checked with fast-check properties. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MessageBudget, type MessageBudgetConfig } from "../../worker/middleware/rate-limit";
+import { MessageBudget, type MessageBudgetConfig } from "../../lib/runtime/token-bucket";
 
 const T0 = 1_800_000_000_000;
 

@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createLogger, formatLogLine, log, redact } from "../../worker/log";
+import { createLogger, formatLogLine, log, redact } from "../../lib/runtime/log";
 
 afterEach(() => vi.restoreAllMocks());
 

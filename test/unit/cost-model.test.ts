@@ -1,5 +1,5 @@
 /**
- * The cost model (durable-objects/logic/cost.ts): the guide's example, money arithmetic, reports, CSV, and properties
+ * The cost model (lib/cost.ts): the guide's example, money arithmetic, reports, CSV, and properties
  * that must hold for any stays (minutes never negative, per-room figures add up to the totals).
  */
 import fc from "fast-check";
@@ -22,7 +22,7 @@ import {
   type RoomRow,
   type SessionRow,
   type StayRow,
-} from "../../durable-objects/logic/cost";
+} from "../../lib/cost";
 
 const MIN = 60_000;
 const PRICE = priceNanosFrom("0.0015");

@@ -12,7 +12,7 @@
 import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths } from "@xstate/graph";
 import type { ActorLogic } from "xstate";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { CommandType, SessionPhase } from "../../durable-objects/protocol";
+import type { CommandType, SessionPhase } from "../../lib/protocol";
 import { invariantViolations } from "../../durable-objects/logic/invariants";
 import { phaseOf, sessionMachine, type SessionSnapshot } from "../../durable-objects/logic/machine";
 import { admittedMembers, isCommandEvent, openRooms, type SessionContext, type SessionEvent, type SessionInput } from "../../durable-objects/logic/model";

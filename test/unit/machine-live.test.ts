@@ -3,7 +3,7 @@
  * broadcasting, and ending the session at any time.
  */
 import { describe, expect, it } from "vitest";
-import { MAIN_ROOM } from "../../durable-objects/protocol";
+import { MAIN_ROOM } from "../../lib/protocol";
 import { admittedMembers } from "../../durable-objects/logic/model";
 import { createSession, type FixtureOptions } from "./helpers/session-fixture";
 

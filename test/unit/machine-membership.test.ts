@@ -2,7 +2,7 @@
  * Behaviour: the waiting room, admission, auto-admit, the 50-person limit, leaving, rejoining, removal, help requests.
  */
 import { describe, expect, it } from "vitest";
-import { MAIN_ROOM } from "../../durable-objects/protocol";
+import { MAIN_ROOM } from "../../lib/protocol";
 import { admittedMembers } from "../../durable-objects/logic/model";
 import { createSession } from "./helpers/session-fixture";
 

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { transition } from "xstate";
 import { describe, expect, it } from "vitest";
-import { MAIN_ROOM, type CommandType, type Role } from "../../durable-objects/protocol";
+import { MAIN_ROOM, type CommandType, type Role } from "../../lib/protocol";
 import { prng } from "../../durable-objects/logic/assignment";
 import { SessionEngine } from "../../durable-objects/logic/engine";
 import { invariantViolations } from "../../durable-objects/logic/invariants";

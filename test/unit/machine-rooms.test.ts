@@ -3,7 +3,7 @@
  * bulk, choose, pre-assignment by identity), opening, and closing single rooms.
  */
 import { describe, expect, it } from "vitest";
-import { CommandSchema, MAIN_ROOM } from "../../durable-objects/protocol";
+import { CommandSchema, MAIN_ROOM } from "../../lib/protocol";
 import { admittedMembers } from "../../durable-objects/logic/model";
 import { createSession, type SessionFixture } from "./helpers/session-fixture";
 

@@ -4,7 +4,7 @@
  */
 import { __unsafe_getAllOwnEventDescriptors } from "xstate";
 import { describe, expect, it } from "vitest";
-import { COMMAND_ROLES, CommandSchema, type CommandType, type Role, type SessionPhase } from "../../durable-objects/protocol";
+import { COMMAND_ROLES, CommandSchema, type CommandType, type Role, type SessionPhase } from "../../lib/protocol";
 import { SessionEngine } from "../../durable-objects/logic/engine";
 import { COMMAND_TYPES, type CommandEvent } from "../../durable-objects/logic/model";
 import { checkCommand, PHASES } from "../../durable-objects/logic/rules";

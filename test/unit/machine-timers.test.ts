@@ -3,7 +3,7 @@
  * themselves, the session's maximum duration, and the deadline the Durable Object's alarm is set to.
  */
 import { describe, expect, it } from "vitest";
-import { MAIN_ROOM } from "../../durable-objects/protocol";
+import { MAIN_ROOM } from "../../lib/protocol";
 import { admittedMembers } from "../../durable-objects/logic/model";
 import { nextDeadline } from "../../durable-objects/logic/updates";
 import { createSession, START_TIME, type FixtureOptions, type SessionFixture } from "./helpers/session-fixture";

@@ -13,8 +13,8 @@ import {
   safeParseStatusCallback,
   type CallbackOrderingState,
   type VideoStatusEvent,
-} from "../../worker/twilio/callbacks";
-import { validateTwilioRequest } from "../../worker/twilio/signature";
+} from "../../lib/twilio/callbacks";
+import { validateTwilioRequest } from "../../lib/twilio/signature";
 
 const ACCOUNT = "AC" + "1".repeat(32);
 const ROOM = "RM" + "a".repeat(32);

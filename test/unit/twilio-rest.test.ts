@@ -1,7 +1,7 @@
 /** The fetch-based Video REST client against the local Twilio-compatible server, with injected faults. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startLocalTwilio, type LocalTwilio } from "../support/twilio-server";
-import { TwilioApiError, TwilioVideoClient, parseRetryAfter, type TwilioVideoClientOptions } from "../../worker/twilio/rest";
+import { TwilioApiError, TwilioVideoClient, parseRetryAfter, type TwilioVideoClientOptions } from "../../lib/twilio/rest";
 
 let server: LocalTwilio;
 

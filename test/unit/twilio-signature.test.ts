@@ -18,7 +18,7 @@ import {
   validateTwilioRequest,
   validateTwilioRequestWithBody,
   type TwilioParams,
-} from "../../worker/twilio/signature";
+} from "../../lib/twilio/signature";
 
 const TOKEN = "12345";
 const OTHER_TOKEN = "54321";

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import twilio from "twilio";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, TwilioTokenError, TwilioTokenSigner, signVideoToken } from "../../worker/twilio/token";
+import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, TwilioTokenError, TwilioTokenSigner, signVideoToken } from "../../lib/twilio/token";
 
 const ACCOUNT_SID = "AC" + "a1".repeat(16);
 const API_KEY_SID = "SK" + "b2".repeat(16);

@@ -4,7 +4,7 @@
  * reconnect when no answer came.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ServerMessage } from "../../durable-objects/protocol";
+import type { ServerMessage } from "../../lib/protocol";
 import { CommandError, OUTGOING_BURST, SessionConnection, sessionSocketUrl, type ConnectionStatus } from "../../web/src/lib/session-core";
 
 class FakeSocket extends EventTarget {

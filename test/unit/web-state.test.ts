@@ -1,6 +1,6 @@
 /** Pure parts of the web client: staff patches, the cost estimate, the facilitator's board, mesh helpers. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SETTINGS, type MemberPublic, type RoomPublic, type StaffState } from "../../durable-objects/protocol";
+import { DEFAULT_SETTINGS, type MemberPublic, type RoomPublic, type StaffState } from "../../lib/protocol";
 import { isOfferer, lossBetween, parseMeshSignal, pickRenderedVideos, qualityLevel } from "../../web/src/media/mesh";
 import { applyChanges, boardColumns, estimateCost, formatDuration, hasArrived, UNASSIGNED } from "../../web/src/lib/state";
 

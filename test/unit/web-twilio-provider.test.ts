@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import { describe, expect, it, vi } from "vitest";
-import type { MediaGrant } from "../../durable-objects/protocol";
+import type { MediaGrant } from "../../lib/protocol";
 import { VIDEO_CONSTRAINTS, type LocalTracks, type MediaEvent, type MediaTrack } from "../../web/src/media/provider";
 import {
   bindTwilioRoom,

@@ -11,9 +11,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
 import docs from "../../docs/monitoring.md?raw";
-import { anonymise, recordWorkerEvent } from "../../durable-objects/analytics";
-import { mediaRoomName } from "../../durable-objects/protocol";
-import type { Bindings } from "../../worker/env";
+import { anonymise, recordWorkerEvent } from "../../lib/runtime/analytics";
+import { mediaRoomName } from "../../lib/protocol";
+import type { Bindings } from "../../lib/runtime/env";
 import { api, Client, createSession, d1, flush, joinSession, stubFor, type CreatedSession } from "./helpers";
 
 const MIN = 60_000;

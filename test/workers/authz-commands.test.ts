@@ -6,7 +6,7 @@
  *   (debugState().context before == after), and members' refusals are in D1 audit_log as refused:<CODE>.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { COMMAND_ROLES, type Command, type CommandType, type Role } from "../../durable-objects/protocol";
+import { COMMAND_ROLES, type Command, type CommandType, type Role } from "../../lib/protocol";
 import { env } from "cloudflare:test";
 import { issueMemberTicket } from "../../worker/auth/app-tokens";
 import { api, Client, createSession, d1, flush, stubFor } from "./helpers";

@@ -5,7 +5,7 @@
  * create or revoke no invite, and — when the session itself refused a command — are audited as refused:<CODE>.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import type { CommandType } from "../../durable-objects/protocol";
+import type { CommandType } from "../../lib/protocol";
 import { api, d1, flush, signIn } from "./helpers";
 import {
   ROLE_COLUMNS,

@@ -2,9 +2,9 @@
  * Support for the authorization / security tests: a session with one member of every kind the authorization table
  * names, raw upgrade attempts, and a reader for the tables of docs/authorization.md (the tests walk those tables).
  */
-import { SELF, } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import type { Command, ErrorCode } from "../../durable-objects/protocol";
+import type { Command, ErrorCode } from "../../lib/protocol";
 import authorizationDoc from "../../docs/authorization.md?raw";
 import { api, BASE, Client, createSession, joinSession, randomIp, signIn, stubFor } from "./helpers";
 

@@ -16,7 +16,7 @@
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { COMMAND_ROLES, ClientMessageSchema, ErrorPayloadSchema, MAX_MESSAGE_BYTES, type CommandType, type ErrorCode } from "../../durable-objects/protocol";
+import { COMMAND_ROLES, ClientMessageSchema, ErrorPayloadSchema, MAX_MESSAGE_BYTES, type CommandType, type ErrorCode } from "../../lib/protocol";
 import { api, Client, createSession, d1, flush, joinSession, signIn, stubFor } from "./helpers";
 import { context } from "./authz-world";
 

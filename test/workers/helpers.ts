@@ -1,6 +1,6 @@
 /** Test clients that use the product exactly as a browser does: HTTP to the Worker, WebSockets to the session. */
 import { SELF, env } from "cloudflare:test";
-import type { Command, ServerMessage } from "../../durable-objects/protocol";
+import type { Command, ServerMessage } from "../../lib/protocol";
 import type { SessionDurableObject } from "../../durable-objects/session-do";
 
 export const BASE = "https://mindbloom.test";

@@ -5,7 +5,7 @@
  * (A lookup like `ctx.members[id]` finds Object.prototype.toString for "toString" unless it checks own properties.)
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Command } from "../../durable-objects/protocol";
+import type { Command } from "../../lib/protocol";
 import { d1, flush, stubFor } from "./helpers";
 import { buildWorld, commandOverHttp, context, type Phase, type World } from "./authz-world";
 

@@ -12,8 +12,8 @@
  * Runtime-neutral (WebCrypto + jose); no Node APIs.
  */
 import { SignJWT, decodeJwt, jwtVerify, type JWTPayload } from "jose";
-import { RoleSchema, type Role } from "../../durable-objects/protocol";
-import type { Bindings } from "../env";
+import { RoleSchema, type Role } from "../../lib/protocol";
+import type { Bindings } from "../../lib/runtime/env";
 import {
   APP_ROLES,
   AuthError,

@@ -3,7 +3,7 @@
  * attempt. `buildAuditRow` is pure (validation + normalisation); `writeAuditRows` inserts with INSERT OR IGNORE on the
  * id, so a retried write (outbox, waitUntil retry) never duplicates a row: give retried entries the same id.
  */
-import { ErrorCodeSchema, type ErrorCode } from "../../durable-objects/protocol";
+import { ErrorCodeSchema, type ErrorCode } from "../../lib/protocol";
 
 export interface AuditRow {
   id: string;

@@ -5,7 +5,7 @@
  * A join needs both: a valid signature (verifyInvite) AND a row that exists, belongs to the session, is not revoked and
  * has not expired (the row's expiry is authoritative too). An unknown id is refused as revoked (fail closed).
  */
-import type { Bindings } from "../env";
+import type { Bindings } from "../../lib/runtime/env";
 import { issueInvite, verifyInvite, type AppTokenEnv, type InviteClaims, type InviteRole, type IssueOptions } from "./app-tokens";
 import { AuthError, type VerifyOptions } from "./user-tokens";
 

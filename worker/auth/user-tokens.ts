@@ -16,8 +16,8 @@
  * Runtime-neutral (WebCrypto + jose); no Node APIs.
  */
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
-import type { ErrorCode } from "../../durable-objects/protocol";
-import type { Bindings } from "../env";
+import type { ErrorCode } from "../../lib/protocol";
+import type { Bindings } from "../../lib/runtime/env";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Types and errors

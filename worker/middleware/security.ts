@@ -19,7 +19,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { MAX_MESSAGE_BYTES, type ErrorCode } from "../../durable-objects/protocol";
+import { MAX_MESSAGE_BYTES, type ErrorCode } from "../../lib/protocol";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Typed error bodies

@@ -10,9 +10,9 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import { costMicros, formatUsd, priceNanosFrom } from "../../durable-objects/logic/cost";
-import type { MonitoringTimeseries } from "../../durable-objects/protocol";
-import { createLogger } from "../log";
+import { costMicros, formatUsd, priceNanosFrom } from "../../lib/cost";
+import type { MonitoringTimeseries } from "../../lib/protocol";
+import { createLogger } from "../../lib/runtime/log";
 import { apiError } from "../middleware/security";
 import { requireUser, type AppEnv } from "../http";
 
@@ -39,7 +39,7 @@ export function requestLogSampleRate(env: { REQUEST_LOG_SAMPLE_RATE?: string } |
 }
 
 /**
- * One JSON line per request (after it is answered) through worker/log.ts: requestId, method, path (never the query
+ * One JSON line per request (after it is answered) through lib/runtime/log.ts: requestId, method, path (never the query
  * string, which may carry a ticket), matched route, status, durationMs, and the session/member when known. 5xx are
  * "error", 4xx "warn", the rest "info" (sampled: requestLogSampleRate); with DEBUG_LOGS a "request start" debug line
  * too. Register it right after the request-id middleware so every line carries the id.

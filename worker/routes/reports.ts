@@ -7,25 +7,16 @@
  *
  * Who may read them: staff of that session (facilitator or co-facilitator ticket), the user who created the session
  * (their user token), or an operator (user token with appRole "operator"). Everything is computed by the pure
- * durable-objects/logic/cost.ts from the session's D1 rows, after asking the session to flush its outbox so the rows
+ * lib/cost.ts from the session's D1 rows, after asking the session to flush its outbox so the rows
  * are current.
  */
 import { Hono } from "hono";
-import { isStaff } from "../../durable-objects/protocol";
-import {
-  buildReport,
-  priceNanosFrom,
-  reportCsv,
-  type MemberRow,
-  type RoomRow,
-  type SessionReport,
-  type SessionRow,
-  type StayRow,
-} from "../../durable-objects/logic/cost";
+import { isStaff } from "../../lib/protocol";
+import { buildReport, priceNanosFrom, reportCsv, type MemberRow, type RoomRow, type SessionReport, type SessionRow, type StayRow } from "../../lib/cost";
 import { verifyMemberTicket, verifyUserOrDevToken } from "../auth/app-tokens";
 import { AuthError } from "../auth/user-tokens";
-import type { Bindings } from "../env";
-import { createLogger } from "../log";
+import type { Bindings } from "../../lib/runtime/env";
+import { createLogger } from "../../lib/runtime/log";
 import { apiError } from "../middleware/security";
 import { bearer, errorResponse, sessionStub, type AppContext, type AppEnv } from "../http";
 

@@ -4,9 +4,10 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { MEDIA_TOKEN_LIMIT, type CommandOutcome, type RpcResult } from "../../durable-objects/session-do";
-import { CommandSchema, IdSchema, SettingsSchema, type Command, type ServerMessage } from "../../durable-objects/protocol";
-import { defaultMediaProvider, twilioConfigured } from "../../durable-objects/media";
+import type { CommandOutcome, RpcResult } from "../../lib/errors";
+import { MEDIA_TOKEN_LIMIT } from "../../lib/protocol";
+import { CommandSchema, IdSchema, SettingsSchema, type Command, type ServerMessage } from "../../lib/protocol";
+import { defaultMediaProvider, twilioConfigured } from "../../lib/twilio/config";
 import { issueMemberTicket } from "../auth/app-tokens";
 import { createInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
 import { verifyUserOrDevToken } from "../auth/app-tokens";

@@ -1,7 +1,7 @@
 /** Health, client configuration and the development sign-in. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { defaultMediaProvider } from "../../durable-objects/media";
+import { defaultMediaProvider } from "../../lib/twilio/config";
 import { devSignInEnabled, issueDevUserToken } from "../auth/app-tokens";
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";

@@ -4,11 +4,11 @@
  * Timestamp and ignores repeats. A rejected request changes nothing and is logged.
  */
 import { Hono } from "hono";
-import { recordWorkerEvent } from "../../durable-objects/analytics";
-import { safeParseStatusCallback } from "../twilio/callbacks";
-import { formParams, TwilioRequestValidator } from "../twilio/signature";
+import { recordWorkerEvent } from "../../lib/runtime/analytics";
+import { safeParseStatusCallback } from "../../lib/twilio/callbacks";
+import { formParams, TwilioRequestValidator } from "../../lib/twilio/signature";
 import { apiError } from "../middleware/security";
-import { log } from "../log";
+import { log } from "../../lib/runtime/log";
 import { sessionStub, type AppEnv } from "../http";
 
 const validators = new Map<string, TwilioRequestValidator>();

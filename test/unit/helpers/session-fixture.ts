@@ -12,15 +12,7 @@
  */
 import { expect } from "vitest";
 import type { z } from "zod";
-import {
-  MAIN_ROOM,
-  type CommandSchema,
-  type CommandType,
-  type ErrorCode,
-  type Role,
-  type SessionPhase,
-  type Settings,
-} from "../../../durable-objects/protocol";
+import { MAIN_ROOM, type CommandSchema, type CommandType, type ErrorCode, type Role, type SessionPhase, type Settings } from "../../../lib/protocol";
 import { SessionEngine, type DispatchResult } from "../../../durable-objects/logic/engine";
 import { invariantViolations } from "../../../durable-objects/logic/invariants";
 import {

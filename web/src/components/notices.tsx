@@ -1,5 +1,5 @@
 import { For } from "solid-js";
-import type { Notice } from "../../../durable-objects/protocol";
+import type { Notice } from "../../../lib/protocol";
 import type { NoticeEntry, SessionClient } from "../lib/session-client";
 
 function text(n: Notice, audience: "participant" | "staff", me: string | null, roomName: (id: string | null) => string): string | null {

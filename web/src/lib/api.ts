@@ -2,7 +2,7 @@
  * HTTP helpers for the Worker's REST endpoints (contract: docs/TEAM-NOTES.md). Every failure becomes an ApiError
  * carrying the server's typed error code, so screens can show the right message next to the right control.
  */
-import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, Settings, StaffState } from "../../../durable-objects/protocol";
+import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, Settings, StaffState } from "../../../lib/protocol";
 
 export class ApiError extends Error {
   constructor(

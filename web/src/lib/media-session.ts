@@ -5,7 +5,7 @@
  */
 import { createEffect, createSignal, on, onCleanup, untrack, type Accessor } from "solid-js";
 import { createStore, produce } from "solid-js/store";
-import type { MediaGrant } from "../../../durable-objects/protocol";
+import type { MediaGrant } from "../../../lib/protocol";
 import { acquireMedia, stopTracks, type DeviceChoice } from "../media/devices";
 import { LocalMeshProvider } from "../media/local";
 import { pickRenderedVideos } from "../media/mesh";

@@ -6,17 +6,7 @@
  */
 import { batch, createSignal, type Accessor } from "solid-js";
 import { createStore, produce, reconcile } from "solid-js/store";
-import type {
-  ClientMessage,
-  Command,
-  ErrorPayload,
-  Notice,
-  ParticipantView,
-  Placement,
-  Role,
-  ServerMessage,
-  StaffState,
-} from "../../../durable-objects/protocol";
+import type { ClientMessage, Command, ErrorPayload, Notice, ParticipantView, Placement, Role, ServerMessage, StaffState } from "../../../lib/protocol";
 import { ApiError, api } from "./api";
 import { debugLog } from "./debug";
 import { SessionConnection, type CommandAck, type ConnectionStatus } from "./session-core";

@@ -7,7 +7,7 @@
  * Free of DOM and Solid types so it runs (and is unit-tested) on Node with a fake WebSocket class.
  */
 import ReconnectingWebSocket from "partysocket/ws";
-import type { ClientMessage, Command, ErrorCode, ErrorPayload, ServerMessage } from "../../../durable-objects/protocol";
+import type { ClientMessage, Command, ErrorCode, ErrorPayload, ServerMessage } from "../../../lib/protocol";
 import { debugLog } from "./debug";
 
 const log = debugLog("ws");

@@ -2,7 +2,7 @@
  * Pure state helpers for the web client: applying staff patches, cost estimate, grouping, time formatting.
  * No DOM, no Solid: the functions mutate plain objects (or Solid `produce` drafts) and are unit-tested on Node.
  */
-import { MAIN_ROOM, mediaRoomName, type Change, type MemberPublic, type RoomPublic, type StaffState } from "../../../durable-objects/protocol";
+import { MAIN_ROOM, mediaRoomName, type Change, type MemberPublic, type RoomPublic, type StaffState } from "../../../lib/protocol";
 
 /** What the session costs per participant-minute of media (Twilio Group rooms list price). */
 export const PRICE_PER_PARTICIPANT_MINUTE = 0.0015;

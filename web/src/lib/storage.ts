@@ -2,7 +2,7 @@
  * What survives a page refresh: the signed-in user (dev sign-in) and, per session, the member ticket.
  * sessionStorage, so each browser tab is its own member and closing the tab forgets it.
  */
-import type { Role } from "../../../durable-objects/protocol";
+import type { Role } from "../../../lib/protocol";
 import type { Invite, SignedInUser } from "./api";
 
 export interface StoredSession {

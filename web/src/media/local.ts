@@ -10,7 +10,7 @@
  *   the roster has their peer closed. A placement change closes every peer and joins the new room's mesh.
  * - Speaking (audioLevel, every second) and quality (RTT + loss, every 10 s) come from getStats.
  */
-import type { MediaGrant } from "../../../durable-objects/protocol";
+import type { MediaGrant } from "../../../lib/protocol";
 import { debugLog } from "../lib/debug";
 import { isOfferer, lossBetween, parseMeshSignal, qualityLevel, type MeshSignal } from "./mesh";
 import { Emitter, type LocalTracks, type MediaEventListener, type MediaProviderClient, type RemoteTrack } from "./provider";

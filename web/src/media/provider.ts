@@ -3,7 +3,7 @@
  * WebRTC mesh carries the audio and video. Kept free of DOM types (tracks and elements are structural) so the
  * Twilio mapping can be unit-tested on Node; the browser code casts to the DOM types where it touches them.
  */
-import type { MediaGrant, MediaProvider } from "../../../durable-objects/protocol";
+import type { MediaGrant, MediaProvider } from "../../../lib/protocol";
 
 /** The part of a MediaStreamTrack this layer uses. A DOM MediaStreamTrack satisfies it. */
 export interface MediaTrack {

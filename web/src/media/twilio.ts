@@ -12,7 +12,7 @@
  * - 53118 room completed is expected when someone is moved or the room closes; 53205 means another tab took over.
  */
 import type { ConnectOptions } from "twilio-video";
-import type { MediaGrant } from "../../../durable-objects/protocol";
+import type { MediaGrant } from "../../../lib/protocol";
 import { debugLog } from "../lib/debug";
 import {
   Emitter,

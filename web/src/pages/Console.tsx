@@ -1,6 +1,6 @@
 import { createEffect, createMemo, createSignal, For, Match, onCleanup, Show, Switch } from "solid-js";
 import { createStore } from "solid-js/store";
-import { CommandSchema, MAIN_ROOM, type AssignmentMode, type Command, type MemberPublic, type StaffState } from "../../../durable-objects/protocol";
+import { CommandSchema, MAIN_ROOM, type AssignmentMode, type Command, type MemberPublic, type StaffState } from "../../../lib/protocol";
 import { Card, ConnectionBanner, CopyField, createAction, errorMessage, ErrorText, QualityBars } from "../components/common";
 import { Notices } from "../components/notices";
 import { MediaControls, MediaStatusLine, VideoGrid } from "../components/video";

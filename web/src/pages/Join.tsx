@@ -6,7 +6,7 @@ import { navigate } from "../lib/router";
 import { storage } from "../lib/storage";
 import { acquireMedia, listDevices, stopTracks } from "../media/devices";
 import type { LocalTracks } from "../media/provider";
-import type { Role } from "../../../durable-objects/protocol";
+import type { Role } from "../../../lib/protocol";
 
 /** The role inside a member ticket (a JWT), only to pick the right screen; the server checks the ticket itself. */
 function ticketRole(ticket: string): Role {

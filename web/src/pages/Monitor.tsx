@@ -8,7 +8,7 @@ import { Card, createAction, ErrorText } from "../components/common";
 import { TimeChart } from "../components/TimeChart";
 import { api, ApiError, describeError, type SignedInUser } from "../lib/api";
 import { storage } from "../lib/storage";
-import type { MonitoringOverview as Overview, MonitoringTimeseries as Timeseries } from "../../../durable-objects/protocol";
+import type { MonitoringOverview as Overview, MonitoringTimeseries as Timeseries } from "../../../lib/protocol";
 
 const REFRESH_MS = 10_000;
 const WINDOWS = [

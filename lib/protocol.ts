@@ -13,6 +13,14 @@ export const MAX_BREAKOUT_ROOMS = 50;
 export const MAX_MESSAGE_BYTES = 16 * 1024;
 export const MAIN_ROOM = "main" as const;
 
+/**
+ * HTTP media-token requests per member: MEDIA_TOKEN_REQUESTS_PER_MINUTE (default 60) in each clock-aligned minute.
+ * Counted by the session, not by a rate-limiting binding: the session already holds every member, so the count is exact and
+ * costs no extra call per request (the Worker has verified the ticket before asking). The Worker derives Retry-After
+ * from the same window.
+ */
+export const MEDIA_TOKEN_LIMIT = { perWindow: 60, windowMs: 60_000 } as const;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Shared vocabulary
 // ---------------------------------------------------------------------------------------------------------------

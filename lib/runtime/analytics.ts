@@ -7,9 +7,18 @@
  * text (error messages) is reduced to a code. The layout is documented in docs/monitoring.md ("Data point layout");
  * keep the two in step: the SQL there is tested against what this module writes (test/workers/analytics-sql.test.ts).
  */
-import type { Bindings } from "../worker/env";
-import { log } from "../worker/log";
-import type { AnalyticsRecord } from "./logic/records";
+import type { Bindings } from "./env";
+import { log } from "./log";
+
+/**
+ * Events that also go to session_analytics_events (and Workers Analytics Engine, docs/monitoring.md). `actor`/`target` are member ids, room ids or "system"; `data` never holds names or identities.
+ */
+export interface AnalyticsRecord {
+  event: string;
+  actor: string | null;
+  target: string | null;
+  data: Record<string, unknown> | null;
+}
 
 /** Analytics Engine dataset layout version, written to blob11 so queries can tell layouts apart. */
 export const LAYOUT_VERSION = "v2";
