@@ -41,6 +41,8 @@ export default defineConfig({
         // The Worker, the session Durable Object, D1 and WebSockets inside workerd.
         plugins: [
           cloudflareTest(async ({ inject }) => ({
+            // The production Worker, with the test-only methods on the session Durable Object (test/workers/entry.ts).
+            main: "./test/workers/entry.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: { ...testBindings, TWILIO_API_BASE: `http://127.0.0.1:${inject<number>("twilioPort")}` },

@@ -1,69 +1,60 @@
 /**
- * One Durable Object per session. Thin: transport (hibernatable WebSockets), storage (SQLite in the DO),
- * alarms, and the D1 outbox, around the pure engine in ./logic. Every event runs one at a time through `serial`,
- * is persisted (state + outgoing frames + D1 outbox rows) in one storage transaction, then delivered.
+ * One Durable Object per session: a thin shell of transport (hibernatable WebSockets), storage and alarms around the
+ * pure engine in ./logic. It composes collaborators that own their state: the store (SQLite state, frame log,
+ * commands, grants), the outbox (D1), the socket hub (attachments, caps, budgets), fanout (views sent, delivery,
+ * resume), grants (media tokens) and provider rooms (Twilio). Every event runs one at a time through `serial` as
+ * compute (pure step, frames, records, signed tokens) → commit (one storage transaction) → install (memory) → effects
+ * (send, flush, alarm, reconcile): a failure before the commit changes nothing.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Bindings } from "../lib/runtime/env";
-import { MessageBudget } from "../lib/runtime/token-bucket";
-import { log } from "../lib/runtime/log";
-import { STORED_PARTS, SessionEngine, type StoredPart } from "./logic/engine";
-import { SYSTEM, type Actor, type CommandEvent, type SessionContext, type SessionEvent } from "./logic/model";
-import { nextDeadline } from "./logic/updates";
-import { recordsFor, refusalRecord, type Statement } from "./logic/records";
-import { diffForStaff, participantView, staffState } from "./logic/views";
-import { mediaAuthority, TOKEN_REFRESH_LEAD_MS, type MediaAuthority } from "./media";
-import { desiredMediaKeys, keyOfMediaRoom, media, mediaPlan } from "./logic/media-plan";
-import { TwilioVideoClient } from "../lib/twilio/rest";
-import { CallbackDeduper, type VideoStatusEvent } from "../lib/twilio/callbacks";
-import { recordWorkerEvent, workerEventStatement, writeAnalytics } from "../lib/runtime/analytics";
 import { SessionError, toErrorPayload, type CommandOutcome, type RpcResult } from "../lib/errors";
 import {
   ClientMessageSchema,
-  MAIN_ROOM,
-  MAX_MESSAGE_BYTES,
-  PROTOCOL_VERSION,
+  CLOSE_CODES,
   describeZodError,
   isStaff,
+  MAX_MESSAGE_BYTES,
+  MEDIA_TOKEN_LIMIT,
   mediaRoomName,
+  PING_FRAME,
+  PONG_FRAME,
+  PROTOCOL_VERSION,
   type Command,
   type ErrorCode,
-  type ErrorPayload,
   type MediaGrant,
   type MediaProvider,
-  type MediaRoomPublic,
-  type Notice,
   type Placement,
   type Role,
+  type SequencedMessage,
   type ServerMessage,
   type Settings,
-  MEDIA_TOKEN_LIMIT,
 } from "../lib/protocol";
+import { recordWorkerEvent, writeAnalytics } from "../lib/runtime/analytics";
+import type { Bindings } from "../lib/runtime/env";
+import { log } from "../lib/runtime/log";
+import type { MessageBudgetConfig } from "../lib/runtime/token-bucket";
+import { TwilioVideoClient } from "../lib/twilio/rest";
+import type { VideoStatusEvent } from "../lib/twilio/callbacks";
+import { Fanout } from "./fanout";
+import { Grants, mediaAuthority, type MediaAuthority, type MintedGrants, noGrants } from "./grants";
+import { createSession, step } from "./logic/engine";
+import { type Frame, frameText, memberAudience, placementOf } from "./logic/frames";
+import { framesFor } from "./logic/frames";
+import { phaseOf, type SessionSnapshot } from "./logic/machine";
+import { memberByIdentity, SYSTEM, type Actor, type CommandEvent, type SessionEvent } from "./logic/model";
+import { recordsFor, refusalRecord } from "./logic/records";
+import { nextDeadline } from "./logic/updates";
+import { participantView, staffState } from "./logic/views";
+import { Outbox } from "./outbox";
+import { CallbackInbox, ProviderRooms } from "./provider-rooms";
+import { budgetConfig, SocketHub } from "./sockets";
+import type { LoggedFrame } from "./store";
+import { SessionStore } from "./store";
 
-/** Frames kept for resume; a client further behind gets a fresh snapshot. */
+/** Frames kept for resume; a client further behind gets a snapshot. */
 const LOG_KEEP = 2000;
-/** mediaGrant hands out a held grant again while it has at least this long left (tokens last up to an hour). */
-const GRANT_REUSE_MIN_MS = 30 * 60 * 1000;
 /** Command answers kept for idempotent retries. */
 const COMMANDS_KEEP = 5000;
-/** Outbox rows (events) per D1 batch; an openBreakouts of 49 is ~250 statements in one row. */
-const OUTBOX_BATCH = 20;
-const OUTBOX_MAX_BACKOFF_MS = 30_000;
-/** Rows wait this long for the next D1 batch (events of a busy moment share it; frames go out first). */
-const OUTBOX_FLUSH_DELAY_MS = 20;
-/** A pending outbox is re-checked by the alarm at the next multiple of this (1–6 s after it filled). */
-const OUTBOX_CHECK_GRID_MS = 5_000;
-
-function mediaTokenLimit(env: Bindings): number {
-  const n = Number(env.MEDIA_TOKEN_REQUESTS_PER_MINUTE);
-  return Number.isInteger(n) && n > 0 ? n : MEDIA_TOKEN_LIMIT.perWindow;
-}
-
-/** Grants minted while an event is prepared (null: the member's grant is dropped) and their token_issued rows. */
-interface MintedGrants {
-  grants: Map<string, MediaGrant | null>;
-  statements: Statement[];
-}
 
 export interface InitInput {
   sessionId: string;
@@ -75,637 +66,328 @@ export interface InitInput {
   seed: number;
 }
 
+function mediaTokenLimit(env: Bindings): number {
+  const n = Number(env.MEDIA_TOKEN_REQUESTS_PER_MINUTE);
+  return Number.isInteger(n) && n > 0 ? n : MEDIA_TOKEN_LIMIT.perWindow;
+}
+
+/** Refusals travel as values across RPC: a thrown error crossing RPC is logged as uncaught, and a user's mistake is not an incident. */
 async function refusable<T>(fn: () => Promise<T>): Promise<RpcResult<T>> {
   try {
     return { ok: true, value: await fn() };
   } catch (err) {
-    if (err instanceof SessionError) return { ok: false, error: { code: err.code, message: err.text } };
+    if (err instanceof SessionError) return { ok: false, error: toErrorPayload(err) };
     throw err;
   }
 }
 
-interface SocketAttachment {
-  memberId: string;
-  role: Role;
-  budget: unknown;
-}
-
-interface Frame {
-  /** Who receives it: "*" everyone, "staff", or "m:<memberId>". */
-  audience: string[];
-  body: Omit<ServerMessage, "seq"> & Record<string, unknown>;
-  /** `body` already encoded as JSON (views are, to compare them with the last one sent): not encoded twice. */
-  bodyJson?: string;
-}
-
-/** A frame's wire text: its body with `seq` appended (a pre-encoded body is extended, not re-encoded). */
-function frameText(f: Frame, seq: number): string {
-  return f.bodyJson !== undefined ? `${f.bodyJson.slice(0, -1)},"seq":${seq}}` : JSON.stringify({ ...f.body, seq });
-}
-
 export class SessionDurableObject extends DurableObject<Bindings> {
-  private readonly sql: SqlStorage;
-  private engine: SessionEngine | null = null;
-  private seq = 0;
-  private eventNo = 0;
-  /** Last participant view sent per member (JSON), so only real changes go out. */
-  private readonly sentViews = new Map<string, string>();
-  /** Current media grant per member. */
-  private readonly grants = new Map<string, MediaGrant>();
-  private readonly budgets = new Map<WebSocket, MessageBudget>();
-  /** HTTP media-token requests per member in the current window (MEDIA_TOKEN_LIMIT). */
-  private readonly tokenRequests = new Map<string, { window: number; count: number }>();
-  /** Sockets closed for flooding: anything they still send is dropped. */
-  private readonly cutOff = new WeakSet<WebSocket>();
+  protected readonly store: SessionStore;
+  protected readonly outbox: Outbox;
+  protected readonly hub: SocketHub;
+  protected readonly fanout: Fanout;
+  protected grants: Grants | null = null;
+  protected provider: ProviderRooms | null = null;
+  /** The session as last stored (null: this object holds no session yet). */
+  protected snapshot: SessionSnapshot | null = null;
+  protected seq = 0;
+  protected eventNo = 0;
   private chain: Promise<unknown> = Promise.resolve();
-  private flushing: Promise<void> | null = null;
-  private outboxFailures = 0;
-  private outboxRetryAt: number | null = null;
-  private media: MediaAuthority | null = null;
-  private twilio: TwilioVideoClient | null = null;
-  private reconciling: Promise<void> | null = null;
-  private reconcileAgain = false;
-  /** Failed media room creations wait until this time (session clock) before the next try. */
-  private readonly mediaRetryAt = new Map<string, number>();
-  private mediaFailures = 0;
-  /** Next full sweep of the provider's rooms (session clock). */
-  private sweepAt: number | null = null;
-  /** Test clock: development-only offset added to the wall clock (persisted, so it survives eviction). */
-  private clockOffset = 0;
+  /** The alarm as this instance last read or set it (undefined: not read yet since construction). */
+  private alarmAt: number | null | undefined = undefined;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => {
-      this.migrate();
-      this.load();
+    // Keepalives are answered by the runtime itself: an idle session with connected clients can hibernate.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+    this.store = new SessionStore(ctx.storage);
+    this.outbox = new Outbox(ctx.storage, () => this.env.DB, {
+      now: () => this.now(),
+      waitUntil: (p) => this.ctx.waitUntil(p),
+      log: (level, msg, fields) => log(level, msg, { session: this.snapshot?.context.sessionId, ...fields }),
+      rescheduled: () => this.serial(() => this.scheduleAlarm()),
     });
+    this.hub = new SocketHub(ctx, (role) => this.messageBudget(role));
+    this.fanout = new Fanout(this.hub, this.store);
+    ctx.blockConcurrencyWhile(async () => this.load());
   }
 
-  // ------------------------------------------------------------------------------------------------------------
-  // Storage
-  // ------------------------------------------------------------------------------------------------------------
-
-  private migrate() {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, audience TEXT NOT NULL, frame TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, stmt TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS commands (id TEXT PRIMARY KEY, response TEXT NOT NULL, at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS grants (member TEXT PRIMARY KEY, grant TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS seen_callbacks (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS outbox_dead (id INTEGER PRIMARY KEY AUTOINCREMENT, stmt TEXT NOT NULL, error TEXT NOT NULL, at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS state_parts (part TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (part, id));`);
+  /** The session clock: deadlines, `now` in events and reports. */
+  protected now(): number {
+    return Date.now();
   }
 
-  private kvGet(k: string): string | null {
-    const row = this.sql.exec<{ v: string }>(`SELECT v FROM kv WHERE k = ?`, k).toArray()[0];
-    return row ? row.v : null;
+  /** Wall-clock time of a session-clock time (the alarm is on the wall clock). */
+  protected wallClock(sessionTime: number): number {
+    return sessionTime;
   }
 
-  private kvSet(k: string, v: string) {
-    this.sql.exec(`INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, k, v);
+  /** Each member's message budget (SOCKET_BUDGET_PARTICIPANT / SOCKET_BUDGET_STAFF), shared by their sockets. */
+  protected messageBudget(role: Role): MessageBudgetConfig {
+    return budgetConfig(role === "participant" ? this.env.SOCKET_BUDGET_PARTICIPANT : this.env.SOCKET_BUDGET_STAFF, role);
   }
 
-  private now(): number {
-    return Date.now() + this.clockOffset;
+  protected mediaAuthorityFor(provider: MediaProvider): MediaAuthority {
+    return mediaAuthority(this.env, provider);
   }
 
   private load() {
-    this.clockOffset = Number(this.kvGet("clockOffset") ?? 0);
-    const snap = this.kvGet("snapshot");
-    if (!snap) return;
-    // "partsInTable": those parts of the context (STORED_PARTS) are rows of state_parts; older snapshots carry
-    // everything inline.
-    const { partsInTable, ...persisted } = JSON.parse(snap) as { partsInTable?: StoredPart[] };
-    if (partsInTable?.length) {
-      const parts: Partial<Record<StoredPart, Record<string, unknown>>> = {};
-      for (const part of partsInTable) parts[part] = {};
-      for (const row of this.sql.exec<{ part: StoredPart; id: string; value: string }>(`SELECT part, id, value FROM state_parts`)) {
-        const into = parts[row.part];
-        if (into) into[row.id] = JSON.parse(row.value);
-      }
-      this.engine = SessionEngine.restoreWith(persisted, parts as Partial<Pick<SessionContext, StoredPart>>);
-    } else {
-      this.engine = SessionEngine.restore(persisted);
-    }
-    this.partsStored = STORED_PARTS.every((p) => partsInTable?.includes(p));
-    this.seq = Number(this.kvGet("seq") ?? 0);
-    this.eventNo = Number(this.kvGet("eventNo") ?? 0);
-    this.setupProvider();
-    for (const row of this.sql.exec<{ member: string; grant: string }>(`SELECT member, grant FROM grants`)) this.grants.set(row.member, JSON.parse(row.grant));
-    // Views were sent before the restart; remember them so a rebuild does not resend everything.
-    const ctx = this.engine.context;
-    for (const m of Object.values(ctx.members))
-      if (m.role === "participant") this.sentViews.set(m.id, JSON.stringify(participantView(ctx, this.engine.phase, m.id)));
+    const loaded = this.store.load();
+    if (!loaded) return;
+    this.snapshot = loaded.snapshot;
+    this.seq = loaded.seq;
+    this.eventNo = loaded.eventNo;
+    const ctx = loaded.snapshot.context;
+    this.setUp(ctx.mediaProvider, ctx.sessionId);
+    this.grants?.load(this.store.loadGrants());
+    // Every view change was sent with the step that made it: the views of the stored state are the last ones sent.
+    const phase = phaseOf(loaded.snapshot);
+    const views = new Map<string, string>();
+    for (const m of Object.values(ctx.members)) if (m.role === "participant") views.set(m.id, JSON.stringify(participantView(ctx, phase, m.id)));
+    this.fanout.resetViews(views);
+  }
+
+  /** The collaborators that depend on the session's media provider. */
+  private setUp(provider: MediaProvider, sessionId: string) {
+    this.grants = new Grants(this.mediaAuthorityFor(provider), { perWindow: mediaTokenLimit(this.env), windowMs: MEDIA_TOKEN_LIMIT.windowMs });
+    if (provider !== "twilio" || this.provider) return;
+    const client = new TwilioVideoClient({
+      apiKeySid: this.env.TWILIO_API_KEY_SID ?? "",
+      apiKeySecret: this.env.TWILIO_API_KEY_SECRET ?? "",
+      baseUrl: this.env.TWILIO_API_BASE,
+      timeoutMs: Number(this.env.TWILIO_TIMEOUT_MS) || 10_000,
+    });
+    const base = this.env.PUBLIC_BASE_URL;
+    const callbackUrl = base ? `${base.replace(/\/$/, "")}/api/twilio/status-callback/${sessionId}` : undefined;
+    this.provider = new ProviderRooms(client, callbackUrl, {
+      now: () => this.now(),
+      current: () => (this.snapshot ? { ctx: this.snapshot.context, phase: phaseOf(this.snapshot) } : null),
+      apply: (event) => this.serial(() => this.handle(event, SYSTEM)).then(() => undefined),
+      rescheduled: () => this.serial(() => this.scheduleAlarm()),
+      log: (level, msg, fields) => log(level, msg, fields),
+    });
   }
 
   /** Run `fn` after every earlier event has finished: one event at a time, awaits included. */
-  private serial<T>(fn: () => Promise<T> | T): Promise<T> {
+  protected serial<T>(fn: () => Promise<T> | T): Promise<T> {
     const run = this.chain.then(fn, fn);
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private requireEngine(): SessionEngine {
-    if (!this.engine) throw new SessionError("NOT_FOUND", "no such session");
-    return this.engine;
+  private session(): SessionSnapshot {
+    if (!this.snapshot) throw new SessionError("NOT_FOUND", "no such session");
+    return this.snapshot;
   }
 
   // ------------------------------------------------------------------------------------------------------------
-  // Applying events
+  // One event: compute → commit → install → effects. Must run inside `serial`.
   // ------------------------------------------------------------------------------------------------------------
 
-  /**
-   * Apply one event: dispatch to the engine, build frames and D1 rows, persist all of it atomically, deliver.
-   * Must run inside `serial`.
-   */
-  private async apply(event: SessionEvent, actor: Actor, commandId?: string): Promise<CommandOutcome> {
-    const engine = this.requireEngine();
-    const result = engine.dispatch(event);
-    const sessionId = engine.context.sessionId;
-    if (!result.ok) {
-      const outcome: CommandOutcome = { ok: false, commandId: commandId ?? null, error: result.error };
-      if (commandId) {
-        this.ctx.storage.transactionSync(() => {
-          this.enqueue([refusalRecord(sessionId, `${sessionId}:${actor.memberId}:${commandId}`, actor, event, result.error)]);
-          this.rememberCommand(actor.memberId, commandId, outcome);
+  protected async handle(event: SessionEvent, actor: Actor, commandId?: string, base: SessionSnapshot = this.session()): Promise<CommandOutcome> {
+    const sessionId = base.context.sessionId;
+    const commandKey = commandId ? `${actor.memberId}:${commandId}` : null;
+    const r = step(base, event);
+    if (!r.ok) {
+      const outcome: CommandOutcome = { ok: false, commandId: commandId ?? null, error: r.error };
+      if (commandKey) {
+        this.store.transaction(() => {
+          this.outbox.enqueue([refusalRecord(sessionId, `${sessionId}:${commandKey}`, actor, event, r.error)]);
+          this.store.rememberCommand(commandKey, outcome, event.now);
         });
-        this.scheduleFlush();
+        this.outbox.scheduleFlush();
       }
       return outcome;
     }
 
-    const { prev, next, prevPhase, phase, notices } = result;
+    // Compute: frames, records and every token the step needs, signed before anything in memory changes.
     const eventNo = this.eventNo + 1;
-    const frames: Frame[] = [];
-    const changes = diffForStaff(prev, next, prevPhase, phase);
-    if (changes.length) frames.push({ audience: ["staff"], body: { type: "patch", changes } });
-    for (const notice of notices) frames.push({ audience: noticeAudience(notice, prev, next), body: { type: "notice", notice } });
-    frames.push(...this.viewFrames(prev, next, prevPhase, phase));
-    // Grants minted for this event are written in its transaction: one commit, not one per token (signing awaits).
-    const minted: MintedGrants = { grants: new Map(), statements: [] };
-    frames.push(...(await this.placementFrames(prev, next, event, minted)));
-    const { statements, analytics } = recordsFor({ eventNo, event, actor, prev, next, prevPhase, phase, notices });
-
-    let outcome: CommandOutcome;
-    const encoded: { audience: string[]; text: string }[] = [];
-    try {
-      this.ctx.storage.transactionSync(() => {
-        this.persistState(prev, next);
-        for (const f of frames) {
-          const seq = ++this.seq;
-          const text = frameText(f, seq);
-          encoded.push({ audience: f.audience, text });
-          // Views and placements are derived from state: resume sends fresh ones, so they are not kept for replay.
-          if (f.body.type !== "view" && f.body.type !== "placement")
-            this.sql.exec(`INSERT INTO log (seq, audience, frame) VALUES (?, ?, ?)`, seq, f.audience.join(" "), text);
-        }
-        this.kvSet("seq", String(this.seq));
-        this.kvSet("eventNo", String(eventNo));
-        // Bounded history: a client further behind than LOG_KEEP frames gets a snapshot instead.
-        if (eventNo % 100 === 0) {
-          this.sql.exec(`DELETE FROM log WHERE seq <= ?`, this.seq - LOG_KEEP);
-          this.sql.exec(`DELETE FROM commands WHERE id IN (SELECT id FROM commands ORDER BY at DESC LIMIT -1 OFFSET ?)`, COMMANDS_KEEP);
-        }
-        this.writeGrants(minted.grants);
-        this.enqueue(minted.statements.length ? [...statements, ...minted.statements] : statements);
-        outcome = { ok: true, commandId: commandId ?? "", seq: this.seq, duplicate: false };
-        if (commandId) this.rememberCommand(actor.memberId, commandId, outcome);
-      });
-    } catch (err) {
-      // Storage refused: memory must not run ahead of what is durable. Rebuild from storage and report.
-      this.engine = null;
-      this.seq = 0;
-      this.sentViews.clear();
-      this.grants.clear();
-      this.load();
-      throw err;
-    }
-    this.eventNo = eventNo;
-    this.deliverAll(encoded);
-    this.closeDeparted(prev, next);
-    writeAnalytics(this.env, sessionId, analytics);
-    this.scheduleFlush();
-    await this.scheduleAlarm();
-    if (this.twilio) {
-      if (prev.rooms !== next.rooms || prevPhase !== phase || prev.members !== next.members) this.ctx.waitUntil(this.reconcileMedia());
-      this.ctx.waitUntil(this.disconnectRemoved(prev, next));
-    }
-    return outcome!;
-  }
-
-  /**
-   * Participant views that changed. When only members changed (a move, a swap, an arrival), only the members who
-   * changed and the people sharing a place with them (before or after) can see a difference: the rest are skipped.
-   */
-  private viewFrames(prev: SessionContext, next: SessionContext, prevPhase: string, phase: string): Frame[] {
-    // In "choose" rounds every participant sees room counts, so any move concerns everyone.
-    const sessionWide =
-      prev.rooms !== next.rooms ||
-      prev.round !== next.round ||
-      prev.settings !== next.settings ||
-      prevPhase !== phase ||
-      prev.title !== next.title ||
-      next.round?.mode === "choose";
-    if (!sessionWide && prev.members === next.members) return [];
-    let candidates: Iterable<SessionContext["members"][string]> = Object.values(next.members);
-    if (!sessionWide) {
-      const places = new Set<string>();
-      const changed = new Set<string>();
-      for (const [id, m] of Object.entries(next.members)) {
-        const before = prev.members[id];
-        if (before === m) continue;
-        changed.add(id);
-        if (m.location) places.add(m.location);
-        if (before?.location) places.add(before.location);
-      }
-      candidates = Object.values(next.members).filter((m) => changed.has(m.id) || (m.location !== null && places.has(m.location)));
-    }
-    const frames: Frame[] = [];
-    for (const m of candidates) {
-      if (m.role !== "participant") continue;
-      const view = participantView(next, phase as never, m.id);
-      const json = JSON.stringify(view);
-      if (this.sentViews.get(m.id) === json) continue;
-      this.sentViews.set(m.id, json);
-      frames.push({ audience: [`m:${m.id}`], body: { type: "view", view }, bodyJson: `{"type":"view","view":${json}}` });
-    }
-    return frames;
-  }
-
-  /** "Where you should be" for everyone whose place changed, with a media grant for the new place. */
-  private async placementFrames(prev: SessionContext, next: SessionContext, event: SessionEvent, minted: MintedGrants): Promise<Frame[]> {
-    if (prev.members === next.members) return [];
-    const moved = Object.values(next.members).filter((m) => {
-      const before = prev.members[m.id];
-      return before ? before.location !== m.location : m.location !== null;
+    const grants = this.requireGrants();
+    const planned = framesFor(r.prev, r.next, r.prevPhase, r.phase, event, r.notices, this.fanout.views);
+    const minted = planned.placements.length ? await grants.mint(r.next, planned.placements, event.now) : noGrants();
+    const frames: Frame[] = [
+      ...planned.frames,
+      ...planned.placements.map(
+        (p): Frame => ({
+          audience: [memberAudience(p.memberId)],
+          body: { type: "placement", placement: placementOf(r.next, p.location, minted.grants.get(p.memberId) ?? null, p.reason) },
+        }),
+      ),
+    ];
+    const logged: LoggedFrame[] = frames.map((f, i) => ({ seq: this.seq + 1 + i, audience: f.audience, text: frameText(f, this.seq + 1 + i) }));
+    const seq = this.seq + frames.length;
+    const { statements, analytics } = recordsFor({
+      eventNo,
+      event,
+      actor,
+      prev: r.prev,
+      next: r.next,
+      prevPhase: r.prevPhase,
+      phase: r.phase,
+      notices: r.notices,
     });
-    // Signed together: one await for all the tokens of an opening, not one trip through the event loop per member.
-    const placements = await Promise.all(
-      moved.map((m) => this.placementFor(next, m.id, placementReason(event, prev.members[m.id]?.location ?? null, m.location), event.now, minted)),
-    );
-    return placements.map((placement, i) => ({ audience: [`m:${moved[i].id}`], body: { type: "placement", placement } }));
+    const outcome: CommandOutcome = { ok: true, commandId: commandId ?? "", seq, duplicate: false };
+
+    // Commit: state, frames, grants, D1 rows and the command's answer in one transaction.
+    this.store.transaction(() => {
+      this.store.saveState(r.snapshot, r.prev, seq, eventNo);
+      this.store.appendFrames(logged);
+      this.store.writeGrants(minted.grants);
+      this.outbox.enqueue(minted.statements.length ? [...statements, ...minted.statements] : statements);
+      if (commandKey) this.store.rememberCommand(commandKey, outcome, event.now);
+      if (eventNo % 100 === 0) this.store.prune(seq - LOG_KEEP, COMMANDS_KEEP);
+    });
+
+    // Install: memory follows storage.
+    this.snapshot = r.snapshot;
+    this.seq = seq;
+    this.eventNo = eventNo;
+    this.fanout.installViews(planned.views);
+    grants.install(minted);
+
+    // Effects.
+    this.fanout.deliver(logged);
+    this.closeDeparted(r.prev, r.next);
+    writeAnalytics(this.env, sessionId, analytics);
+    this.recordTokens(sessionId, minted, event.now);
+    this.outbox.scheduleFlush();
+    await this.scheduleAlarm();
+    if (this.provider) for (const work of this.provider.afterStep(r.prev, r.next, r.prevPhase, r.phase)) this.ctx.waitUntil(work);
+    return outcome;
   }
 
-  /**
-   * Where a member belongs now, with a media grant for it. With `minted` (inside apply) the grant and its
-   * token_issued row are left for the event's transaction; otherwise they are written here, in one transaction.
-   */
-  private async placementFor(ctx: SessionContext, memberId: string, reason: string, now: number, minted?: MintedGrants): Promise<Placement> {
+  private requireGrants(): Grants {
+    if (!this.grants) throw new Error("session DO: grants used before the session was set up");
+    return this.grants;
+  }
+
+  private recordTokens(sessionId: string, minted: MintedGrants, now: number) {
+    for (const t of minted.issued) void recordWorkerEvent(this.env, "token_issued", { sessionId, ...t, persist: false }, now);
+  }
+
+  /** A fresh grant for where the member is now, stored and installed before it is handed out. Inside `serial`. */
+  private async refreshGrant(memberId: string, now: number): Promise<MediaGrant | null> {
+    const ctx = this.session().context;
     const m = ctx.members[memberId];
-    const location = m.location;
-    const own: MintedGrants = minted ?? { grants: new Map(), statements: [] };
-    let placement: Placement;
-    if (location === null) {
-      this.grants.delete(memberId);
-      own.grants.set(memberId, null);
-      placement = { location: null, roomName: null, media: null, reason };
-    } else {
-      const grant = await this.media!.grant(memberId, mediaRoomName(ctx.sessionId, location), now);
-      this.grants.set(memberId, grant);
-      own.grants.set(memberId, grant);
-      if (grant.token) {
-        // Every access token minted is an analytics event; its D1 row rides the outbox like everything else.
-        const fields = {
-          sessionId: ctx.sessionId,
-          memberId,
-          role: m.role,
-          provider: grant.provider,
-          location,
-          ttlSeconds: grant.expiresAt ? Math.round((grant.expiresAt - now) / 1000) : null,
-        };
-        void recordWorkerEvent(this.env, "token_issued", { ...fields, persist: false }, now);
-        own.statements.push(workerEventStatement("token_issued", fields, `${ctx.sessionId}:t:${memberId}:${now}:${location}`, now));
-      }
-      placement = { location, roomName: location === MAIN_ROOM ? "Main room" : (ctx.rooms[location]?.name ?? null), media: grant, reason };
-    }
-    if (!minted) {
-      this.ctx.storage.transactionSync(() => {
-        this.writeGrants(own.grants);
-        this.enqueue(own.statements);
-      });
-      if (own.statements.length) this.scheduleFlush();
-    }
-    return placement;
-  }
-
-  /** Whether state_parts holds every stored part as of the last stored event (false: an inline snapshot was loaded). */
-  private partsStored = true;
-
-  /** The state after an event: the snapshot without its stored parts, and the entries that changed (structural sharing). */
-  private persistState(prev: SessionContext, next: SessionContext) {
-    const engine = this.engine!;
-    this.kvSet("snapshot", JSON.stringify({ ...(engine.persistedWithout(STORED_PARTS) as object), partsInTable: STORED_PARTS }));
-    for (const part of STORED_PARTS) {
-      const before: Record<string, unknown> = prev[part];
-      const after: Record<string, unknown> = next[part];
-      if (this.partsStored && before === after) continue;
-      for (const [id, value] of Object.entries(after)) {
-        if (this.partsStored && before[id] === value) continue;
-        this.sql.exec(
-          `INSERT INTO state_parts (part, id, value) VALUES (?, ?, ?) ON CONFLICT(part, id) DO UPDATE SET value = excluded.value`,
-          part,
-          id,
-          JSON.stringify(value),
-        );
-      }
-      for (const id of Object.keys(before)) if (!(id in after)) this.sql.exec(`DELETE FROM state_parts WHERE part = ? AND id = ?`, part, id);
-    }
-    this.partsStored = true;
-  }
-
-  /** Held grants as storage keeps them (null: the member holds none). */
-  private writeGrants(grants: Map<string, MediaGrant | null>) {
-    for (const [memberId, grant] of grants) {
-      if (grant === null) this.sql.exec(`DELETE FROM grants WHERE member = ?`, memberId);
-      else
-        this.sql.exec(
-          `INSERT INTO grants (member, grant) VALUES (?, ?) ON CONFLICT(member) DO UPDATE SET grant = excluded.grant`,
-          memberId,
-          JSON.stringify(grant),
-        );
-    }
-  }
-
-  private rememberCommand(memberId: string, commandId: string, outcome: CommandOutcome) {
-    this.commandKeys?.add(`${memberId}:${commandId}`);
-    this.sql.exec(`INSERT OR REPLACE INTO commands (id, response, at) VALUES (?, ?, ?)`, `${memberId}:${commandId}`, JSON.stringify(outcome), this.now());
-  }
-
-  /** Keys of remembered commands, read once per instance; the table stays the durable record. */
-  private commandKeys: Set<string> | null = null;
-
-  private recalledCommand(memberId: string, commandId: string): CommandOutcome | null {
-    this.commandKeys ??= new Set(
-      this.sql
-        .exec<{ id: string }>(`SELECT id FROM commands`)
-        .toArray()
-        .map((r) => r.id),
-    );
-    if (!this.commandKeys.has(`${memberId}:${commandId}`)) return null;
-    const row = this.sql.exec<{ response: string }>(`SELECT response FROM commands WHERE id = ?`, `${memberId}:${commandId}`).toArray()[0];
-    if (!row) return null;
-    const outcome = JSON.parse(row.response) as CommandOutcome;
-    return outcome.ok ? { ...outcome, duplicate: true } : outcome;
-  }
-
-  // ------------------------------------------------------------------------------------------------------------
-  // Delivery
-  // ------------------------------------------------------------------------------------------------------------
-
-  private socketsFor(audience: string[]): Set<WebSocket> {
-    const out = new Set<WebSocket>();
-    for (const a of audience) {
-      const list = a === "*" ? this.ctx.getWebSockets() : this.ctx.getWebSockets(a);
-      for (const ws of list) out.add(ws);
-    }
-    return out;
-  }
-
-  /** Sends every frame of one event: one socket listing, grouped by member, instead of a tag lookup per frame. */
-  private deliverAll(encoded: { audience: string[]; text: string }[]) {
-    if (!encoded.length) return;
-    const all = this.ctx.getWebSockets();
-    const byMember = new Map<string, WebSocket[]>();
-    const staffSockets: WebSocket[] = [];
-    for (const ws of all) {
-      const a = this.attachment(ws);
-      if (!a) continue;
-      const list = byMember.get(a.memberId);
-      if (list) list.push(ws);
-      else byMember.set(a.memberId, [ws]);
-      if (a.role !== "participant") staffSockets.push(ws);
-    }
-    for (const f of encoded) {
-      const targets = new Set<WebSocket>();
-      for (const a of f.audience) {
-        const list = a === "*" ? all : a === "staff" ? staffSockets : a.startsWith("m:") ? (byMember.get(a.slice(2)) ?? []) : this.ctx.getWebSockets(a);
-        for (const ws of list) targets.add(ws);
-      }
-      for (const ws of targets) {
-        try {
-          ws.send(f.text);
-        } catch {
-          // A socket that is closing will resume from its last seq when it reconnects.
-        }
-      }
-    }
-  }
-
-  private deliver(audience: string[], text: string) {
-    for (const ws of this.socketsFor(audience)) {
-      try {
-        ws.send(text);
-      } catch {
-        // A socket that is closing will resume from its last seq when it reconnects.
-      }
-    }
+    if (!m || m.location === null) return null;
+    const grants = this.requireGrants();
+    const minted = await grants.mint(ctx, [{ memberId, location: m.location }], now);
+    this.store.transaction(() => {
+      this.store.writeGrants(minted.grants);
+      this.outbox.enqueue(minted.statements);
+    });
+    grants.install(minted);
+    this.recordTokens(ctx.sessionId, minted, now);
+    if (minted.statements.length) this.outbox.scheduleFlush();
+    await this.scheduleAlarm();
+    return minted.grants.get(memberId) ?? null;
   }
 
   /**
    * A member who left or was removed loses their sockets, after hearing where they stand and after the answer to
    * the command that removed them (a macrotask: it runs after the ack, which is sent in the same microtask chain).
    */
-  private closeDeparted(prev: SessionContext, next: SessionContext) {
+  private closeDeparted(prev: SessionSnapshot["context"], next: SessionSnapshot["context"]) {
     if (prev.members === next.members) return;
     const closing: [WebSocket, number, string][] = [];
     for (const m of Object.values(next.members)) {
       const before = prev.members[m.id];
       if (!before || before.status === m.status || (m.status !== "left" && m.status !== "denied")) continue;
       const [code, reason] =
-        m.status === "denied" ? [4003, "removed from the session"] : next.endedAt !== null ? [4001, "the session has ended"] : [4000, "left the session"];
-      for (const ws of this.ctx.getWebSockets(`m:${m.id}`)) closing.push([ws, code, reason]);
+        m.status === "denied"
+          ? [CLOSE_CODES.removed, "removed from the session"]
+          : next.endedAt !== null
+            ? [CLOSE_CODES.ended, "the session has ended"]
+            : [CLOSE_CODES.left, "left the session"];
+      for (const ws of this.hub.of(m.id)) closing.push([ws, code, reason]);
     }
     if (!closing.length) return;
     setTimeout(() => {
-      for (const [ws, code, reason] of closing) {
-        try {
-          ws.close(code, reason);
-        } catch {
-          /* already closed */
-        }
-      }
+      for (const [ws, code, reason] of closing) this.hub.close(ws, code, reason);
     }, 0);
   }
 
-  private send(ws: WebSocket, msg: ServerMessage) {
-    try {
-      ws.send(JSON.stringify(msg));
-    } catch {
-      /* closing */
+  // ------------------------------------------------------------------------------------------------------------
+  // What a (re)connecting socket receives
+  // ------------------------------------------------------------------------------------------------------------
+
+  /** hello, then the frames missed since `lastSeq` (or a snapshot), then a fresh token if the held one is stale. */
+  private async greet(ws: WebSocket, memberId: string, lastSeq: number | null) {
+    const snap = this.session();
+    const m = snap.context.members[memberId];
+    const staff = isStaff(m.role);
+    const resumeFrom = lastSeq !== null && lastSeq > 0 && this.canReplay(lastSeq) ? lastSeq : null;
+    this.send(ws, {
+      type: "hello",
+      protocol: PROTOCOL_VERSION,
+      sessionId: snap.context.sessionId,
+      you: { memberId, role: m.role, name: m.name },
+      serverTime: this.now(),
+      resume: { from: resumeFrom, to: this.seq },
+    });
+    if (resumeFrom !== null) {
+      this.fanout.replay(ws, memberId, staff, resumeFrom);
+      // The replay ends where the member is now; their token may have been refreshed (or gone stale) meanwhile.
+      if (m.location !== null) {
+        const media = await this.currentGrant(memberId);
+        if (media?.token) this.send(ws, { type: "mediaToken", media });
+      }
+      return;
     }
+    this.send(ws, await this.snapshotFor(memberId));
+  }
+
+  private canReplay(lastSeq: number): boolean {
+    const oldest = this.store.oldestSeq() ?? this.seq + 1;
+    return lastSeq <= this.seq && lastSeq >= oldest - 1;
+  }
+
+  /** The member's grant for where they are now: the held one if it is fresh enough, else a new one. */
+  private async currentGrant(memberId: string): Promise<MediaGrant | null> {
+    const ctx = this.session().context;
+    const now = this.now();
+    return this.grants?.heldFor(ctx, memberId, now) ?? (await this.refreshGrant(memberId, now));
+  }
+
+  private async snapshotFor(memberId: string): Promise<Extract<SequencedMessage, { type: "snapshot" }>> {
+    const snap = this.session();
+    const ctx = snap.context;
+    const phase = phaseOf(snap);
+    const m = ctx.members[memberId];
+    const placement: Placement | null = m.location === null ? null : placementOf(ctx, m.location, await this.currentGrant(memberId), "snapshot");
+    return isStaff(m.role)
+      ? { type: "snapshot", seq: this.seq, staff: staffState(ctx, phase), placement }
+      : { type: "snapshot", seq: this.seq, view: participantView(ctx, phase, memberId), placement };
+  }
+
+  private send(ws: WebSocket, msg: ServerMessage) {
+    this.hub.send(ws, JSON.stringify(msg));
   }
 
   private sendError(ws: WebSocket, commandId: string | null, code: ErrorCode, message: string, details?: unknown) {
     this.send(ws, { type: "error", commandId, error: { code, message, ...(details === undefined ? {} : { details }) } });
   }
 
-  /** What a (re)connecting client needs: missed frames when the log still has them, else a snapshot. */
-  private async resume(ws: WebSocket, memberId: string, lastSeq: number | null) {
-    const engine = this.requireEngine();
-    const staff = isStaff(engine.context.members[memberId].role);
-    const oldest = this.sql.exec<{ s: number | null }>(`SELECT MIN(seq) AS s FROM log`).toArray()[0]?.s ?? this.seq + 1;
-    // lastSeq 0 is a first connect: it gets a snapshot, not the whole history.
-    if (lastSeq !== null && lastSeq > 0 && lastSeq <= this.seq && lastSeq >= oldest - 1) {
-      const mine = new Set(["*", `m:${memberId}`, ...(staff ? ["staff"] : [])]);
-      for (const row of this.sql.exec<{ audience: string; frame: string }>(`SELECT audience, frame FROM log WHERE seq > ? ORDER BY seq`, lastSeq)) {
-        if (row.audience.split(" ").some((a) => mine.has(a))) ws.send(row.frame);
-      }
-      if (!staff) this.send(ws, { type: "view", seq: this.seq, view: participantView(engine.context, engine.phase, memberId) });
-    } else {
-      this.send(ws, this.snapshotFor(memberId));
-    }
-    const grant = this.grants.get(memberId);
-    const m = engine.context.members[memberId];
-    if (m.location !== null) {
-      const fresh =
-        grant &&
-        grant.room === mediaRoomName(engine.context.sessionId, m.location) &&
-        (grant.expiresAt === null || grant.expiresAt - TOKEN_REFRESH_LEAD_MS > this.now());
-      const placement: Placement = fresh
-        ? {
-            location: m.location,
-            roomName: m.location === MAIN_ROOM ? "Main room" : (engine.context.rooms[m.location]?.name ?? null),
-            media: grant!,
-            reason: "snapshot",
-          }
-        : await this.placementFor(engine.context, memberId, "snapshot", this.now());
-      this.send(ws, { type: "placement", seq: this.seq, placement });
-    }
-  }
-
-  private snapshotFor(memberId: string): ServerMessage {
-    const engine = this.requireEngine();
-    const ctx = engine.context;
-    return isStaff(ctx.members[memberId].role)
-      ? { type: "snapshot", seq: this.seq, staff: staffState(ctx, engine.phase) }
-      : { type: "snapshot", seq: this.seq, view: participantView(ctx, engine.phase, memberId) };
-  }
-
   // ------------------------------------------------------------------------------------------------------------
-  // D1 outbox: rows are written in the same storage transaction as the state, and flushed in batches.
-  // ------------------------------------------------------------------------------------------------------------
-
-  private enqueue(statements: Statement[]) {
-    // One row per event (a JSON array of its statements), not one INSERT per statement.
-    if (statements.length) this.sql.exec(`INSERT INTO outbox (stmt) VALUES (?)`, JSON.stringify(statements.length === 1 ? statements[0] : statements));
-  }
-
-  /** An outbox row holds one statement (older rows, single-statement events) or an event's array of them. */
-  private rowStatements(stmt: string): Statement[] {
-    const parsed = JSON.parse(stmt) as Statement | Statement[];
-    return Array.isArray(parsed) ? parsed : [parsed];
-  }
-
-  /**
-   * Flush soon, not now: the rows are already durable in this object's storage, and a short wait lets the event's
-   * frames reach the sockets before the D1 batch is built, and lets the events of a busy moment share one batch.
-   */
-  private scheduleFlush() {
-    if (this.outboxRetryAt !== null && this.now() < this.outboxRetryAt) return; // backing off; the alarm retries
-    if (this.flushTimer !== null || this.flushing) return; // a flush is due or running; its loop takes new rows too
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      this.ctx.waitUntil(this.flushOutbox());
-    }, OUTBOX_FLUSH_DELAY_MS);
-  }
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
-
-  /** Flush everything pending; concurrent callers share one flush loop. */
-  flushOutbox(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    const run = (async () => {
-      for (;;) {
-        const rows = this.sql.exec<{ id: number; stmt: string }>(`SELECT id, stmt FROM outbox ORDER BY id LIMIT ?`, OUTBOX_BATCH).toArray();
-        if (!rows.length) break;
-        try {
-          const stmts = rows.flatMap((r) => this.rowStatements(r.stmt).map((s) => this.env.DB.prepare(s.sql).bind(...s.params)));
-          try {
-            await this.env.DB.batch(stmts);
-          } catch (err) {
-            // A constraint violation can never succeed on retry: find the offending rows one by one, set them aside
-            // (kept in the DO, logged) and write the rest. Anything else (D1 down, a time-out) retries the batch whole.
-            if (!/constraint/i.test(String(err))) throw err;
-            await this.writeOneByOne(rows);
-          }
-        } catch (err) {
-          this.outboxFailures++;
-          const backoff = Math.min(OUTBOX_MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.outboxFailures, 10));
-          this.outboxRetryAt = this.now() + backoff;
-          log("warn", "d1 outbox flush failed", { session: this.engine?.context.sessionId, pending: rows.length, attempt: this.outboxFailures, error: err });
-          await this.scheduleAlarm();
-          return;
-        }
-        this.sql.exec(`DELETE FROM outbox WHERE id <= ?`, rows[rows.length - 1].id);
-        this.outboxFailures = 0;
-        this.outboxRetryAt = null;
-        this.outboxCheckAt = null;
-      }
-    })();
-    // Cleared after assignment: the loop may finish synchronously when the outbox is empty.
-    const tracked = run.finally(() => {
-      if (this.flushing !== tracked) return;
-      this.flushing = null;
-      // Rows enqueued while the loop was finishing would otherwise wait for the alarm.
-      if (this.outboxRetryAt === null && this.outboxPending()) this.scheduleFlush();
-    });
-    this.flushing = tracked;
-    return tracked;
-  }
-
-  private async writeOneByOne(rows: { id: number; stmt: string }[]) {
-    for (const r of rows)
-      for (const st of this.rowStatements(r.stmt)) {
-        try {
-          await this.env.DB.prepare(st.sql)
-            .bind(...st.params)
-            .run();
-        } catch (err) {
-          if (!/constraint/i.test(String(err))) throw err;
-          this.sql.exec(`INSERT INTO outbox_dead (stmt, error, at) VALUES (?, ?, ?)`, JSON.stringify(st), String(err).slice(0, 500), this.now());
-          log("error", "d1 row refused permanently; set aside", { session: this.engine?.context.sessionId, error: err });
-        }
-      }
-  }
-
-  outboxSize(): number {
-    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM outbox`).toArray()[0].n;
-  }
-
-  // ------------------------------------------------------------------------------------------------------------
-  // Alarm: one alarm for every deadline (round timers, countdowns, empty rooms, session end), outbox retries and
-  // token refreshes.
+  // Alarm: one alarm for every deadline (round timers, countdowns, empty rooms, session end), outbox retries, token
+  // refreshes and provider-room retries and sweeps.
   // ------------------------------------------------------------------------------------------------------------
 
   private nextAlarmTime(): number | null {
-    if (!this.engine) return null;
-    const times: number[] = [];
-    const d = nextDeadline(this.engine.context, this.engine.phase);
-    if (d !== null) times.push(d);
-    if (this.outboxRetryAt !== null) times.push(this.outboxRetryAt);
-    // On a 5 s grid: busy sessions empty and refill the outbox on every event, and a check time derived from "now"
-    // would rewrite the alarm (a storage write) each time.
-    else if (this.outboxPending()) times.push((this.outboxCheckAt ??= Math.ceil((this.now() + 1000) / OUTBOX_CHECK_GRID_MS) * OUTBOX_CHECK_GRID_MS));
-    // Presence is in the context (connection events keep it true to the sockets): no socket scan per grant.
-    const members = this.engine.context.members;
-    for (const [memberId, g] of this.grants) {
-      if (g.expiresAt !== null && members[memberId]?.connected) times.push(g.expiresAt - TOKEN_REFRESH_LEAD_MS);
-    }
-    for (const t of this.mediaRetryAt.values()) times.push(t);
-    if (this.sweepAt !== null) times.push(this.sweepAt);
-    return times.length ? Math.min(...times) : null;
+    const snap = this.snapshot;
+    if (!snap) return null;
+    const times = [
+      nextDeadline(snap.context, phaseOf(snap)),
+      this.outbox.dueAt(),
+      this.grants?.nextRefreshAt(snap.context) ?? null,
+      this.provider?.dueAt() ?? null,
+    ];
+    let t: number | null = null;
+    for (const x of times) if (x !== null && (t === null || x < t)) t = x;
+    return t;
   }
 
-  /** The alarm as this instance last read or set it (undefined: not read yet since construction). */
-  private alarmAt: number | null | undefined = undefined;
-  /** A pending outbox is retried at this time, kept stable so the alarm is not rewritten on every event. */
-  private outboxCheckAt: number | null = null;
-
-  private outboxPending(): boolean {
-    return this.sql.exec<{ n: number }>(`SELECT EXISTS (SELECT 1 FROM outbox) AS n`).toArray()[0].n === 1;
-  }
-
-  private async scheduleAlarm() {
+  protected async scheduleAlarm() {
     const t = this.nextAlarmTime();
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (t === null) {
@@ -713,8 +395,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       this.alarmAt = null;
       return;
     }
-    // Deadlines are on the session clock; the alarm is on the wall clock.
-    const wall = Math.max(t - this.clockOffset, Date.now());
+    const wall = Math.max(this.wallClock(t), Date.now());
     if (this.alarmAt !== wall) {
       await this.ctx.storage.setAlarm(wall);
       this.alarmAt = wall;
@@ -723,229 +404,40 @@ export class SessionDurableObject extends DurableObject<Bindings> {
 
   async alarm() {
     this.alarmAt = null; // it fired: nothing is scheduled until scheduleAlarm sets it again
-    this.outboxCheckAt = null;
     await this.serial(async () => {
-      if (!this.engine) return;
+      const snap = this.snapshot;
+      if (!snap) return;
       const now = this.now();
-      const d = nextDeadline(this.engine.context, this.engine.phase);
-      if (d !== null && d <= now) await this.apply({ type: "tick", now }, SYSTEM);
+      const d = nextDeadline(snap.context, phaseOf(snap));
+      if (d !== null && d <= now) await this.handle({ type: "tick", now }, SYSTEM);
       await this.refreshDueGrants(now);
     });
-    if (this.outboxRetryAt !== null && this.now() >= this.outboxRetryAt) {
-      this.outboxRetryAt = null;
-      await this.flushOutbox();
-    } else if (this.outboxSize() > 0) await this.flushOutbox();
-    if (this.twilio) {
-      const now = this.now();
-      for (const [key, t] of this.mediaRetryAt) if (t <= now) this.mediaRetryAt.delete(key);
-      await this.reconcileMedia();
-      if (this.sweepAt !== null && this.sweepAt <= now) await this.sweepProviderRooms();
-    }
-    await this.scheduleAlarm();
-  }
-
-  /** Push a fresh token to connected members whose token expires within the lead time. */
-  private async refreshDueGrants(now: number) {
-    const engine = this.engine!;
-    for (const [memberId, g] of [...this.grants]) {
-      if (g.expiresAt === null || g.expiresAt - TOKEN_REFRESH_LEAD_MS > now) continue;
-      if (!this.ctx.getWebSockets(`m:${memberId}`).length) continue;
-      const placement = await this.placementFor(engine.context, memberId, "refresh", now);
-      this.deliverUnsequenced(memberId, { type: "placement", seq: this.seq, placement });
-    }
-  }
-
-  private deliverUnsequenced(memberId: string, msg: ServerMessage) {
-    const text = JSON.stringify(msg);
-    for (const ws of this.ctx.getWebSockets(`m:${memberId}`)) {
-      try {
-        ws.send(text);
-      } catch {
-        /* closing */
-      }
-    }
-  }
-
-  // ------------------------------------------------------------------------------------------------------------
-  // Provider media rooms (Twilio mode): reconcile what the session needs with what exists, outside the event
-  // queue so slow REST calls never hold up commands; results come back as `mediaUpdated` events.
-  // ------------------------------------------------------------------------------------------------------------
-
-  private setupProvider() {
-    const ctx = this.engine!.context;
-    this.media = mediaAuthority(this.env, ctx.mediaProvider);
-    if (ctx.mediaProvider === "twilio" && !this.twilio) {
-      this.twilio = new TwilioVideoClient({
-        apiKeySid: this.env.TWILIO_API_KEY_SID!,
-        apiKeySecret: this.env.TWILIO_API_KEY_SECRET!,
-        baseUrl: this.env.TWILIO_API_BASE,
-        timeoutMs: Number(this.env.TWILIO_TIMEOUT_MS) || 10_000,
-      });
-      // A sweep soon after (re)start finds rooms left behind by a crash between create and record.
-      this.sweepAt = this.now() + 5_000;
-    }
-  }
-
-  private statusCallbackUrl(): string | undefined {
-    const base = this.env.PUBLIC_BASE_URL;
-    return base ? `${base.replace(/\/$/, "")}/api/twilio/status-callback/${this.engine!.context.sessionId}` : undefined;
-  }
-
-  /** Bring provider rooms in line with the session; single-flight, re-run when asked again meanwhile. */
-  reconcileMedia(): Promise<void> {
-    if (!this.twilio) return Promise.resolve();
-    if (this.reconciling) {
-      this.reconcileAgain = true;
-      return this.reconciling;
-    }
-    const run = (async () => {
-      do {
-        this.reconcileAgain = false;
-        const engine = this.engine;
-        if (!engine) return;
-        const now = this.now();
-        const plan = mediaPlan(engine.context, engine.phase, (key) => (this.mediaRetryAt.get(key) ?? 0) > now);
-        await Promise.all([...plan.create.map((c) => this.createMediaRoom(c)), ...plan.complete.map((c) => this.completeMediaRoom(c))]);
-      } while (this.reconcileAgain);
-    })();
-    const tracked = run.finally(() => {
-      if (this.reconciling === tracked) this.reconciling = null;
-    });
-    this.reconciling = tracked;
-    return tracked;
-  }
-
-  private async createMediaRoom(c: { key: string; name: string; maxParticipants: number }) {
-    const current = this.engine!.context.media[c.key];
-    // A retry after a failure stays "failed" (one mediaError notice per failure streak, not one per attempt).
-    if (!current || current.status === "none" || current.status === "completed") await this.mediaUpdated(media(c.key, c.name, "pending", null));
-    try {
-      const room = await this.twilio!.createRoom({
-        uniqueName: c.name,
-        type: "group",
-        maxParticipants: c.maxParticipants,
-        statusCallback: this.statusCallbackUrl(),
-        emptyRoomTimeout: 5,
-        unusedRoomTimeout: 10,
-      });
-      this.mediaRetryAt.delete(c.key);
-      this.mediaFailures = 0;
-      await this.mediaUpdated(media(c.key, c.name, "ready", room.sid));
-    } catch (err) {
-      this.mediaFailures++;
-      this.mediaRetryAt.set(c.key, this.now() + Math.min(60_000, 2_000 * 2 ** Math.min(this.mediaFailures, 5)));
-      const message = err instanceof Error ? err.message : String(err);
-      log("warn", "twilio room create failed", { session: this.engine?.context.sessionId, key: c.key, error: message });
-      await this.mediaUpdated(media(c.key, c.name, "failed", null, `Twilio could not create the room: ${message}`));
-      await this.serial(() => this.scheduleAlarm());
-    }
-  }
-
-  private async completeMediaRoom(c: { key: string; name: string; sid: string | null }) {
-    try {
-      await this.twilio!.completeRoom(c.sid ?? c.name);
-      await this.mediaUpdated(media(c.key, c.name, "completed", c.sid));
-    } catch (err) {
-      // Left as it is: the next reconciliation (alarm) completes it; the sweep catches anything else.
-      log("warn", "twilio room complete failed", { session: this.engine?.context.sessionId, key: c.key, error: err });
-      this.sweepAt = Math.min(this.sweepAt ?? Infinity, this.now() + 10_000);
-      await this.serial(() => this.scheduleAlarm());
-    }
-  }
-
-  /** Members the engine removed (denied, left, session ended) are disconnected from the room they were in. */
-  private async disconnectRemoved(prev: SessionContext, next: SessionContext) {
-    for (const m of Object.values(next.members)) {
-      const before = prev.members[m.id];
-      if (!before || before.location === null || m.location !== null) continue;
-      const room = next.media[before.location];
-      if (!room || room.status === "completed") continue;
-      try {
-        await this.twilio!.disconnectParticipant(room.sid ?? room.name, m.id);
-      } catch (err) {
-        log("warn", "twilio disconnect failed", { session: next.sessionId, member: m.id, error: err });
-      }
-    }
-  }
-
-  /**
-   * List the provider's in-progress rooms and complete every one of this session's that the engine does not
-   * want, so no billed room is orphaned. Runs every 5 minutes while the session lives and until all are closed.
-   */
-  async sweepProviderRooms(): Promise<{ completed: string[] }> {
-    const engine = this.engine;
-    if (!engine || !this.twilio) return { completed: [] };
-    const sessionId = engine.context.sessionId;
-    const completed: string[] = [];
-    try {
-      const rooms = await this.twilio.listRooms({ status: "in-progress", pageSize: 100 });
-      const desired = desiredMediaKeys(engine.context, engine.phase);
-      for (const room of rooms) {
-        const key = keyOfMediaRoom(sessionId, room.uniqueName);
-        if (key === null || desired.has(key)) continue;
-        await this.twilio.completeRoom(room.sid);
-        completed.push(room.uniqueName);
-        const known = engine.context.media[key];
-        if (known && known.status !== "completed") await this.mediaUpdated(media(key, room.uniqueName, "completed", room.sid));
-      }
-      const ended = engine.phase === "ended";
-      const open = Object.values(engine.context.media).some((m) => m.status !== "completed" && m.status !== "none");
-      this.sweepAt = ended && !open && completed.length === 0 ? null : this.now() + (ended ? 30_000 : 5 * 60_000);
-    } catch (err) {
-      log("warn", "twilio sweep failed", { session: sessionId, error: err });
-      this.sweepAt = this.now() + 30_000;
-    }
+    await this.outbox.onAlarm();
+    await this.provider?.onAlarm();
     await this.serial(() => this.scheduleAlarm());
-    return { completed };
   }
 
-  /**
-   * A verified Twilio status callback. Repeats and stale (older Timestamp) events are ignored; arrival counts only
-   * when Twilio says the member connected to the room they belong in now.
-   */
-  async twilioEvent(e: VideoStatusEvent): Promise<{ applied: boolean; verdict: string }> {
-    return this.serial(async () => {
-      const engine = this.engine;
-      if (!engine) return { applied: false, verdict: "unknown-session" };
-      const dedupe = new CallbackDeduper(JSON.parse(this.kvGet("callbacks") ?? "{}"));
-      const verdict = dedupe.check(e);
-      if (verdict !== "apply") return { applied: false, verdict };
-      const ctx = engine.context;
-      const key = keyOfMediaRoom(ctx.sessionId, e.roomName);
-      const memberId = e.participant?.identity;
-      if (key !== null) {
-        if (e.event === "participant-connected" && memberId && ctx.members[memberId]?.location === key) {
-          await this.apply({ type: "arrival", memberId, mediaRoom: e.roomName, now: this.now() }, SYSTEM);
-        } else if (e.event === "participant-disconnected" && memberId && ctx.members[memberId]?.arrivedIn === e.roomName) {
-          await this.apply({ type: "arrival", memberId, mediaRoom: null, now: this.now() }, SYSTEM);
-        } else if (e.event === "room-ended") {
-          const known = ctx.media[key];
-          if (known && known.status !== "completed" && (known.sid === null || known.sid === e.roomSid))
-            await this.apply({ type: "mediaUpdated", media: media(key, e.roomName, "completed", e.roomSid), now: this.now() }, SYSTEM);
-        } else if (e.event === "room-created") {
-          const known = ctx.media[key];
-          if (known && known.status === "pending")
-            await this.apply({ type: "mediaUpdated", media: media(key, e.roomName, "ready", e.roomSid), now: this.now() }, SYSTEM);
-        }
-      }
-      dedupe.commit(e);
-      if (e.event === "room-ended") dedupe.forgetRoom(e.roomSid);
-      this.kvSet("callbacks", JSON.stringify(dedupe.snapshot()));
-      if (e.event === "room-ended") this.ctx.waitUntil(this.reconcileMedia());
-      return { applied: true, verdict };
-    });
+  /** Push a fresh token to connected members whose token expires within the refresh lead. */
+  private async refreshDueGrants(now: number) {
+    const ctx = this.session().context;
+    for (const memberId of this.grants?.dueForRefresh(ctx, now) ?? []) {
+      const sockets = this.hub.of(memberId);
+      if (!sockets.length) continue;
+      const media = await this.refreshGrant(memberId, now);
+      if (media) for (const ws of sockets) this.send(ws, { type: "mediaToken", media });
+    }
   }
 
   // ------------------------------------------------------------------------------------------------------------
-  // RPC surface for the Worker (it has authenticated the caller; the DO authorises by the member's role).
+  // RPC surface for the Worker (it has authenticated the caller; the session authorises by the member's role).
   // ------------------------------------------------------------------------------------------------------------
 
   async initialize(input: InitInput): Promise<RpcResult<{ memberId: string }>> {
     return refusable(() =>
       this.serial(async () => {
-        if (this.engine) throw new SessionError("INVALID_STATE", "session already exists");
+        if (this.snapshot) throw new SessionError("INVALID_STATE", "session already exists");
         const now = this.now();
-        this.engine = SessionEngine.create({
+        const initial = createSession({
           sessionId: input.sessionId,
           title: input.title,
           createdAt: now,
@@ -954,9 +446,16 @@ export class SessionDurableObject extends DurableObject<Bindings> {
           seed: input.seed,
           mediaProvider: input.mediaProvider,
         });
-        this.setupProvider();
-        await this.apply({ type: "memberJoined", identity: input.createdBy, name: input.facilitatorName, role: "facilitator", now }, SYSTEM);
-        return { memberId: this.memberIdOf(input.createdBy)! };
+        this.setUp(input.mediaProvider, input.sessionId);
+        await this.handle(
+          { type: "memberJoined", identity: input.createdBy, name: input.facilitatorName, role: "facilitator", now },
+          SYSTEM,
+          undefined,
+          initial,
+        );
+        const memberId = memberByIdentity(this.session().context, input.createdBy)?.id;
+        if (!memberId) throw new Error("session DO: the creator was not recorded");
+        return { memberId };
       }),
     );
   }
@@ -964,35 +463,35 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   async join(input: { identity: string; name: string; role: Role }): Promise<RpcResult<{ memberId: string; status: string; role: Role }>> {
     return refusable(() =>
       this.serial(async () => {
-        const engine = this.requireEngine();
-        if (engine.phase === "ended") throw new SessionError("SESSION_ENDED", "the session has ended");
-        const existing = this.memberIdOf(input.identity);
-        if (existing && engine.context.members[existing].status === "denied") throw new SessionError("FORBIDDEN", "you were not admitted to this session");
-        await this.apply({ type: "memberJoined", identity: input.identity, name: input.name, role: input.role, now: this.now() }, SYSTEM);
-        const memberId = this.memberIdOf(input.identity)!;
-        const m = engine.context.members[memberId];
-        return { memberId, status: m.status, role: m.role };
+        const snap = this.session();
+        if (phaseOf(snap) === "ended") throw new SessionError("SESSION_ENDED", "the session has ended");
+        if (memberByIdentity(snap.context, input.identity)?.status === "denied") throw new SessionError("FORBIDDEN", "you were not admitted to this session");
+        await this.handle({ type: "memberJoined", identity: input.identity, name: input.name, role: input.role, now: this.now() }, SYSTEM);
+        const m = memberByIdentity(this.session().context, input.identity);
+        if (!m) throw new Error("session DO: the joiner was not recorded");
+        return { memberId: m.id, status: m.status, role: m.role };
       }),
     );
   }
 
   async command(memberId: string, commandId: string, command: Command): Promise<CommandOutcome> {
     return this.serial(async () => {
-      const engine = this.requireEngine();
-      const recalled = this.recalledCommand(memberId, commandId);
-      if (recalled) return recalled;
-      const m = engine.context.members[memberId];
+      const snap = this.snapshot;
+      if (!snap) return { ok: false, commandId, error: { code: "NOT_FOUND", message: "no such session" } };
+      const recalled = this.store.recallCommand<CommandOutcome>(`${memberId}:${commandId}`);
+      if (recalled) return recalled.ok ? { ...recalled, duplicate: true } : recalled;
+      const m = snap.context.members[memberId];
       if (!m) return { ok: false, commandId, error: { code: "UNAUTHENTICATED", message: "you are not a member of this session" } };
       const event = { ...command, actor: { memberId, role: m.role }, now: this.now() } as CommandEvent;
-      return this.apply(event, event.actor, commandId);
+      return this.handle(event, event.actor, commandId);
     });
   }
 
-  async state(memberId: string): Promise<RpcResult<ServerMessage>> {
+  async state(memberId: string): Promise<RpcResult<Extract<SequencedMessage, { type: "snapshot" }>>> {
     return refusable(() =>
       this.serial(async () => {
-        const engine = this.requireEngine();
-        if (!engine.context.members[memberId]) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
+        const m = this.session().context.members[memberId];
+        if (!m) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
         return this.snapshotFor(memberId);
       }),
     );
@@ -1002,98 +501,66 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   async mediaGrant(memberId: string): Promise<RpcResult<Placement>> {
     return refusable(() =>
       this.serial(async () => {
-        const engine = this.requireEngine();
-        const m = engine.context.members[memberId];
+        const ctx = this.session().context;
+        const m = ctx.members[memberId];
         if (!m) throw new SessionError("UNAUTHENTICATED", "you are not a member of this session");
-        this.countTokenRequest(memberId);
+        if (!this.requireGrants().countRequest(memberId, Date.now())) throw new SessionError("RATE_LIMITED", "too many media-token requests; try again later");
         if (m.status !== "admitted" || m.location === null) throw new SessionError("NOT_ADMITTED", `you are ${m.status}; no media room yet`);
-        // A held grant for the same room with more than half an hour left is handed out again: no signing, no writes.
-        const held = this.grants.get(memberId);
         const now = this.now();
-        if (held && held.room === mediaRoomName(engine.context.sessionId, m.location) && (held.expiresAt === null || held.expiresAt - now > GRANT_REUSE_MIN_MS))
-          return {
-            location: m.location,
-            roomName: m.location === MAIN_ROOM ? "Main room" : (engine.context.rooms[m.location]?.name ?? null),
-            media: held,
-            reason: "requested",
-          };
-        return this.placementFor(engine.context, memberId, "requested", now);
+        // A held grant for the same room with half an hour or more left is handed out again: no signing, no writes.
+        const media = this.requireGrants().reusable(ctx, memberId, now) ?? (await this.refreshGrant(memberId, now));
+        return placementOf(ctx, m.location, media, "requested");
       }),
     );
   }
 
-  /** Counts one media-token request of a member; over the limit (mediaTokenLimit) in this window it is refused. */
-  private countTokenRequest(memberId: string) {
-    const window = Math.floor(Date.now() / MEDIA_TOKEN_LIMIT.windowMs);
-    const seen = this.tokenRequests.get(memberId);
-    const count = seen?.window === window ? seen.count + 1 : 1;
-    this.tokenRequests.set(memberId, { window, count });
-    if (count > mediaTokenLimit(this.env)) throw new SessionError("RATE_LIMITED", "too many media-token requests; try again later");
-  }
-
   /** The member's role as the session knows it (the Worker checks tickets against it). */
   async memberInfo(memberId: string): Promise<{ role: Role; status: string; name: string; ended: boolean } | null> {
-    const m = this.engine?.context.members[memberId];
-    return m ? { role: m.role, status: m.status, name: m.name, ended: this.engine!.phase === "ended" } : null;
-  }
-
-  /** A media-room change reported by the provider (Twilio REST/callbacks) or the engine's own reconciler. */
-  async mediaUpdated(media: MediaRoomPublic): Promise<void> {
-    await this.serial(() => this.apply({ type: "mediaUpdated", media, now: this.now() }, SYSTEM));
-  }
-
-  /** A member's media arrival as the provider reports it. Ignored when it names a room they no longer belong in. */
-  async arrival(memberId: string, mediaRoom: string | null, at = this.now()): Promise<void> {
-    await this.serial(async () => {
-      const engine = this.engine;
-      const m = engine?.context.members[memberId];
-      if (!engine || !m || m.location === null) return;
-      const expected = mediaRoomName(engine.context.sessionId, m.location);
-      if (mediaRoom !== null && mediaRoom !== expected) return;
-      if (mediaRoom === null && m.arrivedIn === null) return;
-      await this.apply({ type: "arrival", memberId, mediaRoom, now: at }, SYSTEM);
-    });
+    const snap = this.snapshot;
+    const m = snap?.context.members[memberId];
+    return snap && m ? { role: m.role, status: m.status, name: m.name, ended: phaseOf(snap) === "ended" } : null;
   }
 
   /** Identity of the session's creator (the facilitator who may rejoin without an invite), or null: no session. */
   async creator(): Promise<string | null> {
-    return this.engine?.context.createdBy ?? null;
+    return this.snapshot?.context.createdBy ?? null;
   }
 
-  /** The session clock (wall clock, plus the development-only offset): reports measure time with it. */
+  /** The session clock: reports measure time with it. */
   async clock(): Promise<number> {
     return this.now();
   }
 
-  /** Development only: move the session clock forward (tests drive timers without waiting). */
-  async advanceClock(ms: number): Promise<number> {
-    if (this.env.APP_ENV !== "development") throw new SessionError("FORBIDDEN", "the clock can only be moved in development");
+  /** Write every pending D1 row now (reports read D1). */
+  async flushOutbox(): Promise<void> {
+    await this.outbox.flush();
+  }
+
+  /** A verified Twilio status callback, as a session event (repeats and stale ones are ignored). */
+  async twilioEvent(e: VideoStatusEvent): Promise<{ applied: boolean; verdict: string }> {
     return this.serial(async () => {
-      this.clockOffset += ms;
-      this.kvSet("clockOffset", String(this.clockOffset));
-      await this.scheduleAlarm();
-      return this.now();
+      const snap = this.snapshot;
+      if (!snap) return { applied: false, verdict: "unknown-session" };
+      const inbox = new CallbackInbox(JSON.parse(this.store.kvGet("callbacks") ?? "{}"));
+      const decision = inbox.decide(e, snap.context, this.now());
+      if (decision.verdict !== "apply") return { applied: false, verdict: decision.verdict };
+      if (decision.event) await this.handle(decision.event, SYSTEM);
+      this.store.kvSet("callbacks", JSON.stringify(inbox.commit(e)));
+      if (decision.reconcile && this.provider) this.ctx.waitUntil(this.provider.reconcile());
+      return { applied: true, verdict: decision.verdict };
     });
   }
 
-  /** Test and operator helper: the engine's whole state and bookkeeping. */
-  async debugState() {
-    const engine = this.engine;
-    return {
-      context: engine?.context ?? null,
-      phase: engine?.phase ?? null,
-      seq: this.seq,
-      eventNo: this.eventNo,
-      outbox: this.outboxSize(),
-      alarm: await this.ctx.storage.getAlarm(),
-    };
-  }
-
-  private memberIdOf(identity: string): string | null {
-    const ctx = this.engine?.context;
-    if (!ctx) return null;
-    for (const m of Object.values(ctx.members)) if (m.identity === identity) return m.id;
-    return null;
+  /** A member's media arrival as the client reports it (local mode). Ignored when it names a room they are not in. */
+  private arrival(memberId: string, mediaRoom: string | null): Promise<unknown> {
+    return this.serial(async () => {
+      const snap = this.snapshot;
+      const m = snap?.context.members[memberId];
+      if (!snap || !m || m.location === null) return;
+      if (mediaRoom !== null && mediaRoom !== mediaRoomName(snap.context.sessionId, m.location)) return;
+      if (mediaRoom === null && m.arrivedIn === null) return;
+      await this.handle({ type: "arrival", memberId, mediaRoom, now: this.now() }, SYSTEM);
+    });
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -1108,62 +575,30 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const lastSeq = lastSeqRaw !== null && /^\d+$/.test(lastSeqRaw) ? Number(lastSeqRaw) : null;
 
     return this.serial(async () => {
-      const engine = this.engine;
-      if (!engine) return json({ error: { code: "NOT_FOUND", message: "no such session" } }, 404);
-      const m = engine.context.members[memberId];
+      const snap = this.snapshot;
+      if (!snap) return json({ error: { code: "NOT_FOUND", message: "no such session" } }, 404);
+      const m = snap.context.members[memberId];
+      const ended = phaseOf(snap) === "ended";
       if (!m) return json({ error: { code: "UNAUTHENTICATED", message: "you are not a member of this session" } }, 401);
       if (m.status === "denied") return json({ error: { code: "FORBIDDEN", message: "you were not admitted to this session" } }, 403);
-      if (m.status === "left" && engine.phase !== "ended")
+      if (m.status === "left" && !ended)
         return json({ error: { code: "NOT_ADMITTED", message: "you left this session; join again with the invite link" } }, 409);
-      const pair = new WebSocketPair();
-      const [client, server] = [pair[0], pair[1]];
-      const tags = [`m:${memberId}`, isStaff(m.role) ? "staff" : "participants"];
-      this.ctx.acceptWebSocket(server, tags);
-      const budget = new MessageBudget(budgetFor(this.env, m.role));
-      server.serializeAttachment({ memberId, role: m.role, budget: budget.toJSON() } satisfies SocketAttachment);
-      this.budgets.set(server, budget);
-      this.send(server, {
-        type: "hello",
-        protocol: PROTOCOL_VERSION,
-        sessionId: engine.context.sessionId,
-        you: { memberId, role: m.role, name: m.name },
-        serverTime: this.now(),
-      });
-      await this.resume(server, memberId, lastSeq);
-      if (!m.connected && engine.phase !== "ended") await this.apply({ type: "connection", memberId, connected: true, now: this.now() }, SYSTEM);
+      const { client, server } = this.hub.accept(memberId, m.role, this.now());
+      await this.greet(server, memberId, lastSeq);
+      if (!m.connected && !ended) await this.handle({ type: "connection", memberId, connected: true, now: this.now() }, SYSTEM);
       return new Response(null, { status: 101, webSocket: client });
     });
   }
 
-  /** Attachments read once per socket per instance (deserializeAttachment is a structured-clone read each time). */
-  private readonly attachments = new WeakMap<WebSocket, SocketAttachment>();
-  private attachment(ws: WebSocket): SocketAttachment {
-    let a = this.attachments.get(ws);
-    if (!a) {
-      a = ws.deserializeAttachment() as SocketAttachment;
-      if (a) this.attachments.set(ws, a);
-    }
-    return a;
-  }
-
-  private budgetOf(ws: WebSocket, att: SocketAttachment): MessageBudget {
-    let b = this.budgets.get(ws);
-    if (!b) {
-      b = MessageBudget.fromJSON(att.budget, budgetFor(this.env, att.role));
-      this.budgets.set(ws, b);
-    }
-    return b;
-  }
-
   async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
-    // Frames still in flight from a socket that was cut off (flooding) or is closing are dropped, never applied.
-    if (this.cutOff.has(ws) || ws.readyState !== WebSocket.OPEN) return;
-    const att = this.attachment(ws);
-    if (!this.budgetOf(ws, att).take(this.now())) {
-      // Flooding: nothing past the budget is applied; the socket is closed with a policy-violation code.
-      this.cutOff.add(ws);
+    // Frames still in flight from a socket that was cut off (flooding, replaced) or is closing are dropped.
+    if (!this.hub.usable(ws)) return;
+    const att = this.hub.attachment(ws);
+    if (!att) return;
+    if (!this.hub.take(ws, this.now())) {
+      // Flooding: nothing past the member's budget is applied; the socket is closed with a policy-violation code.
       this.sendError(ws, null, "RATE_LIMITED", "too many messages; this connection is closed");
-      ws.close(1008, "message budget exceeded");
+      this.hub.close(ws, CLOSE_CODES.budget, "message budget exceeded");
       return;
     }
     // Characters can be up to 3 bytes in UTF-8: count bytes only when the length alone cannot decide.
@@ -1179,67 +614,55 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     }
     const parsed = ClientMessageSchema.safeParse(raw);
     if (!parsed.success) {
-      const commandId =
-        typeof (raw as { commandId?: unknown })?.commandId === "string" ? ((raw as { commandId: string }).commandId as string).slice(0, 64) : null;
+      const id = (raw as { commandId?: unknown })?.commandId;
       const { message: text, issues } = describeZodError(parsed.error);
-      return this.sendError(ws, commandId, "INVALID_MESSAGE", text, issues);
+      return this.sendError(ws, typeof id === "string" ? id.slice(0, 64) : null, "INVALID_MESSAGE", text, issues);
     }
     const msg = parsed.data;
     switch (msg.type) {
       case "command": {
-        let outcome: CommandOutcome;
-        try {
-          outcome = await this.command(att.memberId, msg.commandId, msg.command);
-        } catch (err) {
-          const e = toErrorPayload(err);
-          return this.sendError(ws, msg.commandId, e.code, e.message);
-        }
+        const outcome = await this.command(att.memberId, msg.commandId, msg.command);
         if (outcome.ok) this.send(ws, { type: "ack", commandId: msg.commandId, seq: outcome.seq, duplicate: outcome.duplicate });
         else this.send(ws, { type: "error", commandId: msg.commandId, error: outcome.error });
         return;
       }
       case "resume":
-        return this.serial(() => this.resume(ws, att.memberId, msg.lastSeq));
+        return this.serial(() => this.greet(ws, att.memberId, msg.lastSeq));
       case "ping":
-        return this.send(ws, { type: "pong", t: msg.t ?? null, serverTime: this.now() });
+        // A keepalive that is not byte for byte PING_FRAME (the runtime answers those without us).
+        return this.hub.send(ws, PONG_FRAME);
       case "signal":
         return this.relaySignal(ws, att.memberId, msg.to, msg.data);
       case "quality":
         return this.serial(async () => {
-          const m = this.engine?.context.members[att.memberId];
+          const m = this.snapshot?.context.members[att.memberId];
           if (m && m.status === "admitted" && m.quality !== msg.level)
-            await this.apply({ type: "quality", memberId: att.memberId, level: msg.level, now: this.now() }, SYSTEM);
+            await this.handle({ type: "quality", memberId: att.memberId, level: msg.level, now: this.now() }, SYSTEM);
         });
       case "arrived":
         // Twilio mode trusts only Twilio's signed callbacks for arrival.
-        if (this.engine?.context.mediaProvider !== "local") return;
-        return this.arrival(att.memberId, msg.mediaRoom);
+        if (this.snapshot?.context.mediaProvider !== "local") return;
+        await this.arrival(att.memberId, msg.mediaRoom);
+        return;
       case "refreshMedia":
         return this.serial(async () => {
-          const engine = this.engine;
-          const m = engine?.context.members[att.memberId];
-          if (!engine || !m || m.location === null) return this.sendError(ws, null, "NOT_ADMITTED", "no media room yet");
-          const placement = await this.placementFor(engine.context, att.memberId, "refresh", this.now());
-          this.send(ws, { type: "placement", seq: this.seq, placement });
+          const m = this.snapshot?.context.members[att.memberId];
+          if (!m || m.location === null) return this.sendError(ws, null, "NOT_ADMITTED", "no media room yet");
+          const media = await this.refreshGrant(att.memberId, this.now());
+          if (media) this.send(ws, { type: "mediaToken", media });
         });
     }
   }
 
   /** Local media: WebRTC signalling, only between members placed in the same room. */
   private relaySignal(ws: WebSocket, from: string, to: string, data: Record<string, unknown>) {
-    const ctx = this.engine?.context;
+    const ctx = this.snapshot?.context;
     const a = ctx?.members[from];
     const b = ctx?.members[to];
-    if (ctx?.mediaProvider !== "local") return this.sendError(ws, null, "INVALID_STATE", "signalling is only for local media mode");
+    if (!ctx || ctx.mediaProvider !== "local") return this.sendError(ws, null, "INVALID_STATE", "signalling is only for local media mode");
     if (!a || !b || a.location === null || a.location !== b.location) return this.sendError(ws, null, "FORBIDDEN", "you can only signal members in your room");
     const text = JSON.stringify({ type: "signal", from, data } satisfies ServerMessage);
-    for (const peer of this.ctx.getWebSockets(`m:${to}`)) {
-      try {
-        peer.send(text);
-      } catch {
-        /* closing */
-      }
-    }
+    for (const peer of this.hub.of(to)) this.hub.send(peer, text);
   }
 
   async webSocketClose(ws: WebSocket, code: number, _reason: string, _wasClean: boolean) {
@@ -1256,59 +679,14 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   }
 
   private async socketGone(ws: WebSocket) {
-    this.budgets.delete(ws);
-    const att = this.attachment(ws);
+    const att = this.hub.attachment(ws);
     if (!att) return;
     await this.serial(async () => {
-      const engine = this.engine;
-      if (!engine) return;
-      const others = this.ctx.getWebSockets(`m:${att.memberId}`).filter((s) => s !== ws && s.readyState === WebSocket.OPEN);
-      const m = engine.context.members[att.memberId];
-      if (!others.length && m?.connected) await this.apply({ type: "connection", memberId: att.memberId, connected: false, now: this.now() }, SYSTEM);
+      const m = this.snapshot?.context.members[att.memberId];
+      const others = this.hub.of(att.memberId).filter((s) => s !== ws);
+      if (!others.length && m?.connected) await this.handle({ type: "connection", memberId: att.memberId, connected: false, now: this.now() }, SYSTEM);
     });
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-
-/** Who hears a notice. Room-scoped notices go to that room's members (as placed before and after) plus staff. */
-function noticeAudience(n: Notice, prev: SessionContext, next: SessionContext): string[] {
-  const inRoom = (ctx: SessionContext, roomId: string) =>
-    Object.values(ctx.members)
-      .filter((m) => m.location === roomId)
-      .map((m) => `m:${m.id}`);
-  switch (n.kind) {
-    case "broadcast":
-      return n.roomId ? ["staff", ...inRoom(next, n.roomId)] : ["*"];
-    case "helpRequested":
-    case "joinRequest":
-    case "mediaError":
-      return ["staff"];
-    case "helpResolved":
-      return ["staff", `m:${n.memberId}`];
-    case "roomClosing":
-      return ["staff", ...inRoom(prev, n.roomId)];
-    case "roundWarning":
-    case "closingCountdown":
-    case "sessionEnded":
-      return ["*"];
-  }
-}
-
-function placementReason(event: SessionEvent, from: string | null, to: string | null): string {
-  if (event.type === "tick") return to === MAIN_ROOM ? "round-ended" : to === null ? "session-ended" : "timer";
-  if (event.type === "closeRoom") return "room-closed";
-  if (event.type === "closeAll") return "round-ended";
-  if (event.type === "openBreakouts") return "breakouts-opened";
-  if (event.type === "admit" || (event.type === "memberJoined" && from === null)) return "admitted";
-  if (event.type === "endSession") return "session-ended";
-  return event.type === "move" || event.type === "swap" || event.type === "bulkAssign" ? "moved" : event.type;
-}
-
-function budgetFor(env: Bindings, role: Role) {
-  const spec = role === "participant" ? env.SOCKET_BUDGET_PARTICIPANT : env.SOCKET_BUDGET_STAFF;
-  const [c, r] = (spec ?? (role === "participant" ? "30/10" : "600/300")).split("/").map(Number);
-  return { capacity: c > 0 ? c : 30, refillPerSecond: r >= 0 ? r : 10 };
 }
 
 function json(body: unknown, status = 200): Response {

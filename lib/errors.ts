@@ -9,24 +9,22 @@ export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorPay
 
 export type CommandOutcome = { ok: true; commandId: string; seq: number; duplicate: boolean } | { ok: false; commandId: string | null; error: ErrorPayload };
 
-/** A typed refusal thrown across RPC: the message carries the code ("CODE: text") because RPC keeps only messages. */
+/**
+ * A typed refusal, thrown and caught within one side (the session's RPC methods return it as a value; the Worker's
+ * route code throws it for its error handler). It never crosses RPC as an exception.
+ */
 export class SessionError extends Error {
   constructor(
     readonly code: ErrorCode,
     readonly text: string,
   ) {
-    super(`${code}: ${text}`);
+    super(text);
     this.name = "SessionError";
   }
 }
 
+/** The refusal an error carries, or INTERNAL for anything else (which is then logged, not shown). */
 export function toErrorPayload(err: unknown): ErrorPayload {
   if (err instanceof SessionError) return { code: err.code, message: err.text };
-  const e = err as { code?: unknown; message?: unknown; name?: unknown };
-  // RPC rethrows lose the class but keep the message; our messages carry the code as "CODE: text".
-  if (typeof e?.message === "string") {
-    const m = /^(?:[A-Za-z]*Error: )?([A-Z_]{3,}): (.*)$/s.exec(e.message);
-    if (m) return { code: m[1] as ErrorCode, message: m[2] };
-  }
   return { code: "INTERNAL", message: "something went wrong; nothing was changed" };
 }

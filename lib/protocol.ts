@@ -5,7 +5,30 @@
  */
 import { z } from "zod";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/**
+ * Keepalive frames. The session answers PING with PONG without running any code (the runtime's WebSocket
+ * auto-response), so a connected but idle session can hibernate: both must be sent byte for byte as written here.
+ */
+export const PING_FRAME = '{"type":"ping"}';
+export const PONG_FRAME = '{"type":"pong"}';
+
+/**
+ * WebSocket close codes the session uses. 4000–4999: do not reconnect with this ticket (the reason says why);
+ * 1008: this connection broke the message budget (a new one may connect).
+ */
+export const CLOSE_CODES = {
+  left: 4000,
+  ended: 4001,
+  removed: 4003,
+  /** A newer connection of the same member took this one's place (a member holds at most MAX_SOCKETS_PER_MEMBER). */
+  replaced: 4008,
+  budget: 1008,
+} as const;
+
+/** Sockets one member may hold at once (several tabs, a reconnect overlapping the old socket); the newest wins. */
+export const MAX_SOCKETS_PER_MEMBER = 3;
 
 /** Twilio Group rooms hold at most 50 participants; the main room must hold everyone, so a session does too. */
 export const MAX_ROOM_CAPACITY = 50;
@@ -27,7 +50,6 @@ export const MEDIA_TOKEN_LIMIT = { perWindow: 60, windowMs: 60_000 } as const;
 
 export const RoleSchema = z.enum(["facilitator", "cofacilitator", "participant"]);
 export type Role = z.infer<typeof RoleSchema>;
-export const STAFF_ROLES: readonly Role[] = ["facilitator", "cofacilitator"];
 export const isStaff = (role: Role) => role !== "participant";
 
 /**
@@ -157,38 +179,52 @@ export const CommandSchema = z.discriminatedUnion("type", [
 export type Command = z.infer<typeof CommandSchema>;
 export type CommandType = Command["type"];
 
+/** What the protocol knows about each command besides its shape: who may run it, and whether a success is audited. */
+export interface CommandSpec {
+  /** Roles that may run it (the session checks the role it knows the member by, not a claimed one). */
+  roles: readonly Role[];
+  /** Breakout operations and admission decisions: audited when they succeed (refusals always are). */
+  audited: boolean;
+}
+
+const STAFF: readonly Role[] = ["facilitator", "cofacilitator"];
+
 /**
- * Who may run each command. Enforced by the machine's guards; documented in docs/protocol.md;
- * walked in full by the authorisation tests over both transports.
+ * Every command, from the one source: its type comes from CommandSchema (the compiler holds this table complete), its
+ * phases from the session machine (durable-objects/logic/rules.ts derives them). Documented in docs/protocol.md; walked
+ * in full by the authorisation tests over both transports.
  */
-export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
-  admit: ["facilitator", "cofacilitator"],
-  deny: ["facilitator", "cofacilitator"],
-  removeMember: ["facilitator", "cofacilitator"],
-  updateSettings: ["facilitator"],
-  createBreakouts: ["facilitator", "cofacilitator"],
-  addRoom: ["facilitator", "cofacilitator"],
-  renameRoom: ["facilitator", "cofacilitator"],
-  deleteRoom: ["facilitator", "cofacilitator"],
-  autoAssign: ["facilitator", "cofacilitator"],
-  assign: ["facilitator", "cofacilitator"],
-  bulkAssign: ["facilitator", "cofacilitator"],
-  preAssign: ["facilitator", "cofacilitator"],
-  openBreakouts: ["facilitator", "cofacilitator"],
-  move: ["facilitator", "cofacilitator"],
-  swap: ["facilitator", "cofacilitator"],
-  closeRoom: ["facilitator", "cofacilitator"],
-  closeAll: ["facilitator", "cofacilitator"],
-  extendRound: ["facilitator", "cofacilitator"],
-  broadcast: ["facilitator", "cofacilitator"],
-  visitRoom: ["facilitator", "cofacilitator"],
-  resolveHelp: ["facilitator", "cofacilitator"],
-  endSession: ["facilitator"],
-  chooseRoom: ["participant"],
-  returnToMain: ["participant"],
-  requestHelp: ["participant"],
-  leave: ["facilitator", "cofacilitator", "participant"],
+export const COMMANDS: { readonly [T in CommandType]: CommandSpec } = {
+  admit: { roles: STAFF, audited: true },
+  deny: { roles: STAFF, audited: true },
+  removeMember: { roles: STAFF, audited: true },
+  updateSettings: { roles: ["facilitator"], audited: true },
+  createBreakouts: { roles: STAFF, audited: true },
+  addRoom: { roles: STAFF, audited: true },
+  renameRoom: { roles: STAFF, audited: true },
+  deleteRoom: { roles: STAFF, audited: true },
+  autoAssign: { roles: STAFF, audited: true },
+  assign: { roles: STAFF, audited: true },
+  bulkAssign: { roles: STAFF, audited: true },
+  preAssign: { roles: STAFF, audited: true },
+  openBreakouts: { roles: STAFF, audited: true },
+  move: { roles: STAFF, audited: true },
+  swap: { roles: STAFF, audited: true },
+  closeRoom: { roles: STAFF, audited: true },
+  closeAll: { roles: STAFF, audited: true },
+  extendRound: { roles: STAFF, audited: true },
+  broadcast: { roles: STAFF, audited: false },
+  visitRoom: { roles: STAFF, audited: true },
+  resolveHelp: { roles: STAFF, audited: false },
+  endSession: { roles: ["facilitator"], audited: true },
+  chooseRoom: { roles: ["participant"], audited: true },
+  returnToMain: { roles: ["participant"], audited: true },
+  requestHelp: { roles: ["participant"], audited: false },
+  leave: { roles: ["facilitator", "cofacilitator", "participant"], audited: false },
 };
+
+export const COMMAND_TYPES: readonly CommandType[] = Object.keys(COMMANDS) as CommandType[];
+export const COMMAND_ROLES = Object.fromEntries(COMMAND_TYPES.map((t) => [t, COMMANDS[t].roles])) as { readonly [T in CommandType]: readonly Role[] };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors: every refusal names one of these codes.
@@ -239,6 +275,10 @@ export const ClientMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("command"), commandId: z.string().min(8).max(64), command: CommandSchema }).strict(),
   /** Ask for what was missed since lastSeq (also accepted as ?lastSeq= on connect). */
   z.object({ type: z.literal("resume"), lastSeq: z.number().int().min(0) }).strict(),
+  /**
+   * Keepalive: send PING_FRAME exactly and the runtime answers PONG_FRAME without waking the session. Any other ping
+   * (protocol 1 clients add `t`) is answered with PONG_FRAME by the session itself.
+   */
   z.object({ type: z.literal("ping"), t: z.number().optional() }).strict(),
   /** Local media mode: WebRTC signalling relayed to one member in the same room. */
   z.object({ type: z.literal("signal"), to: Id, data: z.record(z.string(), z.unknown()) }).strict(),
@@ -246,7 +286,7 @@ export const ClientMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("quality"), level: z.number().int().min(0).max(5) }).strict(),
   /** Media arrival as the client sees it (local media mode; Twilio mode uses signed status callbacks). */
   z.object({ type: z.literal("arrived"), mediaRoom: z.string().max(200).nullable() }).strict(),
-  /** Ask for a fresh media token for the current room before the old one expires. */
+  /** Ask for a fresh media token for the current room (answered with a `mediaToken` frame). */
   z.object({ type: z.literal("refreshMedia") }).strict(),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
@@ -387,20 +427,37 @@ export type Notice =
   | { kind: "mediaError"; key: string; message: string };
 
 // ---------------------------------------------------------------------------------------------------------------
-// Server → client frames. Those with `seq` are ordered and replayable; a client keeps the highest seq it saw.
+// Server → client frames. Those with `seq` are the session's ordered stream: every sequenced frame a member receives
+// is kept, so a client that reconnects with ?lastSeq= gets exactly the frames it missed, as they were sent (or a
+// snapshot when it is further behind than the log). A seq belongs to one frame only. Frames without seq (hello, ack,
+// error, pong, signal, mediaToken) answer the connection itself and are never replayed.
 // ---------------------------------------------------------------------------------------------------------------
 
-export type ServerMessage =
-  | { type: "hello"; protocol: number; sessionId: string; you: { memberId: string; role: Role; name: string }; serverTime: number }
-  | { type: "snapshot"; seq: number; staff?: StaffState; view?: ParticipantView }
+export type SequencedMessage =
+  | { type: "snapshot"; seq: number; staff?: StaffState; view?: ParticipantView; placement: Placement | null }
   | { type: "patch"; seq: number; changes: Change[] }
   | { type: "view"; seq: number; view: ParticipantView }
   | { type: "placement"; seq: number; placement: Placement }
-  | { type: "notice"; seq: number; notice: Notice }
+  | { type: "notice"; seq: number; notice: Notice };
+
+export type ServerMessage =
+  | SequencedMessage
+  | {
+      type: "hello";
+      protocol: number;
+      sessionId: string;
+      you: { memberId: string; role: Role; name: string };
+      /** Session clock at the time of sending (clients keep their offset from it; keepalives carry no time). */
+      serverTime: number;
+      /** What follows: the frames after `from` up to `to` (a resume), or a snapshot at `to` (from null). */
+      resume: { from: number | null; to: number };
+    }
   | { type: "ack"; commandId: string; seq: number; duplicate: boolean }
   | { type: "error"; commandId: string | null; error: ErrorPayload }
-  | { type: "pong"; t: number | null; serverTime: number }
-  | { type: "signal"; from: string; data: Record<string, unknown> };
+  | { type: "pong" }
+  | { type: "signal"; from: string; data: Record<string, unknown> }
+  /** A fresh token for the media room the member is placed in now (a refresh: the place has not changed). */
+  | { type: "mediaToken"; media: MediaGrant };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Operator monitoring (HTTP only)

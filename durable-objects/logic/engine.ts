@@ -1,43 +1,91 @@
 /**
- * The session engine: a running XState actor plus the bookkeeping the Durable Object needs around one event
- * (refusal reasons, emitted notices, the context before and after). Still pure: no storage, no sockets.
+ * The session engine: one event in, the next state out. Pure functions over XState's pure `transition` (no live
+ * actor): a command's rules are checked once, here, then the machine takes it; notices are the machine's emitted
+ * events. Nothing here stores, sends or reads a clock.
  */
-import { createActor, type Actor as XActor } from "xstate";
+import { type ActorLogic, initialTransition, transition } from "xstate";
 import type { Notice, SessionPhase } from "../../lib/protocol";
-import { sessionMachine, phaseOf, type EmittedNotice, type SessionSnapshot } from "./machine";
+import { type EmittedNotice, phaseOf, type SessionSnapshot, sessionMachine } from "./machine";
 import { contextPhase, isCommandEvent, type SessionContext, type SessionEvent, type SessionInput } from "./model";
 import { checkCommand, type Refusal } from "./rules";
 
-/** Parts of the context kept as one stored row per entry. */
+/** Parts of the context kept as one stored row per entry (a move rewrites one member of fifty, not all). */
 export type StoredPart = "members" | "rooms" | "media";
 export const STORED_PARTS: readonly StoredPart[] = ["members", "rooms", "media"];
 
-export type DispatchResult =
-  | { ok: true; prev: SessionContext; next: SessionContext; prevPhase: SessionPhase; phase: SessionPhase; notices: Notice[] }
+export type StepResult =
+  | { ok: true; snapshot: SessionSnapshot; prev: SessionContext; next: SessionContext; prevPhase: SessionPhase; phase: SessionPhase; notices: Notice[] }
   | { ok: false; error: Refusal };
 
-export class SessionEngine {
-  private readonly actor: XActor<typeof sessionMachine>;
-  private collected: Notice[] = [];
+/** A new session's first state. */
+export function createSession(input: SessionInput): SessionSnapshot {
+  return initialTransition(sessionMachine, input)[0];
+}
 
-  private constructor(actor: XActor<typeof sessionMachine>) {
-    this.actor = actor;
-    this.actor.on("notice", (e: EmittedNotice) => this.collected.push(e.notice));
-    this.actor.start();
+/**
+ * Apply one event. A command is checked against the rules once (role, membership, phase, data); a refused one changes
+ * nothing and says why. The machine then takes the event; its emitted notices come back as the step's notices.
+ */
+export function step(snapshot: SessionSnapshot, event: SessionEvent): StepResult {
+  const prevPhase = phaseOf(snapshot);
+  if (isCommandEvent(event)) {
+    const refusal = checkCommand(snapshot.context, prevPhase, event);
+    if (refusal) return { ok: false, error: refusal };
+  }
+  const [next, actions] = transition(sessionMachine, snapshot, event);
+  const phase = phaseOf(next);
+  if (phase !== contextPhase(next.context)) throw new Error(`engine: state ${phase} disagrees with context ${contextPhase(next.context)}`);
+  const notices: Notice[] = [];
+  for (const a of actions as readonly { type: string; params?: unknown }[])
+    if (a.type === "xstate.emit") notices.push((a.params as { event: EmittedNotice }).event.notice);
+  return { ok: true, snapshot: next, prev: snapshot.context, next: next.context, prevPhase, phase, notices };
+}
+
+/** What storage keeps of a snapshot: the state value and the context (with `without` parts emptied; stored apart). */
+export interface PersistedSession {
+  value: SessionSnapshot["value"];
+  context: SessionContext;
+}
+
+export function persistSnapshot(snapshot: SessionSnapshot, without: readonly StoredPart[] = []): PersistedSession {
+  const context = { ...snapshot.context };
+  for (const part of without) context[part] = {};
+  return { value: snapshot.value, context };
+}
+
+/** Rebuild a snapshot from what persistSnapshot() wrote, with the stored parts put back. */
+export function restoreSnapshot(persisted: PersistedSession, parts: Partial<Pick<SessionContext, StoredPart>> = {}): SessionSnapshot {
+  return sessionMachine.resolveState({ value: persisted.value, context: { ...persisted.context, ...parts } });
+}
+
+/**
+ * The engine as actor logic (rules + machine), for tools that traverse logic, such as @xstate/graph's model-based
+ * paths: a refused command leaves the snapshot as it was, like the engine does.
+ */
+export const sessionLogic: ActorLogic<SessionSnapshot, SessionEvent, SessionInput> = Object.create(sessionMachine, {
+  transition: {
+    value: (snapshot: SessionSnapshot, event: SessionEvent) => {
+      const r = step(snapshot, event);
+      return r.ok ? r.snapshot : snapshot;
+    },
+  },
+});
+
+/**
+ * A session held in memory, for tests and tools: the current snapshot and `dispatch`, which steps it. The Durable
+ * Object does not use this: it installs a step's snapshot only after the step is stored.
+ */
+export class SessionEngine {
+  snapshot: SessionSnapshot;
+
+  constructor(snapshot: SessionSnapshot) {
+    this.snapshot = snapshot;
   }
 
   static create(input: SessionInput): SessionEngine {
-    return new SessionEngine(createActor(sessionMachine, { input }));
+    return new SessionEngine(createSession(input));
   }
 
-  /** Rebuild from what persisted() returned (after hibernation, eviction or restart). */
-  static restore(persisted: unknown): SessionEngine {
-    return new SessionEngine(createActor(sessionMachine, { snapshot: persisted as SessionSnapshot, input: undefined as unknown as SessionInput }));
-  }
-
-  get snapshot(): SessionSnapshot {
-    return this.actor.getSnapshot();
-  }
   get context(): SessionContext {
     return this.snapshot.context;
   }
@@ -45,41 +93,17 @@ export class SessionEngine {
     return phaseOf(this.snapshot);
   }
 
-  persisted(): unknown {
-    return this.actor.getPersistedSnapshot();
+  /** What storage would keep, and the engine rebuilt from it: a round trip tests use to check persistence. */
+  persisted(): PersistedSession {
+    return JSON.parse(JSON.stringify(persistSnapshot(this.snapshot)));
+  }
+  static restore(persisted: PersistedSession): SessionEngine {
+    return new SessionEngine(restoreSnapshot(persisted));
   }
 
-  /**
-   * persisted() with the record-valued parts of the context (members, rooms, media) empty: the Durable Object stores
-   * them one row per entry and rewrites only the entries an event changed (a move touches one member of fifty).
-   */
-  persistedWithout(parts: readonly StoredPart[]): unknown {
-    const snap = this.snapshot;
-    const context = { ...snap.context };
-    for (const part of parts) context[part] = {};
-    return sessionMachine.getPersistedSnapshot({ ...snap, context } as SessionSnapshot);
-  }
-
-  /** Rebuild from persistedWithout() output and the stored entries of those parts. */
-  static restoreWith(persisted: unknown, parts: Partial<Pick<SessionContext, StoredPart>>): SessionEngine {
-    const p = persisted as { context: SessionContext };
-    return SessionEngine.restore({ ...p, context: { ...p.context, ...parts } });
-  }
-
-  /** Apply one event; a refused command changes nothing and says why. */
-  dispatch(event: SessionEvent): DispatchResult {
-    const before = this.snapshot;
-    const prevPhase = phaseOf(before);
-    if (isCommandEvent(event)) {
-      const refusal = checkCommand(before.context, prevPhase, event);
-      if (refusal) return { ok: false, error: refusal };
-      if (!before.can(event)) return { ok: false, error: { code: "INVALID_STATE", message: `${event.type} is not possible now` } };
-    }
-    this.collected = [];
-    this.actor.send(event);
-    const after = this.snapshot;
-    const phase = phaseOf(after);
-    if (phase !== contextPhase(after.context)) throw new Error(`engine: state ${phase} disagrees with context ${contextPhase(after.context)}`);
-    return { ok: true, prev: before.context, next: after.context, prevPhase, phase, notices: this.collected };
+  dispatch(event: SessionEvent): StepResult {
+    const r = step(this.snapshot, event);
+    if (r.ok) this.snapshot = r.snapshot;
+    return r;
   }
 }

@@ -1,6 +1,8 @@
 /**
  * The session state machine (XState v5). Pure: no I/O, no clocks, no timers. Time arrives in events (`now`),
- * deadlines live in the context and the Durable Object's alarm sends `tick`.
+ * deadlines live in the context and the Durable Object's alarm sends `tick`. It owns the lifecycle: which phase
+ * handles which event, and what each does. Whether a member may run a command (role, membership, data) is the
+ * rules' question, asked once by the engine before the machine sees the command (engine.ts).
  *
  *   live ─┬─ main ──createBreakouts──▶ breakout.preparing ──openBreakouts──▶ breakout.open
  *         │    ▲                              │ closeAll (cancel)                │ closeAll / round time up
@@ -45,8 +47,6 @@ export const sessionMachine = setup({
     emitted: {} as EmittedNotice,
   },
   guards: {
-    /** Role, phase and data checks for client commands: see rules.ts. */
-    commandAllowed: ({ context, event }) => isCommandEvent(event) && checkCommand(context, contextPhase(context), event) === null,
     sessionTimeUp: ({ context, event }) => {
       const end = u.sessionEndsAt(context);
       return end !== null && event.now >= end;
@@ -145,58 +145,58 @@ export const sessionMachine = setup({
         arrival: { actions: "setArrival" },
         quality: { actions: "setQuality" },
         mediaUpdated: [{ guard: "mediaFailed", actions: ["setMedia", "emitMediaError"] }, { actions: "setMedia" }],
-        admit: { guard: "commandAllowed", actions: "admit" },
-        deny: { guard: "commandAllowed", actions: "deny" },
-        removeMember: { guard: "commandAllowed", actions: "removeMember" },
-        leave: { guard: "commandAllowed", actions: "leave" },
-        updateSettings: { guard: "commandAllowed", actions: "updateSettings" },
-        broadcast: { guard: "commandAllowed", actions: "emitBroadcast" },
-        requestHelp: { guard: "commandAllowed", actions: ["requestHelp", "emitHelpRequested"] },
-        resolveHelp: { guard: "commandAllowed", actions: ["resolveHelp", "emitHelpResolved"] },
-        endSession: { guard: "commandAllowed", target: "ended", actions: ["endByCommand", "emitSessionEnded"] },
+        admit: { actions: "admit" },
+        deny: { actions: "deny" },
+        removeMember: { actions: "removeMember" },
+        leave: { actions: "leave" },
+        updateSettings: { actions: "updateSettings" },
+        broadcast: { actions: "emitBroadcast" },
+        requestHelp: { actions: ["requestHelp", "emitHelpRequested"] },
+        resolveHelp: { actions: ["resolveHelp", "emitHelpResolved"] },
+        endSession: { target: "ended", actions: ["endByCommand", "emitSessionEnded"] },
         tick: { guard: "sessionTimeUp", target: "ended", actions: ["endForTime", "emitSessionEnded"] },
       },
       states: {
         main: {
           on: {
-            createBreakouts: { guard: "commandAllowed", target: "breakout", actions: "createBreakouts" },
+            createBreakouts: { target: "breakout", actions: "createBreakouts" },
           },
         },
         breakout: {
           initial: "preparing",
           on: {
-            renameRoom: { guard: "commandAllowed", actions: "renameRoom" },
-            preAssign: { guard: "commandAllowed", actions: "preAssign" },
+            renameRoom: { actions: "renameRoom" },
+            preAssign: { actions: "preAssign" },
           },
           states: {
             preparing: {
               on: {
-                addRoom: { guard: "commandAllowed", actions: "addRoom" },
-                deleteRoom: { guard: "commandAllowed", actions: "deleteRoom" },
-                autoAssign: { guard: "commandAllowed", actions: "autoAssignPlan" },
-                assign: { guard: "commandAllowed", actions: "assignPlan" },
-                bulkAssign: { guard: "commandAllowed", actions: "bulkAssign" },
-                chooseRoom: { guard: "commandAllowed", actions: "chooseRoom" },
-                openBreakouts: { guard: "commandAllowed", target: "open", actions: "openBreakouts" },
+                addRoom: { actions: "addRoom" },
+                deleteRoom: { actions: "deleteRoom" },
+                autoAssign: { actions: "autoAssignPlan" },
+                assign: { actions: "assignPlan" },
+                bulkAssign: { actions: "bulkAssign" },
+                chooseRoom: { actions: "chooseRoom" },
+                openBreakouts: { target: "open", actions: "openBreakouts" },
                 // Cancelling before anything opened: rooms are discarded, nobody moved.
-                closeAll: { guard: "commandAllowed", target: "#session.live.main", actions: "finishRound" },
+                closeAll: { target: "#session.live.main", actions: "finishRound" },
               },
             },
             open: {
               always: { guard: "noOpenRooms", target: "#session.live.main", actions: "finishRound" },
               on: {
-                move: { guard: "commandAllowed", actions: "move" },
-                swap: { guard: "commandAllowed", actions: "swap" },
-                bulkAssign: { guard: "commandAllowed", actions: "bulkAssign" },
-                chooseRoom: { guard: "commandAllowed", actions: "chooseRoom" },
-                returnToMain: { guard: "commandAllowed", actions: "returnToMain" },
-                visitRoom: { guard: "commandAllowed", actions: "visitRoom" },
-                closeRoom: { guard: "commandAllowed", actions: ["emitRoomClosing", "closeRoom"] },
+                move: { actions: "move" },
+                swap: { actions: "swap" },
+                bulkAssign: { actions: "bulkAssign" },
+                chooseRoom: { actions: "chooseRoom" },
+                returnToMain: { actions: "returnToMain" },
+                visitRoom: { actions: "visitRoom" },
+                closeRoom: { actions: ["emitRoomClosing", "closeRoom"] },
                 closeAll: [
-                  { guard: and(["commandAllowed", "immediateClose"]), target: "#session.live.main", actions: "finishRound" },
-                  { guard: "commandAllowed", target: "closing", actions: ["startClosingCountdown", "emitClosingCountdown"] },
+                  { guard: "immediateClose", target: "#session.live.main", actions: "finishRound" },
+                  { target: "closing", actions: ["startClosingCountdown", "emitClosingCountdown"] },
                 ],
-                extendRound: { guard: "commandAllowed", actions: "extendRound" },
+                extendRound: { actions: "extendRound" },
                 tick: [
                   { guard: "sessionTimeUp", target: "#session.ended", actions: ["endForTime", "emitSessionEnded"] },
                   // Round over with no closing countdown configured: everyone back to main at the deadline itself.
@@ -210,14 +210,14 @@ export const sessionMachine = setup({
             closing: {
               always: { guard: "noOpenRooms", target: "#session.live.main", actions: "finishRound" },
               on: {
-                move: { guard: "commandAllowed", actions: "move" },
-                swap: { guard: "commandAllowed", actions: "swap" },
-                returnToMain: { guard: "commandAllowed", actions: "returnToMain" },
-                visitRoom: { guard: "commandAllowed", actions: "visitRoom" },
-                closeRoom: { guard: "commandAllowed", actions: ["emitRoomClosing", "closeRoom"] },
+                move: { actions: "move" },
+                swap: { actions: "swap" },
+                returnToMain: { actions: "returnToMain" },
+                visitRoom: { actions: "visitRoom" },
+                closeRoom: { actions: ["emitRoomClosing", "closeRoom"] },
                 // A second "close all" ends the countdown now.
-                closeAll: { guard: "commandAllowed", target: "#session.live.main", actions: "finishRound" },
-                extendRound: { guard: "commandAllowed", target: "open", actions: "extendRound" },
+                closeAll: { target: "#session.live.main", actions: "finishRound" },
+                extendRound: { target: "open", actions: "extendRound" },
                 tick: [
                   { guard: "sessionTimeUp", target: "#session.ended", actions: ["endForTime", "emitSessionEnded"] },
                   { guard: "closingTimeUp", target: "#session.live.main", actions: "finishRound" },

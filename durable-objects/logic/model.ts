@@ -3,6 +3,7 @@
  * Objects are replaced, never mutated, so the Durable Object can diff two contexts by reference.
  */
 import {
+  COMMAND_TYPES,
   DEFAULT_SETTINGS,
   MAIN_ROOM,
   MAX_ROOM_CAPACITY,
@@ -72,35 +73,8 @@ export type SystemEvent =
 
 export type SessionEvent = CommandEvent | SystemEvent;
 
-export const COMMAND_TYPES = new Set<string>([
-  "admit",
-  "deny",
-  "removeMember",
-  "updateSettings",
-  "createBreakouts",
-  "addRoom",
-  "renameRoom",
-  "deleteRoom",
-  "autoAssign",
-  "assign",
-  "bulkAssign",
-  "preAssign",
-  "openBreakouts",
-  "move",
-  "swap",
-  "closeRoom",
-  "closeAll",
-  "extendRound",
-  "broadcast",
-  "visitRoom",
-  "resolveHelp",
-  "endSession",
-  "chooseRoom",
-  "returnToMain",
-  "requestHelp",
-  "leave",
-]);
-export const isCommandEvent = (e: SessionEvent): e is CommandEvent => COMMAND_TYPES.has(e.type);
+const COMMAND_TYPE_SET: ReadonlySet<string> = new Set(COMMAND_TYPES);
+export const isCommandEvent = (e: SessionEvent): e is CommandEvent => COMMAND_TYPE_SET.has(e.type);
 
 export function initialContext(input: SessionInput): SessionContext {
   return {

@@ -4,7 +4,7 @@
  * writes each row exactly once.
  */
 import type { AnalyticsRecord } from "../../lib/runtime/analytics";
-import { MAIN_ROOM, mediaRoomName, type Notice, type SessionPhase } from "../../lib/protocol";
+import { COMMANDS, MAIN_ROOM, mediaRoomName, type Notice, type SessionPhase } from "../../lib/protocol";
 import { isCommandEvent, type Actor, type SessionContext, type SessionEvent } from "./model";
 import type { Refusal } from "./rules";
 
@@ -51,32 +51,6 @@ const AUDIT = `INSERT OR IGNORE INTO audit_log (id, session_id, actor, actor_rol
 const UPSERT_MEDIA = `INSERT INTO media_rooms (session_id, room_key, name, sid, status, created_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(session_id, room_key) DO UPDATE SET name = excluded.name, sid = COALESCE(excluded.sid, media_rooms.sid), status = excluded.status,
   completed_at = excluded.completed_at`;
-
-/** Commands that are breakout operations or admission decisions: audited when they succeed (refusals always are). */
-const AUDITED = new Set([
-  "admit",
-  "deny",
-  "removeMember",
-  "updateSettings",
-  "createBreakouts",
-  "addRoom",
-  "renameRoom",
-  "deleteRoom",
-  "autoAssign",
-  "assign",
-  "bulkAssign",
-  "preAssign",
-  "openBreakouts",
-  "move",
-  "swap",
-  "closeRoom",
-  "closeAll",
-  "extendRound",
-  "visitRoom",
-  "endSession",
-  "chooseRoom",
-  "returnToMain",
-]);
 
 function commandTarget(e: SessionEvent): string | null {
   const x = e as Record<string, unknown>;
@@ -238,7 +212,8 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
   for (const [i, a] of analytics.entries())
     out.push({ sql: ANALYTICS, params: [`${sid}:${eventNo}:${i}`, sid, eventNo, a.event, a.actor, a.target, a.data ? JSON.stringify(a.data) : null, at] });
 
-  if (isCommandEvent(event) && AUDITED.has(event.type)) out.push(auditRow(sid, `${sid}:${eventNo}:audit`, actor, event.type, commandTarget(event), "ok", at));
+  if (isCommandEvent(event) && COMMANDS[event.type].audited)
+    out.push(auditRow(sid, `${sid}:${eventNo}:audit`, actor, event.type, commandTarget(event), "ok", at));
   return { statements: out, analytics };
 }
 

@@ -1,9 +1,9 @@
 /**
- * Why a command may not run now. One function per command, each returning null (allowed) or a typed refusal.
- * The machine's `commandAllowed` guard calls these, and the engine calls them again to explain a refusal,
- * so what is refused and why it is refused can never drift apart.
+ * Why a command may not run now: role (lib/protocol's COMMANDS), membership, phase (the phases whose machine states
+ * handle it) and data (one check per command). The engine asks once per command, before the machine sees it.
  */
-import { COMMAND_ROLES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../../lib/protocol";
+import { COMMAND_ROLES, COMMAND_TYPES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../../lib/protocol";
+import { sessionMachine } from "./machine";
 import { autoAssign } from "./assignment";
 import { autoPlanResult } from "./updates";
 import { admittedMembers, memberByIdentity, occupancy, plannedCount, roomCapacity, type CommandEvent, type SessionContext, type SessionPhase } from "./model";
@@ -17,35 +17,32 @@ const refuse = (code: ErrorCode, message: string): Refusal => ({ code, message }
 
 type Check<T extends CommandType> = (ctx: SessionContext, phase: SessionPhase, e: Extract<CommandEvent, { type: T }>) => Refusal | null;
 
-/** Phases in which each command makes sense (the machine handles each command in exactly these states). */
-export const PHASES: Record<CommandType, readonly SessionPhase[]> = {
-  admit: ["main", "preparing", "open", "closing"],
-  deny: ["main", "preparing", "open", "closing"],
-  removeMember: ["main", "preparing", "open", "closing"],
-  updateSettings: ["main", "preparing", "open", "closing"],
-  createBreakouts: ["main"],
-  addRoom: ["preparing"],
-  renameRoom: ["preparing", "open", "closing"],
-  deleteRoom: ["preparing"],
-  autoAssign: ["preparing"],
-  assign: ["preparing"],
-  bulkAssign: ["preparing", "open"],
-  preAssign: ["preparing", "open", "closing"],
-  openBreakouts: ["preparing"],
-  move: ["open", "closing"],
-  swap: ["open", "closing"],
-  closeRoom: ["open", "closing"],
-  closeAll: ["preparing", "open", "closing"],
-  extendRound: ["open", "closing"],
-  broadcast: ["main", "preparing", "open", "closing"],
-  visitRoom: ["open", "closing"],
-  resolveHelp: ["main", "preparing", "open", "closing"],
-  endSession: ["main", "preparing", "open", "closing"],
-  chooseRoom: ["preparing", "open"],
-  returnToMain: ["open", "closing"],
-  requestHelp: ["main", "preparing", "open", "closing"],
-  leave: ["main", "preparing", "open", "closing"],
+const PHASE_STATES: Record<SessionPhase, string> = {
+  main: "session.live.main",
+  preparing: "session.live.breakout.preparing",
+  open: "session.live.breakout.open",
+  closing: "session.live.breakout.closing",
+  ended: "session.ended",
 };
+
+/** Event types the machine handles in a phase: those of its state node and every ancestor's. */
+function handledIn(phase: SessionPhase): Set<string> {
+  const out = new Set<string>();
+  for (
+    let node: { ownEvents: readonly string[]; parent?: unknown } | undefined = sessionMachine.getStateNodeById(PHASE_STATES[phase]);
+    node;
+    node = node.parent as typeof node
+  )
+    for (const type of node.ownEvents) out.add(type);
+  return out;
+}
+
+const HANDLED = Object.fromEntries((Object.keys(PHASE_STATES) as SessionPhase[]).map((p) => [p, handledIn(p)])) as Record<SessionPhase, Set<string>>;
+
+/** Phases in which each command can run: read off the machine, so the two cannot disagree. */
+export const PHASES = Object.fromEntries(
+  COMMAND_TYPES.map((t) => [t, (Object.keys(PHASE_STATES) as SessionPhase[]).filter((p) => HANDLED[p].has(t))]),
+) as unknown as Record<CommandType, readonly SessionPhase[]>;
 
 function admitted(ctx: SessionContext, memberId: string): Refusal | null {
   const m = ctx.members[memberId];

@@ -9,6 +9,7 @@
  * ("s1:main", "alice@example.com") are resolved to sids through the list filters, never put in a path.
  */
 import { z } from "zod";
+import { backoffMs } from "../runtime/backoff";
 
 export const DEFAULT_TWILIO_VIDEO_BASE_URL = "https://video.twilio.com";
 
@@ -567,8 +568,7 @@ export class TwilioVideoClient {
         error = e;
       }
       if (!error.retryable || attempt >= this.#maxAttempts) throw error.withAttempts(attempt);
-      const cap = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1));
-      let delay = Math.floor(this.#random() * cap);
+      let delay = backoffMs(attempt - 1, { baseMs: this.#baseDelayMs, maxMs: this.#maxDelayMs, jitter: true, random: this.#random });
       if (error.retryAfterMs !== null) {
         if (error.retryAfterMs > this.#maxRetryAfterMs) throw error.withAttempts(attempt);
         delay = Math.max(delay, error.retryAfterMs);

@@ -14,6 +14,7 @@ import type { ActorLogic } from "xstate";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { CommandType, SessionPhase } from "../../lib/protocol";
 import { invariantViolations } from "../../durable-objects/logic/invariants";
+import { sessionLogic } from "../../durable-objects/logic/engine";
 import { phaseOf, sessionMachine, type SessionSnapshot } from "../../durable-objects/logic/machine";
 import { admittedMembers, isCommandEvent, openRooms, type SessionContext, type SessionEvent, type SessionInput } from "../../durable-objects/logic/model";
 import { checkCommand, PHASES } from "../../durable-objects/logic/rules";
@@ -27,11 +28,11 @@ const timeOf = (s: SessionSnapshot) =>
     throw new Error("snapshot without a clock");
   })();
 
-/** The session machine, with the traversal's clock kept beside each snapshot it returns. */
+/** The engine (rules + machine), with the traversal's clock kept beside each snapshot it returns. */
 const timedMachine: typeof sessionMachine = Object.create(sessionMachine, {
   transition: {
     value: (snapshot: SessionSnapshot, event: SessionEvent, scope: Parameters<typeof sessionMachine.transition>[2]) => {
-      const next = sessionMachine.transition(snapshot, event, scope);
+      const next = sessionLogic.transition(snapshot, event, scope as never) as SessionSnapshot;
       if (next !== snapshot) clockOf.set(next, Math.max(timeOf(snapshot), event.now));
       return next;
     },
@@ -178,10 +179,10 @@ describe("model-based traversal of the session machine", { timeout: 60_000 }, ()
       expect(nextState.value, label).toEqual(VALUES[to]);
       if (!isCommandEvent(event)) continue;
       const refusal = checkCommand(state.context, from, event);
-      expect(state.can(event), label).toBe(refusal === null);
+      // The bare machine handles a command in exactly the phases the rules allow it in (the rules read them off it).
+      if (!refusal || (refusal.code === "INVALID_STATE" && !PHASES[event.type].includes(from))) expect(state.can(event), label).toBe(refusal === null);
       if (refusal) {
-        expect(nextState.context, label).toEqual(state.context);
-        expect(nextState.value, label).toEqual(state.value);
+        expect(nextState, label).toBe(state);
       } else {
         expect(expectedPhase(event, state.context, from, nextState.context), label).toContain(to);
       }

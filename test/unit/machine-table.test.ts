@@ -4,9 +4,9 @@
  */
 import { __unsafe_getAllOwnEventDescriptors } from "xstate";
 import { describe, expect, it } from "vitest";
-import { COMMAND_ROLES, CommandSchema, type CommandType, type Role, type SessionPhase } from "../../lib/protocol";
+import { COMMAND_ROLES, COMMAND_TYPES, CommandSchema, type CommandType, type Role, type SessionPhase } from "../../lib/protocol";
 import { SessionEngine } from "../../durable-objects/logic/engine";
-import { COMMAND_TYPES, type CommandEvent } from "../../durable-objects/logic/model";
+import type { CommandEvent } from "../../durable-objects/logic/model";
 import { checkCommand, PHASES } from "../../durable-objects/logic/rules";
 import { ALL_COMMAND_TYPES, createSession, sampleCommands, type SessionFixture } from "./helpers/session-fixture";
 
@@ -64,7 +64,7 @@ describe("phase × command table", () => {
 
   it("the machine handles each command in exactly the phases PHASES names", () => {
     for (const { name, phase, s } of vs) {
-      const handled = new Set(__unsafe_getAllOwnEventDescriptors(s.engine.snapshot).filter((t: string) => COMMAND_TYPES.has(t)));
+      const handled = new Set(__unsafe_getAllOwnEventDescriptors(s.engine.snapshot).filter((t: string) => (COMMAND_TYPES as readonly string[]).includes(t)));
       const expected = ALL_COMMAND_TYPES.filter((t) => PHASES[t].includes(phase));
       expect([...handled].sort(), name).toEqual([...expected].sort());
     }

@@ -4,7 +4,7 @@
  * reconnect when no answer came.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ServerMessage } from "../../lib/protocol";
+import { PING_FRAME, type ServerMessage } from "../../lib/protocol";
 import { CommandError, OUTGOING_BURST, SessionConnection, sessionSocketUrl, type ConnectionStatus } from "../../web/src/lib/session-core";
 
 class FakeSocket extends EventTarget {
@@ -52,7 +52,7 @@ afterEach(() => {
   FakeSocket.all = [];
 });
 
-function setup() {
+function setup(opts: { pingIntervalMs?: number } = {}) {
   const received: ServerMessage[] = [];
   const statuses: ConnectionStatus[] = [];
   let n = 0;
@@ -65,7 +65,7 @@ function setup() {
     onStatus: (s) => statuses.push(s),
     minReconnectionDelay: 0,
     maxReconnectionDelay: 0,
-    pingIntervalMs: 60_000,
+    pingIntervalMs: opts.pingIntervalMs ?? 60_000,
     newId: () => `cmd-0000-${++n}`,
   });
   conns.push(conn);
@@ -76,7 +76,7 @@ function setup() {
   return { conn, received, statuses, socket };
 }
 
-const snapshot = (seq: number): ServerMessage => ({ type: "snapshot", seq, view: undefined, staff: undefined });
+const snapshot = (seq: number): ServerMessage => ({ type: "snapshot", seq, view: undefined, staff: undefined, placement: null });
 const patch = (seq: number): ServerMessage => ({ type: "patch", seq, changes: [] });
 
 describe("session socket URL", () => {
@@ -119,15 +119,27 @@ describe("SessionConnection", () => {
     expect(conn.synced).toBe(false);
   });
 
-  it("applies the placement that follows a snapshot even when its seq is not newer", async () => {
+  it("treats views and placements like every sequenced frame: after the snapshot, each newer seq once, in order", async () => {
     const { received, socket } = setup();
     const s0 = await socket(0);
     s0.open();
     s0.serverSends(snapshot(12));
-    s0.serverSends({ type: "placement", seq: 4, placement: { location: "main", roomName: "Main room", media: null, reason: "snapshot" } });
+    s0.serverSends({ type: "placement", seq: 4, placement: { location: "main", roomName: "Main room", media: null, reason: "stale" } });
     s0.serverSends({ type: "placement", seq: 13, placement: { location: "r1", roomName: "Room 1", media: null, reason: "moved" } });
-    s0.serverSends({ type: "placement", seq: 11, placement: { location: "main", roomName: "Main room", media: null, reason: "stale" } });
-    expect(received.filter((m) => m.type === "placement").map((m) => (m as { seq: number }).seq)).toEqual([4, 13]);
+    s0.serverSends({ type: "placement", seq: 13, placement: { location: "r1", roomName: "Room 1", media: null, reason: "moved" } });
+    s0.serverSends({ type: "view", seq: 11, view: {} as never });
+    s0.serverSends({ type: "view", seq: 14, view: {} as never });
+    expect(received.filter((m) => m.type === "placement" || m.type === "view").map((m) => `${m.type}:${(m as { seq: number }).seq}`)).toEqual([
+      "placement:13",
+      "view:14",
+    ]);
+  });
+
+  it("sends keepalives byte for byte as PING_FRAME, so the session's runtime can answer them without waking it", async () => {
+    const { socket } = setup({ pingIntervalMs: 50 });
+    const s0 = await socket(0);
+    s0.open();
+    await vi.waitFor(() => expect(s0.sent).toContain(PING_FRAME));
   });
 
   it("resolves a command on ack and rejects on error with the typed code", async () => {

@@ -119,7 +119,10 @@ describe("Analytics Engine data points and the documented SQL", () => {
     const p1 = people[0].memberId;
     const target = st.context!.members[p1].location === "r1" ? "r2" : "r1";
     await command(a, { type: "move", memberId: p1, to: target });
-    await stubA.mediaUpdated({ key: "main", name: mediaRoomName(a.sessionId, "main"), status: "failed", sid: null, error: "Twilio error 53113: Room exists" });
+    await stubA.applySystemEvent({
+      type: "mediaUpdated",
+      media: { key: "main", name: mediaRoomName(a.sessionId, "main"), status: "failed", sid: null, error: "Twilio error 53113: Room exists" },
+    });
     await stubA.advanceClock(20 * MIN);
     await command(a, { type: "closeAll", countdownSeconds: 0 });
     await stubA.advanceClock(30 * MIN);

@@ -1,7 +1,7 @@
 /** Test clients that use the product exactly as a browser does: HTTP to the Worker, WebSockets to the session. */
 import { SELF, env } from "cloudflare:test";
 import type { Command, ServerMessage } from "../../lib/protocol";
-import type { SessionDurableObject } from "../../durable-objects/session-do";
+import type { SessionDurableObject } from "./entry";
 
 export const BASE = "https://mindbloom.test";
 
@@ -66,6 +66,13 @@ export function stubFor(sessionId: string): DurableObjectStub<SessionDurableObje
 }
 
 type Msg = ServerMessage & Record<string, any>;
+
+/** The placement a frame gives: a placement frame's, or the one a snapshot carries (null for any other frame). */
+export function placementIn(m: Msg): any {
+  if (m.type === "placement") return m.placement;
+  if (m.type === "snapshot") return m.placement ?? null;
+  return null;
+}
 
 /** A WebSocket client of one member, recording every frame. */
 export class Client {
@@ -138,8 +145,9 @@ export class Client {
     return this.next((m) => (m.type === "ack" || m.type === "error") && m.commandId === commandId, 3000, from);
   }
 
+  /** Every placement this client was given: placement frames, and the one a snapshot carries. */
   placements(): any[] {
-    return this.messages.filter((m) => m.type === "placement").map((m) => (m as any).placement);
+    return this.messages.map(placementIn).filter((p) => p !== null);
   }
   lastPlacement(): any {
     return this.placements().at(-1);

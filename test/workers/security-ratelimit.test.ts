@@ -6,7 +6,7 @@
  * RL_SIGNIN runs here with limit 10 per 10 s (vitest.config.ts; wrangler.toml: 10 per 60 s) so recovery can be awaited.
  */
 import { describe, expect, it } from "vitest";
-import { api, Client, createSession, d1, flush, joinSession, signIn, sleep, stubFor } from "./helpers";
+import { api, Client, createSession, d1, flush, joinSession, signIn, sleep, stubFor, placementIn } from "./helpers";
 
 const SIGNIN = { limit: 10, periodMs: 10_000 };
 const window = (periodMs: number) => Math.floor(Date.now() / periodMs);
@@ -102,7 +102,7 @@ describe("WebSocket message budget", () => {
     await staff.next((m) => m.type === "snapshot");
     const p = await joinSession(s.sessionId, s.invite.token, "Flo");
     const flood = await Client.connect(s.sessionId, p.ticket, "flood");
-    await flood.next((m) => m.type === "placement");
+    await flood.next((m) => placementIn(m) !== null);
     const from = flood.messages.length;
 
     // Far more than the budget, so frames are still arriving for a while after the session closed the socket (enough
@@ -160,7 +160,7 @@ describe("WebSocket message budget", () => {
     const s = await createSession({ settings: { autoAdmit: true } });
     const p = await joinSession(s.sessionId, s.invite.token, "Junk");
     const c = await Client.connect(s.sessionId, p.ticket, "junk");
-    await c.next((m) => m.type === "placement");
+    await c.next((m) => placementIn(m) !== null);
     const from = c.messages.length;
     for (let i = 0; i < 60; i++) c.send(i % 2 ? "{not json" : (new Uint8Array([1, 2, 3]).buffer as unknown as string));
     for (let i = 0; i < 500 && !c.closed; i++) await sleep(10);

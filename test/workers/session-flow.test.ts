@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
-import { api, Client, createSession, d1, flush, joinSession, staffMirror, stubFor, sleep } from "./helpers";
+import { api, Client, createSession, d1, flush, joinSession, staffMirror, stubFor, sleep, placementIn } from "./helpers";
 
 async function sessionWith(n: number, settings: Record<string, unknown> = { autoAdmit: true }) {
   const s = await createSession({ settings });
@@ -19,14 +19,14 @@ async function sessionWith(n: number, settings: Record<string, unknown> = { auto
 describe("a full session over WebSockets", () => {
   it("runs two breakout rounds; each client hears exactly what it may", async () => {
     const { s, fac, people } = await sessionWith(6);
-    for (const p of people) await p.c.next((m) => m.type === "placement" && m.placement.location === "main");
+    for (const p of people) await p.c.next((m) => placementIn(m)?.location === "main");
 
     // Round 1: 3 rooms, automatic.
     const create = await fac.command({ type: "createBreakouts", count: 3, mode: "auto" });
     expect(create.type).toBe("ack");
     const open = await fac.command({ type: "openBreakouts" });
     expect(open.type).toBe("ack");
-    for (const p of people) await p.c.next((m) => m.type === "placement" && m.placement.reason === "breakouts-opened");
+    for (const p of people) await p.c.next((m) => placementIn(m)?.reason === "breakouts-opened");
     const rooms = people.map((p) => p.c.lastPlacement().location);
     const counts = Object.values(rooms.reduce((a: Record<string, number>, r: string) => ((a[r] = (a[r] ?? 0) + 1), a), {}));
     expect(counts.sort()).toEqual([2, 2, 2]);
@@ -53,7 +53,7 @@ describe("a full session over WebSockets", () => {
     const before = people.map((p) => p.c.placements().length);
     const mv = await fac.command({ type: "move", memberId: p1.memberId, to: target });
     expect(mv.type).toBe("ack");
-    await p1.c.next((m) => m.type === "placement" && m.placement.location === target);
+    await p1.c.next((m) => placementIn(m)?.location === target);
     await sleep(20);
     people.slice(1).forEach((p, i) => expect(p.c.placements().length).toBe(before[i + 1]));
 
@@ -65,7 +65,7 @@ describe("a full session over WebSockets", () => {
     // Move the deadline into the past by running the alarm after rewriting nothing: the countdown is 30 s, so the alarm would not yet fire.
     expect((await stub.debugState()).phase).toBe("closing");
     await fac.command({ type: "closeAll" }); // a second close-all ends the countdown now
-    for (const p of people) await p.c.next((m) => m.type === "placement" && m.placement.location === "main" && m.placement.reason === "round-ended");
+    for (const p of people) await p.c.next((m) => placementIn(m)?.location === "main" && m.placement.reason === "round-ended");
     expect((await stub.debugState()).phase).toBe("main");
 
     // Round 2: manual, bulk assignment.
@@ -73,11 +73,11 @@ describe("a full session over WebSockets", () => {
     const assignments = people.map((p, i) => ({ memberId: p.memberId, roomId: i % 2 ? "r5" : "r4" }));
     expect((await fac.command({ type: "bulkAssign", assignments })).type).toBe("ack");
     expect((await fac.command({ type: "openBreakouts" })).type).toBe("ack");
-    for (const [i, p] of people.entries()) await p.c.next((m) => m.type === "placement" && m.placement.location === (i % 2 ? "r5" : "r4"));
+    for (const [i, p] of people.entries()) await p.c.next((m) => placementIn(m)?.location === (i % 2 ? "r5" : "r4"));
     expect((await fac.command({ type: "closeRoom", roomId: "r4" })).type).toBe("ack");
-    for (const [i, p] of people.entries()) if (i % 2 === 0) await p.c.next((m) => m.type === "placement" && m.placement.reason === "room-closed");
+    for (const [i, p] of people.entries()) if (i % 2 === 0) await p.c.next((m) => placementIn(m)?.reason === "room-closed");
     expect((await fac.command({ type: "closeAll", countdownSeconds: 0 })).type).toBe("ack");
-    for (const p of people) await p.c.next((m) => m.type === "placement" && m.placement.location === "main" && m.placement.reason === "round-ended");
+    for (const p of people) await p.c.next((m) => placementIn(m)?.location === "main" && m.placement.reason === "round-ended");
 
     // The console's mirror (snapshot + patches only) equals the engine's state.
     await sleep(20);
@@ -169,14 +169,14 @@ describe("a full session over WebSockets", () => {
     await fac.command({ type: "createBreakouts", count: 1, mode: "auto" });
     await fac.command({ type: "openBreakouts" });
     const again = await Client.connect(s.sessionId, p.ticket, "p1-again", seqBefore);
-    const pl = await again.next((m) => m.type === "placement" && m.placement.location === "r1");
+    const pl = await again.next((m) => placementIn(m)?.location === "r1");
     expect(pl.seq).toBeGreaterThan(seqBefore);
     expect(again.messages.some((m) => m.type === "snapshot")).toBe(false);
     // A client claiming a seq from the future gets a snapshot.
     const fresh = await Client.connect(s.sessionId, p.ticket, "p1-fresh", 999999);
     const snap = await fresh.next((m) => m.type === "snapshot");
     expect(snap.view.you.location).toBe("r1");
-    await fresh.next((m) => m.type === "placement" && m.placement.location === "r1");
+    await fresh.next((m) => placementIn(m)?.location === "r1");
     fac.close();
     again.close();
     fresh.close();
@@ -215,7 +215,7 @@ describe("a full session over WebSockets", () => {
     await evictDurableObject(stub);
     await stub.advanceClock(60_000);
     await runDurableObjectAlarm(stub);
-    for (const p of people) await p.c.next((m) => m.type === "placement" && m.placement.location === "main" && m.placement.reason === "round-ended");
+    for (const p of people) await p.c.next((m) => placementIn(m)?.location === "main" && m.placement.reason === "round-ended");
     const end = await stub.debugState();
     expect(end.phase).toBe("main");
     // Each member's transitions are recorded exactly once across the evictions.

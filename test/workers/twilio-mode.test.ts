@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { api, Client, createSession, joinSession, sleep, staffMirror, stubFor } from "./helpers";
+import { api, Client, createSession, joinSession, sleep, staffMirror, stubFor, placementIn } from "./helpers";
 
 const twilioBase = () => `http://127.0.0.1:${inject("twilioPort")}`;
 
@@ -67,7 +67,7 @@ describe("Twilio mode", () => {
     }
     // Each placement carries a Twilio access token for exactly the member's room.
     for (const p of people) {
-      const pl = (await p.c.next((m) => m.type === "placement" && m.placement.location === "main")).placement;
+      const pl = (await p.c.next((m) => placementIn(m)?.location === "main")).placement;
       expect(pl.media.provider).toBe("twilio");
       expect(decodeProtectedHeader(pl.media.token)).toEqual({ alg: "HS256", typ: "JWT", cty: "twilio-fpa;v=1" });
       const claims = decodeJwt(pl.media.token) as any;
@@ -110,7 +110,7 @@ describe("Twilio mode", () => {
 
     expect((await fac.command({ type: "openBreakouts" })).type).toBe("ack");
     for (const p of people) {
-      const pl = (await p.c.next((m) => m.type === "placement" && m.placement.reason === "breakouts-opened")).placement;
+      const pl = (await p.c.next((m) => placementIn(m)?.reason === "breakouts-opened")).placement;
       expect((decodeJwt(pl.media.token) as any).grants.video.room).toBe(`mb-${s.sessionId}-${pl.location}`);
     }
     // Arrival resets on a move and comes back only from the new room's callback.

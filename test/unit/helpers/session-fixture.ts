@@ -13,7 +13,7 @@
 import { expect } from "vitest";
 import type { z } from "zod";
 import { MAIN_ROOM, type CommandSchema, type CommandType, type ErrorCode, type Role, type SessionPhase, type Settings } from "../../../lib/protocol";
-import { SessionEngine, type DispatchResult } from "../../../durable-objects/logic/engine";
+import { SessionEngine, type StepResult } from "../../../durable-objects/logic/engine";
 import { invariantViolations } from "../../../durable-objects/logic/invariants";
 import {
   admittedMembers,
@@ -70,21 +70,21 @@ export interface SessionFixture {
   /** The actor for a member, with the role the session knows them by (a system actor for "system"). */
   as(memberId: string): Actor;
   /** Dispatch a command (default actor: the facilitator) one STEP_MS after the last event. */
-  cmd<T extends CommandType>(type: T, fields?: CommandFields<T>, actor?: Actor): DispatchResult;
+  cmd<T extends CommandType>(type: T, fields?: CommandFields<T>, actor?: Actor): StepResult;
   /** Like cmd, and asserts it was accepted. */
-  ok<T extends CommandType>(type: T, fields?: CommandFields<T>, actor?: Actor): Extract<DispatchResult, { ok: true }>;
+  ok<T extends CommandType>(type: T, fields?: CommandFields<T>, actor?: Actor): Extract<StepResult, { ok: true }>;
   /** Like cmd, asserts the refusal code and that nothing changed. */
   refused<T extends CommandType>(code: ErrorCode, type: T, fields?: CommandFields<T>, actor?: Actor): void;
   /** Dispatch a system event one STEP_MS after the last event. */
-  send(event: SystemEventInput): DispatchResult;
+  send(event: SystemEventInput): StepResult;
   /** Dispatch any event at an explicit time (must not go back in time). */
-  dispatchAt(event: EventInput, at: number): DispatchResult;
+  dispatchAt(event: EventInput, at: number): StepResult;
   /** A new person arrives (memberJoined); returns their member id. */
   join(identity: string, opts?: { name?: string; role?: Role }): string;
   /** Move the clock to `at` (>= now) and deliver a tick there. */
-  tickTo(at: number): DispatchResult;
+  tickTo(at: number): StepResult;
   /** Move the clock forward by ms and deliver a tick. */
-  tickBy(ms: number): DispatchResult;
+  tickBy(ms: number): StepResult;
   /** Restore a fresh engine from persisted JSON and continue with it (as after hibernation). */
   reload(): void;
   expectInvariants(): void;
@@ -113,7 +113,7 @@ export function createSession(opts: FixtureOptions = {}): SessionFixture {
 
   const expectInvariants = () => expect(invariantViolations(engine.context, engine.phase)).toEqual([]);
 
-  const dispatchAt = (event: EventInput, at: number): DispatchResult => {
+  const dispatchAt = (event: EventInput, at: number): StepResult => {
     if (at < now) throw new Error(`fixture: time goes back from ${now} to ${at}`);
     now = at;
     const r = engine.dispatch({ ...event, now } as SessionEvent);
@@ -128,7 +128,7 @@ export function createSession(opts: FixtureOptions = {}): SessionFixture {
     return { memberId, role: m.role };
   };
 
-  const cmd = <T extends CommandType>(type: T, fields?: CommandFields<T>, actor?: Actor): DispatchResult => {
+  const cmd = <T extends CommandType>(type: T, fields?: CommandFields<T>, actor?: Actor): StepResult => {
     const body: Record<string, unknown> = { type, ...(fields ?? {}) };
     if (type === "createBreakouts" && body.mode === undefined) body.mode = "auto"; // the schema's default
     return dispatchAt({ ...body, actor: actor ?? as(facilitator) } as EventInput, now + STEP_MS);

@@ -117,8 +117,16 @@ export function createSessionClient(opts: { sessionId: string; ticket: string; W
         batch(() => {
           if (msg.staff) setStaffStore("s", reconcile(msg.staff, { key: "id" }));
           if (msg.view) setViewStore("v", reconcile(msg.view, { key: "id" }));
+          setPlacement(msg.placement);
         });
+        maybeRefreshMedia();
         break;
+      case "mediaToken": {
+        // A refreshed token for the room I am placed in: used at the next (re)connect of the media room.
+        const p = placement();
+        if (p?.media && p.media.room === msg.media.room) setPlacement({ ...p, media: msg.media });
+        break;
+      }
       case "patch":
         setStaffStore(
           produce((st) => {
@@ -141,7 +149,6 @@ export function createSessionClient(opts: { sessionId: string; ticket: string; W
         break;
       }
       case "pong":
-        setOffset(msg.serverTime - Date.now());
         break;
       case "signal":
         for (const fn of signalListeners) fn(msg.from, msg.data);

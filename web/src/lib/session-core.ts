@@ -7,7 +7,7 @@
  * Free of DOM and Solid types so it runs (and is unit-tested) on Node with a fake WebSocket class.
  */
 import ReconnectingWebSocket from "partysocket/ws";
-import type { ClientMessage, Command, ErrorCode, ErrorPayload, ServerMessage } from "../../../lib/protocol";
+import { PING_FRAME, type ClientMessage, type Command, type ErrorCode, type ErrorPayload, type ServerMessage } from "../../../lib/protocol";
 import { debugLog } from "./debug";
 
 const log = debugLog("ws");
@@ -103,8 +103,6 @@ export class SessionConnection {
 
   private readonly socket: ReconnectingWebSocket;
   private readonly pending = new Map<string, Pending>();
-  private placementFloor = 0;
-  private viewFloor = 0;
   private openedOnce = false;
   private lastHeard = 0;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
@@ -275,7 +273,11 @@ export class SessionConnection {
       this.socket.reconnect();
       return;
     }
-    this.send({ type: "ping", t: this.now() });
+    // Exactly PING_FRAME: the session's runtime answers it without waking the session.
+    if (this.isOpen()) {
+      this.takeToken();
+      this.socket.send(PING_FRAME);
+    }
   }
 
   /** Signals waiting in the pacing queue (diagnostics and tests). */
@@ -320,26 +322,18 @@ export class SessionConnection {
         return this.opts.onMessage(msg);
       }
       case "snapshot":
+        // A snapshot replaces everything held; the frames after it continue from its seq.
         this.synced = true;
         this.lastSeq = msg.seq;
-        this.placementFloor = 0; // the placement that follows a snapshot may carry an older seq
-        this.viewFloor = msg.seq;
         return this.opts.onMessage(msg);
       case "patch":
       case "notice":
-        if (!this.synced && msg.type === "patch") return log("patch before any snapshot ignored", msg.seq);
+      case "view":
+      case "placement":
+        // The session's ordered stream: each seq is one frame, sent once; a resume replays exactly what was missed.
+        if (!this.synced) return log("frame before any snapshot ignored", msg.type, msg.seq);
         if (msg.seq <= this.lastSeq) return log("dropped replayed", msg.type, msg.seq);
         this.lastSeq = msg.seq;
-        return this.opts.onMessage(msg);
-      case "view":
-        if (msg.seq < this.viewFloor) return log("dropped old view", msg.seq);
-        this.viewFloor = msg.seq;
-        this.lastSeq = Math.max(this.lastSeq, msg.seq);
-        return this.opts.onMessage(msg);
-      case "placement":
-        if (msg.seq < this.placementFloor) return log("dropped old placement", msg.seq);
-        this.placementFloor = msg.seq;
-        this.lastSeq = Math.max(this.lastSeq, msg.seq);
         return this.opts.onMessage(msg);
       default:
         return this.opts.onMessage(msg);

@@ -1,0 +1,140 @@
+/**
+ * The session's WebSockets (hibernation API): who each socket belongs to (its attachment), at most
+ * MAX_SOCKETS_PER_MEMBER per member (the newest wins; the oldest is closed with CLOSE_CODES.replaced), and one message
+ * budget per member shared by all of that member's sockets. The budget is written into the taking socket's
+ * attachment on every take, so it survives hibernation: on wake, a member's budget is the latest one any of its
+ * sockets carries. While awake it is kept even when the member has no socket, so a reconnect does not refill it. Keepalives never reach this code (the runtime's auto-response answers them).
+ */
+import { CLOSE_CODES, isStaff, MAX_SOCKETS_PER_MEMBER, type Role } from "../lib/protocol";
+import { MessageBudget, type MessageBudgetConfig, type MessageBudgetState } from "../lib/runtime/token-bucket";
+
+export interface SocketAttachment {
+  memberId: string;
+  role: Role;
+  /** Session clock when the socket connected (the oldest of a member's sockets goes first). */
+  connectedAt: number;
+  /** The member's shared budget as of this socket's last take. */
+  budget: MessageBudgetState;
+}
+
+/** What the hub needs of the Durable Object's state (DurableObjectState has all of it). */
+export interface SocketHost {
+  acceptWebSocket(ws: WebSocket, tags?: string[]): void;
+  getWebSockets(tag?: string): WebSocket[];
+}
+
+export interface SocketEntry {
+  ws: WebSocket;
+  memberId: string;
+  staff: boolean;
+}
+
+export class SocketHub {
+  /** Attachments read once per socket per instance (deserializeAttachment is a structured-clone read each time). */
+  private readonly attachments = new WeakMap<WebSocket, SocketAttachment>();
+  private readonly budgets = new Map<string, MessageBudget>();
+  /** Sockets closed for flooding or replaced: anything they still send is dropped. */
+  private readonly cutOff = new WeakSet<WebSocket>();
+
+  constructor(
+    private readonly host: SocketHost,
+    private readonly budgetFor: (role: Role) => MessageBudgetConfig,
+  ) {}
+
+  /** Accept a new socket for a member; their oldest sockets beyond the cap are closed (newest wins). */
+  accept(memberId: string, role: Role, now: number): { client: WebSocket; server: WebSocket } {
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    const mine = this.of(memberId)
+      .map((ws) => ({ ws, at: this.attachment(ws)?.connectedAt ?? 0 }))
+      .sort((a, b) => a.at - b.at);
+    for (const old of mine.slice(0, Math.max(0, mine.length - (MAX_SOCKETS_PER_MEMBER - 1))))
+      this.close(old.ws, CLOSE_CODES.replaced, "opened in another tab or window");
+    this.host.acceptWebSocket(server, [`m:${memberId}`, isStaff(role) ? "staff" : "participants"]);
+    const budget = this.budgetOf(memberId, role);
+    const att: SocketAttachment = { memberId, role, connectedAt: now, budget: budget.toJSON() };
+    server.serializeAttachment(att);
+    this.attachments.set(server, att);
+    return { client, server };
+  }
+
+  attachment(ws: WebSocket): SocketAttachment | null {
+    let a = this.attachments.get(ws);
+    if (!a) {
+      a = (ws.deserializeAttachment() as SocketAttachment | null) ?? undefined;
+      if (a) this.attachments.set(ws, a);
+    }
+    return a ?? null;
+  }
+
+  /** Open sockets of one member. */
+  of(memberId: string): WebSocket[] {
+    return this.host.getWebSockets(`m:${memberId}`).filter((ws) => ws.readyState === WebSocket.OPEN && !this.cutOff.has(ws));
+  }
+
+  /** Every socket with its member, listed once (one listing per event, not one tag lookup per frame). */
+  entries(): SocketEntry[] {
+    const out: SocketEntry[] = [];
+    for (const ws of this.host.getWebSockets()) {
+      const a = this.attachment(ws);
+      if (a && !this.cutOff.has(ws)) out.push({ ws, memberId: a.memberId, staff: isStaff(a.role) });
+    }
+    return out;
+  }
+
+  /** Whether a frame from this socket may be handled: not cut off, and within its member's budget. */
+  usable(ws: WebSocket): boolean {
+    return !this.cutOff.has(ws) && ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Takes one message from the member's shared budget; the new budget goes into this socket's attachment. */
+  take(ws: WebSocket, now: number): boolean {
+    const a = this.attachment(ws);
+    if (!a) return false;
+    const budget = this.budgetOf(a.memberId, a.role);
+    const ok = budget.take(now);
+    a.budget = budget.toJSON();
+    ws.serializeAttachment(a);
+    return ok;
+  }
+
+  /**
+   * The member's budget: in memory while awake; after hibernation, the latest state any of their sockets carries
+   * (a fresh, full budget only for a member with no socket yet).
+   */
+  private budgetOf(memberId: string, role: Role): MessageBudget {
+    let b = this.budgets.get(memberId);
+    if (b) return b;
+    let latest: MessageBudgetState | null = null;
+    for (const ws of this.host.getWebSockets(`m:${memberId}`)) {
+      const s = this.attachment(ws)?.budget;
+      if (s && (latest === null || (s.at ?? -1) > (latest.at ?? -1))) latest = s;
+    }
+    b = latest ? MessageBudget.fromJSON(latest, this.budgetFor(role)) : new MessageBudget(this.budgetFor(role));
+    this.budgets.set(memberId, b);
+    return b;
+  }
+
+  /** Close a socket with a code; anything it still sends is dropped. */
+  close(ws: WebSocket, code: number, reason: string) {
+    this.cutOff.add(ws);
+    try {
+      ws.close(code, reason);
+    } catch {
+      /* already closed */
+    }
+  }
+
+  send(ws: WebSocket, text: string) {
+    try {
+      ws.send(text);
+    } catch {
+      // A socket that is closing will resume from its last seq when it reconnects.
+    }
+  }
+}
+
+export function budgetConfig(spec: string | undefined, role: Role): MessageBudgetConfig {
+  const [c, r] = (spec ?? (role === "participant" ? "30/10" : "600/300")).split("/").map(Number);
+  return { capacity: c > 0 ? c : 30, refillPerSecond: r >= 0 ? r : 10 };
+}
