@@ -659,7 +659,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const ctx = this.snapshot?.context;
     const a = ctx?.members[from];
     const b = ctx?.members[to];
-    if (!ctx || ctx.mediaProvider !== "local") return this.sendError(ws, null, "INVALID_STATE", "signalling is only for local media mode");
+    if (ctx?.mediaProvider !== "local") return this.sendError(ws, null, "INVALID_STATE", "signalling is only for local media mode");
     if (!a || !b || a.location === null || a.location !== b.location) return this.sendError(ws, null, "FORBIDDEN", "you can only signal members in your room");
     const text = JSON.stringify({ type: "signal", from, data } satisfies ServerMessage);
     for (const peer of this.hub.of(to)) this.hub.send(peer, text);

@@ -13,7 +13,6 @@ import { and, assign, emit, setup, type SnapshotFrom } from "xstate";
 import type { Notice, SessionPhase } from "../../lib/protocol";
 import {
   contextPhase,
-  isCommandEvent,
   memberByIdentity,
   openRooms,
   type CommandEvent,
@@ -22,7 +21,6 @@ import {
   type SessionInput,
   initialContext,
 } from "./model";
-import { checkCommand } from "./rules";
 import * as u from "./updates";
 
 type Cmd<T extends CommandEvent["type"]> = Extract<CommandEvent, { type: T }>;
