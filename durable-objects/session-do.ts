@@ -47,7 +47,7 @@ import { nextDeadline } from "./logic/updates";
 import { participantView, staffState } from "./logic/views";
 import { Outbox } from "./outbox";
 import { CallbackInbox, ProviderRooms } from "./provider-rooms";
-import { budgetConfig, SocketHub } from "./sockets";
+import { budgetConfig, durableObjectSockets, SocketHub } from "./sockets";
 import type { LoggedFrame } from "./store";
 import { SessionStore } from "./store";
 
@@ -107,7 +107,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       log: (level, msg, fields) => log(level, msg, { session: this.snapshot?.context.sessionId, ...fields }),
       rescheduled: () => this.serial(() => this.scheduleAlarm()),
     });
-    this.hub = new SocketHub(ctx, (role) => this.messageBudget(role));
+    this.hub = new SocketHub(durableObjectSockets(ctx), (role) => this.messageBudget(role));
     this.fanout = new Fanout(this.hub, this.store);
     ctx.blockConcurrencyWhile(async () => this.load());
   }
@@ -483,7 +483,13 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       const m = snap.context.members[memberId];
       if (!m) return { ok: false, commandId, error: { code: "UNAUTHENTICATED", message: "you are not a member of this session" } };
       const event = { ...command, actor: { memberId, role: m.role }, now: this.now() } as CommandEvent;
-      return this.handle(event, event.actor, commandId);
+      try {
+        return await this.handle(event, event.actor, commandId);
+      } catch (err) {
+        // Nothing was stored (a failure before or in the commit changes nothing): the same commandId can be retried.
+        log("error", "command failed", { session: snap.context.sessionId, command: command.type, error: err });
+        return { ok: false, commandId, error: toErrorPayload(err) };
+      }
     });
   }
 

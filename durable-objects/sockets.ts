@@ -15,12 +15,26 @@ export interface SocketAttachment {
   connectedAt: number;
   /** The member's shared budget as of this socket's last take. */
   budget: MessageBudgetState;
+  /** How many messages the member had sent when this socket last took one (the highest is the latest budget). */
+  taken: number;
 }
 
-/** What the hub needs of the Durable Object's state (DurableObjectState has all of it). */
+/** What the hub needs of the runtime: the Durable Object state's socket calls, and a way to make a socket pair. */
 export interface SocketHost {
   acceptWebSocket(ws: WebSocket, tags?: string[]): void;
   getWebSockets(tag?: string): WebSocket[];
+  newPair(): [client: WebSocket, server: WebSocket];
+}
+
+export function durableObjectSockets(ctx: DurableObjectState): SocketHost {
+  return {
+    acceptWebSocket: (ws, tags) => ctx.acceptWebSocket(ws, tags),
+    getWebSockets: (tag) => ctx.getWebSockets(tag),
+    newPair: () => {
+      const pair = new WebSocketPair();
+      return [pair[0], pair[1]];
+    },
+  };
 }
 
 export interface SocketEntry {
@@ -32,7 +46,7 @@ export interface SocketEntry {
 export class SocketHub {
   /** Attachments read once per socket per instance (deserializeAttachment is a structured-clone read each time). */
   private readonly attachments = new WeakMap<WebSocket, SocketAttachment>();
-  private readonly budgets = new Map<string, MessageBudget>();
+  private readonly budgets = new Map<string, { budget: MessageBudget; taken: number }>();
   /** Sockets closed for flooding or replaced: anything they still send is dropped. */
   private readonly cutOff = new WeakSet<WebSocket>();
 
@@ -43,16 +57,15 @@ export class SocketHub {
 
   /** Accept a new socket for a member; their oldest sockets beyond the cap are closed (newest wins). */
   accept(memberId: string, role: Role, now: number): { client: WebSocket; server: WebSocket } {
-    const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
+    const [client, server] = this.host.newPair();
     const mine = this.of(memberId)
       .map((ws) => ({ ws, at: this.attachment(ws)?.connectedAt ?? 0 }))
       .sort((a, b) => a.at - b.at);
     for (const old of mine.slice(0, Math.max(0, mine.length - (MAX_SOCKETS_PER_MEMBER - 1))))
       this.close(old.ws, CLOSE_CODES.replaced, "opened in another tab or window");
     this.host.acceptWebSocket(server, [`m:${memberId}`, isStaff(role) ? "staff" : "participants"]);
-    const budget = this.budgetOf(memberId, role);
-    const att: SocketAttachment = { memberId, role, connectedAt: now, budget: budget.toJSON() };
+    const b = this.budgetOf(memberId, role);
+    const att: SocketAttachment = { memberId, role, connectedAt: now, budget: b.budget.toJSON(), taken: b.taken };
     server.serializeAttachment(att);
     this.attachments.set(server, att);
     return { client, server };
@@ -91,9 +104,11 @@ export class SocketHub {
   take(ws: WebSocket, now: number): boolean {
     const a = this.attachment(ws);
     if (!a) return false;
-    const budget = this.budgetOf(a.memberId, a.role);
-    const ok = budget.take(now);
-    a.budget = budget.toJSON();
+    const b = this.budgetOf(a.memberId, a.role);
+    const ok = b.budget.take(now);
+    b.taken++;
+    a.budget = b.budget.toJSON();
+    a.taken = b.taken;
     ws.serializeAttachment(a);
     return ok;
   }
@@ -102,15 +117,17 @@ export class SocketHub {
    * The member's budget: in memory while awake; after hibernation, the latest state any of their sockets carries
    * (a fresh, full budget only for a member with no socket yet).
    */
-  private budgetOf(memberId: string, role: Role): MessageBudget {
+  private budgetOf(memberId: string, role: Role): { budget: MessageBudget; taken: number } {
     let b = this.budgets.get(memberId);
     if (b) return b;
-    let latest: MessageBudgetState | null = null;
+    let latest: SocketAttachment | null = null;
     for (const ws of this.host.getWebSockets(`m:${memberId}`)) {
-      const s = this.attachment(ws)?.budget;
-      if (s && (latest === null || (s.at ?? -1) > (latest.at ?? -1))) latest = s;
+      const a = this.attachment(ws);
+      if (a?.budget && (latest === null || (a.taken ?? 0) > (latest.taken ?? 0))) latest = a;
     }
-    b = latest ? MessageBudget.fromJSON(latest, this.budgetFor(role)) : new MessageBudget(this.budgetFor(role));
+    b = latest
+      ? { budget: MessageBudget.fromJSON(latest.budget, this.budgetFor(role)), taken: latest.taken ?? 0 }
+      : { budget: new MessageBudget(this.budgetFor(role)), taken: 0 };
     this.budgets.set(memberId, b);
     return b;
   }

@@ -60,6 +60,18 @@ export class SessionDurableObject extends ProductionSessionDurableObject {
     if (budgets.staff) this.store.kvSet("test:budget:staff", budgets.staff);
   }
 
+  private handled = 0;
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+    this.handled++;
+    return super.webSocketMessage(ws, message);
+  }
+
+  /** WebSocket messages that ran the session's code (keepalives answered by the runtime do not). */
+  async messagesHandled(): Promise<number> {
+    return this.handled;
+  }
+
   /** The next `count` token signings fail (as a broken key or a crypto error would). */
   async failSigning(count = 1): Promise<void> {
     this.signingFaults = count;

@@ -77,6 +77,8 @@ export function placementIn(m: Msg): any {
 /** A WebSocket client of one member, recording every frame. */
 export class Client {
   readonly messages: Msg[] = [];
+  /** Every frame as its text arrived. */
+  readonly raw: string[] = [];
   private waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void; reject: (e: Error) => void; from: number }[] = [];
   lastSeq = 0;
   closed: { code: number; reason: string } | null = null;
@@ -87,6 +89,7 @@ export class Client {
     readonly name: string,
   ) {
     ws.addEventListener("message", (ev) => {
+      this.raw.push(ev.data as string);
       const m = JSON.parse(ev.data as string) as Msg;
       if (typeof m.seq === "number") this.lastSeq = Math.max(this.lastSeq, m.seq);
       this.messages.push(m);

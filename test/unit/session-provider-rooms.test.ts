@@ -1,0 +1,136 @@
+/**
+ * Provider rooms without workerd, against the local Twilio-compatible server over real HTTP: reconciliation creates
+ * the rooms the session needs and completes the rest, results come back as session events (never by reaching into
+ * the session), whoever leaves a place is disconnected from its media room, a failed creation backs off, the sweep
+ * completes what a crash left behind, and status callbacks become arrivals.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { step } from "../../durable-objects/logic/engine";
+import { phaseOf, type SessionSnapshot } from "../../durable-objects/logic/machine";
+import type { SystemEvent } from "../../durable-objects/logic/model";
+import { CallbackInbox, ProviderRooms } from "../../durable-objects/provider-rooms";
+import { mediaRoomName } from "../../lib/protocol";
+import { parseStatusCallback } from "../../lib/twilio/callbacks";
+import { TwilioVideoClient } from "../../lib/twilio/rest";
+import { type LocalTwilio, startLocalTwilio } from "../support/twilio-server";
+import { createSession } from "./helpers/session-fixture";
+
+let server: LocalTwilio;
+beforeAll(async () => {
+  server = await startLocalTwilio({ port: 0 });
+});
+afterAll(() => server.close());
+beforeEach(() => server.reset());
+
+/** The latest room with that unique name, ended or not (the server resolves names only while in progress). */
+const roomNamed = (name: string) => [...server.rooms.values()].filter((r) => r.uniqueName === name).at(-1);
+
+/** A session held the way the DO holds it: events from the collaborator are stepped and installed. */
+function harness(participants = 4) {
+  const s = createSession({ participants, settings: { autoAdmit: true } });
+  let snapshot: SessionSnapshot = s.engine.snapshot;
+  let now = s.now;
+  const applied: SystemEvent[] = [];
+  const client = new TwilioVideoClient({ apiKeySid: server.credentials.apiKeySid, apiKeySecret: server.credentials.apiKeySecret, baseUrl: server.url, timeoutMs: 2000 });
+  const rooms = new ProviderRooms(client, "https://mb.test/cb", {
+    now: () => now,
+    current: () => ({ ctx: snapshot.context, phase: phaseOf(snapshot) }),
+    apply: async (e) => {
+      applied.push(e);
+      const r = step(snapshot, e);
+      if (r.ok) snapshot = r.snapshot;
+    },
+    rescheduled: async () => {},
+    log: () => {},
+  });
+  /** Run a command through the engine and hand the step to the collaborator, as the DO's effects phase does. */
+  const command = async (type: string, fields: Record<string, unknown> = {}) => {
+    now += 1000;
+    const r = step(snapshot, { type, ...fields, actor: s.as(s.facilitator), now } as never);
+    if (!r.ok) throw new Error(r.error.message);
+    snapshot = r.snapshot;
+    await Promise.all(rooms.afterStep(r.prev, r.next, r.prevPhase, r.phase));
+  };
+  const name = (key: string) => mediaRoomName(snapshot.context.sessionId, key);
+  return { s, rooms, applied, command, name, ctx: () => snapshot.context, advance: (ms: number) => (now += ms) };
+}
+
+describe("ProviderRooms", () => {
+  it("creates the rooms the session needs, reports them as events, and completes them when they are not needed", async () => {
+    const h = harness();
+    await h.rooms.reconcile();
+    expect(roomNamed(h.name("main"))?.status).toBe("in-progress");
+    expect(h.applied.map((e) => e.type === "mediaUpdated" && `${e.media.key}:${e.media.status}`)).toEqual(["main:pending", "main:ready"]);
+    await h.command("createBreakouts", { count: 2 });
+    await h.rooms.reconcile();
+    expect(h.ctx().media.r1.status).toBe("ready");
+    expect(h.ctx().media.r2.status).toBe("ready");
+    await h.command("closeAll");
+    await h.rooms.reconcile();
+    expect(roomNamed(h.name("r1"))?.status).toBe("completed");
+    expect(h.ctx().media.r1.status).toBe("completed");
+    expect(roomNamed(h.name("main"))?.status).toBe("in-progress");
+  });
+
+  it("disconnects a member from the media room of every place they leave: a move, a close, the end", async () => {
+    const h = harness(4);
+    await h.command("createBreakouts", { count: 2 });
+    await h.command("openBreakouts");
+    await h.rooms.reconcile();
+    const [a] = h.s.participants;
+    const first = h.ctx().members[a].location!;
+    server.connectParticipant(h.name(first), a);
+    const other = first === "r1" ? "r2" : "r1";
+    await h.command("move", { memberId: a, to: other });
+    expect([...roomNamed(h.name(first))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+    server.connectParticipant(h.name(other), a);
+    await h.command("closeRoom", { roomId: other });
+    expect([...roomNamed(h.name(other))!.participants.values()].every((p) => p.status === "disconnected")).toBe(true);
+    server.connectParticipant(h.name("main"), a);
+    await h.command("endSession");
+    expect([...roomNamed(h.name("main"))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+  });
+
+  it("a failed creation is reported once, retried after a backoff, and recovers", async () => {
+    const h = harness();
+    server.failNext({ method: "POST", path: "/v1/Rooms", kind: "status", status: 400, code: 53107, message: "MaxParticipants out of range" });
+    await h.rooms.reconcile();
+    expect(h.ctx().media.main).toMatchObject({ status: "failed" });
+    const due = h.rooms.dueAt()!;
+    // Before the backoff has passed, reconciling does not try again.
+    await h.rooms.reconcile();
+    expect(server.requests.filter((r) => r.method === "POST" && r.path === "/v1/Rooms")).toHaveLength(1);
+    h.advance(due - h.s.now + 1);
+    await h.rooms.onAlarm();
+    expect(h.ctx().media.main.status).toBe("ready");
+  });
+
+  it("the sweep completes this session's rooms that the session does not want (a crash between create and record)", async () => {
+    const h = harness();
+    await h.rooms.reconcile();
+    const stray = await new TwilioVideoClient({ apiKeySid: server.credentials.apiKeySid, apiKeySecret: server.credentials.apiKeySecret, baseUrl: server.url }).createRoom({
+      uniqueName: h.name("r9"),
+    });
+    const { completed } = await h.rooms.sweep();
+    expect(completed).toEqual([h.name("r9")]);
+    expect(server.findRoom(stray.sid)?.status).toBe("completed");
+    expect(roomNamed(h.name("main"))?.status).toBe("in-progress");
+  });
+});
+
+describe("CallbackInbox", () => {
+  it("turns a connection to the member's own room into an arrival, ignores repeats and stale events", async () => {
+    const h = harness(2);
+    await h.rooms.reconcile();
+    const [a] = h.s.participants;
+    const room = roomNamed(h.name("main"))!;
+    server.connectParticipant(room.sid, a);
+    const callbacks = server.pendingCallbacks().map((c) => parseStatusCallback(c.params));
+    const connected = callbacks.find((c) => c.event === "participant-connected")!;
+    const inbox = new CallbackInbox({});
+    const d = inbox.decide(connected, h.ctx(), 5);
+    expect(d).toMatchObject({ verdict: "apply", event: { type: "arrival", memberId: a, mediaRoom: h.name("main") } });
+    const state = inbox.commit(connected);
+    expect(new CallbackInbox(state).decide(connected, h.ctx(), 6).verdict).toBe("duplicate");
+  });
+});
