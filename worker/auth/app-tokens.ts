@@ -7,6 +7,8 @@
  * Kinds cannot be confused: each kind has its own `typ` claim, its own audience, and its own HMAC key derived from
  * APP_SIGNING_SECRET with HKDF (purpose-bound keys), so a ticket does not even verify as an invite. Verification of
  * session-scoped kinds takes the expected session id and refuses another session's token with WRONG_SESSION.
+ * Every kind has a maximum lifetime, enforced on verify too (`exp - iat`, and `iat` not in the future): a token signed
+ * with our key but a lifetime we never issue (a 10-year ticket) is refused.
  *
  * Keys are derived once per isolate and cached (signing and verifying are on hot paths: every join, every socket).
  * Runtime-neutral (WebCrypto + jose); no Node APIs.
@@ -42,10 +44,11 @@ export const TICKET_MAX_TTL_SECONDS = 48 * 3600;
 const OWN_CLOCK_TOLERANCE_SECONDS = 5;
 
 type Kind = "dev" | "invite" | "ticket";
-const KINDS: Record<Kind, { typ: string; aud: string; label: string }> = {
-  dev: { typ: "dev", aud: "mindbloom-video:dev-signin", label: "a development sign-in token" },
-  invite: { typ: "invite", aud: "mindbloom-video:invite", label: "an invite" },
-  ticket: { typ: "ticket", aud: "mindbloom-video:ticket", label: "a member ticket" },
+/** Each kind's claims, and the longest lifetime (seconds) it is ever issued with, which verify enforces too. */
+const KINDS: Record<Kind, { typ: string; aud: string; label: string; maxTtlSeconds: number }> = {
+  dev: { typ: "dev", aud: "mindbloom-video:dev-signin", label: "a development sign-in token", maxTtlSeconds: DEV_TOKEN_TTL_SECONDS },
+  invite: { typ: "invite", aud: "mindbloom-video:invite", label: "an invite", maxTtlSeconds: INVITE_MAX_TTL_SECONDS },
+  ticket: { typ: "ticket", aud: "mindbloom-video:ticket", label: "a member ticket", maxTtlSeconds: TICKET_MAX_TTL_SECONDS },
 };
 
 export const INVITE_ROLES = ["participant", "cofacilitator"] as const;
@@ -197,6 +200,8 @@ async function verify(env: AppTokenEnv, kind: Kind, token: string, options: Veri
       issuer: APP_TOKEN_ISSUER,
       audience: KINDS[kind].aud,
       clockTolerance: OWN_CLOCK_TOLERANCE_SECONDS,
+      // Refuses an `iat` in the future (beyond the tolerance) and anything older than the kind's longest lifetime.
+      maxTokenAge: KINDS[kind].maxTtlSeconds,
       requiredClaims: ["exp", "iat", "typ", ...requiredClaims],
       ...(options.now !== undefined ? { currentDate: new Date(options.now) } : {}),
     }));
@@ -210,6 +215,10 @@ async function verify(env: AppTokenEnv, kind: Kind, token: string, options: Veri
   }
   if (payload.typ !== KINDS[kind].typ) {
     throw new AuthError("UNAUTHENTICATED", `this is not ${KINDS[kind].label}`, { reason: "kind" });
+  }
+  // We never issue a longer one (issuance clamps to the same maximum): a longer lifetime means a forged or foreign token.
+  if (payload.exp! - payload.iat! > KINDS[kind].maxTtlSeconds) {
+    throw new AuthError("UNAUTHENTICATED", `${KINDS[kind].label} is never valid for that long`, { reason: "lifetime" });
   }
   return payload;
 }
