@@ -10,9 +10,11 @@ import { refusal } from "./helpers/auth";
 import {
   APP_TOKEN_ISSUER,
   DEV_TOKEN_TTL_SECONDS,
+  GUEST_CREDENTIAL_TTL_SECONDS,
   INVITE_MAX_TTL_SECONDS,
   TICKET_MAX_TTL_SECONDS,
   verifyDevUserToken,
+  verifyGuestCredential,
   verifyInvite,
   verifyMemberTicket,
 } from "../../worker/auth/app-tokens";
@@ -47,6 +49,13 @@ const KINDS = {
     sub: "dev-1",
     aud: "mindbloom-video:dev-signin",
     verify: (t: string) => verifyDevUserToken(env, t, { now: NOW }),
+  },
+  guest: {
+    max: GUEST_CREDENTIAL_TTL_SECONDS,
+    claims: { typ: "guest", sid: "s1", inv: "inv-1" },
+    sub: "guest:inv-1:0123456789abcdef0123456789abcdef",
+    aud: "mindbloom-video:guest",
+    verify: (t: string) => verifyGuestCredential(env, t, "s1", { now: NOW }),
   },
 } as const;
 

@@ -9,9 +9,10 @@ import { MEDIA_TOKEN_LIMIT } from "../../lib/protocol";
 import { CommandSchema, IdSchema, SettingsSchema, type Command, type ServerMessage } from "../../lib/protocol";
 import { defaultMediaProvider, twilioConfigured } from "../../lib/twilio/config";
 import { issueMemberTicket } from "../auth/app-tokens";
+import { guestForJoin, type GuestJoin } from "../auth/guests";
 import { createInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
 import { verifyUserOrDevToken } from "../auth/app-tokens";
-import { cleanDisplayName } from "../auth/user-tokens";
+import { AuthError, cleanDisplayName } from "../auth/user-tokens";
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
 import { bearer, refusalOf, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppContext, type AppEnv } from "../http";
@@ -43,8 +44,10 @@ const JoinBody = z
   .object({
     invite: z.string().min(10).max(2048).optional(),
     name: z.string().trim().min(1).max(80).optional(),
-    /** A random key the browser keeps, so the same person re-joining is the same member. */
-    deviceKey: Id.optional(),
+    /** What a guest's earlier join returned: presented with an invite of the same session, the guest is that member again. */
+    guestCredential: z.string().min(10).max(2048).optional(),
+    /** No longer accepted (a key the client chose was a password staff could read); answered with a clear refusal. */
+    deviceKey: z.unknown().optional(),
   })
   .strict();
 
@@ -160,20 +163,37 @@ sessions.delete("/:id/invites/:inviteId", requireMember, async (c) => {
 sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), validJson(JoinBody), async (c) => {
   const sessionId = c.req.param("id");
   const body = c.req.valid("json");
+  if (body.deviceKey !== undefined) {
+    return apiError(c, 400, "INVALID_MESSAGE", "deviceKey: no longer accepted; a guest re-joins with the guestCredential their first join returned");
+  }
   const userToken = bearer(c);
   const user = userToken ? await verifyUserOrDevToken(c.env, userToken) : null;
+  if (user && body.guestCredential !== undefined) {
+    return apiError(c, 400, "INVALID_MESSAGE", "guestCredential: only for guests; a signed-in user joins as themselves");
+  }
+  if (!body.invite && body.guestCredential !== undefined) {
+    return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join; a guest credential only works with one", { field: "invite" });
+  }
   const stub = sessionStub(c.env, sessionId);
 
   let identity: string;
   let role: "participant" | "cofacilitator" | "facilitator";
+  let guest: GuestJoin | null = null;
   if (body.invite) {
     const { claims } = await verifyInviteForJoin(c.env, body.invite, sessionId);
     role = claims.role;
-    // A guest is the same member again from the same browser (its device key), scoped to the invite; kept short so
-    // it stays a valid identity for pre-assignment.
-    identity = user
-      ? `user:${user.userId}`
-      : `guest:${claims.inviteId.slice(0, 8)}:${(body.deviceKey ?? crypto.randomUUID().replaceAll("-", "")).slice(0, 40)}`;
+    if (user) identity = `user:${user.userId}`;
+    else {
+      // The Worker picks a guest's identity; a re-join proves it with the credential issued then. A refused credential
+      // is answered as such (details.field says which), so the browser can forget it and join as a new guest.
+      try {
+        guest = await guestForJoin(c.env, claims, body.guestCredential);
+      } catch (err) {
+        if (err instanceof AuthError) return apiError(c, err.status, err.code, `guestCredential: ${err.message}`, { field: "guestCredential" });
+        throw err;
+      }
+      identity = guest.identity;
+    }
   } else if (user) {
     // Without an invite only the session's own facilitator may (re)join.
     identity = `user:${user.userId}`;
@@ -191,7 +211,14 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
   }
   const joined = unwrap(await stub.join({ identity, name, role }));
   const ticket = await issueMemberTicket(c.env, { sessionId, memberId: joined.memberId, role: joined.role, name });
-  return c.json({ memberId: joined.memberId, status: joined.status, role: joined.role, ticket: ticket.token, ticketExpiresAt: ticket.expiresAt });
+  return c.json({
+    memberId: joined.memberId,
+    status: joined.status,
+    role: joined.role,
+    ticket: ticket.token,
+    ticketExpiresAt: ticket.expiresAt,
+    ...(guest ? { guestCredential: guest.credential.token, guestCredentialExpiresAt: guest.credential.expiresAt } : {}),
+  });
 });
 
 sessions.get("/:id", requireMember, async (c) => {
