@@ -10,6 +10,7 @@ import { CommandSchema, IdSchema, SettingsSchema, type Command, type ServerMessa
 import { defaultMediaProvider, twilioConfigured } from "../../lib/twilio/config";
 import { issueMemberTicket } from "../auth/app-tokens";
 import { guestForJoin, type GuestJoin } from "../auth/guests";
+import { NOT_CURRENT_STAFF, staffStandingIn } from "../auth/staff";
 import { createInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
 import { verifyUserOrDevToken } from "../auth/app-tokens";
 import { AuthError, cleanDisplayName } from "../auth/user-tokens";
@@ -225,11 +226,16 @@ sessions.get("/:id", requireMember, async (c) => {
   const member = c.get("member")!;
   const snap = unwrap((await sessionStub(c.env, member.sessionId).state(member.memberId)) as RpcResult<ServerMessage>);
   if (snap.type !== "snapshot") return apiError(c, 500, "INTERNAL", "unexpected state");
-  // A denied or removed member still holds a signed ticket; the session's record decides (a removed
-  // co-facilitator must not keep reading the whole session).
-  const status = snap.staff ? snap.staff.members.find((m) => m.id === member.memberId)?.status : snap.view?.you.status;
-  if (status === "denied") return apiError(c, 403, "FORBIDDEN", "you were not admitted to this session");
-  return c.json(snap.staff ? { seq: snap.seq, staff: snap.staff } : { seq: snap.seq, view: snap.view });
+  // A member's ticket outlives their membership; the session's record decides. The whole session is for staff taking
+  // part now (worker/auth/staff.ts): not one who was removed, left, or waits for a place.
+  if (snap.staff) {
+    const standing = staffStandingIn(snap.staff, member.memberId);
+    if (standing.current) return c.json({ seq: snap.seq, staff: snap.staff });
+    if (standing.why === "denied") return apiError(c, 403, "FORBIDDEN", "you were not admitted to this session");
+    return apiError(c, 409, "NOT_ADMITTED", NOT_CURRENT_STAFF[standing.why]);
+  }
+  if (snap.view?.you.status === "denied") return apiError(c, 403, "FORBIDDEN", "you were not admitted to this session");
+  return c.json({ seq: snap.seq, view: snap.view });
 });
 
 sessions.post("/:id/commands", requireMember, validJson(CommandBody), async (c) => {
