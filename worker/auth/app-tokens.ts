@@ -35,6 +35,11 @@ export type AppTokenEnv = Pick<Bindings, "APP_ENV" | "DEV_SIGNIN" | "APP_SIGNING
 
 export const APP_TOKEN_ISSUER = "mindbloom-video";
 export const MIN_SIGNING_SECRET_LENGTH = 32;
+/**
+ * Signing secrets that have been published (the value .dev.vars.example used to ship): anyone can sign tickets with
+ * them, so they are refused like a missing secret. `npm run dev` replaces them with a random one.
+ */
+export const PUBLIC_EXAMPLE_SIGNING_SECRETS: ReadonlySet<string> = new Set(["local-development-signing-secret-change-me-0123456789"]);
 
 export const DEV_TOKEN_TTL_SECONDS = 12 * 3600;
 export const INVITE_TTL_SECONDS = 7 * 24 * 3600;
@@ -124,6 +129,12 @@ async function keyFor(env: AppTokenEnv, kind: Kind): Promise<CryptoKey> {
   const secret = env.APP_SIGNING_SECRET;
   if (!secret || secret.length < MIN_SIGNING_SECRET_LENGTH) {
     throw new AuthError("INTERNAL", `APP_SIGNING_SECRET must be set (at least ${MIN_SIGNING_SECRET_LENGTH} characters)`, {
+      status: 500,
+      reason: "config",
+    });
+  }
+  if (PUBLIC_EXAMPLE_SIGNING_SECRETS.has(secret)) {
+    throw new AuthError("INTERNAL", "APP_SIGNING_SECRET is the published example value; set your own (npm run dev generates one)", {
       status: 500,
       reason: "config",
     });
