@@ -186,7 +186,7 @@ const fac = new Member(sessionId, created.ticket, "facilitator", true);
 await fac.connect();
 const people = [];
 for (let i = 0; i < N; i++) {
-  const j = await api().join(sessionId, created.invite.token, `Soak ${i + 1}`, `soak-${i + 1}`);
+  const j = await api().join(sessionId, created.invite.token, `Soak ${i + 1}`);
   const m = new Member(sessionId, j.ticket, `p${i + 1}`, false);
   m.memberId = j.memberId;
   await m.connect();

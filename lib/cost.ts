@@ -414,12 +414,23 @@ function memberOrder(a: string, b: string): number {
 // CSV
 // ---------------------------------------------------------------------------------------------------------------
 
-/** One CSV field: quoted when needed; a leading = + - @ (spreadsheet formula) is neutralised with a quote mark. */
+/**
+ * A cell that a spreadsheet would run as a formula: it starts with = + - @ (or their full-width forms, which some
+ * locales accept), possibly after blanks that a spreadsheet trims, or with a tab or carriage return (OWASP "CSV
+ * injection").
+ */
+const FORMULA_START = /^(?:[\t\r\n]|[\s\u00a0\u3000]*[=+\-@\uff1d\uff0b\uff0d\uff20])/;
+
+/**
+ * One CSV field. Every field is quoted, so no separator inside a value splits it into cells whatever separator the
+ * reader's locale uses (`,` or `;`), and a text value that would start a formula gets a leading `'` (inside the
+ * quotes) so it is shown, never run. Numbers are written as they are: they are ours, never someone's text.
+ */
 export function csvField(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return "";
+  if (value === null || value === undefined) return '""';
   let s = String(value);
-  if (typeof value === "string" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof value === "string" && FORMULA_START.test(s)) s = `'${s}`;
+  return `"${s.replace(/"/g, '""')}"`;
 }
 
 const iso = (t: number | null) => (t === null ? "" : new Date(t).toISOString());

@@ -109,8 +109,8 @@ export class Api {
     return { ...r, userToken };
   }
 
-  async join(sessionId, invite, name, deviceKey) {
-    return this.ok(`/api/sessions/${sessionId}/join`, { body: { invite, name, deviceKey } });
+  async join(sessionId, invite, name) {
+    return this.ok(`/api/sessions/${sessionId}/join`, { body: { invite, name } });
   }
 
   /** A session with `n` auto-admitted participants (joined over HTTP, not yet connected). */
@@ -120,7 +120,7 @@ export class Api {
       Array.from({ length: n }, (_, i) => i),
       concurrency,
       async (i) => {
-        const j = await this.join(s.sessionId, s.invite.token, `Participant ${i + 1}`, `bench-device-${i + 1}`);
+        const j = await this.join(s.sessionId, s.invite.token, `Participant ${i + 1}`);
         if (j.status !== "admitted") throw new Error(`participant ${i + 1} is ${j.status}, not admitted`);
         return j;
       },

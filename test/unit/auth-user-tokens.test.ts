@@ -37,10 +37,11 @@ async function hs256(claims: JWTPayload, secret = SUPABASE_SECRET, header: Recor
   return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT", ...header }).sign(new TextEncoder().encode(secret));
 }
 
-const supabaseEnv: UserTokenEnv = { AUTH_JWT_SECRET: SUPABASE_SECRET };
+// Production (no APP_ENV) needs the issuer configured; the "issuer" tests below show what happens without it.
+const supabaseEnv: UserTokenEnv = { AUTH_JWT_SECRET: SUPABASE_SECRET, AUTH_ISSUER: SUPABASE_ISS };
 
 describe("IdP tokens with a shared HS256 secret (Supabase)", () => {
-  it("accepts Supabase's default claims with only the JWT secret configured", async () => {
+  it("accepts Supabase's default claims with the JWT secret and the project's issuer configured", async () => {
     const p = await verifyUserToken(supabaseEnv, await hs256(supabaseClaims()), { now: NOW });
     expect(p).toEqual({ userId: USER_ID, name: "Dr. Ada Lovelace", appRole: "facilitator", source: "idp", email: "ada@example.org" });
   });
@@ -135,12 +136,33 @@ describe("IdP tokens with a shared HS256 secret (Supabase)", () => {
     expect((await refusal(verifyUserToken(supabaseEnv, t, { now: NOW }))).code).toBe("UNAUTHENTICATED");
   });
 
-  it("fails with a configuration error when nothing is configured or the IdP secret equals the app secret", async () => {
+  it("with no identity provider configured, a bearer token is a 401 for the caller, not a server error", async () => {
+    const e1 = await refusal(verifyUserToken({}, await hs256(supabaseClaims()), { now: NOW }));
+    expect([e1.code, e1.status, e1.reason]).toEqual(["UNAUTHENTICATED", 401, "no-idp"]);
+    expect(e1.message).toMatch(/no identity provider is configured/);
+  });
+
+  it("fails with a configuration error when the IdP secret equals the app secret", async () => {
     const token = await hs256(supabaseClaims());
-    const e1 = await refusal(verifyUserToken({}, token, { now: NOW }));
-    expect([e1.code, e1.status]).toEqual(["INTERNAL", 500]);
-    const e2 = await refusal(verifyUserToken({ AUTH_JWT_SECRET: SUPABASE_SECRET, APP_SIGNING_SECRET: SUPABASE_SECRET }, token, { now: NOW }));
+    const e2 = await refusal(verifyUserToken({ ...supabaseEnv, APP_SIGNING_SECRET: SUPABASE_SECRET }, token, { now: NOW }));
     expect([e2.code, e2.status]).toEqual(["INTERNAL", 500]);
+  });
+
+  it("in production, refuses every token while AUTH_ISSUER is unset (any issuer would do); in development it is optional", async () => {
+    const foreign = await hs256(supabaseClaims({ iss: "https://evil.example/auth/v1" }));
+    const own = await hs256(supabaseClaims());
+    for (const env of [{ AUTH_JWT_SECRET: SUPABASE_SECRET }, { AUTH_JWT_SECRET: SUPABASE_SECRET, APP_ENV: "production" }]) {
+      for (const token of [foreign, own]) {
+        const e = await refusal(verifyUserToken(env, token, { now: NOW }));
+        expect([e.code, e.status, e.reason]).toEqual(["INTERNAL", 500, "config"]);
+        expect(e.message).toMatch(/AUTH_ISSUER must be set/);
+      }
+    }
+    // Configured, only the configured issuer passes.
+    expect((await refusal(verifyUserToken(supabaseEnv, foreign, { now: NOW }))).reason).toBe("issuer");
+    expect((await verifyUserToken(supabaseEnv, own, { now: NOW })).userId).toBe(USER_ID);
+    // Development without an issuer: accepted (a local IdP), as before.
+    expect((await verifyUserToken({ AUTH_JWT_SECRET: SUPABASE_SECRET, APP_ENV: "development" }, foreign, { now: NOW })).userId).toBe(USER_ID);
   });
 });
 
@@ -222,12 +244,14 @@ describe("IdP tokens verified against a JWKS URL", () => {
     await new Promise<void>((resolve) => dead.listen(0, "127.0.0.1", resolve));
     const port = (dead.address() as AddressInfo).port;
     await new Promise((resolve) => dead.close(resolve));
-    const e1 = await refusal(verifyUserToken({ AUTH_JWKS_URL: `http://127.0.0.1:${port}/jwks.json` }, await signWith("es-1", "ES256"), { now: NOW }));
+    const iss = { AUTH_ISSUER: SUPABASE_ISS };
+    const e1 = await refusal(verifyUserToken({ ...iss, AUTH_JWKS_URL: `http://127.0.0.1:${port}/jwks.json` }, await signWith("es-1", "ES256"), { now: NOW }));
     expect([e1.code, e1.status]).toEqual(["INTERNAL", 503]);
-    const e2 = await refusal(verifyUserToken({ AUTH_JWKS_URL: `${baseUrl}/broken/jwks.json` }, await signWith("es-1", "ES256"), { now: NOW }));
+    const e2 = await refusal(verifyUserToken({ ...iss, AUTH_JWKS_URL: `${baseUrl}/broken/jwks.json` }, await signWith("es-1", "ES256"), { now: NOW }));
     expect([e2.code, e2.status]).toEqual(["INTERNAL", 503]);
-    const e3 = await refusal(verifyUserToken({ AUTH_JWKS_URL: "http://idp.example.com/jwks.json" }, await signWith("es-1", "ES256"), { now: NOW }));
+    const e3 = await refusal(verifyUserToken({ ...iss, AUTH_JWKS_URL: "http://idp.example.com/jwks.json" }, await signWith("es-1", "ES256"), { now: NOW }));
     expect([e3.code, e3.status, e3.reason]).toEqual(["INTERNAL", 500, "config"]);
+    expect(e3.message).toMatch(/https/);
   });
 });
 

@@ -230,20 +230,25 @@ describe("the report", () => {
     const csv = reportCsv(buildReport({ session: session({ ended_at: T0 + 80 * MIN }), members, rooms, stays, now: T0, priceNanos: PRICE }));
     const lines = csv.trimEnd().split("\r\n");
     expect(lines).toHaveLength(12);
+    // Every cell is quoted (lib/cost.ts csvField; test/unit/csv-injection.test.ts has the injection cases).
+    const row = (...cells: string[]) => cells.map((c) => `"${c}"`).join(",");
     expect(lines[0]).toBe(
-      "member_id,name,role,status,joined_at,admitted_at,left_at,minutes_main,minutes_r1 (Room 1),minutes_r2 (Room 2),minutes_r3 (Room 3),minutes_r4 (Room 4),minutes_r5 (Room 5),total_minutes,estimated_cost_usd",
+      row(
+        ..."member_id,name,role,status,joined_at,admitted_at,left_at,minutes_main,minutes_r1 (Room 1),minutes_r2 (Room 2),minutes_r3 (Room 3),minutes_r4 (Room 4),minutes_r5 (Room 5),total_minutes,estimated_cost_usd".split(
+          ",",
+        ),
+      ),
     );
-    expect(lines[1]).toBe(
-      `m1,Person m1,participant,left,${new Date(T0).toISOString()},${new Date(T0).toISOString()},,60.000,20.000,0.000,0.000,0.000,0.000,80.000,0.12`,
-    );
-    expect(lines[2]).toContain(`m2,"'=HYPERLINK(""x"")"`);
-    expect(lines[3]).toContain(`m3,"Smith, Jo",`);
+    const t0 = new Date(T0).toISOString();
+    expect(lines[1]).toBe(row("m1", "Person m1", "participant", "left", t0, t0, "", "60.000", "20.000", "0.000", "0.000", "0.000", "0.000", "80.000", "0.12"));
+    expect(lines[2]).toContain(`"m2","'=HYPERLINK(""x"")"`);
+    expect(lines[3]).toContain(`"m3","Smith, Jo",`);
     expect(lines[11]).toBe(
-      `TOTAL,,,,${new Date(T0).toISOString()},,${new Date(T0 + 80 * MIN).toISOString()},600.000,40.000,40.000,40.000,40.000,40.000,800.000,1.20`,
+      row("TOTAL", "", "", "", t0, "", new Date(T0 + 80 * MIN).toISOString(), "600.000", "40.000", "40.000", "40.000", "40.000", "40.000", "800.000", "1.20"),
     );
-    expect(csvField(null)).toBe("");
-    expect(csvField("-1")).toBe("'-1");
-    expect(csvField(-1)).toBe("-1");
+    expect(csvField(null)).toBe('""');
+    expect(csvField("-1")).toBe(`"'-1"`);
+    expect(csvField(-1)).toBe('"-1"');
   });
 });
 

@@ -89,7 +89,7 @@ export async function invite(sessionId: string, staffTicket: string, role: "part
 }
 
 export async function join(sessionId: string, inviteToken: string, label: string): Promise<Member & { status: string }> {
-  const j = await joinSession(sessionId, inviteToken, label, `device-${label}-${crypto.randomUUID().slice(0, 8)}`);
+  const j = await joinSession(sessionId, inviteToken, label);
   return { label, memberId: j.memberId, ticket: j.ticket, status: j.status };
 }
 

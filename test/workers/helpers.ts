@@ -54,10 +54,11 @@ export async function createSession(
   return { ...r.json, userToken };
 }
 
-export async function joinSession(sessionId: string, invite: string, name: string, deviceKey?: string) {
-  const r = await api(`/api/sessions/${sessionId}/join`, { body: { invite, name, ...(deviceKey ? { deviceKey } : {}) } });
+/** A guest joins by invite; with the guestCredential of an earlier join they are that member again. */
+export async function joinSession(sessionId: string, invite: string, name: string, guestCredential?: string) {
+  const r = await api(`/api/sessions/${sessionId}/join`, { body: { invite, name, ...(guestCredential ? { guestCredential } : {}) } });
   if (r.status !== 200) throw new Error(`join failed ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json as { memberId: string; ticket: string; status: string; role: string };
+  return r.json as { memberId: string; ticket: string; status: string; role: string; guestCredential: string; guestCredentialExpiresAt: number };
 }
 
 export function stubFor(sessionId: string): DurableObjectStub<SessionDurableObject> {

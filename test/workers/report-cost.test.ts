@@ -103,11 +103,13 @@ describe("session report and cost", () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get("content-type")).toContain("text/csv");
     expect(csv.headers.get("content-disposition")).toBe(`attachment; filename="session-${s.sessionId}-report.csv"`);
+    // Every cell is quoted (lib/cost.ts csvField); none of these cells holds a comma or a quote.
     const lines = (csv.json as string).trimEnd().split("\r\n");
+    const cells = (line: string) => line.split(",").map((c) => c.replace(/^"|"$/g, ""));
     expect(lines).toHaveLength(12);
-    expect(lines[0].split(",").slice(0, 8)).toEqual(["member_id", "name", "role", "status", "joined_at", "admitted_at", "left_at", "minutes_main"]);
-    expect(lines[1].startsWith(`${s.memberId},Therapist,facilitator,left,`)).toBe(true);
-    const total = lines[11].split(",");
+    expect(cells(lines[0]).slice(0, 8)).toEqual(["member_id", "name", "role", "status", "joined_at", "admitted_at", "left_at", "minutes_main"]);
+    expect(lines[1].startsWith(`"${s.memberId}","Therapist","facilitator","left",`)).toBe(true);
+    const total = cells(lines[11]);
     expect(total[0]).toBe("TOTAL");
     expect(total.at(-1)).toBe("1.20");
     expect(Number(total[7])).toBeGreaterThanOrEqual(600);

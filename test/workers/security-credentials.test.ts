@@ -297,22 +297,21 @@ describe("denied, removed and departed members at the door", () => {
     fac.close();
   });
 
-  it("a denied guest re-joining from the same device is FORBIDDEN; from another device they wait for a decision again", async () => {
+  it("a denied guest re-joining with their guest credential is FORBIDDEN; without it they wait for a decision again", async () => {
     const s = await createSession();
-    const device = `device-${crypto.randomUUID().slice(0, 8)}`;
-    const d = await joinSession(s.sessionId, s.invite.token, "Dee", device);
+    const d = await joinSession(s.sessionId, s.invite.token, "Dee");
     expect(d.status).toBe("waiting");
     const denied = await Client.connect(s.sessionId, d.ticket, "D");
     await denied.next((m) => m.type === "snapshot");
     await must(s.sessionId, { label: "F", memberId: s.memberId, ticket: s.ticket }, { type: "deny", memberId: d.memberId });
     for (let i = 0; i < 100 && !denied.closed; i++) await new Promise((r) => setTimeout(r, 10));
     expect(denied.closed?.code).toBe(4003);
-    const again = await api(`/api/sessions/${s.sessionId}/join`, { body: { invite: s.invite.token, name: "Dee", deviceKey: device } });
+    const again = await api(`/api/sessions/${s.sessionId}/join`, { body: { invite: s.invite.token, name: "Dee", guestCredential: d.guestCredential } });
     expect({ status: again.status, code: again.json.error.code }).toEqual({ status: 403, code: "FORBIDDEN" });
     const u = await upgrade(s.sessionId, d.ticket);
     expect({ status: u.status, code: u.json.error.code }).toEqual({ status: 403, code: "FORBIDDEN" });
-    // Guests are anonymous: another device is another person to the session, and waits (autoAdmit is off).
-    const other = await joinSession(s.sessionId, s.invite.token, "Dee", `device-${crypto.randomUUID().slice(0, 8)}`);
+    // Guests are anonymous: without the credential it is another person to the session, and waits (autoAdmit is off).
+    const other = await joinSession(s.sessionId, s.invite.token, "Dee");
     expect(other.status).toBe("waiting");
     expect(other.memberId).not.toBe(d.memberId);
   });

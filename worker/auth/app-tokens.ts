@@ -2,11 +2,14 @@
  * The Worker's own HS256 tokens, signed with APP_SIGNING_SECRET:
  * - development sign-in tokens (a UserPrincipal with source "dev"), only when APP_ENV="development" and DEV_SIGNIN="on";
  * - invite tokens (one session, one invite id, a role, an expiry);
- * - member tickets (one session member: HTTP calls and the WebSocket).
+ * - member tickets (one session member: HTTP calls and the WebSocket);
+ * - guest credentials (one guest of one session, by one invite: what a guest re-joins with to be the same member).
  *
  * Kinds cannot be confused: each kind has its own `typ` claim, its own audience, and its own HMAC key derived from
  * APP_SIGNING_SECRET with HKDF (purpose-bound keys), so a ticket does not even verify as an invite. Verification of
  * session-scoped kinds takes the expected session id and refuses another session's token with WRONG_SESSION.
+ * Every kind has a maximum lifetime, enforced on verify too (`exp - iat`, and `iat` not in the future): a token signed
+ * with our key but a lifetime we never issue (a 10-year ticket) is refused.
  *
  * Keys are derived once per isolate and cached (signing and verifying are on hot paths: every join, every socket).
  * Runtime-neutral (WebCrypto + jose); no Node APIs.
@@ -32,20 +35,29 @@ export type AppTokenEnv = Pick<Bindings, "APP_ENV" | "DEV_SIGNIN" | "APP_SIGNING
 
 export const APP_TOKEN_ISSUER = "mindbloom-video";
 export const MIN_SIGNING_SECRET_LENGTH = 32;
+/**
+ * Signing secrets that have been published (the value .dev.vars.example used to ship): anyone can sign tickets with
+ * them, so they are refused like a missing secret. `npm run dev` replaces them with a random one.
+ */
+export const PUBLIC_EXAMPLE_SIGNING_SECRETS: ReadonlySet<string> = new Set(["local-development-signing-secret-change-me-0123456789"]);
 
 export const DEV_TOKEN_TTL_SECONDS = 12 * 3600;
 export const INVITE_TTL_SECONDS = 7 * 24 * 3600;
 export const INVITE_MAX_TTL_SECONDS = 30 * 24 * 3600;
 export const TICKET_TTL_SECONDS = 12 * 3600;
 export const TICKET_MAX_TTL_SECONDS = 48 * 3600;
+/** Long enough for a recurring group; the credential is only good together with a valid invite of its session. */
+export const GUEST_CREDENTIAL_TTL_SECONDS = 90 * 24 * 3600;
 /** Skew tolerated on our own tokens' exp/nbf (all Workers share NTP time; this only covers edge jitter). */
 const OWN_CLOCK_TOLERANCE_SECONDS = 5;
 
-type Kind = "dev" | "invite" | "ticket";
-const KINDS: Record<Kind, { typ: string; aud: string; label: string }> = {
-  dev: { typ: "dev", aud: "mindbloom-video:dev-signin", label: "a development sign-in token" },
-  invite: { typ: "invite", aud: "mindbloom-video:invite", label: "an invite" },
-  ticket: { typ: "ticket", aud: "mindbloom-video:ticket", label: "a member ticket" },
+type Kind = "dev" | "invite" | "ticket" | "guest";
+/** Each kind's claims, and the longest lifetime (seconds) it is ever issued with, which verify enforces too. */
+const KINDS: Record<Kind, { typ: string; aud: string; label: string; maxTtlSeconds: number }> = {
+  dev: { typ: "dev", aud: "mindbloom-video:dev-signin", label: "a development sign-in token", maxTtlSeconds: DEV_TOKEN_TTL_SECONDS },
+  invite: { typ: "invite", aud: "mindbloom-video:invite", label: "an invite", maxTtlSeconds: INVITE_MAX_TTL_SECONDS },
+  ticket: { typ: "ticket", aud: "mindbloom-video:ticket", label: "a member ticket", maxTtlSeconds: TICKET_MAX_TTL_SECONDS },
+  guest: { typ: "guest", aud: "mindbloom-video:guest", label: "a guest credential", maxTtlSeconds: GUEST_CREDENTIAL_TTL_SECONDS },
 };
 
 export const INVITE_ROLES = ["participant", "cofacilitator"] as const;
@@ -108,8 +120,8 @@ async function deriveKeys(secret: string): Promise<Record<Kind, CryptoKey>> {
       false,
       ["sign", "verify"],
     );
-  const [dev, invite, ticket] = await Promise.all([derive("dev"), derive("invite"), derive("ticket")]);
-  return { dev, invite, ticket };
+  const [dev, invite, ticket, guest] = await Promise.all([derive("dev"), derive("invite"), derive("ticket"), derive("guest")]);
+  return { dev, invite, ticket, guest };
 }
 
 /** The signing key for one kind, derived once per secret per isolate. */
@@ -117,6 +129,12 @@ async function keyFor(env: AppTokenEnv, kind: Kind): Promise<CryptoKey> {
   const secret = env.APP_SIGNING_SECRET;
   if (!secret || secret.length < MIN_SIGNING_SECRET_LENGTH) {
     throw new AuthError("INTERNAL", `APP_SIGNING_SECRET must be set (at least ${MIN_SIGNING_SECRET_LENGTH} characters)`, {
+      status: 500,
+      reason: "config",
+    });
+  }
+  if (PUBLIC_EXAMPLE_SIGNING_SECRETS.has(secret)) {
+    throw new AuthError("INTERNAL", "APP_SIGNING_SECRET is the published example value; set your own (npm run dev generates one)", {
       status: 500,
       reason: "config",
     });
@@ -197,6 +215,8 @@ async function verify(env: AppTokenEnv, kind: Kind, token: string, options: Veri
       issuer: APP_TOKEN_ISSUER,
       audience: KINDS[kind].aud,
       clockTolerance: OWN_CLOCK_TOLERANCE_SECONDS,
+      // Refuses an `iat` in the future (beyond the tolerance) and anything older than the kind's longest lifetime.
+      maxTokenAge: KINDS[kind].maxTtlSeconds,
       requiredClaims: ["exp", "iat", "typ", ...requiredClaims],
       ...(options.now !== undefined ? { currentDate: new Date(options.now) } : {}),
     }));
@@ -210,6 +230,10 @@ async function verify(env: AppTokenEnv, kind: Kind, token: string, options: Veri
   }
   if (payload.typ !== KINDS[kind].typ) {
     throw new AuthError("UNAUTHENTICATED", `this is not ${KINDS[kind].label}`, { reason: "kind" });
+  }
+  // We never issue a longer one (issuance clamps to the same maximum): a longer lifetime means a forged or foreign token.
+  if (payload.exp! - payload.iat! > KINDS[kind].maxTtlSeconds) {
+    throw new AuthError("UNAUTHENTICATED", `${KINDS[kind].label} is never valid for that long`, { reason: "lifetime" });
   }
   return payload;
 }
@@ -400,4 +424,56 @@ async function verifyTicketCached(env: AppTokenEnv, token: string, options: Veri
     verifiedTickets.set(token, { secret, payload: Object.freeze(payload) });
   }
   return payload;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// (d) Guest credentials
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface GuestCredentialInput {
+  sessionId: string;
+  inviteId: string;
+  /** The guest's identity in the session (worker/auth/guests.ts newGuestIdentity): no secret in it. */
+  identity: string;
+}
+
+export interface GuestCredentialClaims {
+  sessionId: string;
+  inviteId: string;
+  identity: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * Issues the credential a guest (no account) re-joins with: it names the guest's identity, bound to one session and the
+ * invite they came by. Only this Worker can make one, so an identity staff can read is no key to anyone's membership.
+ */
+export async function issueGuestCredential(env: AppTokenEnv, input: GuestCredentialInput, options: IssueOptions = {}): Promise<IssuedToken> {
+  const sessionId = checkId("sessionId", input.sessionId);
+  const inviteId = checkId("inviteId", input.inviteId);
+  const identity = checkId("identity", input.identity);
+  return sign(
+    env,
+    "guest",
+    { sid: sessionId, inv: inviteId },
+    identity,
+    ttl(options.ttlSeconds, GUEST_CREDENTIAL_TTL_SECONDS, GUEST_CREDENTIAL_TTL_SECONDS),
+    options.now,
+  );
+}
+
+/**
+ * Verifies a guest credential for `sessionId`. Throws AuthError: UNAUTHENTICATED (forged, malformed, another kind),
+ * CREDENTIAL_EXPIRED, WRONG_SESSION. Whether it matches the invite presented with it is the join's check.
+ */
+export async function verifyGuestCredential(env: AppTokenEnv, token: string, sessionId: string, options: VerifyOptions = {}): Promise<GuestCredentialClaims> {
+  const payload = await verify(env, "guest", token, options, ["sid", "inv", "sub"]);
+  const sid = checkSession(payload, sessionId, "guest credential");
+  const inv = payload.inv;
+  const identity = payload.sub;
+  if (typeof inv !== "string" || !ID_RE.test(inv) || typeof identity !== "string" || !ID_RE.test(identity) || !identity.startsWith("guest:")) {
+    throw malformed("guest credential");
+  }
+  return { sessionId: sid, inviteId: inv, identity, issuedAt: payload.iat! * 1000, expiresAt: payload.exp! * 1000 };
 }

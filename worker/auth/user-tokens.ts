@@ -9,7 +9,8 @@
  *   the key, as Supabase uses them. The CryptoKey is imported once per isolate and cached.
  * With both set (Supabase during a migration to asymmetric signing keys), the token header's `alg` picks the source.
  *
- * Claims: AUTH_ISSUER is checked when set. The audience is always checked: AUTH_AUDIENCE (comma-separated for several)
+ * Claims: AUTH_ISSUER is checked when set, and must be set in production (APP_ENV other than "development"): without it
+ * a token of any issuer that the key verifies would do. The audience is always checked: AUTH_AUDIENCE (comma-separated for several)
  * or, when unset, Supabase's "authenticated". The app role is read from the dotted claim path AUTH_ROLE_CLAIM
  * (default "app_metadata.role"); unknown or missing roles become "participant".
  *
@@ -81,7 +82,10 @@ export const isAuthError = (e: unknown): e is AuthError => e instanceof AuthErro
 // Configuration
 // ---------------------------------------------------------------------------------------------------------------
 
-export type UserTokenEnv = Pick<Bindings, "AUTH_JWKS_URL" | "AUTH_JWT_SECRET" | "AUTH_ISSUER" | "AUTH_AUDIENCE" | "AUTH_ROLE_CLAIM" | "APP_SIGNING_SECRET">;
+export type UserTokenEnv = Pick<
+  Bindings,
+  "AUTH_JWKS_URL" | "AUTH_JWT_SECRET" | "AUTH_ISSUER" | "AUTH_AUDIENCE" | "AUTH_ROLE_CLAIM" | "APP_SIGNING_SECRET" | "APP_ENV"
+>;
 
 export const DEFAULT_ROLE_CLAIM = "app_metadata.role";
 /** Supabase's `aud` for signed-in users. */
@@ -308,15 +312,16 @@ export function idpConfigured(env: UserTokenEnv): boolean {
 
 /**
  * Verifies an IdP user token and returns its principal.
- * Throws AuthError: UNAUTHENTICATED (bad signature / issuer / audience / malformed / no subject), CREDENTIAL_EXPIRED,
- * or INTERNAL (503 when the JWKS cannot be fetched, 500 when nothing is configured).
+ * Throws AuthError: UNAUTHENTICATED (bad signature / issuer / audience / malformed / no subject; also when no IdP is
+ * configured: nothing to sign in with is the caller's answer, not a server fault), CREDENTIAL_EXPIRED, or INTERNAL (503
+ * when the JWKS cannot be fetched, 500 when the configuration is unsafe: see worker/config.ts).
  */
 export async function verifyUserToken(env: UserTokenEnv, token: string, options: VerifyOptions = {}): Promise<UserPrincipal> {
   assertJwtShape(token);
   const jwksUrl = env.AUTH_JWKS_URL?.trim();
   const secret = env.AUTH_JWT_SECRET;
   if (!jwksUrl && !secret) {
-    throw new AuthError("INTERNAL", "no identity provider is configured (AUTH_JWKS_URL or AUTH_JWT_SECRET)", { status: 500, reason: "config" });
+    throw new AuthError("UNAUTHENTICATED", "this deployment accepts no sign-in tokens: no identity provider is configured", { reason: "no-idp" });
   }
   if (secret && env.APP_SIGNING_SECRET && secret === env.APP_SIGNING_SECRET) {
     // The Worker's own tokens must never verify as IdP tokens.
@@ -333,6 +338,12 @@ export async function verifyUserToken(env: UserTokenEnv, token: string, options:
 
   const audiences = csv(env.AUTH_AUDIENCE);
   const issuers = csv(env.AUTH_ISSUER);
+  if (!issuers.length && env.APP_ENV !== "development") {
+    throw new AuthError("INTERNAL", "AUTH_ISSUER must be set when an identity provider is configured; sign-in is refused until it is", {
+      status: 500,
+      reason: "config",
+    });
+  }
   const verifyOptions: JWTVerifyOptions = {
     algorithms: useSecret ? ["HS256"] : ASYMMETRIC_ALGS,
     audience: audiences.length ? audiences : DEFAULT_AUDIENCE,

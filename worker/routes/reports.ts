@@ -5,15 +5,16 @@
  * - GET /:id/report.csv  the same as one CSV table
  * - GET /:id/cost        the live estimate for the console
  *
- * Who may read them: staff of that session (facilitator or co-facilitator ticket), the user who created the session
+ * Who may read them: current staff of that session (worker/auth/staff.ts: admitted now, or still in it when it ended;
+ * facilitator or co-facilitator ticket), the user who created the session
  * (their user token), or an operator (user token with appRole "operator"). Everything is computed by the pure
  * lib/cost.ts from the session's D1 rows, after asking the session to flush its outbox so the rows
  * are current.
  */
 import { Hono } from "hono";
-import { isStaff } from "../../lib/protocol";
 import { buildReport, priceNanosFrom, reportCsv, type MemberRow, type RoomRow, type SessionReport, type SessionRow, type StayRow } from "../../lib/cost";
 import { verifyMemberTicket, verifyUserOrDevToken } from "../auth/app-tokens";
+import { NOT_CURRENT_STAFF, staffStanding } from "../auth/staff";
 import { AuthError } from "../auth/user-tokens";
 import type { Bindings } from "../../lib/runtime/env";
 import { createLogger } from "../../lib/runtime/log";
@@ -34,11 +35,12 @@ export async function reportAccess(c: AppContext, sessionId: string): Promise<Re
   let ticketError: AuthError | null = null;
   try {
     const claims = await verifyMemberTicket(c.env, token, sessionId);
-    const info = await sessionStub(c.env, sessionId).memberInfo(claims.memberId);
-    if (!info) return apiError(c, 401, "UNAUTHENTICATED", "you are not a member of this session");
-    if (!isStaff(info.role) || info.status === "denied") return apiError(c, 403, "FORBIDDEN", "only facilitators and operators read session reports");
+    const standing = await staffStanding(sessionStub(c.env, sessionId), claims.memberId);
     c.set("memberId", claims.memberId);
-    return { kind: "staff", memberId: claims.memberId, role: info.role };
+    if (standing.current) return { kind: "staff", memberId: claims.memberId, role: standing.role };
+    if (standing.why === "unknown") return apiError(c, 401, "UNAUTHENTICATED", "you are not a member of this session");
+    if (standing.why === "not-staff") return apiError(c, 403, "FORBIDDEN", "only facilitators and operators read session reports");
+    return apiError(c, 403, "FORBIDDEN", `only the session's current staff read its report: ${NOT_CURRENT_STAFF[standing.why]}`);
   } catch (err) {
     if (!(err instanceof AuthError)) throw err;
     if (err.code === "WRONG_SESSION" || err.code === "CREDENTIAL_EXPIRED") throw err;

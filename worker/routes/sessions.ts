@@ -9,9 +9,11 @@ import { MEDIA_TOKEN_LIMIT } from "../../lib/protocol";
 import { CommandSchema, IdSchema, SettingsSchema, type Command, type ServerMessage } from "../../lib/protocol";
 import { defaultMediaProvider, twilioConfigured } from "../../lib/twilio/config";
 import { issueMemberTicket } from "../auth/app-tokens";
+import { guestForJoin, type GuestJoin } from "../auth/guests";
+import { NOT_CURRENT_STAFF, staffStandingIn } from "../auth/staff";
 import { createInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
 import { verifyUserOrDevToken } from "../auth/app-tokens";
-import { cleanDisplayName } from "../auth/user-tokens";
+import { AuthError, cleanDisplayName } from "../auth/user-tokens";
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
 import { bearer, refusalOf, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppContext, type AppEnv } from "../http";
@@ -43,8 +45,10 @@ const JoinBody = z
   .object({
     invite: z.string().min(10).max(2048).optional(),
     name: z.string().trim().min(1).max(80).optional(),
-    /** A random key the browser keeps, so the same person re-joining is the same member. */
-    deviceKey: Id.optional(),
+    /** What a guest's earlier join returned: presented with an invite of the same session, the guest is that member again. */
+    guestCredential: z.string().min(10).max(2048).optional(),
+    /** No longer accepted (a key the client chose was a password staff could read); answered with a clear refusal. */
+    deviceKey: z.unknown().optional(),
   })
   .strict();
 
@@ -160,20 +164,37 @@ sessions.delete("/:id/invites/:inviteId", requireMember, async (c) => {
 sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), validJson(JoinBody), async (c) => {
   const sessionId = c.req.param("id");
   const body = c.req.valid("json");
+  if (body.deviceKey !== undefined) {
+    return apiError(c, 400, "INVALID_MESSAGE", "deviceKey: no longer accepted; a guest re-joins with the guestCredential their first join returned");
+  }
   const userToken = bearer(c);
   const user = userToken ? await verifyUserOrDevToken(c.env, userToken) : null;
+  if (user && body.guestCredential !== undefined) {
+    return apiError(c, 400, "INVALID_MESSAGE", "guestCredential: only for guests; a signed-in user joins as themselves");
+  }
+  if (!body.invite && body.guestCredential !== undefined) {
+    return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join; a guest credential only works with one", { field: "invite" });
+  }
   const stub = sessionStub(c.env, sessionId);
 
   let identity: string;
   let role: "participant" | "cofacilitator" | "facilitator";
+  let guest: GuestJoin | null = null;
   if (body.invite) {
     const { claims } = await verifyInviteForJoin(c.env, body.invite, sessionId);
     role = claims.role;
-    // A guest is the same member again from the same browser (its device key), scoped to the invite; kept short so
-    // it stays a valid identity for pre-assignment.
-    identity = user
-      ? `user:${user.userId}`
-      : `guest:${claims.inviteId.slice(0, 8)}:${(body.deviceKey ?? crypto.randomUUID().replaceAll("-", "")).slice(0, 40)}`;
+    if (user) identity = `user:${user.userId}`;
+    else {
+      // The Worker picks a guest's identity; a re-join proves it with the credential issued then. A refused credential
+      // is answered as such (details.field says which), so the browser can forget it and join as a new guest.
+      try {
+        guest = await guestForJoin(c.env, claims, body.guestCredential);
+      } catch (err) {
+        if (err instanceof AuthError) return apiError(c, err.status, err.code, `guestCredential: ${err.message}`, { field: "guestCredential" });
+        throw err;
+      }
+      identity = guest.identity;
+    }
   } else if (user) {
     // Without an invite only the session's own facilitator may (re)join.
     identity = `user:${user.userId}`;
@@ -191,18 +212,30 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
   }
   const joined = unwrap(await stub.join({ identity, name, role }));
   const ticket = await issueMemberTicket(c.env, { sessionId, memberId: joined.memberId, role: joined.role, name });
-  return c.json({ memberId: joined.memberId, status: joined.status, role: joined.role, ticket: ticket.token, ticketExpiresAt: ticket.expiresAt });
+  return c.json({
+    memberId: joined.memberId,
+    status: joined.status,
+    role: joined.role,
+    ticket: ticket.token,
+    ticketExpiresAt: ticket.expiresAt,
+    ...(guest ? { guestCredential: guest.credential.token, guestCredentialExpiresAt: guest.credential.expiresAt } : {}),
+  });
 });
 
 sessions.get("/:id", requireMember, async (c) => {
   const member = c.get("member")!;
   const snap = unwrap((await sessionStub(c.env, member.sessionId).state(member.memberId)) as RpcResult<ServerMessage>);
   if (snap.type !== "snapshot") return apiError(c, 500, "INTERNAL", "unexpected state");
-  // A denied or removed member still holds a signed ticket; the session's record decides (a removed
-  // co-facilitator must not keep reading the whole session).
-  const status = snap.staff ? snap.staff.members.find((m) => m.id === member.memberId)?.status : snap.view?.you.status;
-  if (status === "denied") return apiError(c, 403, "FORBIDDEN", "you were not admitted to this session");
-  return c.json(snap.staff ? { seq: snap.seq, staff: snap.staff } : { seq: snap.seq, view: snap.view });
+  // A member's ticket outlives their membership; the session's record decides. The whole session is for staff taking
+  // part now (worker/auth/staff.ts): not one who was removed, left, or waits for a place.
+  if (snap.staff) {
+    const standing = staffStandingIn(snap.staff, member.memberId);
+    if (standing.current) return c.json({ seq: snap.seq, staff: snap.staff });
+    if (standing.why === "denied") return apiError(c, 403, "FORBIDDEN", "you were not admitted to this session");
+    return apiError(c, 409, "NOT_ADMITTED", NOT_CURRENT_STAFF[standing.why]);
+  }
+  if (snap.view?.you.status === "denied") return apiError(c, 403, "FORBIDDEN", "you were not admitted to this session");
+  return c.json({ seq: snap.seq, view: snap.view });
 });
 
 sessions.post("/:id/commands", requireMember, validJson(CommandBody), async (c) => {

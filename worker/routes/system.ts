@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { defaultMediaProvider } from "../../lib/twilio/config";
 import { devSignInEnabled, issueDevUserToken } from "../auth/app-tokens";
+import { logConfigurationProblemsOnce } from "../config";
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
 import type { AppEnv } from "../http";
@@ -18,8 +19,20 @@ system.get("/health", async (c) => {
   } catch {
     d1 = "error";
   }
-  const ok = d1 === "ok";
-  return c.json({ ok, d1, mediaProvider: defaultMediaProvider(c.env), env: c.env.APP_ENV ?? "production", latencyMs: Date.now() - started }, ok ? 200 : 503);
+  // An unsafe setting is a failed health check: deploy checks and uptime monitors see it, not only the logs.
+  const problems = logConfigurationProblemsOnce(c.env, c.get("requestId"));
+  const ok = d1 === "ok" && problems.length === 0;
+  return c.json(
+    {
+      ok,
+      d1,
+      config: problems.length ? { ok: false, problems } : { ok: true },
+      mediaProvider: defaultMediaProvider(c.env),
+      env: c.env.APP_ENV ?? "production",
+      latencyMs: Date.now() - started,
+    },
+    ok ? 200 : 503,
+  );
 });
 
 system.get("/config", (c) =>

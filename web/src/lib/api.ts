@@ -45,6 +45,9 @@ export interface JoinResult {
   memberId: string;
   ticket: string;
   status: string;
+  /** Guests only: what re-joining with the invite proves they are this member again (keep it; send it back). */
+  guestCredential?: string;
+  guestCredentialExpiresAt?: number;
 }
 
 async function request<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
@@ -85,7 +88,7 @@ export const api = {
   revokeInvite: (sessionId: string, ticket: string, inviteId: string) =>
     request<{ revoked: true }>("DELETE", `/api/sessions/${enc(sessionId)}/invites/${enc(inviteId)}`, { token: ticket }),
   /** Join with an invite (no account), or with a user token and no invite. */
-  join: (sessionId: string, body: { invite?: string; name?: string }, userToken?: string | null) =>
+  join: (sessionId: string, body: { invite?: string; name?: string; guestCredential?: string }, userToken?: string | null) =>
     request<JoinResult>("POST", `/api/sessions/${enc(sessionId)}/join`, { token: userToken ?? null, body }),
   state: (sessionId: string, ticket: string) =>
     request<{ staff?: StaffState; view?: ParticipantView }>("GET", `/api/sessions/${enc(sessionId)}`, { token: ticket }),

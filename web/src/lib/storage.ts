@@ -1,6 +1,6 @@
 /**
- * What survives a page refresh: the signed-in user (dev sign-in) and, per session, the member ticket.
- * sessionStorage, so each browser tab is its own member and closing the tab forgets it.
+ * What survives a page refresh: the signed-in user (dev sign-in) and, per session, the member ticket and the guest
+ * credential. sessionStorage, so each browser tab is its own member and closing the tab forgets it.
  */
 import type { Role } from "../../../lib/protocol";
 import type { Invite, SignedInUser } from "./api";
@@ -47,4 +47,7 @@ export const storage = {
     if (cur) write(`mb.session.${sessionId}`, { ...cur, ...patch });
   },
   forgetSession: (sessionId: string) => write(`mb.session.${sessionId}`, null),
+  /** A guest's credential for one session, kept apart from the ticket so leaving and joining again is the same member. */
+  guestCredential: (sessionId: string) => read<string>(`mb.guest.${sessionId}`),
+  setGuestCredential: (sessionId: string, credential: string | null) => write(`mb.guest.${sessionId}`, credential),
 };

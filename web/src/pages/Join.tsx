@@ -1,7 +1,7 @@
 import { createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { Card, createAction, ErrorText } from "../components/common";
 import { LocalVideo } from "../components/video";
-import { api } from "../lib/api";
+import { api, ApiError } from "../lib/api";
 import { navigate } from "../lib/router";
 import { storage } from "../lib/storage";
 import { acquireMedia, listDevices, stopTracks } from "../media/devices";
@@ -15,6 +15,22 @@ function ticketRole(ticket: string): Role {
     return payload.role === "cofacilitator" || payload.role === "facilitator" ? payload.role : "participant";
   } catch {
     return "participant";
+  }
+}
+
+/**
+ * A guest joins with the invite and, when this tab joined before, the credential that join returned (the same member
+ * again). A credential the server refuses as such (expired, from another invite) is forgotten and the guest joins as a
+ * new one, which cannot take over anyone; any other refusal (e.g. removed) is shown.
+ */
+async function joinAsGuest(sessionId: string, invite: string, name: string) {
+  const guestCredential = storage.guestCredential(sessionId);
+  try {
+    return await api.join(sessionId, guestCredential ? { invite, name, guestCredential } : { invite, name });
+  } catch (e) {
+    if (!guestCredential || !(e instanceof ApiError) || (e.details as { field?: string } | undefined)?.field !== "guestCredential") throw e;
+    storage.setGuestCredential(sessionId, null);
+    return api.join(sessionId, { invite, name });
   }
 }
 
@@ -73,10 +89,10 @@ export default function Join(props: { sessionId: string; invite: string | null }
       join.setError("This link is missing its invitation. Ask the facilitator for a new link.");
       return;
     }
-    const res = await join.run(() =>
-      api.join(props.sessionId, props.invite ? { invite: props.invite, name: n } : { name: n }, props.invite ? null : user?.token),
-    );
+    const invite = props.invite;
+    const res = await join.run(() => (invite ? joinAsGuest(props.sessionId, invite, n) : api.join(props.sessionId, { name: n }, user?.token)));
     if (!res) return;
+    if (res.guestCredential) storage.setGuestCredential(props.sessionId, res.guestCredential);
     const role = ticketRole(res.ticket);
     storage.setSession({
       sessionId: props.sessionId,
