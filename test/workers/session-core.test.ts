@@ -97,6 +97,12 @@ describe("compute → commit → effects", () => {
     const { s, fac, people } = await sessionWith(4, "twilio");
     const stub = stubFor(s.sessionId);
     expect((await fac.command({ type: "createBreakouts", count: 2, mode: "auto" })).type).toBe("ack");
+    // Let the provider rooms settle first (their results arrive as events of their own).
+    for (let i = 0; i < 100; i++) {
+      const media = Object.values((await stub.debugState()).context!.media);
+      if (media.length === 3 && media.every((m) => m.status === "ready")) break;
+      await sleep(20);
+    }
     const before = await stub.debugState();
     const grantsBefore = await stub.heldGrants();
     await stub.failSigning(1);
