@@ -14,12 +14,15 @@ import type { Statement } from "./logic/records";
 
 export interface MediaAuthority {
   readonly provider: MediaProvider;
+  /** Token lifetime (ms), null when grants never expire. */
+  readonly ttlMs: number | null;
   /** A grant for `identity` to join media room `room` (a Twilio UniqueName). */
   grant(identity: string, room: string, now: number): Promise<MediaGrant>;
 }
 
 export const localMedia: MediaAuthority = {
   provider: "local",
+  ttlMs: null,
   async grant(identity, room) {
     return { provider: "local", room, identity, token: null, expiresAt: null };
   },
@@ -28,9 +31,20 @@ export const localMedia: MediaAuthority = {
 // One signer per isolate and credential set: the HMAC key is imported once, not per token.
 const signers = new Map<string, TwilioTokenSigner>();
 
+/**
+ * Media tokens are short-lived (default 10 min, 2 min to 1 h): a token is what lets someone into a media room, and
+ * one that outlives a move or a removal must not be usable for long. The session pushes a fresh one over the socket
+ * ahead of expiry (Twilio's SDK reconnects with the token it holds, so it must always hold a valid one).
+ */
+export const DEFAULT_MEDIA_TOKEN_TTL_SECONDS = 600;
+
+export function mediaTokenTtlSeconds(env: Pick<Bindings, "MEDIA_TOKEN_TTL_SECONDS">): number {
+  const n = Number(env.MEDIA_TOKEN_TTL_SECONDS ?? DEFAULT_MEDIA_TOKEN_TTL_SECONDS) || DEFAULT_MEDIA_TOKEN_TTL_SECONDS;
+  return Math.max(120, Math.min(Math.round(n), 3600));
+}
+
 export function twilioMedia(env: Bindings): MediaAuthority {
-  // 10 min .. 1 h: the refresh goes out 5 min before expiry, so shorter tokens would refresh continuously.
-  const ttl = Math.max(600, Math.min(Number(env.MEDIA_TOKEN_TTL_SECONDS ?? 3600) || 3600, 3600));
+  const ttl = mediaTokenTtlSeconds(env);
   const cacheKey = `${env.TWILIO_ACCOUNT_SID}:${env.TWILIO_API_KEY_SID}:${ttl}`;
   let signer = signers.get(cacheKey);
   if (!signer) {
@@ -45,6 +59,7 @@ export function twilioMedia(env: Bindings): MediaAuthority {
   const s = signer;
   return {
     provider: "twilio",
+    ttlMs: ttl * 1000,
     async grant(identity, room, now) {
       const t = await s.sign({ identity, room, now });
       return { provider: "twilio", room, identity, token: t.token, expiresAt: t.expiresAt };
@@ -60,10 +75,14 @@ export function mediaAuthority(env: Bindings, provider: MediaProvider): MediaAut
   return localMedia;
 }
 
-/** Refresh a token this long before it expires (the SDK only uses a new token at its next connect). */
+/** A token is refreshed this long before it expires (at most; half its lifetime for short ones). */
 export const TOKEN_REFRESH_LEAD_MS = 5 * 60 * 1000;
-/** The token endpoint hands out a held grant again while it has at least this long left. */
-const GRANT_REUSE_MIN_MS = 30 * 60 * 1000;
+/** Refreshes due within this long of each other go out together (one wake of the session, not one per member). */
+const REFRESH_COALESCE_MS = 60_000;
+
+export function refreshLeadMs(ttlMs: number | null): number {
+  return ttlMs === null ? TOKEN_REFRESH_LEAD_MS : Math.min(TOKEN_REFRESH_LEAD_MS, Math.floor(ttlMs / 2));
+}
 
 /** A token minted for a step: its D1 row rides the step's transaction; its analytics point is written after. */
 export interface TokenIssued {
@@ -139,17 +158,21 @@ export class Grants {
     }
   }
 
-  /** The held grant for the member's place now, if it is valid for at least `minRemainingMs` more. */
-  heldFor(ctx: SessionContext, memberId: string, now: number, minRemainingMs = TOKEN_REFRESH_LEAD_MS): MediaGrant | null {
+  private get leadMs(): number {
+    return refreshLeadMs(this.authority.ttlMs);
+  }
+
+  /** The held grant for the member's place now, if it is valid for at least `minRemainingMs` more (default: the refresh lead). */
+  heldFor(ctx: SessionContext, memberId: string, now: number, minRemainingMs = this.leadMs): MediaGrant | null {
     const m = ctx.members[memberId];
     const g = this.held.get(memberId);
     if (!m || m.location === null || !g || g.room !== mediaRoomName(ctx.sessionId, m.location)) return null;
     return g.expiresAt === null || g.expiresAt - now > minRemainingMs ? g : null;
   }
 
-  /** What the token endpoint may hand out again without signing: a held grant with half an hour or more left. */
+  /** What the token endpoint may hand out again without signing: a held grant with more than half its life left. */
   reusable(ctx: SessionContext, memberId: string, now: number): MediaGrant | null {
-    return this.heldFor(ctx, memberId, now, GRANT_REUSE_MIN_MS);
+    return this.heldFor(ctx, memberId, now, this.authority.ttlMs === null ? 0 : Math.ceil(this.authority.ttlMs / 2));
   }
 
   /** Counts one HTTP media-token request; false once the member is over the limit in this window. */
@@ -161,11 +184,11 @@ export class Grants {
     return count <= this.requestLimit.perWindow;
   }
 
-  /** Connected members whose held token expires within the refresh lead. */
+  /** Connected members whose held token is due for a refresh now, or within the coalescing window after it. */
   dueForRefresh(ctx: SessionContext, now: number): string[] {
     const out: string[] = [];
     for (const [memberId, g] of this.held) {
-      if (g.expiresAt !== null && g.expiresAt - TOKEN_REFRESH_LEAD_MS <= now && ctx.members[memberId]?.connected) out.push(memberId);
+      if (g.expiresAt !== null && g.expiresAt - this.leadMs <= now + REFRESH_COALESCE_MS && ctx.members[memberId]?.connected) out.push(memberId);
     }
     return out;
   }
@@ -175,7 +198,7 @@ export class Grants {
     let t: number | null = null;
     for (const [memberId, g] of this.held) {
       if (g.expiresAt === null || !ctx.members[memberId]?.connected) continue;
-      const due = g.expiresAt - TOKEN_REFRESH_LEAD_MS;
+      const due = g.expiresAt - this.leadMs;
       if (t === null || due < t) t = due;
     }
     return t;

@@ -26,6 +26,9 @@ export interface ProviderRoomsHost {
   log(level: "warn" | "error", msg: string, fields: Record<string, unknown>): void;
 }
 
+/** How long after a move a "connected" for the old room counts as the move's race (kicked, but not reported). */
+const JUST_LEFT_MS = 20_000;
+
 /** A media-room change worth an event, or null when it changes nothing. */
 function mediaEvent(ctx: SessionContext, key: string, next: MediaRoomPublic, now: number): SystemEvent | null {
   const cur = ctx.media[key];
@@ -41,6 +44,8 @@ export class ProviderRooms {
   private failures = 0;
   /** Next full sweep of the account's rooms (session clock); soon after a (re)start it finds rooms a crash left. */
   private sweepAt: number | null;
+  /** Who moved out of which place when: a late "connected" for a room someone just left is a race, not an intrusion. */
+  private readonly recentlyLeft = new Map<string, { key: string; at: number }>();
 
   constructor(
     private readonly client: ProviderClient,
@@ -62,10 +67,19 @@ export class ProviderRooms {
       for (const m of Object.values(next.members)) {
         const before = prev.members[m.id];
         if (!before || before.location === null || before.location === m.location) continue;
+        // A move (not a removal): a "connected" for the old room may still be on its way.
+        if (m.location !== null) this.recentlyLeft.set(m.id, { key: before.location, at: this.host.now() });
         work.push(this.disconnect(next, before.location, m.id));
       }
     }
     return work;
+  }
+
+  /** Whether `identity` moved out of the place `key` moments ago (its connection there may just be late news). */
+  justLeft(identity: string, key: string): boolean {
+    const left = this.recentlyLeft.get(identity);
+    if (left && this.host.now() - left.at > JUST_LEFT_MS) this.recentlyLeft.delete(identity);
+    return left !== undefined && left.key === key && this.host.now() - left.at <= JUST_LEFT_MS;
   }
 
   /** Disconnect an identity from a place's media room (a no-op when the room or the participant is already gone). */
@@ -200,6 +214,8 @@ export interface CallbackDecision {
   verdict: "apply" | "duplicate" | "stale";
   /** The session event it becomes (null: nothing to record). */
   event: SystemEvent | null;
+  /** Someone connected to a media room of a place they are not in: disconnect them at once. */
+  intruder: { identity: string; key: string } | null;
   /** Reconcile afterwards (a room ended: the session may still need it). */
   reconcile: boolean;
 }
@@ -218,13 +234,18 @@ export class CallbackInbox {
 
   decide(e: VideoStatusEvent, ctx: SessionContext, now: number): CallbackDecision {
     const verdict = this.dedupe.check(e);
-    if (verdict !== "apply") return { verdict, event: null, reconcile: false };
+    if (verdict !== "apply") return { verdict, event: null, intruder: null, reconcile: false };
     const key = keyOfMediaRoom(ctx.sessionId, e.roomName);
     const memberId = e.participant?.identity;
     let event: SystemEvent | null = null;
+    let intruder: CallbackDecision["intruder"] = null;
     if (key !== null) {
       if (e.event === "participant-connected" && memberId && ctx.members[memberId]?.location === key) {
         event = { type: "arrival", memberId, mediaRoom: e.roomName, now };
+      } else if (e.event === "participant-connected" && memberId) {
+        // Not placed there (moved, removed, never a member): a held token must not let anyone listen in.
+        intruder = { identity: memberId, key };
+        event = { type: "mediaIntruder", identity: memberId, key, now };
       } else if (e.event === "participant-disconnected" && memberId && ctx.members[memberId]?.arrivedIn === e.roomName) {
         event = { type: "arrival", memberId, mediaRoom: null, now };
       } else if (e.event === "room-ended") {
@@ -236,7 +257,7 @@ export class CallbackInbox {
         if (known && known.status === "pending") event = { type: "mediaUpdated", media: media(key, e.roomName, "ready", e.roomSid), now };
       }
     }
-    return { verdict, event, reconcile: e.event === "room-ended" };
+    return { verdict, event, intruder, reconcile: e.event === "room-ended" };
   }
 
   /** The decision was applied: remember the callback (and forget an ended room's scopes). */

@@ -20,6 +20,7 @@ import {
   PONG_FRAME,
   PROTOCOL_VERSION,
   type Command,
+  type JoinNote,
   type ErrorCode,
   type MediaGrant,
   type MediaProvider,
@@ -32,6 +33,7 @@ import {
 import { recordWorkerEvent, writeAnalytics } from "../lib/runtime/analytics";
 import type { Bindings } from "../lib/runtime/env";
 import { log } from "../lib/runtime/log";
+import { NOT_CURRENT_STAFF, staffStanding, type StaffStanding } from "../lib/staff";
 import type { MessageBudgetConfig } from "../lib/runtime/token-bucket";
 import { TwilioVideoClient } from "../lib/twilio/rest";
 import type { VideoStatusEvent } from "../lib/twilio/callbacks";
@@ -42,7 +44,7 @@ import { type Frame, frameText, memberAudience, placementOf } from "./logic/fram
 import { framesFor } from "./logic/frames";
 import { phaseOf, type SessionSnapshot } from "./logic/machine";
 import { memberByIdentity, SYSTEM, type Actor, type CommandEvent, type SessionEvent } from "./logic/model";
-import { recordsFor, refusalRecord } from "./logic/records";
+import { recordsFor, refusalKey, refusalRecord } from "./logic/records";
 import { nextDeadline } from "./logic/updates";
 import { participantView, staffState } from "./logic/views";
 import { Outbox } from "./outbox";
@@ -93,6 +95,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   protected seq = 0;
   protected eventNo = 0;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Refusals counted per coalescing key (refusalKey) in the current window. */
+  private readonly refusals = new Map<string, number>();
   /** The alarm as this instance last read or set it (undefined: not read yet since construction). */
   private alarmAt: number | null | undefined = undefined;
 
@@ -189,15 +193,16 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const commandKey = commandId ? `${actor.memberId}:${commandId}` : null;
     const r = step(base, event);
     if (!r.ok) {
-      const outcome: CommandOutcome = { ok: false, commandId: commandId ?? null, error: r.error };
+      // A refusal changes nothing; the attempt is audited, one row per member, command, code and minute.
       if (commandKey) {
-        this.store.transaction(() => {
-          this.outbox.enqueue([refusalRecord(sessionId, `${sessionId}:${commandKey}`, actor, event, r.error)]);
-          this.store.rememberCommand(commandKey, outcome, event.now);
-        });
+        const key = refusalKey(actor, event, r.error);
+        const count = (this.refusals.get(key) ?? 0) + 1;
+        this.refusals.set(key, count);
+        if (this.refusals.size > 1000) this.refusals.clear();
+        this.store.transaction(() => this.outbox.enqueue([refusalRecord(sessionId, actor, event, r.error, count)]));
         this.outbox.scheduleFlush();
       }
-      return outcome;
+      return { ok: false, commandId: commandId ?? null, error: r.error };
     }
 
     // Compute: frames, records and every token the step needs, signed before anything in memory changes.
@@ -460,28 +465,58 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     );
   }
 
-  async join(input: { identity: string; name: string; role: Role }): Promise<RpcResult<{ memberId: string; status: string; role: Role }>> {
+  /**
+   * Someone joins (or re-joins): with an invite (its id is remembered: an invite someone removed had used no longer
+   * admits by itself, a revoked one no longer works), or as the session's creator without one.
+   */
+  async join(input: {
+    identity: string;
+    name: string;
+    role: Role;
+    inviteId?: string | null;
+    asCreator?: boolean;
+  }): Promise<RpcResult<{ memberId: string; status: string; role: Role; joinNote: JoinNote | null }>> {
     return refusable(() =>
       this.serial(async () => {
         const snap = this.session();
+        const ctx = snap.context;
         if (phaseOf(snap) === "ended") throw new SessionError("SESSION_ENDED", "the session has ended");
-        if (memberByIdentity(snap.context, input.identity)?.status === "denied") throw new SessionError("FORBIDDEN", "you were not admitted to this session");
-        await this.handle({ type: "memberJoined", identity: input.identity, name: input.name, role: input.role, now: this.now() }, SYSTEM);
+        if (input.asCreator && ctx.createdBy !== input.identity) throw new SessionError("UNAUTHENTICATED", "an invite link is needed to join");
+        if (input.inviteId && ctx.invites?.[input.inviteId]?.revokedAt != null) throw new SessionError("CREDENTIAL_REVOKED", "this invite has been revoked");
+        if (memberByIdentity(ctx, input.identity)?.status === "denied") throw new SessionError("FORBIDDEN", "you were not admitted to this session");
+        await this.handle(
+          { type: "memberJoined", identity: input.identity, name: input.name, role: input.role, inviteId: input.inviteId ?? null, now: this.now() },
+          SYSTEM,
+        );
         const m = memberByIdentity(this.session().context, input.identity);
         if (!m) throw new Error("session DO: the joiner was not recorded");
-        return { memberId: m.id, status: m.status, role: m.role };
+        return { memberId: m.id, status: m.status, role: m.role, joinNote: m.joinNote ?? null };
       }),
     );
   }
 
-  async command(memberId: string, commandId: string, command: Command): Promise<CommandOutcome> {
+  /**
+   * Run a member's command. Over HTTP (`via: "http"`) it takes from the same per-member message budget as the
+   * member's sockets. Someone removed, or who left, is refused before anything is stored.
+   */
+  async command(memberId: string, commandId: string, command: Command, via: "socket" | "http" = "http"): Promise<CommandOutcome> {
     return this.serial(async () => {
       const snap = this.snapshot;
       if (!snap) return { ok: false, commandId, error: { code: "NOT_FOUND", message: "no such session" } };
-      const recalled = this.store.recallCommand<CommandOutcome>(`${memberId}:${commandId}`);
-      if (recalled) return recalled.ok ? { ...recalled, duplicate: true } : recalled;
       const m = snap.context.members[memberId];
       if (!m) return { ok: false, commandId, error: { code: "UNAUTHENTICATED", message: "you are not a member of this session" } };
+      if (phaseOf(snap) === "ended") return { ok: false, commandId, error: { code: "SESSION_ENDED", message: "the session has ended" } };
+      if (m.status === "denied") return { ok: false, commandId, error: { code: "FORBIDDEN", message: "you were removed from this session" } };
+      if (m.status === "left") return { ok: false, commandId, error: { code: "FORBIDDEN", message: "you left this session; join again with the invite link" } };
+      if (via === "http") {
+        const retryAfterMs = this.hub.takeFor(memberId, m.role, this.now());
+        if (retryAfterMs > 0) {
+          const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+          return { ok: false, commandId, error: { code: "RATE_LIMITED", message: "too many commands; try again shortly", details: { retryAfterSeconds } } };
+        }
+      }
+      const recalled = this.store.recallCommand<CommandOutcome>(`${memberId}:${commandId}`);
+      if (recalled) return recalled.ok ? { ...recalled, duplicate: true } : recalled;
       const event = { ...command, actor: { memberId, role: m.role }, now: this.now() } as CommandEvent;
       try {
         return await this.handle(event, event.actor, commandId);
@@ -520,16 +555,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     );
   }
 
-  /** The member's role as the session knows it (the Worker checks tickets against it). */
-  async memberInfo(memberId: string): Promise<{ role: Role; status: string; name: string; ended: boolean } | null> {
+  /** The member as the session knows them now, and whether they count as current staff (lib/staff.ts). */
+  async memberInfo(memberId: string): Promise<{ role: Role; status: string; name: string; ended: boolean; standing: StaffStanding } | null> {
     const snap = this.snapshot;
     const m = snap?.context.members[memberId];
-    return snap && m ? { role: m.role, status: m.status, name: m.name, ended: phaseOf(snap) === "ended" } : null;
-  }
-
-  /** Identity of the session's creator (the facilitator who may rejoin without an invite), or null: no session. */
-  async creator(): Promise<string | null> {
-    return this.snapshot?.context.createdBy ?? null;
+    if (!snap || !m) return null;
+    return { role: m.role, status: m.status, name: m.name, ended: phaseOf(snap) === "ended", standing: staffStanding(m, snap.context.endedAt) };
   }
 
   /** The session clock: reports measure time with it. */
@@ -550,7 +581,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       const inbox = new CallbackInbox(JSON.parse(this.store.kvGet("callbacks") ?? "{}"));
       const decision = inbox.decide(e, snap.context, this.now());
       if (decision.verdict !== "apply") return { applied: false, verdict: decision.verdict };
-      if (decision.event) await this.handle(decision.event, SYSTEM);
+      if (decision.intruder && this.provider) {
+        const { identity, key } = decision.intruder;
+        this.ctx.waitUntil(this.provider.disconnect(snap.context, key, identity));
+        // A late "connected" for a room they just left is a race, settled by the disconnect; anything else, staff hear of.
+        if (!this.provider.justLeft(identity, key) && decision.event) await this.handle(decision.event, SYSTEM);
+      } else if (decision.event) await this.handle(decision.event, SYSTEM);
       this.store.kvSet("callbacks", JSON.stringify(inbox.commit(e)));
       if (decision.reconcile && this.provider) this.ctx.waitUntil(this.provider.reconcile());
       return { applied: true, verdict: decision.verdict };
@@ -589,6 +625,10 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       if (m.status === "denied") return json({ error: { code: "FORBIDDEN", message: "you were not admitted to this session" } }, 403);
       if (m.status === "left" && !ended)
         return json({ error: { code: "NOT_ADMITTED", message: "you left this session; join again with the invite link" } }, 409);
+      // Staff sockets receive the whole session: only staff taking part now get one (a waiting co-facilitator's client
+      // retries and is let in once admitted).
+      const standing = staffStanding(m, snap.context.endedAt);
+      if (isStaff(m.role) && !standing.current) return json({ error: { code: "NOT_ADMITTED", message: NOT_CURRENT_STAFF[standing.why] } }, 409);
       const { client, server } = this.hub.accept(memberId, m.role, this.now());
       await this.greet(server, memberId, lastSeq);
       if (!m.connected && !ended) await this.handle({ type: "connection", memberId, connected: true, now: this.now() }, SYSTEM);
@@ -627,7 +667,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const msg = parsed.data;
     switch (msg.type) {
       case "command": {
-        const outcome = await this.command(att.memberId, msg.commandId, msg.command);
+        const outcome = await this.command(att.memberId, msg.commandId, msg.command, "socket");
         if (outcome.ok) this.send(ws, { type: "ack", commandId: msg.commandId, seq: outcome.seq, duplicate: outcome.duplicate });
         else this.send(ws, { type: "error", commandId: msg.commandId, error: outcome.error });
         return;

@@ -114,6 +114,19 @@ export class SocketHub {
   }
 
   /**
+   * Takes one message from a member's budget for a request that came without a socket (an HTTP command): 0 when
+   * allowed, else how long until one would be.
+   */
+  takeFor(memberId: string, role: Role, now: number): number {
+    const b = this.budgetOf(memberId, role);
+    if (b.budget.take(now)) {
+      b.taken++;
+      return 0;
+    }
+    return Math.min(b.budget.retryAfterMs(now), 60_000);
+  }
+
+  /**
    * The member's budget: in memory while awake; after hibernation, the latest state any of their sockets carries
    * (a fresh, full budget only for a member with no socket yet).
    */

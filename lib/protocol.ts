@@ -116,7 +116,8 @@ export const DEFAULT_SETTINGS: Settings = {
 export const CommandSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("admit"), memberId: Id }).strict(),
   z.object({ type: z.literal("deny"), memberId: Id }).strict(),
-  z.object({ type: z.literal("removeMember"), memberId: Id }).strict(),
+  /** Remove someone from the session; with revokeInvite, the invite they joined with stops working too. */
+  z.object({ type: z.literal("removeMember"), memberId: Id, revokeInvite: z.boolean().optional() }).strict(),
   z.object({ type: z.literal("updateSettings"), settings: SettingsSchema.partial().strict() }).strict(),
   z
     .object({
@@ -300,6 +301,12 @@ export type MemberStatus = "waiting" | "admitted" | "denied" | "left";
 export type RoomStatus = "preparing" | "open" | "closed";
 export type MediaStatus = "none" | "pending" | "ready" | "failed" | "completed";
 
+/**
+ * Why a join request needs a closer look (staff see it in the waiting room): it comes with an invite that someone who
+ * was removed also used, so it may be the same person on another device (a removed identity itself stays removed).
+ */
+export type JoinNote = "invite-of-removed";
+
 export interface MemberPublic {
   id: string;
   identity: string;
@@ -316,6 +323,10 @@ export interface MemberPublic {
   joinedAt: number;
   admittedAt: number | null;
   leftAt: number | null;
+  /** The invite they joined with (null: the session's creator, or joined before invites were recorded). */
+  inviteId: string | null;
+  /** Set while they wait, when the request needs a closer look. */
+  joinNote: JoinNote | null;
 }
 
 export interface RoomPublic {
@@ -422,7 +433,9 @@ export type Notice =
   | { kind: "roundWarning"; endsAt: number }
   | { kind: "closingCountdown"; closesAt: number }
   | { kind: "roomClosing"; roomId: string }
-  | { kind: "joinRequest"; memberId: string; name: string }
+  | { kind: "joinRequest"; memberId: string; name: string; note: JoinNote | null }
+  /** Twilio reported a connection to a media room by someone not placed there; it was disconnected at once. */
+  | { kind: "unexpectedConnection"; key: string; roomName: string; memberId: string | null; name: string | null }
   | { kind: "sessionEnded"; reason: string }
   | { kind: "mediaError"; key: string; message: string };
 

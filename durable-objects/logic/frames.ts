@@ -39,6 +39,7 @@ export function noticeAudience(n: Notice, prev: SessionContext, next: SessionCon
     case "helpRequested":
     case "joinRequest":
     case "mediaError":
+    case "unexpectedConnection":
       return ["staff"];
     case "helpResolved":
       return ["staff", memberAudience(n.memberId)];

@@ -15,6 +15,7 @@ import {
   contextPhase,
   memberByIdentity,
   openRooms,
+  placeName,
   type CommandEvent,
   type SessionContext,
   type SessionEvent,
@@ -105,7 +106,7 @@ export const sessionMachine = setup({
     emitJoinRequest: emit(({ context, event }) => {
       const e = event as Extract<SessionEvent, { type: "memberJoined" }>;
       const m = Object.values(context.members).find((x) => x.identity === e.identity)!;
-      return { type: "notice", notice: { kind: "joinRequest", memberId: m.id, name: m.name } } as EmittedNotice;
+      return { type: "notice", notice: { kind: "joinRequest", memberId: m.id, name: m.name, note: m.joinNote ?? null } } as EmittedNotice;
     }),
     emitBroadcast: emit(({ event }) => {
       const e = as<"broadcast">(event);
@@ -128,6 +129,14 @@ export const sessionMachine = setup({
       const m = (event as Extract<SessionEvent, { type: "mediaUpdated" }>).media;
       return { type: "notice", notice: { kind: "mediaError", key: m.key, message: m.error ?? "the media room could not be prepared" } } as EmittedNotice;
     }),
+    emitUnexpectedConnection: emit(({ context, event }) => {
+      const e = event as Extract<SessionEvent, { type: "mediaIntruder" }>;
+      const m = memberByIdentity(context, e.identity) ?? context.members[e.identity];
+      return {
+        type: "notice",
+        notice: { kind: "unexpectedConnection", key: e.key, roomName: placeName(context, e.key) ?? e.key, memberId: m?.id ?? null, name: m?.name ?? null },
+      } as EmittedNotice;
+    }),
     emitSessionEnded: emit(({ context }) => ({ type: "notice", notice: { kind: "sessionEnded", reason: context.endReason ?? "ended" } }) as EmittedNotice),
   },
 }).createMachine({
@@ -142,6 +151,7 @@ export const sessionMachine = setup({
         connection: { actions: "setConnection" },
         arrival: { actions: "setArrival" },
         quality: { actions: "setQuality" },
+        mediaIntruder: { actions: "emitUnexpectedConnection" },
         mediaUpdated: [{ guard: "mediaFailed", actions: ["setMedia", "emitMediaError"] }, { actions: "setMedia" }],
         admit: { actions: "admit" },
         deny: { actions: "deny" },

@@ -44,6 +44,14 @@ export interface SessionContext {
   mediaProvider: MediaProvider;
   /** Media rooms at the provider, by place key ("main" or room id). */
   media: Record<string, MediaRoomPublic>;
+  /** Invites someone removed had used (new joins with them wait for staff), and those revoked. */
+  invites: Record<string, InviteRecord>;
+}
+
+export interface InviteRecord {
+  /** Members who joined with it and were removed. */
+  removed: number;
+  revokedAt: number | null;
 }
 
 export interface SessionInput {
@@ -64,7 +72,9 @@ export type CommandEvent = Command & { actor: Actor; now: number };
 
 /** Events the engine itself feeds the machine (never accepted from a client). */
 export type SystemEvent =
-  | { type: "memberJoined"; identity: string; name: string; role: Role; now: number }
+  | { type: "memberJoined"; identity: string; name: string; role: Role; inviteId?: string | null; now: number }
+  /** Twilio reported `identity` connected to a media room of a place they are not in (they were disconnected). */
+  | { type: "mediaIntruder"; identity: string; key: string; now: number }
   | { type: "connection"; memberId: string; connected: boolean; now: number }
   | { type: "arrival"; memberId: string; mediaRoom: string | null; now: number }
   | { type: "quality"; memberId: string; level: number; now: number }
@@ -95,6 +105,7 @@ export function initialContext(input: SessionInput): SessionContext {
     seed: input.seed >>> 0,
     mediaProvider: input.mediaProvider,
     media: {},
+    invites: {},
   };
 }
 

@@ -214,14 +214,44 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
 
   if (isCommandEvent(event) && COMMANDS[event.type].audited)
     out.push(auditRow(sid, `${sid}:${eventNo}:audit`, actor, event.type, commandTarget(event), "ok", at));
+
+  // "Remove and revoke this invite": the invite stops working for everyone (the Worker reads revoked_at at each join).
+  if (event.type === "removeMember" && event.revokeInvite) {
+    const inviteId = prev.members[event.memberId]?.inviteId;
+    if (inviteId) {
+      out.push({ sql: REVOKE_INVITE, params: [at, inviteId, sid] });
+      out.push(auditRow(sid, `${sid}:${eventNo}:revoke`, actor, "revokeInvite", inviteId, "ok", at));
+    }
+  }
+  if (event.type === "mediaIntruder") {
+    const m = Object.values(next.members).find((x) => x.identity === event.identity || x.id === event.identity);
+    out.push(auditRow(sid, `${sid}:${eventNo}:intruder`, actor, "mediaIntruderRemoved", m?.id ?? "unknown", `ok:${event.key}`, at));
+  }
   return { statements: out, analytics };
 }
+
+const REVOKE_INVITE = `UPDATE invites SET revoked_at = ? WHERE id = ? AND session_id = ? AND revoked_at IS NULL`;
+const REFUSAL = `INSERT INTO audit_log (id, session_id, actor, actor_role, action, target, result, at, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET count = MAX(audit_log.count, excluded.count)`;
 
 export function auditRow(sessionId: string | null, id: string, actor: Actor, action: string, target: string | null, result: string, at: number): Statement {
   return { sql: AUDIT, params: [id, sessionId, actor.memberId, actor.role, action, target, result, at] };
 }
 
-/** A refused command: nothing changes, but the attempt is audited. */
-export function refusalRecord(sessionId: string, id: string, actor: Actor, event: SessionEvent, refusal: Refusal): Statement {
-  return auditRow(sessionId, id, actor, event.type, commandTarget(event), `refused:${refusal.code}`, event.now);
+/** Refusals of one member's command with one code are audited once per window, with their count so far. */
+export const REFUSAL_WINDOW_MS = 60_000;
+
+/**
+ * A refused command: nothing changes, but the attempt is audited, coalesced: one row per member, command, refusal
+ * code and minute, carrying how many there were (`count` is the caller's running count; re-sent, it changes nothing).
+ */
+export function refusalRecord(sessionId: string, actor: Actor, event: SessionEvent, refusal: Refusal, count: number): Statement {
+  const window = Math.floor(event.now / REFUSAL_WINDOW_MS) * REFUSAL_WINDOW_MS;
+  const id = `${sessionId}:refused:${actor.memberId}:${event.type}:${refusal.code}:${window}`;
+  return { sql: REFUSAL, params: [id, sessionId, actor.memberId, actor.role, event.type, commandTarget(event), `refused:${refusal.code}`, window, count] };
+}
+
+/** The coalescing key of a refusal (the caller counts per key). */
+export function refusalKey(actor: Actor, event: SessionEvent, refusal: Refusal): string {
+  return `${actor.memberId}:${event.type}:${refusal.code}:${Math.floor(event.now / REFUSAL_WINDOW_MS)}`;
 }

@@ -96,6 +96,7 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     if (!m) return refuse("MEMBER_NOT_FOUND", `no member ${e.memberId}`);
     if (m.status === "left" || m.status === "denied") return refuse("INVALID_STATE", `${m.name} is already ${m.status}`);
     if (m.role === "facilitator") return refuse("FORBIDDEN", "the facilitator cannot be removed");
+    if (e.revokeInvite && !m.inviteId) return refuse("INVALID_STATE", `${m.name} did not join with an invite`);
     return null;
   },
   updateSettings: () => null,

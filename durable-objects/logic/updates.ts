@@ -84,8 +84,9 @@ function placeForAdmitted(ctx: SessionContext, m: Member, phase: string): string
 
 export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase: string): SessionContext {
   const existing = memberByIdentity(ctx, e.identity);
+  const inviteId = e.inviteId ?? null;
   if (existing) {
-    // Rejoin: someone already admitted who left comes straight back; denied stays denied.
+    // Rejoin: someone already admitted who left comes straight back (denied stays denied)...
     if (existing.status === "left" && existing.admittedAt !== null) {
       // ...unless the session is full: then they wait like anyone else.
       if (admittedMembers(ctx).length >= MAX_ROOM_CAPACITY) return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null });
@@ -98,7 +99,9 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
   }
   const id = `m${ctx.nextMemberNumber}`;
   const staff = e.role !== "participant";
-  const autoAdmit = staff || ctx.settings.autoAdmit;
+  // An invite that someone removed had used no longer admits by itself: it may be the same person with a new identity.
+  const inviteOfRemoved = inviteId !== null && (ctx.invites?.[inviteId]?.removed ?? 0) > 0;
+  const autoAdmit = staff || (ctx.settings.autoAdmit && !inviteOfRemoved);
   const member: Member = {
     id,
     identity: e.identity,
@@ -113,6 +116,8 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
     joinedAt: e.now,
     admittedAt: autoAdmit ? e.now : null,
     leftAt: null,
+    inviteId,
+    joinNote: inviteOfRemoved && !autoAdmit ? "invite-of-removed" : null,
   };
   const next: SessionContext = { ...ctx, nextMemberNumber: ctx.nextMemberNumber + 1, members: { ...ctx.members, [id]: member } };
   if (!autoAdmit) return next;
@@ -120,16 +125,13 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
   return planPreAssigned(relocate(next, [[id, placeForAdmitted(next, member, phase)]], e.now), id, phase);
 }
 
-/** The member id that the last memberJoined created or matched (the DO needs it to sign a ticket). */
-export const joinedMemberId = (ctx: SessionContext, identity: string) => memberByIdentity(ctx, identity)?.id ?? null;
-
 export function admit(ctx: SessionContext, e: Cmd<"admit">, phase: string): SessionContext {
-  const next = patchMember(ctx, e.memberId, { status: "admitted", admittedAt: e.now });
+  const next = patchMember(ctx, e.memberId, { status: "admitted", admittedAt: e.now, joinNote: null });
   const placed = relocate(next, [[e.memberId, placeForAdmitted(next, next.members[e.memberId], phase)]], e.now);
   return planPreAssigned(placed, e.memberId, phase);
 }
 
-export const deny = (ctx: SessionContext, e: Cmd<"deny">) => patchMember(ctx, e.memberId, { status: "denied", leftAt: e.now });
+export const deny = (ctx: SessionContext, e: Cmd<"deny">) => patchMember(ctx, e.memberId, { status: "denied", leftAt: e.now, joinNote: null });
 
 function dropFromPlans(ctx: SessionContext, memberId: string): SessionContext {
   if (!ctx.round || !(memberId in ctx.round.plan)) return ctx;
@@ -143,7 +145,15 @@ function depart(ctx: SessionContext, memberId: string, status: "left" | "denied"
   return dropFromPlans(patchMember(moved, memberId, { status, leftAt: now, helpRequest: null, connected: false }), memberId);
 }
 
-export const removeMember = (ctx: SessionContext, e: Cmd<"removeMember">) => depart(ctx, e.memberId, "denied", e.now);
+/** Removed: out of every place and plan; their invite remembers it (and stops working, when asked to). */
+export function removeMember(ctx: SessionContext, e: Cmd<"removeMember">): SessionContext {
+  const inviteId = ctx.members[e.memberId].inviteId ?? null;
+  const next = depart(ctx, e.memberId, "denied", e.now);
+  if (inviteId === null) return next;
+  const cur = ctx.invites?.[inviteId] ?? { removed: 0, revokedAt: null };
+  const record = { removed: cur.removed + 1, revokedAt: e.revokeInvite ? (cur.revokedAt ?? e.now) : cur.revokedAt };
+  return { ...next, invites: { ...(ctx.invites ?? {}), [inviteId]: record } };
+}
 export const leave = (ctx: SessionContext, e: Cmd<"leave">) => depart(ctx, e.actor.memberId, "left", e.now);
 
 export function updateSettings(ctx: SessionContext, e: Cmd<"updateSettings">): SessionContext {

@@ -34,7 +34,7 @@ export interface Bindings {
   TWILIO_API_BASE?: string;
   /** Per-attempt time-out for Twilio REST calls, ms (default 10000). */
   TWILIO_TIMEOUT_MS?: string;
-  /** Media token lifetime, seconds (max 3600). */
+  /** Media token lifetime, seconds (120–3600, default 600). */
   MEDIA_TOKEN_TTL_SECONDS?: string;
   /** HTTP media-token requests allowed per member per clock-aligned minute (default 60). */
   MEDIA_TOKEN_REQUESTS_PER_MINUTE?: string;

@@ -61,7 +61,7 @@ describe("writeAuditRows (D1)", () => {
     // same id, different content: still ignored (first write wins)
     expect(await writeAuditRows(DB, [{ ...rows[0], result: "refused:INTERNAL" }])).toBe(0);
     const { results } = await DB.prepare("SELECT * FROM audit_log WHERE session_id = 's1' ORDER BY at").all();
-    expect(results).toEqual(rows);
+    expect(results).toEqual(rows.map((r) => ({ ...r, count: 1 })));
   });
 
   it("audit() builds and writes one row; an empty batch is a no-op", async () => {

@@ -12,7 +12,7 @@ describe("waiting room", () => {
     const r = s.send({ type: "memberJoined", identity: "u-new", name: "Nia", role: "participant" });
     const id = Object.values(s.ctx.members).find((m) => m.identity === "u-new")!.id;
     expect(s.member(id)).toMatchObject({ status: "waiting", location: null, admittedAt: null });
-    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: id, name: "Nia" }]);
+    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: id, name: "Nia", note: null }]);
 
     const a = s.ok("admit", { memberId: id });
     expect(s.member(id)).toMatchObject({ status: "admitted", location: MAIN_ROOM, admittedAt: s.now });
@@ -92,7 +92,7 @@ describe("the 50-person limit", () => {
     const r = s.send({ type: "memberJoined", identity: "u-51", name: "Late", role: "participant" });
     const id = Object.values(s.ctx.members).find((m) => m.identity === "u-51")!.id;
     expect(s.member(id).status).toBe("waiting");
-    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: id, name: "Late" }]);
+    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: id, name: "Late", note: null }]);
   });
 
   it("staff joining a full session wait too, with a join request", () => {
@@ -100,7 +100,7 @@ describe("the 50-person limit", () => {
     const r = s.send({ type: "memberJoined", identity: "u-cof", name: "Cody", role: "cofacilitator" });
     const id = Object.values(s.ctx.members).find((m) => m.identity === "u-cof")!.id;
     expect(s.member(id).status).toBe("waiting");
-    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: id, name: "Cody" }]);
+    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: id, name: "Cody", note: null }]);
   });
 
   it("someone returning to a full session waits rather than making 51", () => {
@@ -111,7 +111,7 @@ describe("the 50-person limit", () => {
     const r = s.send({ type: "memberJoined", identity: s.member(back).identity, name: "Back", role: "participant" });
     expect(admittedMembers(s.ctx)).toHaveLength(50);
     expect(s.member(back).status).toBe("waiting");
-    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: back, name: "Back" }]);
+    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: back, name: "Back", note: null }]);
   });
 });
 
@@ -133,7 +133,7 @@ describe("leaving and coming back", () => {
     expect(s.member(w).status).toBe("left");
     const r = s.send({ type: "memberJoined", identity: s.member(w).identity, name: "W1", role: "participant" });
     expect(s.member(w).status).toBe("waiting");
-    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: w, name: "W1" }]);
+    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: w, name: "W1", note: null }]);
   });
 
   it("leaving twice is refused", () => {
@@ -178,6 +178,38 @@ describe("removing members", () => {
     expect(s.ctx.round!.plan[p]).toBeUndefined();
     s.send({ type: "memberJoined", identity: s.member(p).identity, name: "again", role: "participant" });
     expect(s.member(p).status).toBe("denied");
+  });
+
+  it("an invite a removed member used admits nobody by itself: new joiners with it wait, marked, even with auto-admit", () => {
+    const s = createSession({ participants: 2, settings: { autoAdmit: true } });
+    const a = s.send({ type: "memberJoined", identity: "guest:inv1:aaa", name: "Ann", role: "participant", inviteId: "inv1" });
+    const ann = Object.values(s.ctx.members).find((m) => m.identity === "guest:inv1:aaa")!;
+    expect(a.ok && ann.status).toBe("admitted");
+    expect(ann.inviteId).toBe("inv1");
+    s.ok("removeMember", { memberId: ann.id });
+    expect(s.ctx.invites.inv1).toEqual({ removed: 1, revokedAt: null });
+    // The same identity stays removed; a new one with the same invite waits for staff, marked; another invite does not.
+    s.send({ type: "memberJoined", identity: "guest:inv1:aaa", name: "Ann", role: "participant", inviteId: "inv1" });
+    expect(s.member(ann.id).status).toBe("denied");
+    const r = s.send({ type: "memberJoined", identity: "guest:inv1:bbb", name: "Anna", role: "participant", inviteId: "inv1" });
+    const anna = Object.values(s.ctx.members).find((m) => m.identity === "guest:inv1:bbb")!;
+    expect(anna).toMatchObject({ status: "waiting", joinNote: "invite-of-removed" });
+    expect(r.ok && r.notices).toEqual([{ kind: "joinRequest", memberId: anna.id, name: "Anna", note: "invite-of-removed" }]);
+    s.send({ type: "memberJoined", identity: "guest:inv2:ccc", name: "Cy", role: "participant", inviteId: "inv2" });
+    expect(Object.values(s.ctx.members).find((m) => m.identity === "guest:inv2:ccc")).toMatchObject({ status: "admitted", joinNote: null });
+    // Admitting clears the mark.
+    s.ok("admit", { memberId: anna.id });
+    expect(s.member(anna.id).joinNote).toBeNull();
+  });
+
+  it("remove and revoke: the invite is marked revoked; it needs an invite to revoke", () => {
+    const s = createSession({ participants: 2 });
+    s.send({ type: "memberJoined", identity: "guest:inv1:aaa", name: "Ann", role: "participant", inviteId: "inv1" });
+    const ann = Object.values(s.ctx.members).find((m) => m.identity === "guest:inv1:aaa")!;
+    s.ok("admit", { memberId: ann.id });
+    s.refused("INVALID_STATE", "removeMember", { memberId: s.participants[0], revokeInvite: true });
+    const r = s.ok("removeMember", { memberId: ann.id, revokeInvite: true });
+    expect(s.ctx.invites.inv1).toEqual({ removed: 1, revokedAt: r.next.members[ann.id].leftAt });
   });
 
   it("the facilitator cannot be removed; participants cannot remove anyone; the removed cannot be removed again", () => {

@@ -9,7 +9,12 @@ import { Grants, localMedia, TOKEN_REFRESH_LEAD_MS, twilioMedia } from "../../du
 import { mediaRoomName } from "../../lib/protocol";
 import { createSession } from "./helpers/session-fixture";
 
-const CREDS = { TWILIO_ACCOUNT_SID: "AC" + "a".repeat(32), TWILIO_API_KEY_SID: "SK" + "b".repeat(32), TWILIO_API_KEY_SECRET: "secret-0123456789", TWILIO_AUTH_TOKEN: "t" };
+const CREDS = {
+  TWILIO_ACCOUNT_SID: "AC" + "a".repeat(32),
+  TWILIO_API_KEY_SID: "SK" + "b".repeat(32),
+  TWILIO_API_KEY_SECRET: "secret-0123456789",
+  TWILIO_AUTH_TOKEN: "t",
+};
 
 function twilioGrants() {
   return new Grants(twilioMedia({ ...CREDS, MEDIA_TOKEN_TTL_SECONDS: "600" } as never), { perWindow: 3, windowMs: 60_000 });
@@ -20,12 +25,21 @@ describe("Grants", () => {
     const s = createSession({ participants: 3 });
     const grants = twilioGrants();
     const [a, b] = s.participants;
-    const minted = await grants.mint(s.ctx, [{ memberId: a, location: "main" }, { memberId: b, location: null }], s.now);
+    const minted = await grants.mint(
+      s.ctx,
+      [
+        { memberId: a, location: "main" },
+        { memberId: b, location: null },
+      ],
+      s.now,
+    );
     expect(grants.get(a)).toBeUndefined();
     const g = minted.grants.get(a)!;
     expect(minted.grants.get(b)).toBeNull();
     // Signed with the API key secret (HS256), granting that one room to that identity.
-    const { payload: claims } = (await jwtVerify(g.token!, new TextEncoder().encode(CREDS.TWILIO_API_KEY_SECRET), { currentDate: new Date(s.now) })) as { payload: Record<string, any> };
+    const { payload: claims } = (await jwtVerify(g.token!, new TextEncoder().encode(CREDS.TWILIO_API_KEY_SECRET), { currentDate: new Date(s.now) })) as {
+      payload: Record<string, any>;
+    };
     expect(claims.grants).toEqual({ identity: a, video: { room: mediaRoomName(s.ctx.sessionId, "main") } });
     expect(claims.exp - claims.iat).toBe(600);
     expect(minted.issued).toEqual([{ memberId: a, role: "participant", provider: "twilio", location: "main", ttlSeconds: 600 }]);
@@ -42,24 +56,38 @@ describe("Grants", () => {
     const g = grants.get(a)!;
     expect(grants.heldFor(s.ctx, a, s.now)).toEqual(g);
     expect(grants.heldFor(s.ctx, a, g.expiresAt! - TOKEN_REFRESH_LEAD_MS + 1)).toBeNull();
-    // Ten minutes of life is less than the half hour the token endpoint wants before handing one out again.
-    expect(grants.reusable(s.ctx, a, s.now)).toBeNull();
+    // The token endpoint hands a held one out again only while more than half its life is left.
+    expect(grants.reusable(s.ctx, a, s.now)).toEqual(g);
+    expect(grants.reusable(s.ctx, a, g.expiresAt! - 300_000)).toBeNull();
     s.ok("createBreakouts", { count: 1 });
     s.ok("openBreakouts");
     expect(s.ctx.members[a].location).not.toBe("main");
     expect(grants.heldFor(s.ctx, a, s.now)).toBeNull();
   });
 
-  it("refreshes come due ahead of expiry, only for connected members", async () => {
-    const s = createSession({ participants: 2 });
+  it("refreshes come due ahead of expiry (half a 10-minute life), only for connected members, and go out together", async () => {
+    const s = createSession({ participants: 3 });
     const grants = twilioGrants();
-    const [a, b] = s.participants;
-    grants.install(await grants.mint(s.ctx, [{ memberId: a, location: "main" }, { memberId: b, location: "main" }], s.now));
+    const [a, b, c] = s.participants;
+    grants.install(
+      await grants.mint(
+        s.ctx,
+        [
+          { memberId: a, location: "main" },
+          { memberId: b, location: "main" },
+        ],
+        s.now,
+      ),
+    );
+    grants.install(await grants.mint(s.ctx, [{ memberId: c, location: "main" }], s.now + 30_000));
     s.send({ type: "connection", memberId: a, connected: true });
+    s.send({ type: "connection", memberId: c, connected: true });
     const due = grants.get(a)!.expiresAt! - TOKEN_REFRESH_LEAD_MS;
+    expect(due - s.now).toBeLessThanOrEqual(300_000);
     expect(grants.nextRefreshAt(s.ctx)).toBe(due);
-    expect(grants.dueForRefresh(s.ctx, due - 1)).toEqual([]);
-    expect(grants.dueForRefresh(s.ctx, due)).toEqual([a]);
+    expect(grants.dueForRefresh(s.ctx, due - 61_000)).toEqual([]);
+    // c's comes due 30 s later: refreshed in the same wake. b is not connected.
+    expect(grants.dueForRefresh(s.ctx, due)).toEqual([a, c]);
   });
 
   it("counts token requests per member in clock-aligned windows", () => {

@@ -31,7 +31,12 @@ function harness(participants = 4) {
   let snapshot: SessionSnapshot = s.engine.snapshot;
   let now = s.now;
   const applied: SystemEvent[] = [];
-  const client = new TwilioVideoClient({ apiKeySid: server.credentials.apiKeySid, apiKeySecret: server.credentials.apiKeySecret, baseUrl: server.url, timeoutMs: 2000 });
+  const client = new TwilioVideoClient({
+    apiKeySid: server.credentials.apiKeySid,
+    apiKeySecret: server.credentials.apiKeySecret,
+    baseUrl: server.url,
+    timeoutMs: 2000,
+  });
   const rooms = new ProviderRooms(client, "https://mb.test/cb", {
     now: () => now,
     current: () => ({ ctx: snapshot.context, phase: phaseOf(snapshot) }),
@@ -108,7 +113,11 @@ describe("ProviderRooms", () => {
   it("the sweep completes this session's rooms that the session does not want (a crash between create and record)", async () => {
     const h = harness();
     await h.rooms.reconcile();
-    const stray = await new TwilioVideoClient({ apiKeySid: server.credentials.apiKeySid, apiKeySecret: server.credentials.apiKeySecret, baseUrl: server.url }).createRoom({
+    const stray = await new TwilioVideoClient({
+      apiKeySid: server.credentials.apiKeySid,
+      apiKeySecret: server.credentials.apiKeySecret,
+      baseUrl: server.url,
+    }).createRoom({
       uniqueName: h.name("r9"),
     });
     const { completed } = await h.rooms.sweep();

@@ -79,7 +79,15 @@ describe("Fanout", () => {
     const store = new SessionStore(memoryStorage());
     const fanout = new Fanout(hub, store);
     const sock = (memberId: string, role: "participant" | "facilitator") => fake(hub.accept(memberId, role, 0).server);
-    return { hub, store, fanout, staff: sock("m1", "facilitator"), p2: sock("m2", "participant"), p3: sock("m3", "participant"), p3b: sock("m3", "participant") };
+    return {
+      hub,
+      store,
+      fanout,
+      staff: sock("m1", "facilitator"),
+      p2: sock("m2", "participant"),
+      p3: sock("m3", "participant"),
+      p3b: sock("m3", "participant"),
+    };
   }
 
   it("sends each frame to its audience only, once per socket", () => {
@@ -108,7 +116,10 @@ describe("Fanout", () => {
           fanout.deliver(frames);
         }
         const from = cut % (seq + 1);
-        for (const [sock, id, isStaff] of [[p2, "m2", false], [staff, "m1", true]] as const) {
+        for (const [sock, id, isStaff] of [
+          [p2, "m2", false],
+          [staff, "m1", true],
+        ] as const) {
           const live = sock.sent.filter((t) => JSON.parse(t).seq > from);
           const late = new FakeSocket();
           fanout.replay(late as unknown as WebSocket, id, isStaff, from);

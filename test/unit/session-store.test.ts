@@ -78,7 +78,14 @@ describe("SessionStore", () => {
   it("keeps held grants, and drops one set to null", () => {
     const store = new SessionStore(memoryStorage());
     const g = { provider: "twilio" as const, room: "mb-s-main", identity: "m2", token: "jwt", expiresAt: 5 };
-    store.transaction(() => store.writeGrants(new Map([["m2", g], ["m3", { ...g, identity: "m3" }]])));
+    store.transaction(() =>
+      store.writeGrants(
+        new Map([
+          ["m2", g],
+          ["m3", { ...g, identity: "m3" }],
+        ]),
+      ),
+    );
     store.transaction(() => store.writeGrants(new Map([["m3", null]])));
     expect(Object.fromEntries(store.loadGrants())).toEqual({ m2: g });
   });

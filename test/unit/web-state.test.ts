@@ -18,6 +18,8 @@ const member = (id: string, over: Partial<MemberPublic> = {}): MemberPublic => (
   joinedAt: 0,
   admittedAt: 0,
   leftAt: null,
+  inviteId: null,
+  joinNote: null,
   ...over,
 });
 const room = (id: string, over: Partial<RoomPublic> = {}): RoomPublic => ({

@@ -39,6 +39,7 @@ export class SessionDurableObject extends ProductionSessionDurableObject {
     const real = super.mediaAuthorityFor(provider);
     return {
       provider: real.provider,
+      ttlMs: real.ttlMs,
       grant: async (identity, room, now) => {
         if (this.signingFaults > 0) {
           this.signingFaults--;

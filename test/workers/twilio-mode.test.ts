@@ -74,7 +74,7 @@ describe("Twilio mode", () => {
       expect(claims.grants).toEqual({ identity: p.memberId, video: { room: `mb-${s.sessionId}-main` } });
       expect(claims.iss).toBe("SK0123456789abcdef0123456789abcdef");
       expect(claims.sub).toBe("AC0123456789abcdef0123456789abcdef");
-      expect(claims.exp - claims.iat).toBe(3600);
+      expect(claims.exp - claims.iat).toBe(600);
       expect(pl.media.expiresAt).toBe(claims.exp * 1000);
     }
 

@@ -94,9 +94,12 @@ function inviteUrl(c: { env: { PUBLIC_BASE_URL?: string }; req: { url: string } 
 async function runCommand(c: AppContext, command: Command, commandId?: string) {
   const member = c.get("member")!;
   const id = commandId ?? c.req.header("Idempotency-Key") ?? crypto.randomUUID();
-  const outcome = (await sessionStub(c.env, member.sessionId).command(member.memberId, id, command)) as CommandOutcome;
+  const outcome = (await sessionStub(c.env, member.sessionId).command(member.memberId, id, command, "http")) as CommandOutcome;
   if (outcome.ok) return c.json({ ack: { commandId: id, seq: outcome.seq, duplicate: outcome.duplicate } });
-  return apiError(c, statusFor(outcome.error.code), outcome.error.code, outcome.error.message, outcome.error.details);
+  // Over the member's message budget (shared with their sockets): 429 with when to try again.
+  const retry = (outcome.error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+  const headers = outcome.error.code === "RATE_LIMITED" && retry ? { "Retry-After": String(retry) } : undefined;
+  return apiError(c, statusFor(outcome.error.code), outcome.error.code, outcome.error.message, outcome.error.details, headers);
 }
 
 export const sessions = new Hono<AppEnv>();
@@ -180,9 +183,11 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
   let identity: string;
   let role: "participant" | "cofacilitator" | "facilitator";
   let guest: GuestJoin | null = null;
+  let inviteId: string | undefined;
   if (body.invite) {
     const { claims } = await verifyInviteForJoin(c.env, body.invite, sessionId);
     role = claims.role;
+    inviteId = claims.inviteId;
     if (user) identity = `user:${user.userId}`;
     else {
       // The Worker picks a guest's identity; a re-join proves it with the credential issued then. A refused credential
@@ -205,17 +210,14 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
   // Cleaned before anything is created: a name of invisible characters must not make a nameless member.
   const name = cleanDisplayName(body.name ?? user?.name);
   if (!name) return apiError(c, 400, "INVALID_MESSAGE", "name: a display name is required");
-  if (!body.invite) {
-    const creator = await stub.creator();
-    if (creator === null) return apiError(c, 404, "NOT_FOUND", "no such session");
-    if (creator !== identity) return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join");
-  }
-  const joined = unwrap(await stub.join({ identity, name, role }));
+  // Without an invite, only the session's creator may (re)join: the session checks.
+  const joined = unwrap(await stub.join({ identity, name, role, inviteId: inviteId ?? null, asCreator: !body.invite }));
   const ticket = await issueMemberTicket(c.env, { sessionId, memberId: joined.memberId, role: joined.role, name });
   return c.json({
     memberId: joined.memberId,
     status: joined.status,
     role: joined.role,
+    joinNote: joined.joinNote,
     ticket: ticket.token,
     ticketExpiresAt: ticket.expiresAt,
     ...(guest ? { guestCredential: guest.credential.token, guestCredentialExpiresAt: guest.credential.expiresAt } : {}),
