@@ -46,7 +46,7 @@ import { phaseOf, type SessionSnapshot } from "./logic/machine";
 import { memberByIdentity, SYSTEM, type Actor, type CommandEvent, type SessionEvent } from "./logic/model";
 import { recordsFor, refusalKey, refusalRecord } from "./logic/records";
 import { nextDeadline } from "./logic/updates";
-import { participantView, staffState } from "./logic/views";
+import { chatFor, participantView, staffState } from "./logic/views";
 import { Outbox } from "./outbox";
 import { CallbackInbox, ProviderRooms } from "./provider-rooms";
 import { budgetConfig, durableObjectSockets, SocketHub } from "./sockets";
@@ -360,9 +360,10 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     const phase = phaseOf(snap);
     const m = ctx.members[memberId];
     const placement: Placement | null = m.location === null ? null : placementOf(ctx, m.location, await this.currentGrant(memberId), "snapshot");
+    const chat = chatFor(ctx, memberId);
     return isStaff(m.role)
-      ? { type: "snapshot", seq: this.seq, staff: staffState(ctx, phase), placement }
-      : { type: "snapshot", seq: this.seq, view: participantView(ctx, phase, memberId), placement };
+      ? { type: "snapshot", seq: this.seq, staff: staffState(ctx, phase), placement, chat }
+      : { type: "snapshot", seq: this.seq, view: participantView(ctx, phase, memberId), placement, chat };
   }
 
   private send(ws: WebSocket, msg: ServerMessage) {

@@ -34,6 +34,9 @@ export const MAX_SOCKETS_PER_MEMBER = 3;
 export const MAX_ROOM_CAPACITY = 50;
 export const MAX_BREAKOUT_ROOMS = 50;
 export const MAX_MESSAGE_BYTES = 16 * 1024;
+/** Chat messages the session keeps (oldest dropped first); browsers keep what they received. */
+export const MAX_CHAT_MESSAGES = 500;
+export const MAX_CHAT_TEXT = 1000;
 export const MAIN_ROOM = "main" as const;
 
 /**
@@ -95,6 +98,11 @@ export const SettingsSchema = z.object({
   maxSessionSeconds: z.number().int().min(60).max(86400).nullable(),
   /** Upper bound on breakout room size (Twilio Group rooms hold 50). */
   maxParticipantsPerRoom: z.number().int().min(1).max(MAX_ROOM_CAPACITY),
+  /**
+   * Keep chat messages in the session record (D1). Off by default: therapy groups are confidential, and chat then
+   * lives only in the session itself (bounded) and in the browsers that received it.
+   */
+  keepChatInRecord: z.boolean(),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -107,6 +115,7 @@ export const DEFAULT_SETTINGS: Settings = {
   warningSeconds: 60,
   maxSessionSeconds: 4 * 3600,
   maxParticipantsPerRoom: MAX_ROOM_CAPACITY,
+  keepChatInRecord: false,
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -171,9 +180,37 @@ export const CommandSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("visitRoom"), to: Location }).strict(),
   z.object({ type: z.literal("resolveHelp"), memberId: Id }).strict(),
   z.object({ type: z.literal("endSession") }).strict(),
+  // Chat (everyone), moderation (staff)
+  /**
+   * A chat message. Channels: "room:<place>" (the main room or a breakout room; participants only their own place),
+   * "private:<memberId>" (a participant and the staff; a participant only their own).
+   */
+  z
+    .object({
+      type: z.literal("sendChat"),
+      channel: z.string().regex(/^(room|private):[A-Za-z0-9_.:@-]{1,64}$/, "channel: room:<place> or private:<memberId>"),
+      text: z.string().trim().min(1).max(MAX_CHAT_TEXT),
+    })
+    .strict(),
+  z.object({ type: z.literal("deleteChat"), messageId: Id }).strict(),
+  /** Turn off (block) someone's microphone, camera or screen share; it holds until staff allow it again. */
+  z.object({ type: z.literal("blockMedia"), memberId: Id, kind: z.enum(["audio", "video", "screen"]) }).strict(),
+  /** Lift a block (for audio: "ask to unmute"; the person turns it on themselves). */
+  z.object({ type: z.literal("allowMedia"), memberId: Id, kind: z.enum(["audio", "video", "screen"]) }).strict(),
+  /** Mute every participant in a place (default: where the caller is). */
+  z.object({ type: z.literal("muteAll"), location: Location.optional() }).strict(),
+  /** Feature one person's video for everyone in their place (null: stop). */
+  z.object({ type: z.literal("spotlight"), memberId: Id.nullable(), location: Location.optional() }).strict(),
+  /** Lower someone's hand (staff), or your own (anyone). */
+  z.object({ type: z.literal("lowerHand"), memberId: Id.optional() }).strict(),
+  /** Your own microphone, camera and screen share, as your device has them (what others' tiles show). */
+  z.object({ type: z.literal("setMedia"), mic: z.boolean().optional(), cam: z.boolean().optional(), screen: z.boolean().optional() }).strict(),
   // Participant commands
   z.object({ type: z.literal("chooseRoom"), roomId: Id }).strict(),
   z.object({ type: z.literal("returnToMain") }).strict(),
+  /** Back to the breakout room you were placed in this round, while it is open. */
+  z.object({ type: z.literal("returnToRoom") }).strict(),
+  z.object({ type: z.literal("raiseHand") }).strict(),
   z.object({ type: z.literal("requestHelp"), message: z.string().trim().max(280).optional() }).strict(),
   z.object({ type: z.literal("leave") }).strict(),
 ]);
@@ -218,8 +255,18 @@ export const COMMANDS: { readonly [T in CommandType]: CommandSpec } = {
   visitRoom: { roles: STAFF, audited: true },
   resolveHelp: { roles: STAFF, audited: false },
   endSession: { roles: ["facilitator"], audited: true },
+  sendChat: { roles: ["facilitator", "cofacilitator", "participant"], audited: false },
+  deleteChat: { roles: STAFF, audited: true },
+  blockMedia: { roles: STAFF, audited: true },
+  allowMedia: { roles: STAFF, audited: true },
+  muteAll: { roles: STAFF, audited: true },
+  spotlight: { roles: STAFF, audited: false },
+  lowerHand: { roles: ["facilitator", "cofacilitator", "participant"], audited: false },
+  setMedia: { roles: ["facilitator", "cofacilitator", "participant"], audited: false },
   chooseRoom: { roles: ["participant"], audited: true },
   returnToMain: { roles: ["participant"], audited: true },
+  returnToRoom: { roles: ["participant"], audited: true },
+  raiseHand: { roles: ["participant"], audited: false },
   requestHelp: { roles: ["participant"], audited: false },
   leave: { roles: ["facilitator", "cofacilitator", "participant"], audited: false },
 };
@@ -252,6 +299,7 @@ export const ErrorCodeSchema = z.enum([
   "ROOM_NOT_OPEN",
   "ALREADY_THERE",
   "NOT_ALLOWED_BY_SETTINGS",
+  "MEDIA_BLOCKED", // staff turned this off for you (they can allow it again)
   "DUPLICATE_ROOM_NAME",
   "RATE_LIMITED",
   "MEDIA_PROVIDER_ERROR", // Twilio refused or failed after retries
@@ -301,6 +349,33 @@ export type MemberStatus = "waiting" | "admitted" | "denied" | "left";
 export type RoomStatus = "preparing" | "open" | "closed";
 export type MediaStatus = "none" | "pending" | "ready" | "failed" | "completed";
 
+export interface MediaState {
+  mic: boolean;
+  cam: boolean;
+  screen: boolean;
+}
+
+export interface MediaBlocks {
+  audio: boolean;
+  video: boolean;
+  screen: boolean;
+}
+
+export type MediaKind = keyof MediaBlocks;
+
+/** A chat message as members receive it. */
+export interface ChatMessage {
+  id: string;
+  /** "room:<place>", "private:<memberId>" (a participant and the staff), or "all" (a broadcast to everyone). */
+  channel: string;
+  kind: "message" | "broadcast";
+  from: string;
+  fromName: string;
+  fromRole: Role;
+  text: string;
+  at: number;
+}
+
 /**
  * Why a join request needs a closer look (staff see it in the waiting room): it comes with an invite that someone who
  * was removed also used, so it may be the same person on another device (a removed identity itself stays removed).
@@ -327,6 +402,14 @@ export interface MemberPublic {
   inviteId: string | null;
   /** Set while they wait, when the request needs a closer look. */
   joinNote: JoinNote | null;
+  /** Their microphone, camera and screen share as their device reports them (what tiles show). */
+  media: MediaState;
+  /** What staff turned off for them; it holds until staff allow it again (enforced at the media provider). */
+  blocked: MediaBlocks;
+  /** When they raised their hand (null: not raised); staff see hands in this order. */
+  hand: number | null;
+  /** The breakout room they were placed in this round (where "return to my room" goes); null outside rounds. */
+  breakoutRoom: string | null;
 }
 
 export interface RoomPublic {
@@ -384,13 +467,40 @@ export interface StaffState {
   round: RoundPublic | null;
   media: MediaRoomPublic[];
   mediaProvider: MediaProvider;
+  /** Featured member per place ("main" or a room id). */
+  spotlights: Record<string, string>;
 }
 
 /** What a participant sees: only their own place and the people in it. */
+export interface Roommate {
+  id: string;
+  name: string;
+  role: Role;
+  arrived: boolean;
+  media: MediaState;
+  blocked: MediaBlocks;
+  hand: number | null;
+}
+
 export interface ParticipantView {
   session: { id: string; title: string; phase: SessionPhase; endedAt: number | null };
-  you: { memberId: string; name: string; role: Role; status: MemberStatus; location: string | null; roomName: string | null; helpRequested: boolean };
-  roommates: { id: string; name: string; role: Role; arrived: boolean }[];
+  you: {
+    memberId: string;
+    name: string;
+    role: Role;
+    status: MemberStatus;
+    location: string | null;
+    roomName: string | null;
+    helpRequested: boolean;
+    media: MediaState;
+    blocked: MediaBlocks;
+    hand: number | null;
+  };
+  roommates: Roommate[];
+  /** Whose video everyone in this place is asked to feature (staff chose it), or null. */
+  spotlight: string | null;
+  /** The breakout room "return to my room" would take you back to (you left it for the main room), or null. */
+  returnTo: { roomId: string; roomName: string } | null;
   round: { number: number; mode: AssignmentMode; endsAt: number | null; closesAt: number | null } | null;
   /** Rooms a participant may choose from (only when the round's mode is "choose"). */
   choosableRooms: { id: string; name: string; capacity: number; count: number }[];
@@ -424,6 +534,7 @@ export type Change =
   | { entity: "room"; value: RoomPublic }
   | { entity: "session"; value: SessionPublic }
   | { entity: "round"; value: RoundPublic | null }
+  | { entity: "spotlights"; value: Record<string, string> }
   | { entity: "media"; value: MediaRoomPublic };
 
 export type Notice =
@@ -434,6 +545,12 @@ export type Notice =
   | { kind: "closingCountdown"; closesAt: number }
   | { kind: "roomClosing"; roomId: string }
   | { kind: "joinRequest"; memberId: string; name: string; note: JoinNote | null }
+  /** Staff turned off someone's microphone, camera or share (to that person and staff). */
+  | { kind: "mediaBlocked"; memberId: string; media: MediaKind }
+  /** Staff allowed it again: for audio, "the facilitator asks you to unmute" (to that person and staff). */
+  | { kind: "mediaAllowed"; memberId: string; media: MediaKind }
+  /** A participant went back to the main room by themselves during a round (staff). */
+  | { kind: "memberReturned"; memberId: string; name: string; from: string; roomName: string | null }
   /** Twilio reported a connection to a media room by someone not placed there; it was disconnected at once. */
   | { kind: "unexpectedConnection"; key: string; roomName: string; memberId: string | null; name: string | null }
   | { kind: "sessionEnded"; reason: string }
@@ -447,11 +564,21 @@ export type Notice =
 // ---------------------------------------------------------------------------------------------------------------
 
 export type SequencedMessage =
-  | { type: "snapshot"; seq: number; staff?: StaffState; view?: ParticipantView; placement: Placement | null }
+  | {
+      type: "snapshot";
+      seq: number;
+      staff?: StaffState;
+      view?: ParticipantView;
+      placement: Placement | null;
+      /** The chat this member may read that the session still holds (staff: all of it), oldest first. */
+      chat: ChatMessage[];
+    }
   | { type: "patch"; seq: number; changes: Change[] }
   | { type: "view"; seq: number; view: ParticipantView }
   | { type: "placement"; seq: number; placement: Placement }
-  | { type: "notice"; seq: number; notice: Notice };
+  | { type: "notice"; seq: number; notice: Notice }
+  | { type: "chat"; seq: number; message: ChatMessage }
+  | { type: "chatDeleted"; seq: number; messageId: string; channel: string };
 
 export type ServerMessage =
   | SequencedMessage

@@ -6,12 +6,12 @@
 import { type ActorLogic, initialTransition, transition } from "xstate";
 import type { Notice, SessionPhase } from "../../lib/protocol";
 import { type EmittedNotice, phaseOf, type SessionSnapshot, sessionMachine } from "./machine";
-import { contextPhase, isCommandEvent, type SessionContext, type SessionEvent, type SessionInput } from "./model";
+import { contextPhase, isCommandEvent, normalizeContext, type SessionContext, type SessionEvent, type SessionInput } from "./model";
 import { checkCommand, type Refusal } from "./rules";
 
 /** Parts of the context kept as one stored row per entry (a move rewrites one member of fifty, not all). */
-export type StoredPart = "members" | "rooms" | "media";
-export const STORED_PARTS: readonly StoredPart[] = ["members", "rooms", "media"];
+export type StoredPart = "members" | "rooms" | "media" | "chat";
+export const STORED_PARTS: readonly StoredPart[] = ["members", "rooms", "media", "chat"];
 
 export type StepResult =
   | { ok: true; snapshot: SessionSnapshot; prev: SessionContext; next: SessionContext; prevPhase: SessionPhase; phase: SessionPhase; notices: Notice[] }
@@ -55,7 +55,7 @@ export function persistSnapshot(snapshot: SessionSnapshot, without: readonly Sto
 
 /** Rebuild a snapshot from what persistSnapshot() wrote, with the stored parts put back. */
 export function restoreSnapshot(persisted: PersistedSession, parts: Partial<Pick<SessionContext, StoredPart>> = {}): SessionSnapshot {
-  return sessionMachine.resolveState({ value: persisted.value, context: { ...persisted.context, ...parts } });
+  return sessionMachine.resolveState({ value: persisted.value, context: normalizeContext({ ...persisted.context, ...parts }) });
 }
 
 /**

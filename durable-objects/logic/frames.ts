@@ -5,8 +5,8 @@
  * step sends come back as updates for the caller to install once the step is stored.
  */
 import { MAIN_ROOM, type Notice, type Placement, type SequencedMessage, type SessionPhase } from "../../lib/protocol";
-import { placeName, type SessionContext, type SessionEvent } from "./model";
-import { diffForStaff, participantView } from "./views";
+import { type ChatRecord, placeName, type SessionContext, type SessionEvent } from "./model";
+import { diffForStaff, participantView, publicChat } from "./views";
 
 /** Who receives a frame: "*" everyone, "staff", or "m:<memberId>". */
 export type Audience = string;
@@ -42,7 +42,11 @@ export function noticeAudience(n: Notice, prev: SessionContext, next: SessionCon
     case "unexpectedConnection":
       return ["staff"];
     case "helpResolved":
+    case "mediaBlocked":
+    case "mediaAllowed":
       return ["staff", memberAudience(n.memberId)];
+    case "memberReturned":
+      return ["staff"];
     case "roomClosing":
       return ["staff", ...inRoom(prev, n.roomId)];
     case "roundWarning":
@@ -96,6 +100,7 @@ export function framesFor(
   const changes = diffForStaff(prev, next, prevPhase, phase);
   if (changes.length) frames.push({ audience: ["staff"], body: { type: "patch", changes } });
   for (const notice of notices) frames.push({ audience: noticeAudience(notice, prev, next), body: { type: "notice", notice } });
+  frames.push(...chatFrames(prev, next, event));
   const views = new Map<string, string>();
   for (const memberId of viewCandidates(prev, next, prevPhase, phase)) {
     const view = participantView(next, phase, memberId);
@@ -105,6 +110,21 @@ export function framesFor(
     frames.push({ audience: [memberAudience(memberId)], body: { type: "view", view }, bodyJson: `{"type":"view","view":${json}}` });
   }
   return { frames, views, placements: placementNeeds(prev, next, event) };
+}
+
+/** Who reads a chat message: everyone, or staff and the participants it was for. */
+const chatAudience = (c: ChatRecord): Audience[] => (c.audience === "*" ? ["*"] : ["staff", ...c.audience.map(memberAudience)]);
+
+/** New chat messages, and a deletion (a message the session dropped for space is not "deleted": readers keep it). */
+function chatFrames(prev: SessionContext, next: SessionContext, event: SessionEvent): Frame[] {
+  if (prev.chat === next.chat) return [];
+  const out: Frame[] = [];
+  for (const [id, c] of Object.entries(next.chat)) if (!prev.chat[id]) out.push({ audience: chatAudience(c), body: { type: "chat", message: publicChat(c) } });
+  if (event.type === "deleteChat") {
+    const gone = prev.chat[event.messageId];
+    if (gone) out.push({ audience: chatAudience(gone), body: { type: "chatDeleted", messageId: gone.id, channel: gone.channel } });
+  }
+  return out;
 }
 
 /**

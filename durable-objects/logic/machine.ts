@@ -9,7 +9,7 @@
  *         │    └──────── finishRound ◀────────┴──── (no open rooms) ◀── breakout.closing ◀┘
  *         └─ endSession / session time up ──▶ ended
  */
-import { and, assign, emit, setup, type SnapshotFrom } from "xstate";
+import { and, assign, emit, enqueueActions, setup, type SnapshotFrom } from "xstate";
 import type { Notice, SessionPhase } from "../../lib/protocol";
 import {
   contextPhase,
@@ -89,6 +89,17 @@ export const sessionMachine = setup({
     move: assign(({ context, event }) => u.move(context, as<"move">(event))),
     swap: assign(({ context, event }) => u.swap(context, as<"swap">(event))),
     returnToMain: assign(({ context, event }) => u.returnToMain(context, as<"returnToMain">(event))),
+    returnToRoom: assign(({ context, event }) => u.returnToRoom(context, as<"returnToRoom">(event))),
+    sendChat: assign(({ context, event }) => u.sendChat(context, as<"sendChat">(event))),
+    broadcastToChat: assign(({ context, event }) => u.broadcastToChat(context, as<"broadcast">(event))),
+    deleteChat: assign(({ context, event }) => u.deleteChat(context, as<"deleteChat">(event))),
+    blockMedia: assign(({ context, event }) => u.blockMedia(context, as<"blockMedia">(event))),
+    allowMedia: assign(({ context, event }) => u.allowMedia(context, as<"allowMedia">(event))),
+    muteAll: assign(({ context, event }) => u.muteAll(context, as<"muteAll">(event))),
+    spotlight: assign(({ context, event }) => u.spotlight(context, as<"spotlight">(event))),
+    raiseHand: assign(({ context, event }) => u.raiseHand(context, as<"raiseHand">(event))),
+    lowerHand: assign(({ context, event }) => u.lowerHand(context, as<"lowerHand">(event))),
+    setMemberMedia: assign(({ context, event }) => u.setMemberMedia(context, as<"setMedia">(event))),
     closeRoom: assign(({ context, event }) => u.closeRoom(context, as<"closeRoom">(event))),
     startClosingCountdown: assign(({ context, event }) => {
       const seconds =
@@ -117,6 +128,31 @@ export const sessionMachine = setup({
       return {
         type: "notice",
         notice: { kind: "helpRequested", memberId: m.id, name: m.name, location: m.location, message: m.helpRequest?.message ?? "" },
+      } as EmittedNotice;
+    }),
+    // Before visitRoom's assign: the help the visit answers is that of the people there before it.
+    emitHelpAnsweredByVisit: enqueueActions(({ context, event, enqueue }) => {
+      for (const memberId of u.helpAnsweredByVisit(context, as<"visitRoom">(event).to))
+        enqueue.emit({ type: "notice", notice: { kind: "helpResolved", memberId } } as EmittedNotice);
+    }),
+    emitMediaBlocked: emit(({ event }) => {
+      const e = as<"blockMedia">(event);
+      return { type: "notice", notice: { kind: "mediaBlocked", memberId: e.memberId, media: e.kind } } as EmittedNotice;
+    }),
+    emitMediaAllowed: emit(({ event }) => {
+      const e = as<"allowMedia">(event);
+      return { type: "notice", notice: { kind: "mediaAllowed", memberId: e.memberId, media: e.kind } } as EmittedNotice;
+    }),
+    // Before muteAll's assign: those it mutes are those not muted yet.
+    emitMutedByMuteAll: enqueueActions(({ context, event, enqueue }) => {
+      for (const memberId of u.mutedByMuteAll(context, as<"muteAll">(event)))
+        enqueue.emit({ type: "notice", notice: { kind: "mediaBlocked", memberId, media: "audio" } } as EmittedNotice);
+    }),
+    emitMemberReturned: emit(({ context, event }) => {
+      const m = context.members[as<"returnToMain">(event).actor.memberId];
+      return {
+        type: "notice",
+        notice: { kind: "memberReturned", memberId: m.id, name: m.name, from: m.location ?? "", roomName: placeName(context, m.location) },
       } as EmittedNotice;
     }),
     emitHelpResolved: emit(({ event }) => ({ type: "notice", notice: { kind: "helpResolved", memberId: as<"resolveHelp">(event).memberId } }) as EmittedNotice),
@@ -158,7 +194,16 @@ export const sessionMachine = setup({
         removeMember: { actions: "removeMember" },
         leave: { actions: "leave" },
         updateSettings: { actions: "updateSettings" },
-        broadcast: { actions: "emitBroadcast" },
+        broadcast: { actions: ["emitBroadcast", "broadcastToChat"] },
+        sendChat: { actions: "sendChat" },
+        deleteChat: { actions: "deleteChat" },
+        blockMedia: { actions: ["blockMedia", "emitMediaBlocked"] },
+        allowMedia: { actions: ["allowMedia", "emitMediaAllowed"] },
+        muteAll: { actions: ["emitMutedByMuteAll", "muteAll"] },
+        spotlight: { actions: "spotlight" },
+        raiseHand: { actions: "raiseHand" },
+        lowerHand: { actions: "lowerHand" },
+        setMedia: { actions: "setMemberMedia" },
         requestHelp: { actions: ["requestHelp", "emitHelpRequested"] },
         resolveHelp: { actions: ["resolveHelp", "emitHelpResolved"] },
         endSession: { target: "ended", actions: ["endByCommand", "emitSessionEnded"] },
@@ -197,8 +242,9 @@ export const sessionMachine = setup({
                 swap: { actions: "swap" },
                 bulkAssign: { actions: "bulkAssign" },
                 chooseRoom: { actions: "chooseRoom" },
-                returnToMain: { actions: "returnToMain" },
-                visitRoom: { actions: "visitRoom" },
+                returnToMain: { actions: ["emitMemberReturned", "returnToMain"] },
+                returnToRoom: { actions: "returnToRoom" },
+                visitRoom: { actions: ["emitHelpAnsweredByVisit", "visitRoom"] },
                 closeRoom: { actions: ["emitRoomClosing", "closeRoom"] },
                 closeAll: [
                   { guard: "immediateClose", target: "#session.live.main", actions: "finishRound" },
@@ -220,8 +266,9 @@ export const sessionMachine = setup({
               on: {
                 move: { actions: "move" },
                 swap: { actions: "swap" },
-                returnToMain: { actions: "returnToMain" },
-                visitRoom: { actions: "visitRoom" },
+                returnToMain: { actions: ["emitMemberReturned", "returnToMain"] },
+                returnToRoom: { actions: "returnToRoom" },
+                visitRoom: { actions: ["emitHelpAnsweredByVisit", "visitRoom"] },
                 closeRoom: { actions: ["emitRoomClosing", "closeRoom"] },
                 // A second "close all" ends the countdown now.
                 closeAll: { target: "#session.live.main", actions: "finishRound" },

@@ -8,6 +8,7 @@ import {
   MAIN_ROOM,
   MAX_ROOM_CAPACITY,
   type AssignmentMode,
+  type ChatMessage,
   type Command,
   type MediaProvider,
   type MediaRoomPublic,
@@ -46,6 +47,17 @@ export interface SessionContext {
   media: Record<string, MediaRoomPublic>;
   /** Invites someone removed had used (new joins with them wait for staff), and those revoked. */
   invites: Record<string, InviteRecord>;
+  /** The chat the session holds (the latest MAX_CHAT_MESSAGES), by message id. */
+  chat: Record<string, ChatRecord>;
+  nextChatNumber: number;
+  /** Featured member per place ("main" or a room id). */
+  spotlights: Record<string, string>;
+}
+
+/** A chat message as the session keeps it: with who may read it (participants; staff read everything). */
+export interface ChatRecord extends ChatMessage {
+  /** "*": everyone in the session; else the participants who were in the channel's place when it was sent. */
+  audience: "*" | string[];
 }
 
 export interface InviteRecord {
@@ -106,6 +118,47 @@ export function initialContext(input: SessionInput): SessionContext {
     mediaProvider: input.mediaProvider,
     media: {},
     invites: {},
+    chat: {},
+    nextChatNumber: 1,
+    spotlights: {},
+  };
+}
+
+export const NO_MEDIA = { mic: false, cam: false, screen: false } as const;
+export const NO_BLOCKS = { audio: false, video: false, screen: false } as const;
+
+/**
+ * A context stored by an earlier version, brought up to the current shape (fields added since get their defaults):
+ * the engine then never meets a missing field.
+ */
+export function normalizeContext(ctx: SessionContext): SessionContext {
+  const members: Record<string, Member> = {};
+  let changed = false;
+  for (const [id, m] of Object.entries(ctx.members)) {
+    if (m.media && m.blocked && m.hand !== undefined && m.breakoutRoom !== undefined && m.inviteId !== undefined && m.joinNote !== undefined) members[id] = m;
+    else {
+      changed = true;
+      const old: Partial<Member> = m;
+      members[id] = {
+        ...m,
+        inviteId: old.inviteId ?? null,
+        joinNote: old.joinNote ?? null,
+        media: old.media ?? NO_MEDIA,
+        blocked: old.blocked ?? NO_BLOCKS,
+        hand: old.hand ?? null,
+        breakoutRoom: old.breakoutRoom ?? null,
+      };
+    }
+  }
+  const missing = ctx.invites === undefined || ctx.chat === undefined || ctx.nextChatNumber === undefined || ctx.spotlights === undefined;
+  if (!changed && !missing) return ctx;
+  return {
+    ...ctx,
+    members: changed ? members : ctx.members,
+    invites: ctx.invites ?? {},
+    chat: ctx.chat ?? {},
+    nextChatNumber: ctx.nextChatNumber ?? 1,
+    spotlights: ctx.spotlights ?? {},
   };
 }
 

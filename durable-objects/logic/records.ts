@@ -54,7 +54,7 @@ ON CONFLICT(session_id, room_key) DO UPDATE SET name = excluded.name, sid = COAL
 
 function commandTarget(e: SessionEvent): string | null {
   const x = e as Record<string, unknown>;
-  for (const k of ["memberId", "roomId", "to", "identity", "memberA"]) if (typeof x[k] === "string") return x[k] as string;
+  for (const k of ["memberId", "roomId", "to", "identity", "memberA", "messageId", "location"]) if (typeof x[k] === "string") return x[k] as string;
   return null;
 }
 
@@ -223,6 +223,13 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
       out.push(auditRow(sid, `${sid}:${eventNo}:revoke`, actor, "revokeInvite", inviteId, "ok", at));
     }
   }
+  // Chat reaches D1 only when the facilitator keeps it in the session record (the setting at the time of sending).
+  if (prev.chat !== next.chat) {
+    if (next.settings.keepChatInRecord)
+      for (const [id, c] of Object.entries(next.chat))
+        if (!prev.chat[id]) out.push({ sql: CHAT_ROW, params: [`${sid}:${id}`, sid, id, c.channel, c.kind, c.from, c.text, c.at] });
+    if (event.type === "deleteChat") out.push({ sql: CHAT_DELETED, params: [at, event.actor.memberId, `${sid}:${event.messageId}`] });
+  }
   if (event.type === "mediaIntruder") {
     const m = Object.values(next.members).find((x) => x.identity === event.identity || x.id === event.identity);
     out.push(auditRow(sid, `${sid}:${eventNo}:intruder`, actor, "mediaIntruderRemoved", m?.id ?? "unknown", `ok:${event.key}`, at));
@@ -230,6 +237,8 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
   return { statements: out, analytics };
 }
 
+const CHAT_ROW = `INSERT OR IGNORE INTO chat_messages (id, session_id, message_id, channel, kind, from_member, text, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+const CHAT_DELETED = `UPDATE chat_messages SET text = '', deleted_at = ?, deleted_by = ? WHERE id = ? AND deleted_at IS NULL`;
 const REVOKE_INVITE = `UPDATE invites SET revoked_at = ? WHERE id = ? AND session_id = ? AND revoked_at IS NULL`;
 const REFUSAL = `INSERT INTO audit_log (id, session_id, actor, actor_role, action, target, result, at, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET count = MAX(audit_log.count, excluded.count)`;

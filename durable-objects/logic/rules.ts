@@ -5,7 +5,7 @@
 import { COMMAND_ROLES, COMMAND_TYPES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../../lib/protocol";
 import { sessionMachine } from "./machine";
 import { autoAssign } from "./assignment";
-import { autoPlanResult } from "./updates";
+import { autoPlanResult, parseChannel, placeOf } from "./updates";
 import { admittedMembers, memberByIdentity, occupancy, plannedCount, roomCapacity, type CommandEvent, type SessionContext, type SessionPhase } from "./model";
 
 export interface Refusal {
@@ -49,6 +49,13 @@ function admitted(ctx: SessionContext, memberId: string): Refusal | null {
   if (!m) return refuse("MEMBER_NOT_FOUND", `no member ${memberId} in this session`);
   if (m.status !== "admitted") return refuse("NOT_ADMITTED", `${m.name} is ${m.status}, not admitted`);
   return null;
+}
+
+/** Staff moderate participants (not each other). */
+function moderated(ctx: SessionContext, memberId: string): Refusal | null {
+  const a = admitted(ctx, memberId);
+  if (a) return a;
+  return ctx.members[memberId].role === "participant" ? null : refuse("FORBIDDEN", "staff do not moderate each other");
 }
 
 function room(ctx: SessionContext, roomId: string, wantStatus?: "preparing" | "open"): Refusal | null {
@@ -238,6 +245,63 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     if (a) return a;
     if (!ctx.settings.allowSelfReturn) return refuse("NOT_ALLOWED_BY_SETTINGS", "the facilitator has turned off returning by yourself");
     return ctx.members[e.actor.memberId].location === MAIN_ROOM ? refuse("ALREADY_THERE", "you are already in the main room") : null;
+  },
+  returnToRoom: (ctx, _p, e) => {
+    const a = admitted(ctx, e.actor.memberId);
+    if (a) return a;
+    const me = ctx.members[e.actor.memberId];
+    if (me.breakoutRoom === null) return refuse("INVALID_STATE", "you have no breakout room to go back to in this round");
+    if (me.location === me.breakoutRoom) return refuse("ALREADY_THERE", "you are already in your breakout room");
+    return room(ctx, me.breakoutRoom, "open") ?? hasSpace(ctx, me.breakoutRoom);
+  },
+  raiseHand: (ctx, _p, e) => admitted(ctx, e.actor.memberId),
+  lowerHand: (ctx, _p, e) => {
+    const a = admitted(ctx, e.actor.memberId);
+    if (a) return a;
+    const target = e.memberId ?? e.actor.memberId;
+    if (target !== e.actor.memberId && e.actor.role === "participant") return refuse("FORBIDDEN", "only staff lower someone else's hand");
+    return ctx.members[target] ? null : refuse("MEMBER_NOT_FOUND", `no member ${target}`);
+  },
+  setMedia: (ctx, _p, e) => {
+    const me = ctx.members[e.actor.memberId];
+    if (!me || (me.status !== "admitted" && me.status !== "waiting")) return refuse("NOT_ADMITTED", "you are not in the session");
+    if (e.mic && me.blocked.audio) return refuse("MEDIA_BLOCKED", "the facilitator turned your microphone off; they can ask you to unmute");
+    if (e.cam && me.blocked.video) return refuse("MEDIA_BLOCKED", "the facilitator turned your camera off; they can allow it again");
+    if (e.screen && me.blocked.screen) return refuse("MEDIA_BLOCKED", "the facilitator stopped your screen share; they can allow it again");
+    return null;
+  },
+  sendChat: (ctx, _p, e) => {
+    const a = admitted(ctx, e.actor.memberId);
+    if (a) return a;
+    const c = parseChannel(e.channel);
+    if (!c) return refuse("INVALID_MESSAGE", "channel: room:<place> or private:<memberId>");
+    const me = ctx.members[e.actor.memberId];
+    if (c.kind === "private") {
+      const other = ctx.members[c.memberId];
+      if (!other || other.role !== "participant") return refuse("MEMBER_NOT_FOUND", `no participant ${c.memberId}`);
+      if (me.role === "participant" && c.memberId !== me.id) return refuse("FORBIDDEN", "you can write privately to the facilitators only");
+      return null;
+    }
+    if (me.role === "participant" && c.place !== me.location) return refuse("FORBIDDEN", "you can write only in the chat of the room you are in");
+    return target(ctx, c.place);
+  },
+  deleteChat: (ctx, _p, e) => (ctx.chat[e.messageId] ? null : refuse("NOT_FOUND", `no chat message ${e.messageId}`)),
+  blockMedia: (ctx, _p, e) => moderated(ctx, e.memberId),
+  allowMedia: (ctx, _p, e) => moderated(ctx, e.memberId),
+  muteAll: (ctx, _p, e) => {
+    const place = placeOf(ctx, e);
+    return place === null ? refuse("INVALID_STATE", "you are not in a room") : target(ctx, place);
+  },
+  spotlight: (ctx, _p, e) => {
+    if (e.memberId === null) {
+      const place = e.location ?? ctx.members[e.actor.memberId]?.location ?? null;
+      return place === null ? refuse("INVALID_STATE", "you are not in a room") : target(ctx, place);
+    }
+    const a = admitted(ctx, e.memberId);
+    if (a) return a;
+    const where = ctx.members[e.memberId].location;
+    if (e.location !== undefined && e.location !== where) return refuse("INVALID_STATE", `${ctx.members[e.memberId].name} is not in that room`);
+    return null;
   },
   requestHelp: (ctx, _p, e) => admitted(ctx, e.actor.memberId),
   leave: (ctx, _p, e) => {

@@ -2,7 +2,7 @@
  * Pure context updates used by the machine's named actions. Each takes a context and an event and returns a
  * new context; untouched members and rooms keep their identity so diffs stay cheap.
  */
-import { MAIN_ROOM, MAX_ROOM_CAPACITY, type MediaRoomPublic, type Settings } from "../../lib/protocol";
+import { MAIN_ROOM, MAX_CHAT_MESSAGES, MAX_ROOM_CAPACITY, type MediaKind, type MediaRoomPublic, type Settings } from "../../lib/protocol";
 import { autoAssign, smallestRoom } from "./assignment";
 import {
   admittedMembers,
@@ -12,8 +12,11 @@ import {
   plannedCount,
   preparingRooms,
   roomCapacity,
+  type ChatRecord,
   type CommandEvent,
   type Member,
+  NO_BLOCKS,
+  NO_MEDIA,
   type Room,
   type SessionContext,
   type SystemEvent,
@@ -44,19 +47,35 @@ function refreshEmptiness(ctx: SessionContext, roomIds: Iterable<string>, now: n
 }
 
 /** Move members to places in one step; the only way locations change while admitted. */
-export function relocate(ctx: SessionContext, moves: ReadonlyArray<readonly [string, string | null]>, now: number): SessionContext {
+/**
+ * `keepBreakoutRoom`: the member's breakout room stays theirs to return to (they stepped out to the main room by
+ * themselves); otherwise it becomes where they are put (a room) or none (the main room: staff decided).
+ */
+export function relocate(
+  ctx: SessionContext,
+  moves: ReadonlyArray<readonly [string, string | null]>,
+  now: number,
+  opts: { keepBreakoutRoom?: boolean } = {},
+): SessionContext {
   if (moves.length === 0) return ctx;
   const members = { ...ctx.members };
   const touched: string[] = [];
+  let spotlights = ctx.spotlights;
   for (const [id, to] of moves) {
     const m = members[id];
     if (!m || m.location === to) continue;
     if (m.location && m.location !== MAIN_ROOM) touched.push(m.location);
     if (to && to !== MAIN_ROOM) touched.push(to);
-    // Arrival is per media room: a new place means not arrived yet.
-    members[id] = { ...m, location: to, arrivedIn: null };
+    // Someone featured in a place is not featured there once they leave it.
+    if (m.location !== null && spotlights[m.location] === id) {
+      spotlights = { ...spotlights };
+      delete spotlights[m.location];
+    }
+    // Arrival is per media room: a new place means not arrived yet. A breakout room is remembered for "return".
+    const breakoutRoom = to !== null && to !== MAIN_ROOM ? to : opts.keepBreakoutRoom ? m.breakoutRoom : null;
+    members[id] = { ...m, location: to, arrivedIn: null, breakoutRoom };
   }
-  return refreshEmptiness({ ...ctx, members }, touched, now);
+  return refreshEmptiness({ ...ctx, members, spotlights }, touched, now);
 }
 
 /** Someone admitted while rooms are being prepared is planned into their pre-assigned room (when it has space). */
@@ -118,6 +137,10 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
     leftAt: null,
     inviteId,
     joinNote: inviteOfRemoved && !autoAdmit ? "invite-of-removed" : null,
+    media: NO_MEDIA,
+    blocked: NO_BLOCKS,
+    hand: null,
+    breakoutRoom: null,
   };
   const next: SessionContext = { ...ctx, nextMemberNumber: ctx.nextMemberNumber + 1, members: { ...ctx.members, [id]: member } };
   if (!autoAdmit) return next;
@@ -142,7 +165,7 @@ function dropFromPlans(ctx: SessionContext, memberId: string): SessionContext {
 
 function depart(ctx: SessionContext, memberId: string, status: "left" | "denied", now: number): SessionContext {
   const moved = relocate(ctx, [[memberId, null]], now);
-  return dropFromPlans(patchMember(moved, memberId, { status, leftAt: now, helpRequest: null, connected: false }), memberId);
+  return dropFromPlans(patchMember(moved, memberId, { status, leftAt: now, helpRequest: null, connected: false, hand: null, media: NO_MEDIA }), memberId);
 }
 
 /** Removed: out of every place and plan; their invite remembers it (and stops working, when asked to). */
@@ -343,10 +366,24 @@ export function swap(ctx: SessionContext, e: Cmd<"swap">): SessionContext {
   );
 }
 
-export const visitRoom = (ctx: SessionContext, e: Cmd<"visitRoom">) => relocate(ctx, [[e.actor.memberId, e.to]], e.now);
+/** Staff visiting a place: they are there, and the help requests of the people there are answered by the visit. */
+export function visitRoom(ctx: SessionContext, e: Cmd<"visitRoom">): SessionContext {
+  let next = relocate(ctx, [[e.actor.memberId, e.to]], e.now);
+  for (const id of helpAnsweredByVisit(ctx, e.to)) next = patchMember(next, id, { helpRequest: null });
+  return next;
+}
+
+/** Participants in a place who asked for help: a staff visit there answers them. */
+export function helpAnsweredByVisit(ctx: SessionContext, place: string): string[] {
+  return Object.values(ctx.members)
+    .filter((m) => m.role === "participant" && m.status === "admitted" && m.location === place && m.helpRequest !== null)
+    .map((m) => m.id);
+}
 export const chooseRoom = (ctx: SessionContext, e: Cmd<"chooseRoom">, phase: string) =>
   phase === "preparing" ? setPlan(ctx, [{ memberId: e.actor.memberId, roomId: e.roomId }]) : relocate(ctx, [[e.actor.memberId, e.roomId]], e.now);
-export const returnToMain = (ctx: SessionContext, e: Cmd<"returnToMain">) => relocate(ctx, [[e.actor.memberId, MAIN_ROOM]], e.now);
+export const returnToMain = (ctx: SessionContext, e: Cmd<"returnToMain">) => relocate(ctx, [[e.actor.memberId, MAIN_ROOM]], e.now, { keepBreakoutRoom: true });
+export const returnToRoom = (ctx: SessionContext, e: Cmd<"returnToRoom">) =>
+  relocate(ctx, [[e.actor.memberId, ctx.members[e.actor.memberId].breakoutRoom]], e.now);
 
 /** Close rooms: whoever is inside goes back to main first, so nobody is ever in a closed room. */
 export function closeRooms(ctx: SessionContext, roomIds: readonly string[], now: number): SessionContext {
@@ -378,7 +415,15 @@ export function finishRound(ctx: SessionContext, now: number): SessionContext {
     .map((r) => r.id);
   const next = closeRooms(ctx, live, now);
   const opened = ctx.round?.openedAt !== null && ctx.round !== null;
-  return { ...next, round: null, preAssignments: {}, roundsCompleted: ctx.roundsCompleted + (opened ? 1 : 0) };
+  return { ...forgetBreakoutRooms(next), round: null, preAssignments: {}, roundsCompleted: ctx.roundsCompleted + (opened ? 1 : 0) };
+}
+
+/** A round is over: nobody has a breakout room to return to. Members without one keep their identity. */
+function forgetBreakoutRooms(ctx: SessionContext): SessionContext {
+  if (!Object.values(ctx.members).some((m) => m.breakoutRoom !== null)) return ctx;
+  const members = { ...ctx.members };
+  for (const m of Object.values(members)) if (m.breakoutRoom !== null) members[m.id] = { ...m, breakoutRoom: null };
+  return { ...ctx, members };
 }
 
 /** Rooms whose empty timer has run out. */
@@ -409,7 +454,142 @@ export function endSession(ctx: SessionContext, now: number, reason: string): Se
     if (m.status === "admitted" || m.status === "waiting") members[m.id] = { ...m, status: "left", leftAt: now, helpRequest: null };
   }
   const roundsCompleted = next.roundsCompleted + (ctx.round?.openedAt ? 1 : 0);
-  return { ...next, members, round: null, roundsCompleted, endedAt: now, endReason: reason };
+  return { ...forgetBreakoutRooms({ ...next, members }), round: null, roundsCompleted, endedAt: now, endReason: reason, spotlights: {} };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Chat
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The place of a "room:<place>" channel, the member of a "private:<memberId>" one. */
+export function parseChannel(channel: string): { kind: "room"; place: string } | { kind: "private"; memberId: string } | null {
+  const i = channel.indexOf(":");
+  const head = channel.slice(0, i);
+  const rest = channel.slice(i + 1);
+  if (i <= 0 || !rest) return null;
+  if (head === "room") return { kind: "room", place: rest };
+  if (head === "private") return { kind: "private", memberId: rest };
+  return null;
+}
+
+/** Participants who read a channel now: those in the place (a room channel), or the one member (private). */
+function channelAudience(ctx: SessionContext, channel: string): string[] {
+  const c = parseChannel(channel);
+  if (!c) return [];
+  if (c.kind === "private") return [c.memberId];
+  return Object.values(ctx.members)
+    .filter((m) => m.role === "participant" && m.status === "admitted" && m.location === c.place)
+    .map((m) => m.id);
+}
+
+function addChat(ctx: SessionContext, record: Omit<ChatRecord, "id">): SessionContext {
+  const id = `c${ctx.nextChatNumber}`;
+  let chat: Record<string, ChatRecord> = { ...ctx.chat, [id]: { id, ...record } };
+  const ids = Object.keys(chat);
+  // Bounded: the oldest go first (ids count up, so the lowest number is the oldest).
+  if (ids.length > MAX_CHAT_MESSAGES) {
+    const keep = ids.sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).slice(-MAX_CHAT_MESSAGES);
+    chat = Object.fromEntries(keep.map((k) => [k, chat[k]]));
+  }
+  return { ...ctx, chat, nextChatNumber: ctx.nextChatNumber + 1 };
+}
+
+export function sendChat(ctx: SessionContext, e: Cmd<"sendChat">): SessionContext {
+  const me = ctx.members[e.actor.memberId];
+  return addChat(ctx, {
+    channel: e.channel,
+    kind: "message",
+    from: me.id,
+    fromName: me.name,
+    fromRole: me.role,
+    text: e.text,
+    at: e.now,
+    audience: channelAudience(ctx, e.channel),
+  });
+}
+
+/** A broadcast also appears in chat: everyone's ("all"), or the room's. */
+export function broadcastToChat(ctx: SessionContext, e: Cmd<"broadcast">): SessionContext {
+  // The engine itself may broadcast (system actor): it speaks as the session's staff.
+  const me = ctx.members[e.actor.memberId];
+  const channel = e.roomId ? `room:${e.roomId}` : "all";
+  return addChat(ctx, {
+    channel,
+    kind: "broadcast",
+    from: me?.id ?? e.actor.memberId,
+    fromName: me?.name ?? "The facilitators",
+    fromRole: me?.role ?? "facilitator",
+    text: e.text,
+    at: e.now,
+    audience: e.roomId ? channelAudience(ctx, channel) : "*",
+  });
+}
+
+export function deleteChat(ctx: SessionContext, e: Cmd<"deleteChat">): SessionContext {
+  const chat = { ...ctx.chat };
+  delete chat[e.messageId];
+  return { ...ctx, chat };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Moderation, hands, media state
+// ---------------------------------------------------------------------------------------------------------------
+
+const OFF_WHEN_BLOCKED: Record<MediaKind, keyof Member["media"]> = { audio: "mic", video: "cam", screen: "screen" };
+
+export function blockMedia(ctx: SessionContext, e: Cmd<"blockMedia">): SessionContext {
+  const m = ctx.members[e.memberId];
+  return patchMember(ctx, m.id, { blocked: { ...m.blocked, [e.kind]: true }, media: { ...m.media, [OFF_WHEN_BLOCKED[e.kind]]: false } });
+}
+
+export function allowMedia(ctx: SessionContext, e: Cmd<"allowMedia">): SessionContext {
+  const m = ctx.members[e.memberId];
+  return m.blocked[e.kind] ? patchMember(ctx, m.id, { blocked: { ...m.blocked, [e.kind]: false } }) : ctx;
+}
+
+/** The place a place-scoped staff command means: the one named, or where the caller is. */
+export const placeOf = (ctx: SessionContext, e: { actor: { memberId: string }; location?: string }) =>
+  e.location ?? ctx.members[e.actor.memberId]?.location ?? null;
+
+export function muteAll(ctx: SessionContext, e: Cmd<"muteAll">): SessionContext {
+  const place = placeOf(ctx, e);
+  let next = ctx;
+  for (const m of Object.values(ctx.members)) {
+    if (m.role !== "participant" || m.status !== "admitted" || m.location !== place || m.blocked.audio) continue;
+    next = patchMember(next, m.id, { blocked: { ...m.blocked, audio: true }, media: { ...m.media, mic: false } });
+  }
+  return next;
+}
+
+/** Participants a muteAll turns off (for the notices). */
+export const mutedByMuteAll = (ctx: SessionContext, e: Cmd<"muteAll">) => {
+  const place = placeOf(ctx, e);
+  return Object.values(ctx.members)
+    .filter((m) => m.role === "participant" && m.status === "admitted" && m.location === place && !m.blocked.audio)
+    .map((m) => m.id);
+};
+
+export function spotlight(ctx: SessionContext, e: Cmd<"spotlight">): SessionContext {
+  const place = e.location ?? (e.memberId ? ctx.members[e.memberId].location : ctx.members[e.actor.memberId].location);
+  if (place === null) return ctx;
+  const spotlights = { ...ctx.spotlights };
+  if (e.memberId === null) delete spotlights[place];
+  else spotlights[place] = e.memberId;
+  return { ...ctx, spotlights };
+}
+
+export const raiseHand = (ctx: SessionContext, e: Cmd<"raiseHand">) =>
+  ctx.members[e.actor.memberId].hand !== null ? ctx : patchMember(ctx, e.actor.memberId, { hand: e.now });
+
+export function lowerHand(ctx: SessionContext, e: Cmd<"lowerHand">): SessionContext {
+  const id = e.memberId ?? e.actor.memberId;
+  return ctx.members[id].hand === null ? ctx : patchMember(ctx, id, { hand: null });
+}
+
+export function setMemberMedia(ctx: SessionContext, e: Cmd<"setMedia">): SessionContext {
+  const m = ctx.members[e.actor.memberId];
+  const media = { mic: e.mic ?? m.media.mic, cam: e.cam ?? m.media.cam, screen: e.screen ?? m.media.screen };
+  return media.mic === m.media.mic && media.cam === m.media.cam && media.screen === m.media.screen ? ctx : patchMember(ctx, m.id, { media });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -2,8 +2,17 @@
  * What each role may see, computed at the source. Staff see the whole session; a participant sees their own
  * place, the people in it, and nothing of other rooms or of anyone's help requests.
  */
-import { MAIN_ROOM, type Change, type ParticipantView, type SessionPhase, type SessionPublic, type StaffState } from "../../lib/protocol";
-import { occupancy, placeName, type SessionContext } from "./model";
+import {
+  type ChatMessage,
+  isStaff,
+  MAIN_ROOM,
+  type Change,
+  type ParticipantView,
+  type SessionPhase,
+  type SessionPublic,
+  type StaffState,
+} from "../../lib/protocol";
+import { type ChatRecord, occupancy, placeName, type SessionContext } from "./model";
 
 export function sessionPublic(ctx: SessionContext, phase: SessionPhase): SessionPublic {
   return {
@@ -29,6 +38,7 @@ export function staffState(ctx: SessionContext, phase: SessionPhase): StaffState
     round: ctx.round,
     media: Object.values(ctx.media),
     mediaProvider: ctx.mediaProvider,
+    spotlights: ctx.spotlights,
   };
 }
 
@@ -40,7 +50,7 @@ export function participantView(ctx: SessionContext, phase: SessionPhase, member
       ? []
       : Object.values(ctx.members)
           .filter((m) => m.id !== me.id && m.status === "admitted" && m.location === me.location)
-          .map((m) => ({ id: m.id, name: m.name, role: m.role, arrived: m.arrivedIn !== null }));
+          .map((m) => ({ id: m.id, name: m.name, role: m.role, arrived: m.arrivedIn !== null, media: m.media, blocked: m.blocked, hand: m.hand }));
   const choosable =
     round?.mode === "choose" && me.status === "admitted" && (phase === "preparing" || phase === "open")
       ? Object.values(ctx.rooms)
@@ -62,12 +72,33 @@ export function participantView(ctx: SessionContext, phase: SessionPhase, member
       location: me.location,
       roomName: placeName(ctx, me.location),
       helpRequested: me.helpRequest !== null,
+      media: me.media,
+      blocked: me.blocked,
+      hand: me.hand,
     },
     roommates,
     round: round ? { number: round.number, mode: round.mode, endsAt: round.endsAt, closesAt: round.closesAt } : null,
     choosableRooms: choosable,
+    spotlight: me.location !== null ? (ctx.spotlights[me.location] ?? null) : null,
+    returnTo:
+      me.status === "admitted" && me.breakoutRoom !== null && me.location === MAIN_ROOM && ctx.rooms[me.breakoutRoom]?.status === "open"
+        ? { roomId: me.breakoutRoom, roomName: ctx.rooms[me.breakoutRoom].name }
+        : null,
     allowSelfReturn: ctx.settings.allowSelfReturn && me.location !== null && me.location !== MAIN_ROOM,
   };
+}
+
+/** The chat a member may read (staff: all of it), oldest first, as members receive it. */
+export function chatFor(ctx: SessionContext, memberId: string): ChatMessage[] {
+  const staff = isStaff(ctx.members[memberId]?.role ?? "participant");
+  return Object.values(ctx.chat)
+    .filter((c) => staff || c.audience === "*" || c.audience.includes(memberId))
+    .sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)))
+    .map(publicChat);
+}
+
+export function publicChat({ audience: _audience, ...message }: ChatRecord): ChatMessage {
+  return message;
 }
 
 /**
@@ -81,6 +112,7 @@ export function diffForStaff(prev: SessionContext, next: SessionContext, prevPha
   if (prev.rooms !== next.rooms) for (const [id, r] of Object.entries(next.rooms)) if (prev.rooms[id] !== r) changes.push({ entity: "room", value: r });
   if (prev.media !== next.media) for (const [key, m] of Object.entries(next.media)) if (prev.media[key] !== m) changes.push({ entity: "media", value: m });
   if (prev.round !== next.round) changes.push({ entity: "round", value: next.round });
+  if (prev.spotlights !== next.spotlights) changes.push({ entity: "spotlights", value: next.spotlights });
   if (
     prevPhase !== phase ||
     prev.settings !== next.settings ||

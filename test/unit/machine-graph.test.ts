@@ -52,6 +52,8 @@ function abstractState(s: SessionSnapshot): string {
     warned: c.round?.warned ?? false,
     waiting: Object.values(c.members).some((m) => m.status === "waiting"),
     help: Object.values(c.members).some((m) => m.helpRequest),
+    chat: Object.keys(c.chat).length > 0,
+    steppedOut: admittedMembers(c).some((m) => m.location === "main" && m.breakoutRoom !== null),
   });
 }
 
@@ -207,7 +209,8 @@ describe("model-based traversal of the session machine", { timeout: 60_000 }, ()
     }
     for (const phase of ["main", "preparing", "open", "closing"] as const) {
       const want = ALL_COMMAND_TYPES.filter((t) => PHASES[t].includes(phase)).sort();
-      expect([...(accepted.get(phase) ?? [])].sort(), phase).toEqual(want);
+      const got = [...(accepted.get(phase) ?? [])].sort();
+      expect(got, `${phase}: never accepted ${want.filter((t) => !got.includes(t)).join(", ")}`).toEqual(want);
     }
     // Once ended, every command (staff ones from the facilitator, who has left like everyone) is refused as ended.
     expect(accepted.get("ended")).toBeUndefined();

@@ -208,11 +208,17 @@ describe("broadcasts", () => {
     s.ok("broadcast", { text: "to everyone" });
   });
 
-  it("a broadcast changes no state", () => {
+  it("a broadcast changes nothing but the chat, where it appears for everyone", () => {
     const s = createSession({ participants: 2 });
     const before = s.ctx;
     s.ok("broadcast", { text: "welcome" });
-    expect(s.ctx).toEqual(before);
+    const { chat, nextChatNumber, ...rest } = s.ctx;
+    const { chat: _c, nextChatNumber: _n, ...restBefore } = before;
+    expect(rest).toEqual(restBefore);
+    expect(Object.values(chat)).toEqual([
+      { id: "c1", channel: "all", kind: "broadcast", from: s.facilitator, fromName: "Fay", fromRole: "facilitator", text: "welcome", at: s.now, audience: "*" },
+    ]);
+    expect(nextChatNumber).toBe(2);
   });
 });
 

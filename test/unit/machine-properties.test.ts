@@ -22,11 +22,15 @@ type Step =
   | { kind: "join"; who: number; role: Role }
   | { kind: "media"; what: "connection" | "arrival" | "quality" | "mediaUpdated"; seed: number };
 
+/** Commands that talk and moderate inside a room without moving anyone through the session. */
+const ROOM_TALK = new Set<string>(["sendChat", "deleteChat", "blockMedia", "allowMedia", "muteAll", "spotlight", "raiseHand", "lowerHand", "setMedia"]);
+
 /** Every command type, with the ones that move a session through its round listed more often. */
 const WEIGHTED_TYPES: CommandType[] = [
   ...ALL_COMMAND_TYPES,
   ...(["createBreakouts", "createBreakouts", "openBreakouts", "openBreakouts", "openBreakouts", "move", "move", "swap"] as const),
   ...(["closeRoom", "closeAll", "extendRound", "chooseRoom", "returnToMain", "bulkAssign", "preAssign", "admit"] as const),
+  ...(["returnToMain", "returnToRoom", "returnToRoom"] as const),
 ];
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -147,6 +151,24 @@ function randomCommand(type: CommandType, ctx: SessionContext, rand: () => numbe
       return { roomId: pick(roomIds) };
     case "requestHelp":
       return rand() < 0.5 ? {} : { message: "help" };
+    case "returnToRoom":
+    case "raiseHand":
+      return {};
+    case "lowerHand":
+      return rand() < 0.5 ? {} : { memberId: pick(memberIds) };
+    case "setMedia":
+      return { mic: rand() < 0.5, cam: rand() < 0.5, screen: rand() < 0.2 };
+    case "sendChat":
+      return { channel: rand() < 0.6 ? `room:${pick(places)}` : `private:${pick(memberIds)}`, text: "hello" };
+    case "deleteChat":
+      return { messageId: pick([...Object.keys(ctx.chat), "c999"]) };
+    case "blockMedia":
+    case "allowMedia":
+      return { memberId: pick(memberIds), kind: pick(["audio", "video", "screen"]) };
+    case "muteAll":
+      return rand() < 0.5 ? {} : { location: pick(places) };
+    case "spotlight":
+      return { memberId: rand() < 0.3 ? null : pick(memberIds), ...(rand() < 0.3 ? { location: pick(places) } : {}) };
   }
 }
 
@@ -191,7 +213,12 @@ function buildEvent(s: SessionFixture, step: Step): EventInput | { at: number } 
         .flatMap((t) => sampleCommands(ctx, phase, t))
         .filter((e) => checkCommand(ctx, phase, { ...e, now: s.now } as CommandEvent) === null);
       if (candidates.length === 0) return { at: s.now + 1000 };
-      return candidates[Math.floor(rand() * candidates.length)];
+      // Room talk (chat, hands, media state, moderation) is picked less often, so sequences still move through rounds.
+      const lifecycle = candidates.filter((e) => !ROOM_TALK.has(e.type));
+      // Stepping out of a room and back needs two steps in one round: offer them more often.
+      const stepping = candidates.filter((e) => e.type === "returnToMain" || e.type === "returnToRoom");
+      const pool = stepping.length && rand() < 0.15 ? stepping : lifecycle.length && rand() < 0.75 ? lifecycle : candidates;
+      return pool[Math.floor(rand() * pool.length)];
     }
     case "cmd": {
       const rand = prng(step.seed);

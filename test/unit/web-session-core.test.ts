@@ -76,7 +76,7 @@ function setup(opts: { pingIntervalMs?: number } = {}) {
   return { conn, received, statuses, socket };
 }
 
-const snapshot = (seq: number): ServerMessage => ({ type: "snapshot", seq, view: undefined, staff: undefined, placement: null });
+const snapshot = (seq: number): ServerMessage => ({ type: "snapshot", seq, view: undefined, staff: undefined, placement: null, chat: [] });
 const patch = (seq: number): ServerMessage => ({ type: "patch", seq, changes: [] });
 
 describe("session socket URL", () => {

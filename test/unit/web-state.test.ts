@@ -20,6 +20,10 @@ const member = (id: string, over: Partial<MemberPublic> = {}): MemberPublic => (
   leftAt: null,
   inviteId: null,
   joinNote: null,
+  media: { mic: true, cam: true, screen: false },
+  blocked: { audio: false, video: false, screen: false },
+  hand: null,
+  breakoutRoom: null,
   ...over,
 });
 const room = (id: string, over: Partial<RoomPublic> = {}): RoomPublic => ({
@@ -53,6 +57,7 @@ function staff(over: Partial<StaffState> = {}): StaffState {
     round: null,
     media: [],
     mediaProvider: "local",
+    spotlights: {},
     ...over,
   };
 }

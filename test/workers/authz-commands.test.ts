@@ -131,15 +131,36 @@ const STAFF_FLOW: Step[] = [
   { type: "visitRoom", command: () => ({ type: "visitRoom", to: "r1" }) },
   { type: "extendRound", command: () => ({ type: "extendRound", seconds: 60 }) },
   { type: "closeRoom", command: () => ({ type: "closeRoom", roomId: "r2" }) },
+  { type: "sendChat", command: () => ({ type: "sendChat", channel: "room:r1", text: "Checking in" }) },
+  {
+    type: "deleteChat",
+    before: async (w) => void (await must(w.sessionId, w.F, { type: "sendChat", channel: "room:main", text: "oops" })),
+    command: () => ({ type: "deleteChat", messageId: "c2" }),
+  },
+  { type: "blockMedia", command: (w) => ({ type: "blockMedia", memberId: w.P2.memberId, kind: "audio" }) },
+  { type: "allowMedia", command: (w) => ({ type: "allowMedia", memberId: w.P2.memberId, kind: "audio" }) },
+  { type: "muteAll", command: () => ({ type: "muteAll", location: "r1" }) },
+  { type: "spotlight", command: (w) => ({ type: "spotlight", memberId: w.P1.memberId }) },
+  {
+    type: "lowerHand",
+    before: async (w) => void (await must(w.sessionId, w.P2, { type: "raiseHand" })),
+    command: (w) => ({ type: "lowerHand", memberId: w.P2.memberId }),
+  },
+  { type: "setMedia", command: () => ({ type: "setMedia", mic: true, cam: true }) },
   { type: "closeAll", command: () => ({ type: "closeAll", countdownSeconds: 0 }) },
 ];
 
 const PARTICIPANT_FLOW: Step[] = [
   { type: "requestHelp", command: () => ({ type: "requestHelp", message: "hello" }) },
+  { type: "raiseHand", command: () => ({ type: "raiseHand" }) },
+  { type: "lowerHand", command: () => ({ type: "lowerHand" }) },
+  { type: "setMedia", command: () => ({ type: "setMedia", mic: true, cam: false }) },
+  { type: "sendChat", command: () => ({ type: "sendChat", channel: "room:main", text: "hi all" }) },
   { type: "createBreakouts", command: () => ({ type: "createBreakouts", count: 2, mode: "choose" }) },
   { type: "chooseRoom", command: () => ({ type: "chooseRoom", roomId: "r1" }) },
   { type: "openBreakouts", command: () => ({ type: "openBreakouts" }) },
   { type: "returnToMain", command: () => ({ type: "returnToMain" }) },
+  { type: "returnToRoom", command: () => ({ type: "returnToRoom" }) },
 ];
 
 /** Sends one command as `actor` over `transport`; returns { ok, code }. */
@@ -191,7 +212,7 @@ describe.each(TRANSPORTS)("allowed cells over %s", (transport) => {
     await runFlow("C", "cofacilitator", STAFF_FLOW);
   });
 
-  it("participant: requestHelp, chooseRoom, returnToMain", async () => {
+  it("participant: requestHelp, hands, media state, chat, chooseRoom, returnToMain, returnToRoom", async () => {
     await runFlow("P1", "participant", PARTICIPANT_FLOW);
   });
 
@@ -270,6 +291,16 @@ const PHASE_OF: Record<CommandType, Phase> = {
   extendRound: "open",
   visitRoom: "open",
   returnToMain: "open",
+  returnToRoom: "open",
+  raiseHand: "main",
+  sendChat: "main",
+  deleteChat: "main",
+  blockMedia: "main",
+  allowMedia: "main",
+  muteAll: "main",
+  spotlight: "main",
+  lowerHand: "main",
+  setMedia: "main",
 };
 
 /** A command that targets real people and rooms of the world (valid for an allowed role in PHASE_OF). */
@@ -317,6 +348,19 @@ function payload(type: CommandType, w: World): Command {
       return { type, roomId: "r1" };
     case "requestHelp":
       return { type, message: "help" };
+    case "sendChat":
+      return { type, channel: "room:main", text: "hello" };
+    case "deleteChat":
+      return { type, messageId: "c1" };
+    case "blockMedia":
+    case "allowMedia":
+      return { type, memberId: P1, kind: "audio" };
+    case "spotlight":
+      return { type, memberId: P1 };
+    case "lowerHand":
+      return { type };
+    case "setMedia":
+      return { type, mic: true };
     default:
       return { type } as Command;
   }

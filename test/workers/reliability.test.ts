@@ -155,7 +155,7 @@ describe("stored state format", () => {
       });
     const before = await stub.debugState();
     const stored = await rows();
-    expect(stored.snapshot.partsInTable).toEqual(["members", "rooms", "media"]);
+    expect(stored.snapshot.partsInTable).toEqual(["members", "rooms", "media", "chat"]);
     expect(stored.snapshot.context.members).toEqual({});
     expect(stored.snapshot.context.rooms).toEqual({});
     expect(stored.members).toEqual(before.context!.members);
@@ -184,7 +184,7 @@ describe("stored state format", () => {
     expect((await fac2.command({ type: "move", memberId: people[1].memberId, to: "main" })).type).toBe("ack");
     const last = await stub.debugState();
     const again = await rows();
-    expect(again.snapshot.partsInTable).toEqual(["members", "rooms", "media"]);
+    expect(again.snapshot.partsInTable).toEqual(["members", "rooms", "media", "chat"]);
     expect(again.members).toEqual(last.context!.members);
     expect(again.rooms).toEqual(last.context!.rooms);
     await evictDurableObject(stub, { webSockets: "close" });

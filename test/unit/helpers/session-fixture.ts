@@ -397,6 +397,57 @@ export function sampleCommands(ctx: SessionContext, phase: SessionPhase, type: C
     case "requestHelp":
       if (people[0]) asMember(people[0], { message: "please come" });
       break;
+    case "returnToRoom": {
+      const p = people.find((x) => x.location === MAIN_ROOM && x.breakoutRoom !== null);
+      if (p) asMember(p, {});
+      break;
+    }
+    case "raiseHand":
+      if (people[0]) asMember(people[0], {});
+      break;
+    case "lowerHand": {
+      if (people[0]) asMember(people[0], {});
+      const raised = people.find((x) => x.hand !== null);
+      if (raised) asStaff({ memberId: raised.id });
+      break;
+    }
+    case "setMedia":
+      if (people[0]) asMember(people[0], { mic: !people[0].media.mic, cam: true });
+      break;
+    case "sendChat": {
+      const p = people[0];
+      if (p?.location) asMember(p, { channel: `room:${p.location}`, text: "hi all" });
+      if (p) asMember(p, { channel: `private:${p.id}`, text: "a word, please" });
+      if (p) asStaff({ channel: `private:${p.id}`, text: "of course" });
+      asStaff({ channel: "room:main", text: "welcome" });
+      break;
+    }
+    case "deleteChat": {
+      const c = Object.keys(ctx.chat)[0];
+      if (c) asStaff({ messageId: c });
+      break;
+    }
+    case "blockMedia":
+      if (people[0]) asStaff({ memberId: people[0].id, kind: "audio" });
+      if (people[1]) asStaff({ memberId: people[1].id, kind: "video" });
+      break;
+    case "allowMedia": {
+      const blocked = people.find((x) => x.blocked.audio || x.blocked.video);
+      if (blocked) asStaff({ memberId: blocked.id, kind: blocked.blocked.audio ? "audio" : "video" });
+      // "Ask to unmute" also when nobody muted them (their own microphone is off).
+      if (people[0]) asStaff({ memberId: people[0].id, kind: "audio" });
+      break;
+    }
+    case "muteAll":
+      asStaff({});
+      asStaff({ location: MAIN_ROOM });
+      break;
+    case "spotlight": {
+      const p = people[0];
+      if (p) asStaff({ memberId: p.id });
+      asStaff({ memberId: null });
+      break;
+    }
     case "leave": {
       const p = people[people.length - 1] ?? waiting[0];
       if (p) asMember(p, {});
@@ -432,6 +483,16 @@ export const ALL_COMMAND_TYPES = [
   "endSession",
   "chooseRoom",
   "returnToMain",
+  "returnToRoom",
+  "raiseHand",
   "requestHelp",
   "leave",
+  "sendChat",
+  "deleteChat",
+  "blockMedia",
+  "allowMedia",
+  "muteAll",
+  "spotlight",
+  "lowerHand",
+  "setMedia",
 ] as const satisfies readonly CommandType[];

@@ -22,6 +22,28 @@ function text(n: Notice, audience: "participant" | "staff", me: string | null, r
       return "The session has ended.";
     case "mediaError":
       return audience === "staff" ? `Video problem (${roomName(n.key)}): ${n.message}` : null;
+    case "unexpectedConnection":
+      return audience === "staff" ? `An unexpected connection to ${n.roomName}${n.name ? ` (${n.name})` : ""} was removed.` : null;
+    case "mediaBlocked":
+      if (audience === "staff") return null;
+      return n.memberId !== me
+        ? null
+        : n.media === "audio"
+          ? "The facilitator muted you."
+          : n.media === "video"
+            ? "The facilitator turned your camera off."
+            : "The facilitator stopped your screen share.";
+    case "mediaAllowed":
+      if (audience === "staff") return null;
+      return n.memberId !== me
+        ? null
+        : n.media === "audio"
+          ? "The facilitator asks you to unmute."
+          : n.media === "video"
+            ? "You can turn your camera on again."
+            : "You can share your screen again.";
+    case "memberReturned":
+      return audience === "staff" ? `${n.name} went back to the main room${n.roomName ? ` from ${n.roomName}` : ""}.` : null;
   }
 }
 
