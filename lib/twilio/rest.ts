@@ -7,6 +7,9 @@
  *
  * Rooms and participants may be named by sid, UniqueName or identity; names with URL-reserved characters
  * ("s1:main", "alice@example.com") are resolved to sids through the list filters, never put in a path.
+ *
+ * Parsers follow Twilio's OpenAPI description of Video v1 (test/fixtures/twilio_video_v1.json): every status it lists
+ * is accepted, and every field it marks nullable may be null.
  */
 import { z } from "zod";
 import { backoffMs } from "../runtime/backoff";
@@ -85,14 +88,18 @@ export const isTwilioApiError = (e: unknown, code?: number): e is TwilioApiError
 // Resources
 // ---------------------------------------------------------------------------------------------------------------
 
+// Enums and nullability as Twilio's OpenAPI description has them.
 export type RoomStatus = "in-progress" | "completed" | "failed";
-export type ParticipantStatus = "connected" | "disconnected";
+/** "reconnecting": the SDK lost its connection and is recovering it; the participant still holds its place. */
+export type ParticipantStatus = "connected" | "disconnected" | "reconnecting";
 
 export interface VideoRoom {
-  sid: string;
+  /** Null only if Twilio omits it (its spec allows that); such a room cannot be addressed. */
+  sid: string | null;
   status: RoomStatus;
-  uniqueName: string;
-  accountSid: string;
+  /** Nullable in Twilio's spec (normally the sid when none was given). */
+  uniqueName: string | null;
+  accountSid: string | null;
   type: string;
   maxParticipants: number | null;
   statusCallback: string | null;
@@ -102,22 +109,22 @@ export interface VideoRoom {
   /** Seconds; null while in progress. */
   duration: number | null;
   endTime: string | null;
-  dateCreated: string;
+  dateCreated: string | null;
   dateUpdated: string | null;
   url: string | null;
 }
 
 export interface VideoParticipant {
-  sid: string;
-  roomSid: string;
-  accountSid: string;
+  sid: string | null;
+  roomSid: string | null;
+  accountSid: string | null;
   status: ParticipantStatus;
-  identity: string;
+  identity: string | null;
   startTime: string | null;
   endTime: string | null;
   /** Seconds; null while connected. */
   duration: number | null;
-  dateCreated: string;
+  dateCreated: string | null;
   dateUpdated: string | null;
   url: string | null;
 }
@@ -133,10 +140,10 @@ const nullableInt = z
 
 const RoomPayload = z
   .object({
-    sid: z.string().min(1),
+    sid: nullableString,
     status: z.enum(["in-progress", "completed", "failed"]),
-    unique_name: z.string(),
-    account_sid: z.string(),
+    unique_name: nullableString,
+    account_sid: nullableString,
     type: z.string(),
     max_participants: nullableInt,
     status_callback: nullableString,
@@ -145,7 +152,7 @@ const RoomPayload = z
     unused_room_timeout: nullableInt,
     duration: nullableInt,
     end_time: nullableString,
-    date_created: z.string(),
+    date_created: nullableString,
     date_updated: nullableString,
     url: nullableString,
   })
@@ -171,15 +178,15 @@ const RoomPayload = z
 
 const ParticipantPayload = z
   .object({
-    sid: z.string().min(1),
-    room_sid: z.string(),
-    account_sid: z.string(),
-    status: z.enum(["connected", "disconnected"]),
-    identity: z.string(),
+    sid: nullableString,
+    room_sid: nullableString,
+    account_sid: nullableString,
+    status: z.enum(["connected", "disconnected", "reconnecting"]),
+    identity: nullableString,
     start_time: nullableString,
     end_time: nullableString,
     duration: nullableInt,
-    date_created: z.string(),
+    date_created: nullableString,
     date_updated: nullableString,
     url: nullableString,
   })
@@ -274,6 +281,7 @@ export interface ListRoomsParams {
 }
 
 export interface ListParticipantsParams {
+  /** Absent: Twilio lists connected participants of an in-progress room, disconnected ones of a completed room. */
   status?: ParticipantStatus;
   identity?: string;
   pageSize?: number;
@@ -427,7 +435,7 @@ export class TwilioVideoClient {
     }
   }
 
-  /** Every matching room, following `meta.next_page_url`. */
+  /** Every matching room, following `meta.next_page_url`. Without `status`, Twilio lists in-progress rooms only. */
   async listRooms(params: ListRoomsParams = {}, options: CallOptions = {}): Promise<VideoRoom[]> {
     const rooms: VideoRoom[] = [];
     for await (const room of this.iterateRooms(params, options)) rooms.push(room);
@@ -506,20 +514,27 @@ export class TwilioVideoClient {
     if (!sidOrName) throw new TypeError("room sid or unique name is required");
     if (ROOM_SID.test(sidOrName) || PATH_SAFE.test(sidOrName)) return roomPath(sidOrName);
     const room = await this.findRoomByName(sidOrName, options);
-    return room ? roomPath(room.sid) : null;
+    return room?.sid ? roomPath(room.sid) : null;
   }
 
-  /** Identities ("alice@example.com") are resolved to the connected participant's sid via the Identity filter. */
+  /**
+   * Identities ("alice@example.com") are resolved to a sid via the Identity filter (Twilio's spec names the
+   * participant by sid in every path): the connected participant, else one reconnecting, which still holds its
+   * place and would come back (so a kick or a rule must reach it too).
+   */
   async #participantPath(roomSidOrName: string, participantSidOrIdentity: string, options: CallOptions): Promise<string | null> {
     if (!participantSidOrIdentity) throw new TypeError("participant sid or identity is required");
     const room = await this.#roomPath(roomSidOrName, options);
     if (room === null) return null;
     if (PARTICIPANT_SID.test(participantSidOrIdentity)) return `${room}/Participants/${participantSidOrIdentity}`;
-    const query = new URLSearchParams({ Status: "connected", Identity: participantSidOrIdentity });
     const page = pageSchema("participants", ParticipantPayload);
-    const { items }: { items: VideoParticipant[] } = await this.#request("GET", `${room}/Participants?${query}`, undefined, options, page);
-    const match = items.find((p) => p.identity === participantSidOrIdentity);
-    return match ? `${room}/Participants/${match.sid}` : null;
+    for (const status of ["connected", "reconnecting"] as const) {
+      const query = new URLSearchParams({ Status: status, Identity: participantSidOrIdentity });
+      const { items }: { items: VideoParticipant[] } = await this.#request("GET", `${room}/Participants?${query}`, undefined, options, page);
+      const match = items.find((p) => p.identity === participantSidOrIdentity && p.sid !== null);
+      if (match) return `${room}/Participants/${match.sid}`;
+    }
+    return null;
   }
 
   // ----- transport -----

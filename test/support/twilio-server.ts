@@ -46,7 +46,8 @@ export interface LocalTwilioOptions {
 }
 
 export type RoomStatus = "in-progress" | "completed" | "failed";
-export type ParticipantStatus = "connected" | "disconnected";
+/** Twilio's participant statuses (its OpenAPI enum): "reconnecting" while the SDK recovers a dropped connection. */
+export type ParticipantStatus = "connected" | "disconnected" | "reconnecting";
 
 export interface LocalParticipant {
   sid: string;
@@ -122,6 +123,8 @@ export type FaultRule = FaultMatch &
     | { kind: "lose-response" }
     /** Drop the socket without processing. */
     | { kind: "reset" }
+    /** Process the request, then answer `rewrite(body)` instead of the JSON body (an odd answer from Twilio). */
+    | { kind: "rewrite"; rewrite: (body: any) => unknown }
   );
 
 export interface RequestLogEntry {
@@ -157,6 +160,8 @@ export interface LocalTwilio {
   findRoom(sidOrName: string): LocalRoom | undefined;
   connectParticipant(roomSidOrName: string, identity: string): LocalParticipant;
   disconnectParticipant(roomSidOrName: string, participantSidOrIdentity: string): LocalParticipant;
+  /** The SDK lost its connection and is recovering it (true), or recovered it (false). No callback, as on Twilio. */
+  setReconnecting(roomSidOrName: string, participantSidOrIdentity: string, reconnecting: boolean): LocalParticipant;
   /** Ends a room as a timeout would (participants disconnected, room-ended). */
   endRoom(roomSidOrName: string): LocalRoom;
   /** Ends rooms whose empty/unused timeout has passed by the server's clock. */
@@ -261,8 +266,9 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
   function findParticipant(room: LocalRoom, sidOrIdentity: string): LocalParticipant | undefined {
     const bySid = room.participants.get(sidOrIdentity);
     if (bySid) return bySid;
+    // An identity names the participant still in the room (connected, or reconnecting), as on Twilio.
     for (const p of room.participants.values()) {
-      if (p.identity === sidOrIdentity && p.status === "connected") return p;
+      if (p.identity === sidOrIdentity && p.status !== "disconnected") return p;
     }
     return undefined;
   }
@@ -341,9 +347,10 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     if (connectedCount(room) === 0) room.lastLeftAt = at;
   }
 
+  /** Participants in the room: connected, or reconnecting (they still hold their place). */
   function connectedCount(room: LocalRoom): number {
     let n = 0;
-    for (const p of room.participants.values()) if (p.status === "connected") n++;
+    for (const p of room.participants.values()) if (p.status !== "disconnected") n++;
     return n;
   }
 
@@ -363,7 +370,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     for (const room of rooms.values()) {
       if (room.status !== "in-progress") continue;
       for (const p of room.participants.values()) {
-        if (p.status === "connected" && at - p.connectedAt >= room.maxParticipantDuration * 1000) disconnect(room, p);
+        if (p.status !== "disconnected" && at - p.connectedAt >= room.maxParticipantDuration * 1000) disconnect(room, p);
       }
       if (connectedCount(room) > 0) continue;
       if (!room.everJoined && at - room.createdAt >= room.unusedRoomTimeout * 60_000) {
@@ -405,6 +412,25 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
       ParticipantStatus: "connected",
       ParticipantIdentity: identity,
     });
+    return { ...participant };
+  }
+
+  function requirePresent(roomSidOrName: string, participantSidOrIdentity: string): { room: LocalRoom; participant: LocalParticipant } {
+    sweepTimeouts();
+    const room = findRoom(roomSidOrName);
+    if (!room) throw new LocalTwilioError(404, 53106, "Room not found");
+    const participant = findParticipant(room, participantSidOrIdentity);
+    if (!participant || participant.status === "disconnected") {
+      throw new LocalTwilioError(404, 20404, `Participant ${participantSidOrIdentity} not found`);
+    }
+    return { room, participant };
+  }
+
+  function setReconnecting(roomSidOrName: string, participantSidOrIdentity: string, reconnecting: boolean): LocalParticipant {
+    const { room, participant } = requirePresent(roomSidOrName, participantSidOrIdentity);
+    participant.status = reconnecting ? "reconnecting" : "connected";
+    participant.updatedAt = now();
+    room.updatedAt = participant.updatedAt;
     return { ...participant };
   }
 
@@ -586,11 +612,12 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
   }
 
   function listRooms(query: URLSearchParams) {
-    const status = query.get("Status");
+    // Twilio's spec: "Read only the rooms with this status. Can be: `in-progress` (default) or `completed`".
+    const status = query.get("Status") || "in-progress";
     const uniqueName = query.get("UniqueName");
     // Newest first, as Twilio lists rooms.
     const matching = [...rooms.values()]
-      .filter((r) => (!status || r.status === status) && (!uniqueName || r.uniqueName === uniqueName))
+      .filter((r) => r.status === status && (!uniqueName || r.uniqueName === uniqueName))
       .reverse()
       .map(roomJson);
     return page("rooms", "/v1/Rooms", query, matching);
@@ -637,12 +664,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     }
     if (segments.length === 4) {
       if (method !== "GET") throw notAllowed();
-      const status = query.get("Status");
-      const identity = query.get("Identity");
-      const list = [...room.participants.values()]
-        .filter((p) => (!status || p.status === status) && (!identity || p.identity === identity))
-        .map(participantJson);
-      return { status: 200, body: page("participants", `/v1/Rooms/${room.sid}/Participants`, query, list) };
+      return { status: 200, body: page("participants", `/v1/Rooms/${room.sid}/Participants`, query, listParticipants(room, query)) };
     }
     const participant = findParticipant(room, segments[4]);
     if (!participant) throw new LocalTwilioError(404, 20404, `The requested resource ${resourcePath} was not found`);
@@ -654,8 +676,29 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     return { status: 202, body: participantJson(participant) };
   }
 
+  /**
+   * Twilio's spec: "For in-progress Rooms the default Status is `connected`, for completed Rooms only `disconnected`
+   * Participants are returned."
+   */
+  function listParticipants(room: LocalRoom, query: URLSearchParams) {
+    const asked = query.get("Status");
+    if (asked && asked !== "connected" && asked !== "disconnected" && asked !== "reconnecting") {
+      throw new LocalTwilioError(400, 53112, "Status is invalid");
+    }
+    const status = room.status !== "in-progress" ? "disconnected" : asked || "connected";
+    if (asked && asked !== status) return [];
+    const identity = query.get("Identity");
+    return [...room.participants.values()].filter((p) => p.status === status && (!identity || p.identity === identity)).map(participantJson);
+  }
+
   // ----- control endpoints (/__local/...) for tests that can only speak HTTP -----
 
+  /**
+   * GET  state | callbacks
+   * POST reset | fail-next {FaultRule, pathPattern?} | rooms/<room>/end
+   * POST rooms/<room>/participants {identity}
+   * POST rooms/<room>/participants/<sid|identity>/disconnect | .../reconnecting {reconnecting?: boolean}
+   */
   function handleControl(method: string, path: string, body: string): Reply {
     let parts: string[];
     try {
@@ -707,6 +750,9 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
       }
       if (parts[2] === "participants" && parts[4] === "disconnect" && parts.length === 5) {
         return { status: 200, body: participantJson(disconnectParticipant(parts[1], parts[3])) };
+      }
+      if (parts[2] === "participants" && parts[4] === "reconnecting" && parts.length === 5) {
+        return { status: 200, body: participantJson(setReconnecting(parts[1], parts[3], json().reconnecting !== false)) };
       }
     }
     throw new LocalTwilioError(404, 20404, `No control endpoint ${method} ${path}`);
@@ -832,6 +878,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
       req.socket.destroy();
       return;
     }
+    if (fault?.kind === "rewrite") reply = { status: reply.status, body: fault.rewrite(reply.body) };
     log.outcome = reply.status;
     send(res, reply, wwwAuth);
   }
@@ -891,6 +938,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     findRoom,
     connectParticipant,
     disconnectParticipant,
+    setReconnecting,
     endRoom,
     sweepTimeouts,
     pendingCallbacks: drain,

@@ -31,7 +31,12 @@ function harness(participants = 4) {
   let snapshot: SessionSnapshot = s.engine.snapshot;
   let now = s.now;
   const applied: SystemEvent[] = [];
-  const client = new TwilioVideoClient({ apiKeySid: server.credentials.apiKeySid, apiKeySecret: server.credentials.apiKeySecret, baseUrl: server.url, timeoutMs: 2000 });
+  const client = new TwilioVideoClient({
+    apiKeySid: server.credentials.apiKeySid,
+    apiKeySecret: server.credentials.apiKeySecret,
+    baseUrl: server.url,
+    timeoutMs: 2000,
+  });
   const rooms = new ProviderRooms(client, "https://mb.test/cb", {
     now: () => now,
     current: () => ({ ctx: snapshot.context, phase: phaseOf(snapshot) }),
@@ -108,13 +113,33 @@ describe("ProviderRooms", () => {
   it("the sweep completes this session's rooms that the session does not want (a crash between create and record)", async () => {
     const h = harness();
     await h.rooms.reconcile();
-    const stray = await new TwilioVideoClient({ apiKeySid: server.credentials.apiKeySid, apiKeySecret: server.credentials.apiKeySecret, baseUrl: server.url }).createRoom({
+    const stray = await new TwilioVideoClient({
+      apiKeySid: server.credentials.apiKeySid,
+      apiKeySecret: server.credentials.apiKeySecret,
+      baseUrl: server.url,
+    }).createRoom({
       uniqueName: h.name("r9"),
     });
     const { completed } = await h.rooms.sweep();
     expect(completed).toEqual([h.name("r9")]);
-    expect(server.findRoom(stray.sid)?.status).toBe("completed");
+    expect(server.findRoom(stray.sid!)?.status).toBe("completed");
     expect(roomNamed(h.name("main"))?.status).toBe("in-progress");
+  });
+
+  it("the sweep skips a room Twilio lists without a unique name (nullable in its spec) and still completes the strays", async () => {
+    const h = harness();
+    await h.rooms.reconcile();
+    const client = new TwilioVideoClient({ apiKeySid: server.credentials.apiKeySid, apiKeySecret: server.credentials.apiKeySecret, baseUrl: server.url });
+    const stray = await client.createRoom({ uniqueName: h.name("r9") });
+    server.failNext({
+      kind: "rewrite",
+      method: "GET",
+      path: "/v1/Rooms",
+      rewrite: (page) => ({ ...page, rooms: [{ ...page.rooms[0], sid: "RM0123456789abcdef0123456789abcdef", unique_name: null }, ...page.rooms] }),
+    });
+    const { completed } = await h.rooms.sweep();
+    expect(completed).toEqual([h.name("r9")]);
+    expect(server.findRoom(stray.sid!)?.status).toBe("completed");
   });
 });
 

@@ -138,6 +138,36 @@ describe("REST validation", () => {
     expect((await api("GET", "/v1/Rooms", undefined, auth)).status).toBe(200);
   });
 
+  it("listing rooms without Status gives the in-progress ones, as Twilio's spec says", async () => {
+    for (const name of ["a", "b", "c"]) await api("POST", "/v1/Rooms", { UniqueName: name });
+    await api("POST", "/v1/Rooms/b", { Status: "completed" });
+    const names = async (query: string) => (await api("GET", `/v1/Rooms${query}`)).body.rooms.map((r: { unique_name: string }) => r.unique_name);
+    expect(await names("")).toEqual(["c", "a"]);
+    expect(await names("?Status=in-progress")).toEqual(["c", "a"]);
+    expect(await names("?Status=completed")).toEqual(["b"]);
+    expect(await names("?UniqueName=b")).toEqual([]);
+  });
+
+  it("listing participants without Status: connected ones of an in-progress room, only disconnected ones of a completed room", async () => {
+    const room = (await api("POST", "/v1/Rooms", { UniqueName: "p" })).body.sid as string;
+    server.connectParticipant(room, "alice");
+    server.connectParticipant(room, "bob");
+    server.connectParticipant(room, "carol");
+    server.disconnectParticipant(room, "bob");
+    server.setReconnecting(room, "carol", true);
+    const identities = async (query: string) =>
+      (await api("GET", `/v1/Rooms/${room}/Participants${query}`)).body.participants.map(
+        (p: { identity: string; status: string }) => `${p.identity}:${p.status}`,
+      );
+    expect(await identities("")).toEqual(["alice:connected"]);
+    expect(await identities("?Status=disconnected")).toEqual(["bob:disconnected"]);
+    expect(await identities("?Status=reconnecting")).toEqual(["carol:reconnecting"]);
+    expect((await api("GET", `/v1/Rooms/${room}/Participants?Status=gone`)).body.code).toBe(53112);
+    await api("POST", `/v1/Rooms/${room}`, { Status: "completed" });
+    expect((await identities("")).sort()).toEqual(["alice:disconnected", "bob:disconnected", "carol:disconnected"]);
+    expect(await identities("?Status=connected")).toEqual([]);
+  });
+
   it("list meta has Twilio's shape", async () => {
     for (let i = 0; i < 3; i++) await api("POST", "/v1/Rooms", { UniqueName: `m${i}` });
     const { body } = await api("GET", "/v1/Rooms?Status=in-progress&PageSize=2");
