@@ -1,7 +1,7 @@
 /** The fetch-based Video REST client against the local Twilio-compatible server, with injected faults. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startLocalTwilio, type LocalTwilio } from "../support/twilio-server";
-import { TwilioApiError, TwilioVideoClient, parseRetryAfter, type TwilioVideoClientOptions } from "../../lib/twilio/rest";
+import { type SubscribeRule, TwilioApiError, TwilioVideoClient, parseRetryAfter, type TwilioVideoClientOptions } from "../../lib/twilio/rest";
 
 let server: LocalTwilio;
 
@@ -277,6 +277,87 @@ describe("participants", () => {
     expect(await rejection(client.getParticipant("ghost", "alice"))).toMatchObject({ code: 20404 });
     expect(await client.disconnectParticipant("ghost", "alice")).toBeNull();
     expect(await client.disconnectParticipant("gh:ost", "alice")).toBeNull();
+  });
+});
+
+describe("subscribe rules", () => {
+  const MUTE_BOB: SubscribeRule[] = [
+    { type: "include", all: true },
+    { type: "exclude", publisher: "bob@example.com", kind: "audio" },
+  ];
+
+  it("a muted participant's audio reaches nobody: every other subscriber excludes it, by identity, resolved to its sid", async () => {
+    const { client } = makeClient();
+    const room = (await client.createRoom({ uniqueName: "s2:main" })).sid!;
+    for (const who of ["alice@example.com", "bob@example.com", "carol@example.com"]) server.connectParticipant(room, who, { tracks: ["audio", "video"] });
+    for (const who of ["alice@example.com", "carol@example.com"]) {
+      const set = await client.updateSubscribeRules("s2:main", who, MUTE_BOB);
+      expect(set.rules).toEqual(MUTE_BOB);
+      expect(set.dateUpdated).toEqual(expect.any(String));
+    }
+    const received = server.subscriptions(room);
+    expect(Object.entries(received).map(([who, media]) => [who, media.audio])).toEqual([
+      ["alice@example.com", ["carol@example.com"]],
+      ["bob@example.com", ["alice@example.com", "carol@example.com"]],
+      ["carol@example.com", ["alice@example.com"]],
+    ]);
+    expect(received["alice@example.com"].video).toEqual(["bob@example.com", "carol@example.com"]);
+    // Identities and names never went into a path; the server saw the rules as sent.
+    const sidPaths = /^\/v1\/Rooms(\/RM[0-9a-f]{32}(\/Participants(\/PA[0-9a-f]{32}(\/SubscribeRules)?)?)?)?$/;
+    expect(server.requests.filter((r) => !sidPaths.test(r.path))).toEqual([]);
+    expect(server.subscribeRulesLog.map((e) => [e.method, e.identity, e.status, e.rules])).toEqual([
+      ["POST", "alice@example.com", 200, MUTE_BOB],
+      ["POST", "carol@example.com", 200, MUTE_BOB],
+    ]);
+  });
+
+  it("reads rules back (Twilio's null fields dropped; the default before any are set) and lists subscribed tracks", async () => {
+    const { client } = makeClient();
+    const room = (await client.createRoom({ uniqueName: "read-back" })).sid!;
+    const alice = server.connectParticipant(room, "alice", { tracks: ["audio"] });
+    server.connectParticipant(room, "bob", { tracks: ["audio", "video"] });
+    expect(await client.getSubscribeRules(room, "alice")).toEqual({
+      participantSid: alice.sid,
+      roomSid: room,
+      rules: [{ type: "include", all: true }],
+      dateCreated: null,
+      dateUpdated: null,
+    });
+    expect((await client.listSubscribedTracks(room, alice.sid)).map((t) => t.kind).sort()).toEqual(["audio", "video"]);
+    await client.updateSubscribeRules(room, alice.sid, [{ type: "include", kind: "video", priority: "standard" }]);
+    expect((await client.getSubscribeRules(room, alice.sid)).rules).toEqual([{ type: "include", kind: "video", priority: "standard" }]);
+    const tracks = await client.listSubscribedTracks(room, "alice", { pageSize: 1 });
+    expect(tracks).toMatchObject([{ kind: "video", name: "video", participantSid: alice.sid, roomSid: room, enabled: true }]);
+  });
+
+  it.each<[string, unknown]>([
+    ["no rules", []],
+    ["21 rules", Array(21).fill({ type: "include", all: true })],
+    ["all: false", [{ type: "include", all: false }]],
+    ["all with a filter", [{ type: "include", all: true, kind: "audio" }]],
+    ["no filter", [{ type: "exclude" }]],
+    ["an unknown kind", [{ type: "include", kind: "screen" }]],
+    ["an unknown priority", [{ type: "include", priority: "urgent" }]],
+    ["an unknown type", [{ type: "allow", all: true }]],
+    ["an empty publisher", [{ type: "exclude", publisher: "" }]],
+    ["an unknown field", [{ type: "exclude", publisher: "bob", muted: true }]],
+  ])("refuses %s before sending anything (Twilio would answer 53215)", async (_what, rules) => {
+    const { client } = makeClient();
+    await expect(client.updateSubscribeRules("RM00000000000000000000000000000000", "alice", rules as SubscribeRule[])).rejects.toThrow(TypeError);
+    expect(server.requests).toEqual([]);
+  });
+
+  it("retried like the rest (it replaces the whole set, so a repeat is harmless); an absent participant is 20404", async () => {
+    const { client, sleeps } = makeClient();
+    const room = (await client.createRoom({ uniqueName: "retry-rules" })).sid!;
+    const alice = server.connectParticipant(room, "alice");
+    server.failNext({ kind: "status", status: 503, method: "POST", path: /\/SubscribeRules$/ });
+    server.failNext({ kind: "lose-response", method: "POST", path: /\/SubscribeRules$/ });
+    expect((await client.updateSubscribeRules(room, alice.sid, MUTE_BOB)).rules).toEqual(MUTE_BOB);
+    expect(outcomes("POST", `/v1/Rooms/${room}/Participants/${alice.sid}/SubscribeRules`)).toEqual([503, "lost", 200]);
+    expect(sleeps).toHaveLength(2);
+    expect(await rejection(client.updateSubscribeRules(room, "nobody", MUTE_BOB))).toMatchObject({ status: 404, code: 20404 });
+    expect(await rejection(client.getSubscribeRules(room, "PA00000000000000000000000000000000"))).toMatchObject({ status: 404, code: 20404, attempts: 1 });
   });
 });
 
