@@ -8,8 +8,8 @@
  * Rooms and participants may be named by sid, UniqueName or identity; names with URL-reserved characters
  * ("s1:main", "alice@example.com") are resolved to sids through the list filters, never put in a path.
  *
- * Parsers follow Twilio's OpenAPI description of Video v1 (test/fixtures/twilio_video_v1.json): every status it lists
- * is accepted, and every field it marks nullable may be null.
+ * Requests and parsers follow Twilio's OpenAPI description of Video v1 (test/fixtures/twilio_video_v1.json, checked by
+ * test/unit/twilio-openapi.test.ts): every status it lists is accepted, and every field it marks nullable may be null.
  */
 import { z } from "zod";
 import { backoffMs } from "../runtime/backoff";

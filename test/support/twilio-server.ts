@@ -4,7 +4,8 @@
  * Implements the subset in /work/shared/TWILIO.md: rooms (create / fetch by sid or in-progress UniqueName / list with
  * Twilio's page meta / complete), participants (list / fetch / disconnect), the Track Subscriptions API (subscribe
  * rules per subscriber, subscribed tracks), Basic auth, Twilio's error bodies and codes, and signed status callbacks
- * (form-encoded, X-Twilio-Signature with the auth token, as Twilio signs them).
+ * (form-encoded, X-Twilio-Signature with the auth token, as Twilio signs them). Answers follow Twilio's OpenAPI
+ * description (test/fixtures/twilio_video_v1.json; test/unit/twilio-openapi.test.ts checks them against it).
  * Media is simulated: connectParticipant / disconnectParticipant / publishTrack stand in for SDK clients, and
  * `subscriptions()` says who would receive whose tracks under the subscribe rules.
  *
