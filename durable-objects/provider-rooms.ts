@@ -175,9 +175,11 @@ export class ProviderRooms {
       for (const room of rooms) {
         const now = this.host.current();
         if (!now) break;
+        // Both are nullable in Twilio's spec: a room without a name is none of ours.
+        if (room.uniqueName === null) continue;
         const key = keyOfMediaRoom(sessionId, room.uniqueName);
         if (key === null || desiredMediaKeys(now.ctx, now.phase).has(key)) continue;
-        await this.client.completeRoom(room.sid);
+        await this.client.completeRoom(room.sid ?? room.uniqueName);
         completed.push(room.uniqueName);
         const known = now.ctx.media[key];
         if (known && known.status !== "completed") await this.report(key, media(key, room.uniqueName, "completed", room.sid));

@@ -48,7 +48,8 @@ export const TwilioStatusCallbackSchema = z
     Timestamp,
     SequenceNumber: WholeNumber,
     ParticipantSid: Sid("PA").optional(),
-    ParticipantStatus: z.enum(["connected", "disconnected"]).optional(),
+    // Every participant status of Twilio's REST spec: a track event can come from a participant that is reconnecting.
+    ParticipantStatus: z.enum(["connected", "disconnected", "reconnecting"]).optional(),
     ParticipantIdentity: z.string().optional(),
     ParticipantDuration: WholeNumber.optional(),
     TrackSid: Sid("MT").optional(),
@@ -90,7 +91,7 @@ export interface VideoStatusEvent {
   participant?: {
     sid: string;
     identity: string;
-    status: "connected" | "disconnected";
+    status: "connected" | "disconnected" | "reconnecting";
     /** Seconds, on participant-disconnected. */
     durationSeconds?: number;
   };

@@ -7,6 +7,9 @@
  *
  * Rooms and participants may be named by sid, UniqueName or identity; names with URL-reserved characters
  * ("s1:main", "alice@example.com") are resolved to sids through the list filters, never put in a path.
+ *
+ * Requests and parsers follow Twilio's OpenAPI description of Video v1 (test/fixtures/twilio_video_v1.json, checked by
+ * test/unit/twilio-openapi.test.ts): every status it lists is accepted, and every field it marks nullable may be null.
  */
 import { z } from "zod";
 import { backoffMs } from "../runtime/backoff";
@@ -23,6 +26,7 @@ export const TwilioErrorCode = {
   MaxParticipantsOutOfRange: 53107,
   InvalidStatus: 53112,
   RoomExists: 53113,
+  InvalidSubscribeRules: 53215,
 } as const;
 
 /** "http": Twilio answered with an error; "timeout"/"network": no answer; "invalid-response": an answer we can't read. */
@@ -85,14 +89,20 @@ export const isTwilioApiError = (e: unknown, code?: number): e is TwilioApiError
 // Resources
 // ---------------------------------------------------------------------------------------------------------------
 
+// Enums and nullability as Twilio's OpenAPI description has them.
 export type RoomStatus = "in-progress" | "completed" | "failed";
-export type ParticipantStatus = "connected" | "disconnected";
+/** "reconnecting": the SDK lost its connection and is recovering it; the participant still holds its place. */
+export type ParticipantStatus = "connected" | "disconnected" | "reconnecting";
+export type TrackKind = "audio" | "video" | "data";
+export type TrackPriority = "low" | "standard" | "high";
 
 export interface VideoRoom {
-  sid: string;
+  /** Null only if Twilio omits it (its spec allows that); such a room cannot be addressed. */
+  sid: string | null;
   status: RoomStatus;
-  uniqueName: string;
-  accountSid: string;
+  /** Nullable in Twilio's spec (normally the sid when none was given). */
+  uniqueName: string | null;
+  accountSid: string | null;
   type: string;
   maxParticipants: number | null;
   statusCallback: string | null;
@@ -102,28 +112,69 @@ export interface VideoRoom {
   /** Seconds; null while in progress. */
   duration: number | null;
   endTime: string | null;
-  dateCreated: string;
+  dateCreated: string | null;
   dateUpdated: string | null;
   url: string | null;
 }
 
 export interface VideoParticipant {
-  sid: string;
-  roomSid: string;
-  accountSid: string;
+  sid: string | null;
+  roomSid: string | null;
+  accountSid: string | null;
   status: ParticipantStatus;
-  identity: string;
+  identity: string | null;
   startTime: string | null;
   endTime: string | null;
   /** Seconds; null while connected. */
   duration: number | null;
-  dateCreated: string;
+  dateCreated: string | null;
   dateUpdated: string | null;
   url: string | null;
 }
 
+/**
+ * One subscribe rule (Twilio's Track Subscriptions API). `type` says whether matching tracks are subscribed to.
+ * `{ all: true }` matches every track and takes no other filter; otherwise at least one filter, and a track matches
+ * when every given filter does: `publisher` (identity or PA sid), `track` (track name or MT sid), `kind`, `priority`.
+ */
+export type SubscribeRule =
+  | { type: "include" | "exclude"; all: true }
+  | { type: "include" | "exclude"; all?: undefined; publisher?: string; track?: string; kind?: TrackKind; priority?: TrackPriority };
+
+export interface SubscribeRules {
+  participantSid: string | null;
+  roomSid: string | null;
+  /** Null only if Twilio omits them (nullable in its spec). */
+  rules: SubscribeRule[] | null;
+  /** Null while the participant has Twilio's default rules (include all). */
+  dateCreated: string | null;
+  dateUpdated: string | null;
+}
+
+export interface SubscribedTrack {
+  /** The track (MT...). */
+  sid: string | null;
+  /** The subscriber. */
+  participantSid: string | null;
+  publisherSid: string | null;
+  roomSid: string | null;
+  name: string | null;
+  kind: TrackKind;
+  enabled: boolean | null;
+  dateCreated: string | null;
+  dateUpdated: string | null;
+  url: string | null;
+}
+
+/** Twilio's documented limit per subscriber (error 53215 beyond it). */
+export const MAX_SUBSCRIBE_RULES = 20;
+
 const nullableString = z
   .string()
+  .nullish()
+  .transform((v) => v ?? null);
+const nullableBool = z
+  .boolean()
   .nullish()
   .transform((v) => v ?? null);
 const nullableInt = z
@@ -133,10 +184,10 @@ const nullableInt = z
 
 const RoomPayload = z
   .object({
-    sid: z.string().min(1),
+    sid: nullableString,
     status: z.enum(["in-progress", "completed", "failed"]),
-    unique_name: z.string(),
-    account_sid: z.string(),
+    unique_name: nullableString,
+    account_sid: nullableString,
     type: z.string(),
     max_participants: nullableInt,
     status_callback: nullableString,
@@ -145,7 +196,7 @@ const RoomPayload = z
     unused_room_timeout: nullableInt,
     duration: nullableInt,
     end_time: nullableString,
-    date_created: z.string(),
+    date_created: nullableString,
     date_updated: nullableString,
     url: nullableString,
   })
@@ -171,15 +222,15 @@ const RoomPayload = z
 
 const ParticipantPayload = z
   .object({
-    sid: z.string().min(1),
-    room_sid: z.string(),
-    account_sid: z.string(),
-    status: z.enum(["connected", "disconnected"]),
-    identity: z.string(),
+    sid: nullableString,
+    room_sid: nullableString,
+    account_sid: nullableString,
+    status: z.enum(["connected", "disconnected", "reconnecting"]),
+    identity: nullableString,
     start_time: nullableString,
     end_time: nullableString,
     duration: nullableInt,
-    date_created: z.string(),
+    date_created: nullableString,
     date_updated: nullableString,
     url: nullableString,
   })
@@ -196,6 +247,96 @@ const ParticipantPayload = z
       dateCreated: p.date_created,
       dateUpdated: p.date_updated,
       url: p.url,
+    }),
+  );
+
+const TRACK_KINDS = ["audio", "video", "data"] as const;
+const TRACK_PRIORITIES = ["low", "standard", "high"] as const;
+
+/** A rule as sent: Twilio's 53215 checks, so a malformed rule fails here (TypeError) instead of on Twilio. */
+const RuleOut = z.union([
+  z.strictObject({ type: z.enum(["include", "exclude"]), all: z.literal(true) }),
+  z
+    .strictObject({
+      type: z.enum(["include", "exclude"]),
+      publisher: z.string().min(1).optional(),
+      track: z.string().min(1).optional(),
+      kind: z.enum(TRACK_KINDS).optional(),
+      priority: z.enum(TRACK_PRIORITIES).optional(),
+    })
+    .refine(
+      (r) => r.publisher !== undefined || r.track !== undefined || r.kind !== undefined || r.priority !== undefined,
+      "a rule needs all: true or a filter",
+    ),
+]);
+const RulesOut = z.array(RuleOut).min(1, "at least one rule").max(MAX_SUBSCRIBE_RULES, `at most ${MAX_SUBSCRIBE_RULES} rules`);
+
+/** A rule as Twilio answers it: every field present, null when unset (its spec examples); absent ones omitted here. */
+const RuleIn = z
+  .object({
+    type: z.enum(["include", "exclude"]),
+    all: z.boolean().nullish(),
+    publisher: z.string().nullish(),
+    track: z.string().nullish(),
+    kind: z.enum(TRACK_KINDS).nullish(),
+    priority: z.enum(TRACK_PRIORITIES).nullish(),
+  })
+  .transform((r): SubscribeRule => {
+    if (r.all) return { type: r.type, all: true };
+    const rule: SubscribeRule = { type: r.type };
+    if (r.publisher != null) rule.publisher = r.publisher;
+    if (r.track != null) rule.track = r.track;
+    if (r.kind != null) rule.kind = r.kind;
+    if (r.priority != null) rule.priority = r.priority;
+    return rule;
+  });
+
+const SubscribeRulesPayload = z
+  .object({
+    participant_sid: nullableString,
+    room_sid: nullableString,
+    rules: z
+      .array(RuleIn)
+      .nullish()
+      .transform((v) => v ?? null),
+    date_created: nullableString,
+    date_updated: nullableString,
+  })
+  .transform(
+    (r): SubscribeRules => ({
+      participantSid: r.participant_sid,
+      roomSid: r.room_sid,
+      rules: r.rules,
+      dateCreated: r.date_created,
+      dateUpdated: r.date_updated,
+    }),
+  );
+
+const SubscribedTrackPayload = z
+  .object({
+    sid: nullableString,
+    participant_sid: nullableString,
+    publisher_sid: nullableString,
+    room_sid: nullableString,
+    name: nullableString,
+    kind: z.enum(TRACK_KINDS),
+    enabled: nullableBool,
+    date_created: nullableString,
+    date_updated: nullableString,
+    url: nullableString,
+  })
+  .transform(
+    (t): SubscribedTrack => ({
+      sid: t.sid,
+      participantSid: t.participant_sid,
+      publisherSid: t.publisher_sid,
+      roomSid: t.room_sid,
+      name: t.name,
+      kind: t.kind,
+      enabled: t.enabled,
+      dateCreated: t.date_created,
+      dateUpdated: t.date_updated,
+      url: t.url,
     }),
   );
 
@@ -274,8 +415,14 @@ export interface ListRoomsParams {
 }
 
 export interface ListParticipantsParams {
+  /** Absent: Twilio lists connected participants of an in-progress room, disconnected ones of a completed room. */
   status?: ParticipantStatus;
   identity?: string;
+  pageSize?: number;
+  limit?: number;
+}
+
+export interface ListSubscribedTracksParams {
   pageSize?: number;
   limit?: number;
 }
@@ -427,7 +574,7 @@ export class TwilioVideoClient {
     }
   }
 
-  /** Every matching room, following `meta.next_page_url`. */
+  /** Every matching room, following `meta.next_page_url`. Without `status`, Twilio lists in-progress rooms only. */
   async listRooms(params: ListRoomsParams = {}, options: CallOptions = {}): Promise<VideoRoom[]> {
     const rooms: VideoRoom[] = [];
     for await (const room of this.iterateRooms(params, options)) rooms.push(room);
@@ -496,6 +643,66 @@ export class TwilioVideoClient {
     }
   }
 
+  // ----- track subscriptions -----
+
+  /**
+   * Replaces a subscriber's subscribe rules (POST .../Participants/{sid}/SubscribeRules, form field `Rules` = the JSON
+   * array). Semantics, as Twilio documents its Track Subscriptions API and the local server implements it: the rules
+   * are the subscriber's, not the publisher's, so to keep X's audio from everyone, every other participant needs a
+   * rule excluding it; they hold for tracks published later too; they apply in order, a later rule overriding an
+   * earlier one for the tracks both match (so put excludes after a broad include, which reads the same under any
+   * precedence); a track no rule matches is not subscribed; until set, a participant has
+   * `[{ type: "include", all: true }]`. They belong to that participant (sid): someone who leaves and joins again is a
+   * new participant with the default rules, so set them again on participant-connected.
+   *
+   * The participant is a PA sid or an identity (resolved like getParticipant, reconnecting participants included).
+   * Safe to retry (it replaces the whole set). Malformed rules throw a TypeError before any request (Twilio would
+   * answer 53215); an absent room or participant is 20404.
+   */
+  async updateSubscribeRules(
+    roomSidOrName: string,
+    participantSidOrIdentity: string,
+    rules: readonly SubscribeRule[],
+    options: CallOptions = {},
+  ): Promise<SubscribeRules> {
+    const checked = RulesOut.safeParse(rules);
+    if (!checked.success) {
+      const issues = checked.error.issues.map((i) => `${i.path.join(".") || "(rules)"}: ${i.message}`);
+      throw new TypeError(`invalid subscribe rules: ${issues.join("; ")}`);
+    }
+    const path = await this.#subscriberPath(roomSidOrName, participantSidOrIdentity, options);
+    return this.#request("POST", `${path}/SubscribeRules`, encodeForm({ Rules: JSON.stringify(checked.data) }), options, SubscribeRulesPayload);
+  }
+
+  /** A subscriber's current rules (Twilio's default, include all with null dates, until set). Absent → 20404. */
+  async getSubscribeRules(roomSidOrName: string, participantSidOrIdentity: string, options: CallOptions = {}): Promise<SubscribeRules> {
+    const path = await this.#subscriberPath(roomSidOrName, participantSidOrIdentity, options);
+    return this.#request("GET", `${path}/SubscribeRules`, undefined, options, SubscribeRulesPayload);
+  }
+
+  /** The tracks a participant is subscribed to now (every page). Absent → 20404. */
+  async listSubscribedTracks(
+    roomSidOrName: string,
+    participantSidOrIdentity: string,
+    params: ListSubscribedTracksParams = {},
+    options: CallOptions = {},
+  ): Promise<SubscribedTrack[]> {
+    const path = await this.#subscriberPath(roomSidOrName, participantSidOrIdentity, options);
+    const query = new URLSearchParams();
+    if (params.pageSize) query.set("PageSize", String(params.pageSize));
+    const out: SubscribedTrack[] = [];
+    for await (const t of this.#paginate(`${path}/SubscribedTracks${queryString(query)}`, "subscribed_tracks", SubscribedTrackPayload, params.limit, options)) {
+      out.push(t);
+    }
+    return out;
+  }
+
+  async #subscriberPath(roomSidOrName: string, participantSidOrIdentity: string, options: CallOptions): Promise<string> {
+    const path = await this.#participantPath(roomSidOrName, participantSidOrIdentity, options);
+    if (path === null) throw notFound(`participant ${participantSidOrIdentity} in room ${roomSidOrName}`);
+    return path;
+  }
+
   // ----- addressing -----
 
   /**
@@ -506,20 +713,27 @@ export class TwilioVideoClient {
     if (!sidOrName) throw new TypeError("room sid or unique name is required");
     if (ROOM_SID.test(sidOrName) || PATH_SAFE.test(sidOrName)) return roomPath(sidOrName);
     const room = await this.findRoomByName(sidOrName, options);
-    return room ? roomPath(room.sid) : null;
+    return room?.sid ? roomPath(room.sid) : null;
   }
 
-  /** Identities ("alice@example.com") are resolved to the connected participant's sid via the Identity filter. */
+  /**
+   * Identities ("alice@example.com") are resolved to a sid via the Identity filter (Twilio's spec names the
+   * participant by sid in every path): the connected participant, else one reconnecting, which still holds its
+   * place and would come back (so a kick or a rule must reach it too).
+   */
   async #participantPath(roomSidOrName: string, participantSidOrIdentity: string, options: CallOptions): Promise<string | null> {
     if (!participantSidOrIdentity) throw new TypeError("participant sid or identity is required");
     const room = await this.#roomPath(roomSidOrName, options);
     if (room === null) return null;
     if (PARTICIPANT_SID.test(participantSidOrIdentity)) return `${room}/Participants/${participantSidOrIdentity}`;
-    const query = new URLSearchParams({ Status: "connected", Identity: participantSidOrIdentity });
     const page = pageSchema("participants", ParticipantPayload);
-    const { items }: { items: VideoParticipant[] } = await this.#request("GET", `${room}/Participants?${query}`, undefined, options, page);
-    const match = items.find((p) => p.identity === participantSidOrIdentity);
-    return match ? `${room}/Participants/${match.sid}` : null;
+    for (const status of ["connected", "reconnecting"] as const) {
+      const query = new URLSearchParams({ Status: status, Identity: participantSidOrIdentity });
+      const { items }: { items: VideoParticipant[] } = await this.#request("GET", `${room}/Participants?${query}`, undefined, options, page);
+      const match = items.find((p) => p.identity === participantSidOrIdentity && p.sid !== null);
+      if (match) return `${room}/Participants/${match.sid}`;
+    }
+    return null;
   }
 
   // ----- transport -----

@@ -1,6 +1,7 @@
 /**
- * X-Twilio-Signature verification, runtime-neutral (WebCrypto only), with the same verdicts as twilio-node 6.x
- * `validateRequest` / `validateRequestWithBody` / `getExpectedTwilioSignature` (node_modules/twilio/lib/webhooks).
+ * X-Twilio-Signature verification for Workers and Node (WebCrypto, and `node:querystring`: nodejs_compat is on), with
+ * the same verdicts as twilio-node 6.x `validateRequest` / `validateRequestWithBody` / `getExpectedTwilioSignature`
+ * (node_modules/twilio/lib/webhooks).
  *
  * Signature = base64(HMAC-SHA1(authToken, url + concat(sorted(params) as name+value, raw))).
  * A request is valid when the header matches the signature of any of these URL forms, in this order:
@@ -10,14 +11,14 @@
  * One deliberate difference: twilio-node throws when the URL is not parseable (step 2); we answer false.
  */
 
+import { parse, stringify } from "node:querystring";
+
 export type TwilioParamPrimitive = string | number | boolean | null | undefined;
 /** Params as a form parser yields them; repeated names are arrays (de-duplicated and sorted before signing). */
 export type TwilioParamValue = TwilioParamPrimitive | readonly TwilioParamValue[];
 export type TwilioParams = Readonly<Record<string, TwilioParamValue>>;
 
 const encoder = new TextEncoder();
-// Buffer#toString("utf8") keeps a leading BOM; TextDecoder strips it unless told not to.
-const utf8Decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Crypto
@@ -95,7 +96,7 @@ export function signedParamsString(params: TwilioParams | null | undefined): str
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// URL variants (ported behaviour of twilio-node's splitUrl / addPort / removePort / withLegacyQuerystring)
+// URL variants (the behaviour of twilio-node's splitUrl / addPort / removePort / withLegacyQuerystring)
 // ---------------------------------------------------------------------------------------------------------------
 
 interface UrlParts {
@@ -137,229 +138,15 @@ export function urlWithoutPort(url: string): string {
   return parts.scheme + parts.userInfo + parts.host + parts.rest;
 }
 
+/**
+ * twilio-node's `withLegacyQuerystring`: the query re-encoded by Node's legacy `querystring` (parse, then stringify,
+ * default options). `node:querystring` is that very module on Node and workerd's port of it under nodejs_compat, so
+ * its quirks ('+' as space, byte-wise fallback for bad escapes, integer-like keys first, the 1000-pair limit) match.
+ */
 export function urlWithLegacyQuerystring(url: string): string {
   const queryStart = url.indexOf("?");
   if (queryStart === -1 || queryStart === url.length - 1) return url;
-  return url.slice(0, queryStart) + "?" + legacyStringify(legacyParse(url.slice(queryStart + 1)));
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Node's legacy `querystring` parse/stringify (default '&' '=' and maxKeys 1000), ported so Workers need no Node API.
-// Kept faithful to Node 22 including its quirks: '+' is a space, invalid escapes fall back to a byte-wise decode,
-// and the result is a null-prototype object, so integer-like keys come first on stringify (engine key order).
-// ---------------------------------------------------------------------------------------------------------------
-
-const MAX_KEYS = 1000;
-
-function hexValue(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48;
-  if (code >= 65 && code <= 70) return code - 55;
-  if (code >= 97 && code <= 102) return code - 87;
-  return -1;
-}
-
-/** Node's `querystring.unescapeBuffer(s, false)`: %XX to bytes, everything else kept (char codes truncated to a byte). */
-function unescapeBytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  const maxLength = s.length - 2;
-  let index = 0;
-  let outIndex = 0;
-  while (index < s.length) {
-    let current = s.charCodeAt(index);
-    if (current === 37 /* % */ && index < maxLength) {
-      current = s.charCodeAt(++index);
-      const high = hexValue(current);
-      if (high < 0) {
-        out[outIndex++] = 37;
-        continue;
-      }
-      const low = hexValue(s.charCodeAt(++index));
-      if (low < 0) {
-        out[outIndex++] = 37;
-        index--;
-      } else {
-        current = high * 16 + low;
-      }
-    }
-    out[outIndex++] = current;
-    index++;
-  }
-  return out.subarray(0, outIndex);
-}
-
-function legacyUnescape(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return utf8Decoder.decode(unescapeBytes(s));
-  }
-}
-
-type LegacyQuery = Record<string, string | string[]>;
-
-function addKeyValue(obj: LegacyQuery, key: string, value: string, keyEncoded: boolean, valueEncoded: boolean): void {
-  if (key.length > 0 && keyEncoded) key = legacyUnescape(key);
-  if (value.length > 0 && valueEncoded) value = legacyUnescape(value);
-  const current = obj[key];
-  if (current === undefined) obj[key] = value;
-  else if (Array.isArray(current)) current.push(value);
-  else obj[key] = [current, value];
-}
-
-function legacyParse(qs: string): LegacyQuery {
-  const obj: LegacyQuery = Object.create(null);
-  if (qs.length === 0) return obj;
-  let pairs = MAX_KEYS;
-  let lastPos = 0;
-  let eqSeen = false;
-  let key = "";
-  let value = "";
-  let keyEncoded = false;
-  let valueEncoded = false;
-  let encodeCheck = 0;
-  for (let i = 0; i < qs.length; ++i) {
-    const code = qs.charCodeAt(i);
-    if (code === 38 /* & */) {
-      if (!eqSeen) {
-        if (lastPos < i) {
-          key += qs.slice(lastPos, i);
-        } else if (key.length === 0) {
-          // Empty substring between separators: counts against maxKeys but adds nothing.
-          if (--pairs === 0) return obj;
-          lastPos = i + 1;
-          continue;
-        }
-      } else if (lastPos < i) {
-        value += qs.slice(lastPos, i);
-      }
-      addKeyValue(obj, key, value, keyEncoded, valueEncoded);
-      if (--pairs === 0) return obj;
-      keyEncoded = valueEncoded = false;
-      key = value = "";
-      encodeCheck = 0;
-      lastPos = i + 1;
-      eqSeen = false;
-      continue;
-    }
-    if (!eqSeen) {
-      if (code === 61 /* = */) {
-        eqSeen = true;
-        if (lastPos < i) key += qs.slice(lastPos, i);
-        encodeCheck = 0;
-        lastPos = i + 1;
-        continue;
-      }
-      if (!keyEncoded) {
-        // Look for one valid %XX so only keys that need it are decoded.
-        if (code === 37) {
-          encodeCheck = 1;
-          continue;
-        } else if (encodeCheck > 0) {
-          if (hexValue(code) >= 0) {
-            if (++encodeCheck === 3) keyEncoded = true;
-            continue;
-          }
-          encodeCheck = 0;
-        }
-      }
-      if (code === 43 /* + */) {
-        if (lastPos < i) key += qs.slice(lastPos, i);
-        key += " ";
-        lastPos = i + 1;
-        continue;
-      }
-    }
-    if (code === 43) {
-      if (lastPos < i) value += qs.slice(lastPos, i);
-      value += " ";
-      lastPos = i + 1;
-    } else if (!valueEncoded) {
-      if (code === 37) {
-        encodeCheck = 1;
-      } else if (encodeCheck > 0) {
-        if (hexValue(code) >= 0) {
-          if (++encodeCheck === 3) valueEncoded = true;
-        } else {
-          encodeCheck = 0;
-        }
-      }
-    }
-  }
-  if (lastPos < qs.length) {
-    if (!eqSeen) key += qs.slice(lastPos);
-    else value += qs.slice(lastPos);
-  } else if (!eqSeen && key.length === 0) {
-    return obj;
-  }
-  addKeyValue(obj, key, value, keyEncoded, valueEncoded);
-  return obj;
-}
-
-const HEX_TABLE = Array.from({ length: 256 }, (_, i) => "%" + i.toString(16).toUpperCase().padStart(2, "0"));
-
-function isUnescaped(c: number): boolean {
-  // ! ' ( ) * - . _ ~ digits letters: the same set encodeURIComponent leaves alone.
-  return (
-    (c >= 0x61 && c <= 0x7a) ||
-    (c >= 0x41 && c <= 0x5a) ||
-    (c >= 0x30 && c <= 0x39) ||
-    c === 0x21 ||
-    (c >= 0x27 && c <= 0x2a) ||
-    c === 0x2d ||
-    c === 0x2e ||
-    c === 0x5f ||
-    c === 0x7e
-  );
-}
-
-/** Node's `querystring.escape` (UTF-8 percent-encoding; its surrogate handling differs from encodeURIComponent). */
-function legacyEscape(str: string): string {
-  let out = "";
-  let lastPos = 0;
-  for (let i = 0; i < str.length; i++) {
-    let c = str.charCodeAt(i);
-    if (c < 0x80) {
-      if (isUnescaped(c)) continue;
-      if (lastPos < i) out += str.slice(lastPos, i);
-      lastPos = i + 1;
-      out += HEX_TABLE[c];
-      continue;
-    }
-    if (lastPos < i) out += str.slice(lastPos, i);
-    if (c < 0x800) {
-      lastPos = i + 1;
-      out += HEX_TABLE[0xc0 | (c >> 6)] + HEX_TABLE[0x80 | (c & 0x3f)];
-      continue;
-    }
-    if (c < 0xd800 || c >= 0xe000) {
-      lastPos = i + 1;
-      out += HEX_TABLE[0xe0 | (c >> 12)] + HEX_TABLE[0x80 | ((c >> 6) & 0x3f)] + HEX_TABLE[0x80 | (c & 0x3f)];
-      continue;
-    }
-    ++i;
-    if (i >= str.length) throw new URIError("URI malformed");
-    const c2 = str.charCodeAt(i) & 0x3ff;
-    lastPos = i + 1;
-    c = 0x10000 + (((c & 0x3ff) << 10) | c2);
-    out += HEX_TABLE[0xf0 | (c >> 18)] + HEX_TABLE[0x80 | ((c >> 12) & 0x3f)] + HEX_TABLE[0x80 | ((c >> 6) & 0x3f)] + HEX_TABLE[0x80 | (c & 0x3f)];
-  }
-  if (lastPos === 0) return str;
-  if (lastPos < str.length) return out + str.slice(lastPos);
-  return out;
-}
-
-function legacyStringify(obj: LegacyQuery): string {
-  let fields = "";
-  for (const k of Object.keys(obj)) {
-    const v = obj[k];
-    const ks = (k.length ? legacyEscape(k) : "") + "=";
-    const values = Array.isArray(v) ? v : [v];
-    for (const item of values) {
-      if (fields) fields += "&";
-      fields += ks + (item.length ? legacyEscape(item) : "");
-    }
-  }
-  return fields;
+  return url.slice(0, queryStart) + "?" + stringify(parse(url.slice(queryStart + 1)));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

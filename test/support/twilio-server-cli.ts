@@ -47,7 +47,8 @@ console.log(`  TWILIO_ACCOUNT_SID=${server.credentials.accountSid}`);
 console.log(`  TWILIO_AUTH_TOKEN=${server.credentials.authToken}`);
 console.log(`  TWILIO_API_KEY_SID=${server.credentials.apiKeySid}`);
 console.log(`  TWILIO_API_KEY_SECRET=${server.credentials.apiKeySecret}`);
-console.log(`  controls: GET ${server.url}/__local/state, POST ${server.url}/__local/rooms/<room>/participants {"identity":"..."}`);
+console.log(`  controls: GET ${server.url}/__local/state, POST ${server.url}/__local/rooms/<room>/participants {"identity":"...","tracks":["audio","video"]}`);
+console.log(`  who receives whom (subscribe rules): GET ${server.url}/__local/rooms/<room>/subscriptions`);
 
 const shutdown = async () => {
   await server.close();

@@ -2,9 +2,12 @@
  * A local Twilio-compatible Video v1 REST server for tests and local development (Node `http`, no framework).
  *
  * Implements the subset in /work/shared/TWILIO.md: rooms (create / fetch by sid or in-progress UniqueName / list with
- * Twilio's page meta / complete), participants (list / fetch / disconnect), Basic auth, Twilio's error bodies and
- * codes, and signed status callbacks (form-encoded, X-Twilio-Signature with the auth token, as Twilio signs them).
- * Media is simulated: connectParticipant / disconnectParticipant stand in for SDK clients.
+ * Twilio's page meta / complete), participants (list / fetch / disconnect), the Track Subscriptions API (subscribe
+ * rules per subscriber, subscribed tracks), Basic auth, Twilio's error bodies and codes, and signed status callbacks
+ * (form-encoded, X-Twilio-Signature with the auth token, as Twilio signs them). Answers follow Twilio's OpenAPI
+ * description (test/fixtures/twilio_video_v1.json; test/unit/twilio-openapi.test.ts checks them against it).
+ * Media is simulated: connectParticipant / disconnectParticipant / publishTrack stand in for SDK clients, and
+ * `subscriptions()` says who would receive whose tracks under the subscribe rules.
  *
  * For tests that cannot call these methods (the workers project runs inside workerd), the same controls are exposed
  * over HTTP under /__local/ (no auth): see `handleControl`.
@@ -46,7 +49,53 @@ export interface LocalTwilioOptions {
 }
 
 export type RoomStatus = "in-progress" | "completed" | "failed";
-export type ParticipantStatus = "connected" | "disconnected";
+/** Twilio's participant statuses (its OpenAPI enum): "reconnecting" while the SDK recovers a dropped connection. */
+export type ParticipantStatus = "connected" | "disconnected" | "reconnecting";
+export type TrackKind = "audio" | "video" | "data";
+export type TrackPriority = "low" | "standard" | "high";
+
+/** A published track (simulated: no media flows). */
+export interface LocalTrack {
+  sid: string;
+  publisherSid: string;
+  kind: TrackKind;
+  name: string;
+  priority: TrackPriority;
+  publishedAt: number;
+}
+
+/** One subscribe rule as Twilio documents it: `all: true` alone, or filters that must all match (AND). */
+export interface LocalSubscribeRule {
+  type: "include" | "exclude";
+  all?: true;
+  publisher?: string;
+  track?: string;
+  kind?: TrackKind;
+  priority?: TrackPriority;
+}
+
+/** What a subscriber receives: for each kind, the identities of the publishers whose track(s) of that kind it gets. */
+export interface ReceivedMedia {
+  audio: string[];
+  video: string[];
+  data: string[];
+}
+
+export interface SubscribeRulesLogEntry {
+  method: "GET" | "POST";
+  roomSid: string;
+  roomName: string;
+  /** The subscriber (null: the path named no participant the server knows). */
+  participantSid: string | null;
+  identity: string | null;
+  /** POST: the `Rules` form field exactly as received (null when absent). */
+  rawRules: string | null;
+  /** POST: the rules as stored when accepted; null when refused, and on GET. */
+  rules: LocalSubscribeRule[] | null;
+  /** HTTP status answered, and the Twilio error code when refused. */
+  status: number;
+  code: number | null;
+}
 
 export interface LocalParticipant {
   sid: string;
@@ -80,6 +129,10 @@ export interface LocalRoom {
   /** Why it ended: REST completion or an empty/unused timeout. */
   endReason: "api" | "empty-timeout" | "unused-timeout" | "simulated" | null;
   participants: Map<string, LocalParticipant>;
+  /** Published tracks by track sid (MT...), of participants still in the room. */
+  tracks: Map<string, LocalTrack>;
+  /** Subscribe rules by subscriber participant sid; absent: Twilio's default, include all. */
+  subscribeRules: Map<string, { rules: LocalSubscribeRule[]; createdAt: number; updatedAt: number }>;
   everJoined: boolean;
   lastLeftAt: number | null;
   nextSequenceNumber: number;
@@ -122,6 +175,8 @@ export type FaultRule = FaultMatch &
     | { kind: "lose-response" }
     /** Drop the socket without processing. */
     | { kind: "reset" }
+    /** Process the request, then answer `rewrite(body)` instead of the JSON body (an odd answer from Twilio). */
+    | { kind: "rewrite"; rewrite: (body: any) => unknown }
   );
 
 export interface RequestLogEntry {
@@ -129,6 +184,12 @@ export interface RequestLogEntry {
   path: string;
   /** HTTP status answered, or the fault that replaced the answer. */
   outcome: number | "hang" | "lost" | "reset";
+}
+
+export interface PublishTrackOptions {
+  kind: TrackKind;
+  name?: string;
+  priority?: TrackPriority;
 }
 
 export class LocalTwilioError extends Error {
@@ -150,13 +211,27 @@ export interface LocalTwilio {
   /** Live state, keyed by room sid (inspect, don't mutate). */
   rooms: Map<string, LocalRoom>;
   requests: RequestLogEntry[];
+  /** Every SubscribeRules request (GET and POST), accepted or refused, in arrival order. */
+  subscribeRulesLog: SubscribeRulesLogEntry[];
   deliveries: CallbackDelivery[];
   close(): Promise<void>;
   failNext(rule: FaultRule): void;
   clearFaults(): void;
   findRoom(sidOrName: string): LocalRoom | undefined;
-  connectParticipant(roomSidOrName: string, identity: string): LocalParticipant;
+  /** A client joins; `tracks` it publishes at once (e.g. ["audio", "video"]), each with a track-added callback. */
+  connectParticipant(roomSidOrName: string, identity: string, options?: { tracks?: Array<TrackKind | PublishTrackOptions> }): LocalParticipant;
   disconnectParticipant(roomSidOrName: string, participantSidOrIdentity: string): LocalParticipant;
+  /** The SDK lost its connection and is recovering it (true), or recovered it (false). No callback, as on Twilio. */
+  setReconnecting(roomSidOrName: string, participantSidOrIdentity: string, reconnecting: boolean): LocalParticipant;
+  /** A participant publishes a track (track-added callback). Names default to the kind; unique per publisher. */
+  publishTrack(roomSidOrName: string, participantSidOrIdentity: string, track: TrackKind | PublishTrackOptions): LocalTrack;
+  /** A participant unpublishes a track, by sid or name (track-removed callback). */
+  unpublishTrack(roomSidOrName: string, participantSidOrIdentity: string, trackSidOrName: string): LocalTrack;
+  /**
+   * Who receives whose tracks now, under each subscriber's rules: for every participant in the room (connected or
+   * reconnecting) by identity, the identities of the publishers whose audio / video / data it is subscribed to.
+   */
+  subscriptions(roomSidOrName: string): Record<string, ReceivedMedia>;
   /** Ends a room as a timeout would (participants disconnected, room-ended). */
   endRoom(roomSidOrName: string): LocalRoom;
   /** Ends rooms whose empty/unused timeout has passed by the server's clock. */
@@ -196,6 +271,86 @@ function parseBool(value: string | null, fallback: boolean): boolean {
   return value.toLowerCase() === "true";
 }
 
+const TRACK_KINDS: ReadonlySet<string> = new Set(["audio", "video", "data"]);
+const TRACK_PRIORITIES: ReadonlySet<string> = new Set(["low", "standard", "high"]);
+const RULE_FIELDS: ReadonlySet<string> = new Set(["type", "all", "publisher", "track", "kind", "priority"]);
+/** At most 20 rules per subscriber (Twilio error 53215). */
+export const MAX_SUBSCRIBE_RULES = 20;
+/** What a participant has until rules are set for it: Twilio's subscribe-to-all. */
+const DEFAULT_SUBSCRIBE_RULES: readonly LocalSubscribeRule[] = [{ type: "include", all: true }];
+
+/**
+ * The `Rules` form field as Twilio checks it; each refusal is 400 with error 53215 ("Invalid Subscribe Rule(s)"),
+ * for the causes Twilio's error page lists: not a JSON array, an empty array, more than 20 rules, a rule without a
+ * `type` of include/exclude, `all` other than true or with another filter, a `kind` other than audio/video/data.
+ * Beyond that page, and conservatively: an unknown field, a `priority` other than low/standard/high, an empty
+ * publisher/track, and a rule with no filter at all are refused too. A null field counts as absent (GET answers every
+ * field, null when unset, so rules read back can be sent again).
+ */
+export function parseSubscribeRules(raw: string | null): LocalSubscribeRule[] {
+  const invalid = (why: string) => new LocalTwilioError(400, 53215, `Invalid Subscribe Rule(s): ${why}`);
+  if (raw === null || raw === "") throw invalid("Rules is required");
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw invalid("Rules is not valid JSON");
+  }
+  if (!Array.isArray(value)) throw invalid("Rules must be a JSON array of rules");
+  if (value.length === 0) throw invalid("an empty set of rules is not allowed");
+  if (value.length > MAX_SUBSCRIBE_RULES) throw invalid(`at most ${MAX_SUBSCRIBE_RULES} rules are allowed per subscriber`);
+  return value.map((item: unknown, i): LocalSubscribeRule => {
+    if (item === null || typeof item !== "object" || Array.isArray(item)) throw invalid(`rule ${i} is not an object`);
+    const fields = Object.fromEntries(Object.entries(item).filter(([, v]) => v !== null)) as Record<string, unknown>;
+    const unknown = Object.keys(fields).filter((k) => !RULE_FIELDS.has(k));
+    if (unknown.length > 0) throw invalid(`rule ${i} has unknown field(s) ${unknown.join(", ")}`);
+    const { type, all, publisher, track, kind, priority } = fields;
+    if (type !== "include" && type !== "exclude") throw invalid(`rule ${i} needs a type of include or exclude`);
+    if (all !== undefined) {
+      if (all !== true) throw invalid(`rule ${i}: all must be true`);
+      if (publisher !== undefined || track !== undefined || kind !== undefined || priority !== undefined) {
+        throw invalid(`rule ${i}: a rule with all takes no other filter`);
+      }
+      return { type, all: true };
+    }
+    if (kind !== undefined && (typeof kind !== "string" || !TRACK_KINDS.has(kind))) throw invalid(`rule ${i}: kind must be audio, video or data`);
+    if (priority !== undefined && (typeof priority !== "string" || !TRACK_PRIORITIES.has(priority))) {
+      throw invalid(`rule ${i}: priority must be low, standard or high`);
+    }
+    for (const [name, v] of [
+      ["publisher", publisher],
+      ["track", track],
+    ] as const) {
+      if (v !== undefined && (typeof v !== "string" || v === "")) throw invalid(`rule ${i}: ${name} must be a non-empty string`);
+    }
+    if (publisher === undefined && track === undefined && kind === undefined && priority === undefined) throw invalid(`rule ${i} has no filter`);
+    const rule: LocalSubscribeRule = { type };
+    if (publisher !== undefined) rule.publisher = publisher as string;
+    if (track !== undefined) rule.track = track as string;
+    if (kind !== undefined) rule.kind = kind as TrackKind;
+    if (priority !== undefined) rule.priority = priority as TrackPriority;
+    return rule;
+  });
+}
+
+/** Every filter of a rule must match (they AND); `all` matches every track. Publisher: identity or PA sid; track: name or MT sid. */
+function ruleMatches(rule: LocalSubscribeRule, track: LocalTrack, publisher: LocalParticipant): boolean {
+  if (rule.all) return true;
+  return (
+    (rule.publisher === undefined || rule.publisher === publisher.identity || rule.publisher === publisher.sid) &&
+    (rule.track === undefined || rule.track === track.name || rule.track === track.sid) &&
+    (rule.kind === undefined || rule.kind === track.kind) &&
+    (rule.priority === undefined || rule.priority === track.priority)
+  );
+}
+
+/** Rules apply in order and the last one that matches a track decides; a track no rule matches is not subscribed. */
+function subscribedUnder(rules: readonly LocalSubscribeRule[], track: LocalTrack, publisher: LocalParticipant): boolean {
+  let subscribed = false;
+  for (const rule of rules) if (ruleMatches(rule, track, publisher)) subscribed = rule.type === "include";
+  return subscribed;
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -233,6 +388,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
 
   const rooms = new Map<string, LocalRoom>();
   const requests: RequestLogEntry[] = [];
+  const subscribeRulesLog: SubscribeRulesLogEntry[] = [];
   const deliveries: CallbackDelivery[] = [];
   let faults: Array<FaultRule & { remaining: number }> = [];
   let pending: PendingCallback[] = [];
@@ -261,8 +417,9 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
   function findParticipant(room: LocalRoom, sidOrIdentity: string): LocalParticipant | undefined {
     const bySid = room.participants.get(sidOrIdentity);
     if (bySid) return bySid;
+    // An identity names the participant still in the room (connected, or reconnecting), as on Twilio.
     for (const p of room.participants.values()) {
-      if (p.identity === sidOrIdentity && p.status === "connected") return p;
+      if (p.identity === sidOrIdentity && p.status !== "disconnected") return p;
     }
     return undefined;
   }
@@ -325,6 +482,15 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     }
   }
 
+  function participantFields(p: LocalParticipant): Record<string, string> {
+    return { ParticipantSid: p.sid, ParticipantStatus: p.status, ParticipantIdentity: p.identity };
+  }
+
+  function removeTrack(room: LocalRoom, participant: LocalParticipant, track: LocalTrack): void {
+    room.tracks.delete(track.sid);
+    emit(room, "track-removed", { ...participantFields(participant), TrackSid: track.sid, TrackKind: track.kind, TrackName: track.name });
+  }
+
   function disconnect(room: LocalRoom, participant: LocalParticipant): void {
     if (participant.status === "disconnected") return;
     const at = now();
@@ -332,6 +498,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     participant.disconnectedAt = at;
     participant.updatedAt = at;
     room.updatedAt = at;
+    for (const track of [...room.tracks.values()]) if (track.publisherSid === participant.sid) removeTrack(room, participant, track);
     emit(room, "participant-disconnected", {
       ParticipantSid: participant.sid,
       ParticipantStatus: "disconnected",
@@ -341,9 +508,10 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     if (connectedCount(room) === 0) room.lastLeftAt = at;
   }
 
+  /** Participants in the room: connected, or reconnecting (they still hold their place). */
   function connectedCount(room: LocalRoom): number {
     let n = 0;
-    for (const p of room.participants.values()) if (p.status === "connected") n++;
+    for (const p of room.participants.values()) if (p.status !== "disconnected") n++;
     return n;
   }
 
@@ -363,7 +531,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     for (const room of rooms.values()) {
       if (room.status !== "in-progress") continue;
       for (const p of room.participants.values()) {
-        if (p.status === "connected" && at - p.connectedAt >= room.maxParticipantDuration * 1000) disconnect(room, p);
+        if (p.status !== "disconnected" && at - p.connectedAt >= room.maxParticipantDuration * 1000) disconnect(room, p);
       }
       if (connectedCount(room) > 0) continue;
       if (!room.everJoined && at - room.createdAt >= room.unusedRoomTimeout * 60_000) {
@@ -374,7 +542,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     }
   }
 
-  function connectParticipant(roomSidOrName: string, identity: string): LocalParticipant {
+  function connectParticipant(roomSidOrName: string, identity: string, options: { tracks?: Array<TrackKind | PublishTrackOptions> } = {}): LocalParticipant {
     sweepTimeouts();
     if (!identity) throw new LocalTwilioError(400, 53000, "identity is required");
     const room = findRoom(roomSidOrName);
@@ -405,7 +573,89 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
       ParticipantStatus: "connected",
       ParticipantIdentity: identity,
     });
+    for (const track of options.tracks ?? []) publish(room, participant, track);
     return { ...participant };
+  }
+
+  function requirePresent(roomSidOrName: string, participantSidOrIdentity: string): { room: LocalRoom; participant: LocalParticipant } {
+    sweepTimeouts();
+    const room = findRoom(roomSidOrName);
+    if (!room) throw new LocalTwilioError(404, 53106, "Room not found");
+    const participant = findParticipant(room, participantSidOrIdentity);
+    if (!participant || participant.status === "disconnected") {
+      throw new LocalTwilioError(404, 20404, `Participant ${participantSidOrIdentity} not found`);
+    }
+    return { room, participant };
+  }
+
+  function setReconnecting(roomSidOrName: string, participantSidOrIdentity: string, reconnecting: boolean): LocalParticipant {
+    const { room, participant } = requirePresent(roomSidOrName, participantSidOrIdentity);
+    participant.status = reconnecting ? "reconnecting" : "connected";
+    participant.updatedAt = now();
+    room.updatedAt = participant.updatedAt;
+    return { ...participant };
+  }
+
+  function publish(room: LocalRoom, participant: LocalParticipant, spec: TrackKind | PublishTrackOptions): LocalTrack {
+    const options = typeof spec === "string" ? { kind: spec } : spec;
+    if (!TRACK_KINDS.has(options.kind)) throw new LocalTwilioError(400, 53300, `unknown track kind ${String(options.kind)}`);
+    if (participant.status !== "connected") throw new LocalTwilioError(400, 53300, "only a connected participant can publish");
+    const name = options.name ?? options.kind;
+    for (const t of room.tracks.values()) {
+      if (t.publisherSid === participant.sid && t.name === name) throw new LocalTwilioError(400, 53304, "Track name is duplicated");
+    }
+    const track: LocalTrack = {
+      sid: sid("MT"),
+      publisherSid: participant.sid,
+      kind: options.kind,
+      name,
+      priority: options.priority ?? "standard",
+      publishedAt: now(),
+    };
+    room.tracks.set(track.sid, track);
+    emit(room, "track-added", { ...participantFields(participant), TrackSid: track.sid, TrackKind: track.kind, TrackName: track.name });
+    return { ...track };
+  }
+
+  function publishTrack(roomSidOrName: string, participantSidOrIdentity: string, spec: TrackKind | PublishTrackOptions): LocalTrack {
+    const { room, participant } = requirePresent(roomSidOrName, participantSidOrIdentity);
+    return publish(room, participant, spec);
+  }
+
+  function unpublishTrack(roomSidOrName: string, participantSidOrIdentity: string, trackSidOrName: string): LocalTrack {
+    const { room, participant } = requirePresent(roomSidOrName, participantSidOrIdentity);
+    const track = [...room.tracks.values()].find((t) => t.publisherSid === participant.sid && (t.sid === trackSidOrName || t.name === trackSidOrName));
+    if (!track) throw new LocalTwilioError(404, 20404, `Track ${trackSidOrName} not found`);
+    removeTrack(room, participant, track);
+    return { ...track };
+  }
+
+  function rulesOf(room: LocalRoom, subscriber: LocalParticipant): readonly LocalSubscribeRule[] {
+    return room.subscribeRules.get(subscriber.sid)?.rules ?? DEFAULT_SUBSCRIBE_RULES;
+  }
+
+  /** The tracks a subscriber receives: others' tracks (never its own) that its rules subscribe it to. */
+  function subscribedTracks(room: LocalRoom, subscriber: LocalParticipant): LocalTrack[] {
+    if (subscriber.status === "disconnected") return [];
+    const rules = rulesOf(room, subscriber);
+    return [...room.tracks.values()].filter((track) => {
+      const publisher = room.participants.get(track.publisherSid);
+      return publisher !== undefined && publisher.sid !== subscriber.sid && subscribedUnder(rules, track, publisher);
+    });
+  }
+
+  function subscriptions(roomSidOrName: string): Record<string, ReceivedMedia> {
+    sweepTimeouts();
+    const room = findRoom(roomSidOrName);
+    if (!room) throw new LocalTwilioError(404, 53106, "Room not found");
+    const out: Record<string, ReceivedMedia> = {};
+    for (const subscriber of room.participants.values()) {
+      if (subscriber.status === "disconnected") continue;
+      const received: Record<TrackKind, Set<string>> = { audio: new Set(), video: new Set(), data: new Set() };
+      for (const track of subscribedTracks(room, subscriber)) received[track.kind].add(room.participants.get(track.publisherSid)!.identity);
+      out[subscriber.identity] = { audio: [...received.audio].sort(), video: [...received.video].sort(), data: [...received.data].sort() };
+    }
+    return out;
   }
 
   function disconnectParticipant(roomSidOrName: string, participantSidOrIdentity: string): LocalParticipant {
@@ -481,6 +731,40 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
         subscribe_rules: `${url}/SubscribeRules`,
         anonymize: `${url}/Anonymize`,
       },
+    };
+  }
+
+  /** As Twilio answers them (its OpenAPI examples): every rule field present, null when unset. */
+  function subscribeRulesJson(room: LocalRoom, subscriber: LocalParticipant) {
+    const stored = room.subscribeRules.get(subscriber.sid);
+    return {
+      participant_sid: subscriber.sid,
+      room_sid: room.sid,
+      date_created: stored ? iso(stored.createdAt) : null,
+      date_updated: stored ? iso(stored.updatedAt) : null,
+      rules: (stored?.rules ?? DEFAULT_SUBSCRIBE_RULES).map((r) => ({
+        type: r.type,
+        all: r.all ?? null,
+        publisher: r.publisher ?? null,
+        track: r.track ?? null,
+        kind: r.kind ?? null,
+        priority: r.priority ?? null,
+      })),
+    };
+  }
+
+  function subscribedTrackJson(room: LocalRoom, subscriber: LocalParticipant, track: LocalTrack) {
+    return {
+      sid: track.sid,
+      participant_sid: subscriber.sid,
+      publisher_sid: track.publisherSid,
+      room_sid: room.sid,
+      name: track.name,
+      date_created: iso(track.publishedAt),
+      date_updated: iso(track.publishedAt),
+      enabled: true,
+      kind: track.kind,
+      url: `${baseUrl}/v1/Rooms/${room.sid}/Participants/${subscriber.sid}/SubscribedTracks/${track.sid}`,
     };
   }
 
@@ -576,6 +860,8 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
       endedAt: null,
       endReason: null,
       participants: new Map(),
+      tracks: new Map(),
+      subscribeRules: new Map(),
       everJoined: false,
       lastLeftAt: null,
       nextSequenceNumber: 0,
@@ -586,11 +872,12 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
   }
 
   function listRooms(query: URLSearchParams) {
-    const status = query.get("Status");
+    // Twilio's spec: "Read only the rooms with this status. Can be: `in-progress` (default) or `completed`".
+    const status = query.get("Status") || "in-progress";
     const uniqueName = query.get("UniqueName");
     // Newest first, as Twilio lists rooms.
     const matching = [...rooms.values()]
-      .filter((r) => (!status || r.status === status) && (!uniqueName || r.uniqueName === uniqueName))
+      .filter((r) => r.status === status && (!uniqueName || r.uniqueName === uniqueName))
       .reverse()
       .map(roomJson);
     return page("rooms", "/v1/Rooms", query, matching);
@@ -632,20 +919,29 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
       endRoomNow(room, "api");
       return { status: 202, body: roomJson(room) };
     }
-    if (segments[3] !== "Participants" || segments.length > 5) {
+    if (segments[3] !== "Participants" || segments.length > 7) {
       throw new LocalTwilioError(404, 20404, `The requested resource ${resourcePath} was not found`);
     }
     if (segments.length === 4) {
       if (method !== "GET") throw notAllowed();
-      const status = query.get("Status");
-      const identity = query.get("Identity");
-      const list = [...room.participants.values()]
-        .filter((p) => (!status || p.status === status) && (!identity || p.identity === identity))
-        .map(participantJson);
-      return { status: 200, body: page("participants", `/v1/Rooms/${room.sid}/Participants`, query, list) };
+      return { status: 200, body: page("participants", `/v1/Rooms/${room.sid}/Participants`, query, listParticipants(room, query)) };
     }
     const participant = findParticipant(room, segments[4]);
+    if (segments[5] === "SubscribeRules" && segments.length === 6) return subscribeRulesRoute(method, room, participant, form, resourcePath);
     if (!participant) throw new LocalTwilioError(404, 20404, `The requested resource ${resourcePath} was not found`);
+    if (segments[5] === "SubscribedTracks") {
+      if (method !== "GET") throw notAllowed();
+      const tracks = subscribedTracks(room, participant);
+      if (segments.length === 6) {
+        const list = tracks.map((t) => subscribedTrackJson(room, participant, t));
+        return { status: 200, body: page("subscribed_tracks", `/v1/Rooms/${room.sid}/Participants/${participant.sid}/SubscribedTracks`, query, list) };
+      }
+      // By sid only: track names are not unique on the subscriber's side (Twilio's spec).
+      const track = tracks.find((t) => t.sid === segments[6]);
+      if (!track) throw new LocalTwilioError(404, 20404, `The requested resource ${resourcePath} was not found`);
+      return { status: 200, body: subscribedTrackJson(room, participant, track) };
+    }
+    if (segments.length > 5) throw new LocalTwilioError(404, 20404, `The requested resource ${resourcePath} was not found`);
     if (method === "GET") return { status: 200, body: participantJson(participant) };
     if (method !== "POST") throw notAllowed();
     if (form.get("Status") !== "disconnected") throw new LocalTwilioError(400, 53112, "Status is invalid");
@@ -654,8 +950,65 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     return { status: 202, body: participantJson(participant) };
   }
 
+  /**
+   * Twilio's spec: "For in-progress Rooms the default Status is `connected`, for completed Rooms only `disconnected`
+   * Participants are returned."
+   */
+  function listParticipants(room: LocalRoom, query: URLSearchParams) {
+    const asked = query.get("Status");
+    if (asked && asked !== "connected" && asked !== "disconnected" && asked !== "reconnecting") {
+      throw new LocalTwilioError(400, 53112, "Status is invalid");
+    }
+    const status = room.status !== "in-progress" ? "disconnected" : asked || "connected";
+    if (asked && asked !== status) return [];
+    const identity = query.get("Identity");
+    return [...room.participants.values()].filter((p) => p.status === status && (!identity || p.identity === identity)).map(participantJson);
+  }
+
+  /** GET: the subscriber's rules (Twilio's default, include all, until set). POST: replace them all with `Rules`. */
+  function subscribeRulesRoute(method: string, room: LocalRoom, participant: LocalParticipant | undefined, form: URLSearchParams, resourcePath: string): Reply {
+    const entry: SubscribeRulesLogEntry = {
+      method: method === "POST" ? "POST" : "GET",
+      roomSid: room.sid,
+      roomName: room.uniqueName,
+      participantSid: participant?.sid ?? null,
+      identity: participant?.identity ?? null,
+      rawRules: method === "POST" ? form.get("Rules") : null,
+      rules: null,
+      status: 0,
+      code: null,
+    };
+    try {
+      if (method !== "GET" && method !== "POST") throw new LocalTwilioError(405, 20004, "Method not allowed");
+      if (!participant) throw new LocalTwilioError(404, 20404, `The requested resource ${resourcePath} was not found`);
+      if (method === "POST") {
+        const rules = parseSubscribeRules(form.get("Rules"));
+        const at = now();
+        room.subscribeRules.set(participant.sid, { rules, createdAt: room.subscribeRules.get(participant.sid)?.createdAt ?? at, updatedAt: at });
+        entry.rules = rules;
+      }
+      entry.status = 200;
+      return { status: 200, body: subscribeRulesJson(room, participant) };
+    } catch (error) {
+      if (error instanceof LocalTwilioError) {
+        entry.status = error.status;
+        entry.code = error.code;
+      }
+      throw error;
+    } finally {
+      if (method === "GET" || method === "POST") subscribeRulesLog.push(entry);
+    }
+  }
+
   // ----- control endpoints (/__local/...) for tests that can only speak HTTP -----
 
+  /**
+   * GET  state | callbacks | subscribe-rules-log | rooms/<room>/subscriptions
+   * POST reset | fail-next {FaultRule, pathPattern?} | rooms/<room>/end
+   * POST rooms/<room>/participants {identity, tracks?: ["audio", {kind, name?, priority?}, ...]}
+   * POST rooms/<room>/participants/<sid|identity>/disconnect | .../reconnecting {reconnecting?: boolean}
+   * POST rooms/<room>/participants/<sid|identity>/tracks {kind, name?, priority?} | .../tracks/<sid|name>/unpublish
+   */
   function handleControl(method: string, path: string, body: string): Reply {
     let parts: string[];
     try {
@@ -698,15 +1051,29 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
       failNext({ ...rule, path });
       return { status: 200, body: { ok: true } };
     }
+    if (method === "GET" && parts[0] === "subscribe-rules-log" && parts.length === 1) return { status: 200, body: { entries: subscribeRulesLog } };
+    if (method === "GET" && parts[0] === "rooms" && parts[1] && parts[2] === "subscriptions" && parts.length === 3) {
+      return { status: 200, body: { subscriptions: subscriptions(parts[1]) } };
+    }
     if (method === "POST" && parts[0] === "rooms" && parts[1]) {
       if (parts[2] === "end" && parts.length === 3) return { status: 200, body: roomJson(endRoom(parts[1])) };
       if (parts[2] === "participants" && parts.length === 3) {
-        const identity = json().identity;
+        const { identity, tracks } = json();
         if (typeof identity !== "string") throw new LocalTwilioError(400, 20001, "identity is required");
-        return { status: 201, body: participantJson(connectParticipant(parts[1], identity)) };
+        if (tracks !== undefined && !Array.isArray(tracks)) throw new LocalTwilioError(400, 20001, "tracks must be an array");
+        return { status: 201, body: participantJson(connectParticipant(parts[1], identity, { tracks: tracks as PublishTrackOptions[] | undefined })) };
       }
       if (parts[2] === "participants" && parts[4] === "disconnect" && parts.length === 5) {
         return { status: 200, body: participantJson(disconnectParticipant(parts[1], parts[3])) };
+      }
+      if (parts[2] === "participants" && parts[4] === "reconnecting" && parts.length === 5) {
+        return { status: 200, body: participantJson(setReconnecting(parts[1], parts[3], json().reconnecting !== false)) };
+      }
+      if (parts[2] === "participants" && parts[4] === "tracks" && parts.length === 5) {
+        return { status: 201, body: publishTrack(parts[1], parts[3], json() as unknown as PublishTrackOptions) };
+      }
+      if (parts[2] === "participants" && parts[4] === "tracks" && parts[6] === "unpublish" && parts.length === 7) {
+        return { status: 200, body: unpublishTrack(parts[1], parts[3], parts[5]) };
       }
     }
     throw new LocalTwilioError(404, 20404, `No control endpoint ${method} ${path}`);
@@ -832,6 +1199,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
       req.socket.destroy();
       return;
     }
+    if (fault?.kind === "rewrite") reply = { status: reply.status, body: fault.rewrite(reply.body) };
     log.outcome = reply.status;
     send(res, reply, wwwAuth);
   }
@@ -845,6 +1213,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
   function reset(): void {
     rooms.clear();
     requests.length = 0;
+    subscribeRulesLog.length = 0;
     deliveries.length = 0;
     faults = [];
     pending = [];
@@ -875,6 +1244,7 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     credentials,
     rooms,
     requests,
+    subscribeRulesLog,
     deliveries,
     async close() {
       for (const timer of hangTimers) clearTimeout(timer);
@@ -891,6 +1261,10 @@ export async function startLocalTwilio(options: LocalTwilioOptions = {}): Promis
     findRoom,
     connectParticipant,
     disconnectParticipant,
+    setReconnecting,
+    publishTrack,
+    unpublishTrack,
+    subscriptions,
     endRoom,
     sweepTimeouts,
     pendingCallbacks: drain,

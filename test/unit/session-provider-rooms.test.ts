@@ -122,8 +122,24 @@ describe("ProviderRooms", () => {
     });
     const { completed } = await h.rooms.sweep();
     expect(completed).toEqual([h.name("r9")]);
-    expect(server.findRoom(stray.sid)?.status).toBe("completed");
+    expect(server.findRoom(stray.sid!)?.status).toBe("completed");
     expect(roomNamed(h.name("main"))?.status).toBe("in-progress");
+  });
+
+  it("the sweep skips a room Twilio lists without a unique name (nullable in its spec) and still completes the strays", async () => {
+    const h = harness();
+    await h.rooms.reconcile();
+    const client = new TwilioVideoClient({ apiKeySid: server.credentials.apiKeySid, apiKeySecret: server.credentials.apiKeySecret, baseUrl: server.url });
+    const stray = await client.createRoom({ uniqueName: h.name("r9") });
+    server.failNext({
+      kind: "rewrite",
+      method: "GET",
+      path: "/v1/Rooms",
+      rewrite: (page) => ({ ...page, rooms: [{ ...page.rooms[0], sid: "RM0123456789abcdef0123456789abcdef", unique_name: null }, ...page.rooms] }),
+    });
+    const { completed } = await h.rooms.sweep();
+    expect(completed).toEqual([h.name("r9")]);
+    expect(server.findRoom(stray.sid!)?.status).toBe("completed");
   });
 });
 

@@ -182,6 +182,26 @@ describe("callbacks produced by the local Twilio server", () => {
     }
     expect(server.pendingCallbacks()).toEqual([]); // drained
   });
+
+  it("track events parse, also from a participant that is reconnecting", async () => {
+    const auth = "Basic " + Buffer.from(`${server.credentials.apiKeySid}:${server.credentials.apiKeySecret}`).toString("base64");
+    await fetch(`${server.url}/v1/Rooms`, {
+      method: "POST",
+      headers: { Authorization: auth, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ UniqueName: "tracks", StatusCallback: "https://app.example/cb" }).toString(),
+    });
+    server.connectParticipant("tracks", "alice", { tracks: ["audio", { kind: "video", name: "cam" }] });
+    server.setReconnecting("tracks", "alice", true);
+    server.unpublishTrack("tracks", "alice", "cam");
+    const events = server.pendingCallbacks().map((cb) => parseStatusCallback(cb.body));
+    expect(events.map((e) => [e.event, e.participant?.status, e.track?.kind, e.track?.name])).toEqual([
+      ["room-created", undefined, undefined, undefined],
+      ["participant-connected", "connected", undefined, undefined],
+      ["track-added", "connected", "audio", "audio"],
+      ["track-added", "connected", "video", "cam"],
+      ["track-removed", "reconnecting", "video", "cam"],
+    ]);
+  });
 });
 
 describe("event identity and ordering", () => {

@@ -1,7 +1,7 @@
 /** The fetch-based Video REST client against the local Twilio-compatible server, with injected faults. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startLocalTwilio, type LocalTwilio } from "../support/twilio-server";
-import { TwilioApiError, TwilioVideoClient, parseRetryAfter, type TwilioVideoClientOptions } from "../../lib/twilio/rest";
+import { type SubscribeRule, TwilioApiError, TwilioVideoClient, parseRetryAfter, type TwilioVideoClientOptions } from "../../lib/twilio/rest";
 
 let server: LocalTwilio;
 
@@ -68,7 +68,7 @@ describe("rooms", () => {
     });
     expect(room.sid).toMatch(/^RM[0-9a-f]{32}$/);
     expect(outcomes("POST", "/v1/Rooms")).toEqual([201]);
-    expect(server.rooms.get(room.sid)?.uniqueName).toBe("s1:main");
+    expect(server.rooms.get(room.sid!)?.uniqueName).toBe("s1:main");
   });
 
   it("creating an existing UniqueName returns the in-progress room (53113), no duplicate", async () => {
@@ -97,7 +97,7 @@ describe("rooms", () => {
   it("a name freed by a completed room can be created again (new sid)", async () => {
     const { client } = makeClient();
     const first = await client.createRoom({ uniqueName: "again" });
-    await client.completeRoom(first.sid);
+    await client.completeRoom(first.sid!);
     const second = await client.createRoom({ uniqueName: "again" });
     expect(second.sid).not.toBe(first.sid);
     expect(second.status).toBe("in-progress");
@@ -106,7 +106,7 @@ describe("rooms", () => {
   it("gets a room by sid or UniqueName; an absent one is 20404", async () => {
     const { client } = makeClient();
     const room = await client.createRoom({ uniqueName: "find me" });
-    expect((await client.getRoom(room.sid)).uniqueName).toBe("find me");
+    expect((await client.getRoom(room.sid!)).uniqueName).toBe("find me");
     expect((await client.getRoom("find me")).sid).toBe(room.sid);
     const error = await rejection(client.getRoom("nope"));
     expect(error).toMatchObject({ status: 404, code: 20404, retryable: false, kind: "http", attempts: 1 });
@@ -121,11 +121,11 @@ describe("rooms", () => {
     expect(done?.duration).not.toBeNull();
     expect(outcomes("POST", "/v1/Rooms/to-close")).toEqual([202]);
     // By sid: Twilio refuses (53112, not in progress); the client reads the room and reports it done.
-    expect(await client.completeRoom(room.sid)).toMatchObject({ sid: room.sid, status: "completed" });
+    expect(await client.completeRoom(room.sid!)).toMatchObject({ sid: room.sid, status: "completed" });
     expect(outcomes("POST", `/v1/Rooms/${room.sid}`)).toEqual([400]);
     // By name: a completed room's UniqueName no longer resolves (20404): done, nothing to return.
     expect(await client.completeRoom("to-close")).toBeNull();
-    expect(server.rooms.get(room.sid)?.status).toBe("completed");
+    expect(server.rooms.get(room.sid!)?.status).toBe("completed");
   });
 
   it("lists every page by following meta.next_page_url, newest first", async () => {
@@ -136,9 +136,10 @@ describe("rooms", () => {
     const inProgress = await client.listRooms({ status: "in-progress", pageSize: 3 });
     expect(inProgress.map((r) => r.uniqueName)).toEqual(["page-6", "page-5", "page-4", "page-3", "page-2", "page-1"]);
     expect(outcomes("GET", "/v1/Rooms")).toEqual([200, 200]);
-    const all = await client.listRooms({ pageSize: 2 });
-    expect(all).toHaveLength(7);
-    expect(new Set(all.map((r) => r.sid))).toEqual(new Set(created.map((r) => r.sid)));
+    // No Status: Twilio lists in-progress rooms only ("in-progress (default)" in its spec).
+    const byDefault = await client.listRooms({ pageSize: 2 });
+    expect(byDefault.map((r) => r.uniqueName)).toEqual(inProgress.map((r) => r.uniqueName));
+    expect(new Set([...byDefault, ...(await client.listRooms({ status: "completed" }))].map((r) => r.sid))).toEqual(new Set(created.map((r) => r.sid)));
     expect(await client.listRooms({ status: "completed" })).toMatchObject([{ uniqueName: "page-0" }]);
     const limited = await client.listRooms({ pageSize: 2, limit: 3 });
     expect(limited).toHaveLength(3);
@@ -190,19 +191,19 @@ describe("participants", () => {
     const { client } = makeClient();
     const room = await client.createRoom({ uniqueName: "people" });
     const alice = server.connectParticipant("people", "alice");
-    server.connectParticipant(room.sid, "bob");
-    const connected = await client.listParticipants(room.sid, "connected");
+    server.connectParticipant(room.sid!, "bob");
+    const connected = await client.listParticipants(room.sid!, "connected");
     expect(connected.map((p) => p.identity).sort()).toEqual(["alice", "bob"]);
     expect(connected[0].sid).toMatch(/^PA[0-9a-f]{32}$/);
 
-    const kicked = await client.disconnectParticipant(room.sid, "alice");
+    const kicked = await client.disconnectParticipant(room.sid!, "alice");
     expect(kicked).toMatchObject({ sid: alice.sid, identity: "alice", status: "disconnected" });
     // The identity is resolved to the sid through the Identity filter; the update addresses the sid.
     expect(outcomes("POST", `/v1/Rooms/${room.sid}/Participants/${alice.sid}`)).toEqual([202]);
 
     // By identity the participant no longer resolves (20404): done. By sid it is reported as it is.
-    expect(await client.disconnectParticipant(room.sid, "alice")).toBeNull();
-    expect(await client.disconnectParticipant(room.sid, alice.sid)).toMatchObject({ status: "disconnected" });
+    expect(await client.disconnectParticipant(room.sid!, "alice")).toBeNull();
+    expect(await client.disconnectParticipant(room.sid!, alice.sid)).toMatchObject({ status: "disconnected" });
     expect((await client.listParticipants("people", { status: "connected" })).map((p) => p.identity)).toEqual(["bob"]);
     expect((await client.listParticipants("people", "disconnected")).map((p) => p.identity)).toEqual(["alice"]);
   });
@@ -212,7 +213,7 @@ describe("participants", () => {
     const room = await client.createRoom({ uniqueName: "s1:main" });
     expect((await client.createRoom({ uniqueName: "s1:main" })).sid).toBe(room.sid);
     expect((await client.getRoom("s1:main")).sid).toBe(room.sid);
-    server.connectParticipant(room.sid, "alice@example.com");
+    server.connectParticipant(room.sid!, "alice@example.com");
     expect((await client.getParticipant("s1:main", "alice@example.com")).identity).toBe("alice@example.com");
     expect(await client.listParticipants("s1:main", "connected")).toHaveLength(1);
     expect(await client.disconnectParticipant("s1:main", "alice@example.com")).toMatchObject({ status: "disconnected" });
@@ -227,10 +228,47 @@ describe("participants", () => {
   it("paginates participants", async () => {
     const { client } = makeClient();
     const room = await client.createRoom({ uniqueName: "crowd" });
-    for (let i = 0; i < 5; i++) server.connectParticipant(room.sid, `p${i}`);
-    const all = await client.listParticipants(room.sid, { status: "connected", pageSize: 2 });
+    for (let i = 0; i < 5; i++) server.connectParticipant(room.sid!, `p${i}`);
+    const all = await client.listParticipants(room.sid!, { status: "connected", pageSize: 2 });
     expect(all.map((p) => p.identity)).toEqual(["p0", "p1", "p2", "p3", "p4"]);
     expect(outcomes("GET", `/v1/Rooms/${room.sid}/Participants`)).toHaveLength(3);
+  });
+
+  it("a reconnecting participant (a status Twilio's spec lists) is read, listed with the rest, found by identity and kicked", async () => {
+    const { client } = makeClient();
+    const room = (await client.createRoom({ uniqueName: "flaky-net" })).sid!;
+    const bob = server.connectParticipant(room, "bob@example.com");
+    server.connectParticipant(room, "carol");
+    server.setReconnecting(room, "bob@example.com", true);
+    expect(await client.getParticipant(room, bob.sid)).toMatchObject({ identity: "bob@example.com", status: "reconnecting" });
+    expect((await client.listParticipants(room, "reconnecting")).map((p) => p.identity)).toEqual(["bob@example.com"]);
+    // Not "gone": a kick by identity must reach it, or it would come back into the room it was moved out of.
+    expect(await client.getParticipant(room, "bob@example.com")).toMatchObject({ sid: bob.sid });
+    expect(await client.disconnectParticipant(room, "bob@example.com")).toMatchObject({ sid: bob.sid, status: "disconnected" });
+    expect(server.findRoom(room)!.participants.get(bob.sid)!.status).toBe("disconnected");
+  });
+
+  it("one odd room (every field Twilio's spec marks nullable is null) does not fail the whole list", async () => {
+    const { client } = makeClient();
+    await client.createRoom({ uniqueName: "normal" });
+    server.failNext({
+      kind: "rewrite",
+      method: "GET",
+      path: "/v1/Rooms",
+      rewrite: (page) => ({
+        ...page,
+        rooms: [
+          ...page.rooms,
+          { ...page.rooms[0], sid: null, unique_name: null, account_sid: null, date_created: null, date_updated: null, url: null, links: null },
+        ],
+      }),
+    });
+    const rooms = await client.listRooms({ status: "in-progress" });
+    expect(rooms.map((r) => [r.uniqueName, r.sid === null])).toEqual([
+      ["normal", false],
+      [null, true],
+    ]);
+    expect(rooms[1]).toMatchObject({ accountSid: null, dateCreated: null, status: "in-progress" });
   });
 
   it("participants of an absent room: 20404 to read, nothing to do to disconnect", async () => {
@@ -239,6 +277,87 @@ describe("participants", () => {
     expect(await rejection(client.getParticipant("ghost", "alice"))).toMatchObject({ code: 20404 });
     expect(await client.disconnectParticipant("ghost", "alice")).toBeNull();
     expect(await client.disconnectParticipant("gh:ost", "alice")).toBeNull();
+  });
+});
+
+describe("subscribe rules", () => {
+  const MUTE_BOB: SubscribeRule[] = [
+    { type: "include", all: true },
+    { type: "exclude", publisher: "bob@example.com", kind: "audio" },
+  ];
+
+  it("a muted participant's audio reaches nobody: every other subscriber excludes it, by identity, resolved to its sid", async () => {
+    const { client } = makeClient();
+    const room = (await client.createRoom({ uniqueName: "s2:main" })).sid!;
+    for (const who of ["alice@example.com", "bob@example.com", "carol@example.com"]) server.connectParticipant(room, who, { tracks: ["audio", "video"] });
+    for (const who of ["alice@example.com", "carol@example.com"]) {
+      const set = await client.updateSubscribeRules("s2:main", who, MUTE_BOB);
+      expect(set.rules).toEqual(MUTE_BOB);
+      expect(set.dateUpdated).toEqual(expect.any(String));
+    }
+    const received = server.subscriptions(room);
+    expect(Object.entries(received).map(([who, media]) => [who, media.audio])).toEqual([
+      ["alice@example.com", ["carol@example.com"]],
+      ["bob@example.com", ["alice@example.com", "carol@example.com"]],
+      ["carol@example.com", ["alice@example.com"]],
+    ]);
+    expect(received["alice@example.com"].video).toEqual(["bob@example.com", "carol@example.com"]);
+    // Identities and names never went into a path; the server saw the rules as sent.
+    const sidPaths = /^\/v1\/Rooms(\/RM[0-9a-f]{32}(\/Participants(\/PA[0-9a-f]{32}(\/SubscribeRules)?)?)?)?$/;
+    expect(server.requests.filter((r) => !sidPaths.test(r.path))).toEqual([]);
+    expect(server.subscribeRulesLog.map((e) => [e.method, e.identity, e.status, e.rules])).toEqual([
+      ["POST", "alice@example.com", 200, MUTE_BOB],
+      ["POST", "carol@example.com", 200, MUTE_BOB],
+    ]);
+  });
+
+  it("reads rules back (Twilio's null fields dropped; the default before any are set) and lists subscribed tracks", async () => {
+    const { client } = makeClient();
+    const room = (await client.createRoom({ uniqueName: "read-back" })).sid!;
+    const alice = server.connectParticipant(room, "alice", { tracks: ["audio"] });
+    server.connectParticipant(room, "bob", { tracks: ["audio", "video"] });
+    expect(await client.getSubscribeRules(room, "alice")).toEqual({
+      participantSid: alice.sid,
+      roomSid: room,
+      rules: [{ type: "include", all: true }],
+      dateCreated: null,
+      dateUpdated: null,
+    });
+    expect((await client.listSubscribedTracks(room, alice.sid)).map((t) => t.kind).sort()).toEqual(["audio", "video"]);
+    await client.updateSubscribeRules(room, alice.sid, [{ type: "include", kind: "video", priority: "standard" }]);
+    expect((await client.getSubscribeRules(room, alice.sid)).rules).toEqual([{ type: "include", kind: "video", priority: "standard" }]);
+    const tracks = await client.listSubscribedTracks(room, "alice", { pageSize: 1 });
+    expect(tracks).toMatchObject([{ kind: "video", name: "video", participantSid: alice.sid, roomSid: room, enabled: true }]);
+  });
+
+  it.each<[string, unknown]>([
+    ["no rules", []],
+    ["21 rules", Array(21).fill({ type: "include", all: true })],
+    ["all: false", [{ type: "include", all: false }]],
+    ["all with a filter", [{ type: "include", all: true, kind: "audio" }]],
+    ["no filter", [{ type: "exclude" }]],
+    ["an unknown kind", [{ type: "include", kind: "screen" }]],
+    ["an unknown priority", [{ type: "include", priority: "urgent" }]],
+    ["an unknown type", [{ type: "allow", all: true }]],
+    ["an empty publisher", [{ type: "exclude", publisher: "" }]],
+    ["an unknown field", [{ type: "exclude", publisher: "bob", muted: true }]],
+  ])("refuses %s before sending anything (Twilio would answer 53215)", async (_what, rules) => {
+    const { client } = makeClient();
+    await expect(client.updateSubscribeRules("RM00000000000000000000000000000000", "alice", rules as SubscribeRule[])).rejects.toThrow(TypeError);
+    expect(server.requests).toEqual([]);
+  });
+
+  it("retried like the rest (it replaces the whole set, so a repeat is harmless); an absent participant is 20404", async () => {
+    const { client, sleeps } = makeClient();
+    const room = (await client.createRoom({ uniqueName: "retry-rules" })).sid!;
+    const alice = server.connectParticipant(room, "alice");
+    server.failNext({ kind: "status", status: 503, method: "POST", path: /\/SubscribeRules$/ });
+    server.failNext({ kind: "lose-response", method: "POST", path: /\/SubscribeRules$/ });
+    expect((await client.updateSubscribeRules(room, alice.sid, MUTE_BOB)).rules).toEqual(MUTE_BOB);
+    expect(outcomes("POST", `/v1/Rooms/${room}/Participants/${alice.sid}/SubscribeRules`)).toEqual([503, "lost", 200]);
+    expect(sleeps).toHaveLength(2);
+    expect(await rejection(client.updateSubscribeRules(room, "nobody", MUTE_BOB))).toMatchObject({ status: 404, code: 20404 });
+    expect(await rejection(client.getSubscribeRules(room, "PA00000000000000000000000000000000"))).toMatchObject({ status: 404, code: 20404, attempts: 1 });
   });
 });
 

@@ -91,6 +91,32 @@ describe("twilio-node's own client against the local server", () => {
     expect(gone.status).toBe("disconnected");
     expect(typeof gone.duration).toBe("number");
   });
+
+  it("sets and reads subscribe rules and lists subscribed tracks (its serialisation of Rules, our answers)", async () => {
+    const client = officialClient();
+    const room = await client.video.v1.rooms.create({ uniqueName: "subs" });
+    const alice = server.connectParticipant(room.sid, "alice", { tracks: ["audio", "video"] });
+    server.connectParticipant(room.sid, "bob", { tracks: ["audio", "video"] });
+    const participant = client.video.v1.rooms(room.sid).participants(alice.sid);
+    const fresh = await participant.subscribeRules.fetch();
+    expect(fresh.rules).toEqual([{ type: "include", all: true, publisher: null, track: null, kind: null, priority: null }]);
+    expect(fresh.dateCreated).toBeNull();
+    const updated = await participant.subscribeRules.update({
+      rules: [
+        { type: "include", all: true },
+        { type: "exclude", publisher: "bob", kind: "audio" },
+      ],
+    });
+    expect(updated.participantSid).toBe(alice.sid);
+    expect(updated.rules).toEqual([
+      { type: "include", all: true, publisher: null, track: null, kind: null, priority: null },
+      { type: "exclude", all: null, publisher: "bob", track: null, kind: "audio", priority: null },
+    ]);
+    expect(updated.dateCreated).toEqual(expect.any(Date));
+    const tracks = await participant.subscribedTracks.list();
+    expect(tracks.map((t) => t.kind)).toEqual(["video"]);
+    await expect(participant.subscribeRules.update({ rules: [] })).rejects.toMatchObject({ status: 400, code: 53215 });
+  });
 });
 
 describe("REST validation", () => {
@@ -136,6 +162,36 @@ describe("REST validation", () => {
   it("accepts the account sid + auth token as credentials too", async () => {
     const auth = "Basic " + Buffer.from(`${server.credentials.accountSid}:${server.credentials.authToken}`).toString("base64");
     expect((await api("GET", "/v1/Rooms", undefined, auth)).status).toBe(200);
+  });
+
+  it("listing rooms without Status gives the in-progress ones, as Twilio's spec says", async () => {
+    for (const name of ["a", "b", "c"]) await api("POST", "/v1/Rooms", { UniqueName: name });
+    await api("POST", "/v1/Rooms/b", { Status: "completed" });
+    const names = async (query: string) => (await api("GET", `/v1/Rooms${query}`)).body.rooms.map((r: { unique_name: string }) => r.unique_name);
+    expect(await names("")).toEqual(["c", "a"]);
+    expect(await names("?Status=in-progress")).toEqual(["c", "a"]);
+    expect(await names("?Status=completed")).toEqual(["b"]);
+    expect(await names("?UniqueName=b")).toEqual([]);
+  });
+
+  it("listing participants without Status: connected ones of an in-progress room, only disconnected ones of a completed room", async () => {
+    const room = (await api("POST", "/v1/Rooms", { UniqueName: "p" })).body.sid as string;
+    server.connectParticipant(room, "alice");
+    server.connectParticipant(room, "bob");
+    server.connectParticipant(room, "carol");
+    server.disconnectParticipant(room, "bob");
+    server.setReconnecting(room, "carol", true);
+    const identities = async (query: string) =>
+      (await api("GET", `/v1/Rooms/${room}/Participants${query}`)).body.participants.map(
+        (p: { identity: string; status: string }) => `${p.identity}:${p.status}`,
+      );
+    expect(await identities("")).toEqual(["alice:connected"]);
+    expect(await identities("?Status=disconnected")).toEqual(["bob:disconnected"]);
+    expect(await identities("?Status=reconnecting")).toEqual(["carol:reconnecting"]);
+    expect((await api("GET", `/v1/Rooms/${room}/Participants?Status=gone`)).body.code).toBe(53112);
+    await api("POST", `/v1/Rooms/${room}`, { Status: "completed" });
+    expect((await identities("")).sort()).toEqual(["alice:disconnected", "bob:disconnected", "carol:disconnected"]);
+    expect(await identities("?Status=connected")).toEqual([]);
   });
 
   it("list meta has Twilio's shape", async () => {
@@ -282,6 +338,201 @@ describe("status callbacks", () => {
   });
 });
 
+describe("Track Subscriptions: subscribe rules", () => {
+  /** A room with alice, bob and carol, each publishing audio and video. */
+  async function trio() {
+    const room = (await api("POST", "/v1/Rooms", { UniqueName: "t" })).body.sid as string;
+    const [alice, bob, carol] = ["alice", "bob", "carol"].map((who) => server.connectParticipant(room, who, { tracks: ["audio", "video"] }));
+    const setRules = (who: string, rules: unknown) => api("POST", `/v1/Rooms/${room}/Participants/${who}/SubscribeRules`, { Rules: JSON.stringify(rules) });
+    return { room, alice, bob, carol, setRules };
+  }
+  const everyone = (...who: string[]) => ({ audio: who, video: who, data: [] });
+
+  it("by default everyone receives everyone else (never themselves); the default reads back with null dates", async () => {
+    const { room, alice } = await trio();
+    expect(server.subscriptions(room)).toEqual({ alice: everyone("bob", "carol"), bob: everyone("alice", "carol"), carol: everyone("alice", "bob") });
+    const { status, body } = await api("GET", `/v1/Rooms/${room}/Participants/${alice.sid}/SubscribeRules`);
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      participant_sid: alice.sid,
+      room_sid: room,
+      date_created: null,
+      date_updated: null,
+      rules: [{ type: "include", all: true, publisher: null, track: null, kind: null, priority: null }],
+    });
+  });
+
+  it("muting bob for everyone: each other subscriber excludes bob's audio; bob's video still reaches them", async () => {
+    const { room, setRules } = await trio();
+    for (const who of ["alice", "carol"]) {
+      expect(
+        (
+          await setRules(who, [
+            { type: "include", all: true },
+            { type: "exclude", publisher: "bob", kind: "audio" },
+          ])
+        ).status,
+      ).toBe(200);
+    }
+    expect(server.subscriptions(room)).toEqual({
+      alice: { audio: ["carol"], video: ["bob", "carol"], data: [] },
+      bob: everyone("alice", "carol"),
+      carol: { audio: ["alice"], video: ["alice", "bob"], data: [] },
+    });
+    // Rules hold for tracks published later too.
+    server.publishTrack(room, "bob", { kind: "audio", name: "second-mic" });
+    expect(server.subscriptions(room).alice.audio).toEqual(["carol"]);
+  });
+
+  it("rules apply in order, the last match deciding; filters AND; publisher and track by name or sid; no match: not subscribed", async () => {
+    const { room, bob, setRules } = await trio();
+    const screen = server.publishTrack(room, "carol", { kind: "video", name: "screen", priority: "high" });
+    const received = async (rules: unknown) => {
+      expect((await setRules("alice", rules)).status).toBe(200);
+      return server.subscriptions(room).alice;
+    };
+    // A later include overrides an earlier exclude, and the other way round.
+    expect(
+      await received([
+        { type: "exclude", publisher: "bob" },
+        { type: "include", all: true },
+      ]),
+    ).toEqual(everyone("bob", "carol"));
+    expect(
+      await received([
+        { type: "include", all: true },
+        { type: "exclude", publisher: bob.sid },
+      ]),
+    ).toEqual(everyone("carol"));
+    // Only what an include matches.
+    expect(await received([{ type: "include", kind: "audio" }])).toEqual({ audio: ["bob", "carol"], video: [], data: [] });
+    expect(await received([{ type: "include", publisher: "carol", kind: "video" }])).toEqual({ audio: [], video: ["carol"], data: [] });
+    expect(await received([{ type: "include", priority: "high" }])).toEqual({ audio: [], video: ["carol"], data: [] });
+    expect(
+      await received([
+        { type: "include", all: true },
+        { type: "exclude", track: "video" },
+      ]),
+    ).toEqual({ audio: ["bob", "carol"], video: ["carol"], data: [] });
+    const tracks = (await api("GET", `/v1/Rooms/${room}/Participants/alice/SubscribedTracks`)).body.subscribed_tracks;
+    expect(tracks.map((t: { kind: string; name: string }) => `${t.kind}:${t.name}`).sort()).toEqual(["audio:audio", "audio:audio", "video:screen"]);
+    expect(
+      await received([
+        { type: "include", all: true },
+        { type: "exclude", track: screen.sid },
+      ]),
+    ).toEqual(everyone("bob", "carol"));
+    expect(await received([{ type: "exclude", all: true }])).toEqual({ audio: [], video: [], data: [] });
+  });
+
+  it("rules belong to the participant: whoever joins again is a new participant with the default rules", async () => {
+    const { room, setRules } = await trio();
+    await setRules("alice", [{ type: "exclude", all: true }]);
+    expect(server.subscriptions(room).alice).toEqual({ audio: [], video: [], data: [] });
+    server.setReconnecting(room, "alice", true);
+    expect(server.subscriptions(room).alice).toEqual({ audio: [], video: [], data: [] }); // kept while reconnecting
+    server.setReconnecting(room, "alice", false);
+    server.connectParticipant(room, "alice", { tracks: ["audio"] }); // a second connection: a new participant
+    expect(server.subscriptions(room).alice).toEqual(everyone("bob", "carol"));
+    expect(server.subscriptions(room).bob.audio).toEqual(["alice", "carol"]);
+  });
+
+  it.each([
+    ["missing", null],
+    ["not JSON", "[{"],
+    ["not an array", '{"type":"include","all":true}'],
+    ["empty", "[]"],
+    ["21 rules", JSON.stringify(Array(21).fill({ type: "include", all: true }))],
+    ["no type", '[{"all":true}]'],
+    ["a type other than include/exclude", '[{"type":"allow","all":true}]'],
+    ["all other than true", '[{"type":"include","all":false}]'],
+    ["all with another filter", '[{"type":"include","all":true,"kind":"audio"}]'],
+    ["an unknown kind", '[{"type":"include","kind":"screen"}]'],
+    ["an unknown priority", '[{"type":"include","priority":"urgent"}]'],
+    ["an unknown field", '[{"type":"include","kind":"audio","speaker":"bob"}]'],
+    ["no filter", '[{"type":"include"}]'],
+    ["an empty publisher", '[{"type":"include","publisher":""}]'],
+  ])("refuses rules that are %s: 400, 53215, rules unchanged, logged", async (_what, raw) => {
+    const { room, alice, setRules } = await trio();
+    await setRules("alice", [
+      { type: "include", all: true },
+      { type: "exclude", publisher: "bob" },
+    ]);
+    const { status, body } = await api("POST", `/v1/Rooms/${room}/Participants/alice/SubscribeRules`, raw === null ? {} : { Rules: raw });
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ code: 53215, more_info: "https://www.twilio.com/docs/errors/53215", status: 400 });
+    expect(server.subscriptions(room).alice.audio).toEqual(["carol"]);
+    expect(server.subscribeRulesLog.at(-1)).toEqual({
+      method: "POST",
+      roomSid: room,
+      roomName: "t",
+      participantSid: alice.sid,
+      identity: "alice",
+      rawRules: raw,
+      rules: null,
+      status: 400,
+      code: 53215,
+    });
+  });
+
+  it("accepts the rules as Twilio answers them (null fields), and 20 rules; logs each request", async () => {
+    const { room, alice, setRules } = await trio();
+    const nulls = { all: null, publisher: null, track: null, kind: null, priority: null };
+    expect(
+      (
+        await setRules("alice", [
+          { ...nulls, type: "include", all: true },
+          { ...nulls, type: "exclude", kind: "video" },
+        ])
+      ).status,
+    ).toBe(200);
+    expect((await setRules(alice.sid, Array(20).fill({ type: "include", all: true }))).status).toBe(200);
+    await api("GET", `/v1/Rooms/t/Participants/alice/SubscribeRules`);
+    expect(server.subscribeRulesLog.map((e) => [e.method, e.identity, e.status, e.rules?.length ?? null])).toEqual([
+      ["POST", "alice", 200, 2],
+      ["POST", "alice", 200, 20],
+      ["GET", "alice", 200, null],
+    ]);
+    expect(server.subscribeRulesLog[0].rules).toEqual([
+      { type: "include", all: true },
+      { type: "exclude", kind: "video" },
+    ]);
+    void room;
+  });
+
+  it("an unknown participant is 20404 (logged), a disconnected one is not resolved by identity", async () => {
+    const { room } = await trio();
+    server.disconnectParticipant(room, "bob");
+    expect((await api("GET", `/v1/Rooms/${room}/Participants/bob/SubscribeRules`)).body.code).toBe(20404);
+    expect((await api("POST", `/v1/Rooms/${room}/Participants/PA00000000000000000000000000000000/SubscribeRules`, { Rules: "[]" })).body.code).toBe(20404);
+    expect(server.subscribeRulesLog.map((e) => [e.method, e.participantSid, e.status, e.code])).toEqual([
+      ["GET", null, 404, 20404],
+      ["POST", null, 404, 20404],
+    ]);
+    expect(Object.keys(server.subscriptions(room))).toEqual(["alice", "carol"]);
+  });
+
+  it("publishing and unpublishing send track-added / track-removed callbacks; leaving removes the tracks", async () => {
+    const room = (await api("POST", "/v1/Rooms", { UniqueName: "tr", StatusCallback: "https://a.example/cb" })).body.sid as string;
+    server.connectParticipant(room, "alice", { tracks: ["audio"] });
+    server.publishTrack(room, "alice", "video");
+    expect(() => server.publishTrack(room, "alice", "video")).toThrow(/duplicated/);
+    server.unpublishTrack(room, "alice", "video");
+    server.disconnectParticipant(room, "alice");
+    const events = server.pendingCallbacks().map((c) => `${c.event}${c.params.TrackKind ? `:${c.params.TrackKind}` : ""}`);
+    expect(events).toEqual([
+      "room-created",
+      "participant-connected",
+      "track-added:audio",
+      "track-added:video",
+      "track-removed:video",
+      "track-removed:audio",
+      "participant-disconnected",
+    ]);
+    expect(server.findRoom(room)!.tracks.size).toBe(0);
+  });
+});
+
 describe("HTTP controls (/__local/) for tests running inside workerd", () => {
   afterEach(() => server.clearFaults());
 
@@ -301,6 +552,29 @@ describe("HTTP controls (/__local/) for tests running inside workerd", () => {
     const drained = (await (await fetch(`${server.url}/__local/callbacks`)).json()) as { callbacks: PendingCallback[] };
     expect(drained.callbacks.map((c) => c.event)).toEqual(["room-created", "participant-connected", "participant-disconnected"]);
     expect(((await (await fetch(`${server.url}/__local/callbacks`)).json()) as { callbacks: unknown[] }).callbacks).toEqual([]);
+  });
+
+  it("publishes tracks, marks reconnecting, reads subscriptions and the subscribe-rules log", async () => {
+    await api("POST", "/v1/Rooms", { UniqueName: "ctl" });
+    const local = async (path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}/__local/${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    expect((await local("rooms/ctl/participants", { identity: "alice", tracks: ["audio", { kind: "video", name: "cam" }] })).status).toBe(201);
+    await local("rooms/ctl/participants", { identity: "bob" });
+    expect((await local("rooms/ctl/participants/bob/tracks", { kind: "audio" })).body).toMatchObject({ kind: "audio", name: "audio" });
+    expect((await local("rooms/ctl/participants/bob/reconnecting", {})).body.status).toBe("reconnecting");
+    expect((await local("rooms/ctl/participants/bob/reconnecting", { reconnecting: false })).body.status).toBe("connected");
+    await api("POST", "/v1/Rooms/ctl/Participants/bob/SubscribeRules", { Rules: JSON.stringify([{ type: "include", kind: "video" }]) });
+    expect((await local("rooms/ctl/subscriptions")).body.subscriptions).toEqual({
+      alice: { audio: ["bob"], video: [], data: [] },
+      bob: { audio: [], video: ["alice"], data: [] },
+    });
+    expect((await local("rooms/ctl/participants/alice/tracks/cam/unpublish", {})).status).toBe(200);
+    expect((await local("rooms/ctl/subscriptions")).body.subscriptions.bob.video).toEqual([]);
+    expect((await local("subscribe-rules-log")).body.entries).toMatchObject([
+      { method: "POST", identity: "bob", status: 200, rules: [{ type: "include", kind: "video" }] },
+    ]);
   });
 
   it("injects faults over HTTP", async () => {

@@ -3,6 +3,7 @@
  * validateRequestWithBody, getExpectedTwilioSignature) on a table of good and tampered requests and on random ones.
  */
 import querystring from "node:querystring";
+import legacyVectors from "../fixtures/legacy-querystring.json";
 import fc from "fast-check";
 import twilio from "twilio";
 import { describe, expect, it } from "vitest";
@@ -356,7 +357,15 @@ const queryPiece = fc.oneof(
 );
 const queryString = fc.array(queryPiece, { maxLength: 14 }).map((parts) => parts.join(""));
 
-describe("legacy querystring port", () => {
+describe("legacy querystring re-encoding (node:querystring)", () => {
+  it("the shared vectors (test/fixtures/legacy-querystring.json, run inside workerd too) are Node's own answers", () => {
+    expect(legacyVectors.vectors.length).toBeGreaterThan(250);
+    for (const { query, legacy } of legacyVectors.vectors) {
+      expect(nodeLegacy(`https://h.example/p?${query}`), query).toBe(`https://h.example/p?${legacy}`);
+      expect(urlWithLegacyQuerystring(`https://h.example/p?${query}`), query).toBe(`https://h.example/p?${legacy}`);
+    }
+  });
+
   it("urlWithLegacyQuerystring equals node:querystring parse+stringify on arbitrary query strings", () => {
     fc.assert(
       fc.property(queryString, (qs) => {
