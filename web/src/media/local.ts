@@ -13,7 +13,7 @@
 import type { MediaGrant } from "../../../lib/protocol";
 import { debugLog } from "../lib/debug";
 import { isOfferer, lossBetween, parseMeshSignal, qualityLevel, type MeshSignal } from "./mesh";
-import { Emitter, type LocalTracks, type MediaEventListener, type MediaProviderClient, type RemoteTrack } from "./provider";
+import { Emitter, type LocalTracks, type MediaEventListener, type MediaProviderClient, type MediaTrack, type RemoteTrack } from "./provider";
 
 const log = debugLog("mesh");
 
@@ -81,6 +81,8 @@ export class LocalMeshProvider implements MediaProviderClient {
   private stream: MediaStream | null = null;
   private micOn = true;
   private camOn = true;
+  /** A shared screen, sent in the camera's place while set. */
+  private screen: MediaStreamTrack | null = null;
   private offSignal: (() => void) | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticks = 0;
@@ -151,14 +153,30 @@ export class LocalMeshProvider implements MediaProviderClient {
     const old = this.local;
     this.setLocal(localTracks);
     for (const peer of this.peers.values()) {
-      for (const sender of peer.pc.getSenders()) {
-        const kind = sender.track?.kind ?? null;
-        if (kind === "audio" && old.audio !== localTracks.audio) await sender.replaceTrack(localTracks.audio as MediaStreamTrack | null);
-        if (kind === "video" && old.video !== localTracks.video) await sender.replaceTrack(localTracks.video as MediaStreamTrack | null);
-      }
+      if (old.audio !== localTracks.audio) await this.sender(peer.pc, "audio")?.replaceTrack(localTracks.audio as MediaStreamTrack | null);
+      // While a screen is shared it keeps the video sender; the new camera takes over when the share stops.
+      if (old.video !== localTracks.video && !this.screen) await this.sender(peer.pc, "video")?.replaceTrack(localTracks.video as MediaStreamTrack | null);
     }
     this.setMicEnabled(this.micOn);
     this.setCameraEnabled(this.camOn);
+  }
+
+  async setScreenTrack(track: MediaTrack | null): Promise<void> {
+    this.screen = (track as unknown as MediaStreamTrack | null) ?? null;
+    const video = this.screen ?? (this.local.video as unknown as MediaStreamTrack | null);
+    for (const peer of this.peers.values()) {
+      try {
+        await this.sender(peer.pc, "video")?.replaceTrack(video);
+      } catch (e) {
+        log("screen track not sent to", peer.id, e);
+      }
+    }
+    this.broadcastState();
+  }
+
+  /** The sender of a kind: every peer connection has one audio and one video transceiver, sending or ready to. */
+  private sender(pc: RTCPeerConnection, kind: "audio" | "video"): RTCRtpSender | null {
+    return pc.getTransceivers().find((t) => t.receiver.track.kind === kind)?.sender ?? null;
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -176,9 +194,14 @@ export class LocalMeshProvider implements MediaProviderClient {
     if (!ok) log("signal not sent (socket down)", s.kind, "to", to);
   }
 
+  /** What peers are told about my media: microphone on, camera video sent, screen sent instead of the camera. */
+  private mediaState() {
+    return { mic: this.micOn, cam: this.camOn && this.local.video !== null, screen: this.screen !== null };
+  }
+
   private broadcastState() {
     if (!this.room) return;
-    for (const id of this.peers.keys()) this.signal(id, { kind: "state", room: this.room, mic: this.micOn, cam: this.camOn });
+    for (const id of this.peers.keys()) this.signal(id, { kind: "state", room: this.room, ...this.mediaState() });
   }
 
   /** Start talking to a roster member: offer if I am the offerer, otherwise ask them to offer. */
@@ -186,7 +209,7 @@ export class LocalMeshProvider implements MediaProviderClient {
     const self = this.opts.selfId();
     if (!self || !this.room) return;
     if (isOfferer(self, id)) void this.startOffer(id, null);
-    else this.signal(id, { kind: "hello", room: this.room, inst: this.inst, mic: this.micOn, cam: this.camOn });
+    else this.signal(id, { kind: "hello", room: this.room, inst: this.inst, ...this.mediaState() });
   }
 
   private newPeer(id: string, pcId: string, offerer: boolean, remoteInst: string | null): Peer {
@@ -250,16 +273,25 @@ export class LocalMeshProvider implements MediaProviderClient {
       log("renegotiating with", peer.id, peer.pc.connectionState);
       const self = this.opts.selfId();
       if (self && isOfferer(self, peer.id)) void this.startOffer(peer.id, peer.remoteInst);
-      else this.signal(peer.id, { kind: "hello", room: this.room, inst: this.inst, mic: this.micOn, cam: this.camOn });
+      else this.signal(peer.id, { kind: "hello", room: this.room, inst: this.inst, ...this.mediaState() });
     }, ms);
   }
 
+  /**
+   * My tracks on a new connection. A missing camera or microphone still gets a sending transceiver (with no track), so
+   * a screen shared later can take the video sender with replaceTrack, without renegotiating.
+   */
   private addLocalTracks(pc: RTCPeerConnection) {
     const stream = this.stream ?? new MediaStream();
     for (const kind of ["audio", "video"] as const) {
-      const t = this.local[kind] as unknown as MediaStreamTrack | null;
-      if (t && t.readyState !== "ended") pc.addTrack(t, stream);
-      else if (!pc.getTransceivers().some((x) => x.receiver.track.kind === kind)) pc.addTransceiver(kind, { direction: "recvonly" });
+      const local = (kind === "video" ? (this.screen ?? this.local.video) : this.local.audio) as unknown as MediaStreamTrack | null;
+      if (local && local.readyState !== "ended") {
+        pc.addTrack(local, stream);
+        continue;
+      }
+      const existing = pc.getTransceivers().find((x) => x.receiver.track.kind === kind);
+      if (existing) existing.direction = "sendrecv";
+      else pc.addTransceiver(kind, { direction: "sendrecv", streams: [stream] });
     }
   }
 
@@ -301,7 +333,7 @@ export class LocalMeshProvider implements MediaProviderClient {
       await this.gathered(peer);
       if (peer.closed) return;
       const sdp = peer.pc.localDescription?.sdp ?? offer.sdp ?? "";
-      this.signal(id, { kind: "offer", room, inst: this.inst, pc: pcId, sdp, mic: this.micOn, cam: this.camOn });
+      this.signal(id, { kind: "offer", room, inst: this.inst, pc: pcId, sdp, ...this.mediaState() });
       log("offer ->", id, pcId);
     } catch (e) {
       log("offer failed", id, e);
@@ -316,7 +348,7 @@ export class LocalMeshProvider implements MediaProviderClient {
     const peer = this.peers.get(from);
     switch (s.kind) {
       case "hello": {
-        this.remoteState(from, s.mic, s.cam);
+        this.remoteState(from, s.mic, s.cam, s.screen === true);
         if (!isOfferer(self, from)) return; // they should be offering; their watchdog will
         // They have just joined (or reloaded): an offer sent before that was dropped, so offer again, unless this very
         // instance already answered us (a duplicate hello).
@@ -331,7 +363,7 @@ export class LocalMeshProvider implements MediaProviderClient {
           return;
         }
         const p = this.newPeer(from, s.pc, false, s.inst);
-        this.remoteState(from, s.mic, s.cam);
+        this.remoteState(from, s.mic, s.cam, s.screen === true);
         try {
           await p.pc.setRemoteDescription({ type: "offer", sdp: s.sdp });
           if (p.closed) return;
@@ -344,7 +376,7 @@ export class LocalMeshProvider implements MediaProviderClient {
           await this.gathered(p);
           if (p.closed || !this.room) return;
           const sdp = p.pc.localDescription?.sdp ?? answer.sdp ?? "";
-          this.signal(from, { kind: "answer", room: this.room, inst: this.inst, pc: s.pc, sdp, mic: this.micOn, cam: this.camOn });
+          this.signal(from, { kind: "answer", room: this.room, inst: this.inst, pc: s.pc, sdp, ...this.mediaState() });
           log("answer ->", from, s.pc);
         } catch (e) {
           log("answering failed", from, e);
@@ -354,7 +386,7 @@ export class LocalMeshProvider implements MediaProviderClient {
       case "answer": {
         if (!peer || peer.pcId !== s.pc || peer.pc.signalingState !== "have-local-offer") return;
         peer.remoteInst = s.inst;
-        this.remoteState(from, s.mic, s.cam);
+        this.remoteState(from, s.mic, s.cam, s.screen === true);
         try {
           await peer.pc.setRemoteDescription({ type: "answer", sdp: s.sdp });
           peer.remoteSet = true;
@@ -372,7 +404,7 @@ export class LocalMeshProvider implements MediaProviderClient {
         return;
       }
       case "state":
-        this.remoteState(from, s.mic, s.cam);
+        this.remoteState(from, s.mic, s.cam, s.screen === true);
         return;
       case "bye":
         this.closePeer(from, false);
@@ -380,9 +412,10 @@ export class LocalMeshProvider implements MediaProviderClient {
     }
   }
 
-  private remoteState(id: string, mic: boolean, cam: boolean) {
+  private remoteState(id: string, mic: boolean, cam: boolean, screen = false) {
     this.emitter.emit({ type: "trackEnabled", participantId: id, kind: "audio", enabled: mic });
     this.emitter.emit({ type: "trackEnabled", participantId: id, kind: "video", enabled: cam });
+    this.emitter.emit({ type: "screenShare", participantId: id, sharing: screen });
   }
 
   private closePeer(id: string, sayBye: boolean) {
