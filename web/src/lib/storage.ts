@@ -11,6 +11,8 @@ export interface StoredSession {
   ticket: string;
   name?: string;
   role?: Role;
+  /** The session's title, for the list of this tab's sessions. */
+  title?: string;
   invite?: Invite;
   /** Chosen devices (deviceId) from the join screen. */
   audioDeviceId?: string | null;
@@ -47,4 +49,19 @@ export const storage = {
     if (cur) write(`mb.session.${sessionId}`, { ...cur, ...patch });
   },
   forgetSession: (sessionId: string) => write(`mb.session.${sessionId}`, null),
+  /** Every session this tab holds a ticket for (the server has no "my sessions" list yet). */
+  sessions: (): StoredSession[] => {
+    const out: StoredSession[] = [];
+    try {
+      for (let i = 0; i < sessionStorage.length; i++) {
+        const key = sessionStorage.key(i);
+        if (!key?.startsWith("mb.session.")) continue;
+        const s = read<StoredSession>(key);
+        if (s?.sessionId) out.push(s);
+      }
+    } catch {
+      /* storage disabled */
+    }
+    return out;
+  },
 };

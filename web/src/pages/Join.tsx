@@ -1,7 +1,8 @@
 import { createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { Card, createAction, ErrorText } from "../components/common";
 import { LocalVideo } from "../components/video";
-import { api } from "../lib/api";
+import { api, ApiError } from "../lib/api";
+import { DAMAGED_INVITE, inviteLooksIntact, MISSING_INVITE } from "../lib/room";
 import { navigate } from "../lib/router";
 import { storage } from "../lib/storage";
 import { acquireMedia, listDevices, stopTracks } from "../media/devices";
@@ -36,6 +37,11 @@ export default function Join(props: { sessionId: string; invite: string | null }
   const [camOn, setCamOn] = createSignal(true);
   const [starting, setStarting] = createSignal(true);
   const join = createAction();
+  // Without an invite only the session's creator (signed in) may join; a link cut short or edited fails here already.
+  const blocked = (): string | null => {
+    if (!props.invite) return user ? null : MISSING_INVITE;
+    return inviteLooksIntact(props.invite) ? null : DAMAGED_INVITE;
+  };
 
   const deviceIdOf = (t: LocalTracks["audio"]) => ((t as MediaStreamTrack | null)?.getSettings().deviceId as string | undefined) ?? null;
 
@@ -69,13 +75,16 @@ export default function Join(props: { sessionId: string; invite: string | null }
       join.setError("Please enter your name.");
       return;
     }
-    if (!props.invite && !user) {
-      join.setError("This link is missing its invitation. Ask the facilitator for a new link.");
-      return;
-    }
-    const res = await join.run(() =>
-      api.join(props.sessionId, props.invite ? { invite: props.invite, name: n } : { name: n }, props.invite ? null : user?.token),
-    );
+    if (blocked()) return join.setError(blocked());
+    const res = await join.run(async () => {
+      try {
+        return await api.join(props.sessionId, props.invite ? { invite: props.invite, name: n } : { name: n }, props.invite ? null : user?.token);
+      } catch (e) {
+        // With an invite and no sign-in sent, "unauthenticated" can only mean the invite itself did not check out.
+        if (props.invite && e instanceof ApiError && e.code === "UNAUTHENTICATED") throw new Error(DAMAGED_INVITE);
+        throw e;
+      }
+    });
     if (!res) return;
     const role = ticketRole(res.ticket);
     storage.setSession({
@@ -96,12 +105,14 @@ export default function Join(props: { sessionId: string; invite: string | null }
   }
 
   return (
-    <main id="main" class="narrow">
+    <main id="main" class="narrow page">
       <h1>Join the session</h1>
-      <Show when={!props.invite && !user}>
-        <div class="banner warn" role="alert">
-          This link is missing its invitation. Ask the facilitator for a new link.
-        </div>
+      <Show when={blocked()}>
+        {(why) => (
+          <div class="banner warn" role="alert" data-testid="invite-problem">
+            {why()}
+          </div>
+        )}
       </Show>
       <Card title="Check your camera and microphone">
         <div class="tile preview mb">
@@ -204,9 +215,19 @@ export default function Join(props: { sessionId: string; invite: string | null }
               required
             />
           </div>
-          <button type="submit" disabled={join.pending()} data-testid="join-submit">
+          <button
+            type="submit"
+            disabled={join.pending() || blocked() !== null}
+            aria-describedby={blocked() ? "join-blocked" : undefined}
+            data-testid="join-submit"
+          >
             {join.pending() ? "Joining…" : "Join"}
           </button>
+          <Show when={blocked()}>
+            <p id="join-blocked" class="hint">
+              Joining needs a working invite link.
+            </p>
+          </Show>
           <ErrorText error={join.error()} id="join-error" testid="join-error" />
         </form>
       </Card>
