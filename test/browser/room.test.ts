@@ -10,6 +10,7 @@
  * - The breakout manager: a person moved by drag and drop and another by keyboard (Move menu: arrows + Enter), a room
  *   renamed in place; the round warning shows in a round that warned and not in the next one; the create form keeps
  *   its values after a round that ended by itself; "Return to main room" asks first.
+ * - Screen share: a client shares, everyone else decodes the screen in the large tile, then the camera again.
  * - The end: a link to the report; the report page with attendance, minutes per room and a CSV download.
  * - A damaged or missing invite says so and keeps the join button off; an operator lands on monitoring.
  *
@@ -29,6 +30,7 @@ import {
   newPerson,
   participantJoins,
   pollUntil,
+  remoteVideos,
   screenshot,
   sleep,
   waitForCount,
@@ -161,6 +163,12 @@ describe("the meeting room", () => {
     );
     await expectTilesVisible(page, "the console at 1366×860", 5);
     await expectControlBarVisible(page, "the console at 1366×860");
+    // The fake microphones beep: someone is shown speaking (a ring on their tile).
+    await pollUntil(
+      () => page.locator('[data-testid="remote-tile"].speaking').count(),
+      (n) => n > 0,
+      { timeoutMs: 15_000, what: "a speaking ring on a tile" },
+    );
     await shot(page, "03-console-gallery-five-tiles");
 
     // A panel beside the gallery: the gallery shrinks, every tile still in view and uncovered.
@@ -204,6 +212,38 @@ describe("the meeting room", () => {
     await shot(page, "07-console-speaker-view-pinned");
     await page.getByTestId("layout-toggle").click();
     await page.locator('[data-testid="video-grid"][data-view="gallery"]').waitFor();
+    await page.getByTestId(`tile-options-${idOf.get(clients[1])}`).click();
+    await page.getByTestId("tile-unpin").click();
+
+    // Screen share (local mode: the screen takes the camera's place in the mesh): Ben shares; the others decode his
+    // screen (the fake screen is 1280×720, his camera 320×180) in the large tile; then he stops.
+    const ben = clients[1];
+    const benId = idOf.get(ben)!;
+    await ben.page.getByTestId("toggle-share").click();
+    await ben.page.getByTestId("sharing-notice").waitFor();
+    for (const p of [fac, clients[0], clients[2]]) {
+      await p.page.locator(`.tile.featured.screen[data-member-id="${benId}"]`).waitFor({ timeout: 20_000 });
+      const size = await pollUntil(
+        async () => (await remoteVideos(p.page))[benId],
+        (v) => !!v && v.width >= 1280,
+        { timeoutMs: 30_000, what: `${p.name} decoding Ben's screen` },
+      );
+      expect(size.height).toBeGreaterThanOrEqual(720);
+    }
+    const before = (await remoteVideos(page))[benId].frames;
+    await sleep(1_500);
+    expect((await remoteVideos(page))[benId].frames, "Ben's screen keeps decoding").toBeGreaterThan(before);
+    await shot(page, "08-console-screen-share");
+    await shot(clients[0].page, "08-phone-screen-share");
+    await ben.page.getByTestId("toggle-share").click();
+    await waitForCount(ben.page.getByTestId("sharing-notice"), 0);
+    await pollUntil(
+      async () => (await remoteVideos(page))[benId],
+      (v) => !!v && v.width === 320,
+      { timeoutMs: 30_000, what: "Ben's camera back after the share" },
+    );
+    await page.getByTestId("layout-toggle").click();
+    await page.locator('[data-testid="video-grid"][data-view="gallery"]').waitFor();
     for (const p of everyone) expect(p.errors, `${p.name}'s page errors`).toEqual([]);
   }, 300_000);
 
@@ -220,7 +260,7 @@ describe("the meeting room", () => {
     await page.getByTestId("rooms-mode").selectOption("manual");
     await page.getByTestId("rooms-duration").fill("0.5");
     await page.getByTestId("rooms-countdown").fill("5");
-    await shot(page, "08-breakouts-create-form");
+    await shot(page, "09-breakouts-create-form");
     await page.getByTestId("create-rooms-submit").click();
     await page.getByTestId("open-rooms").waitFor();
     const columns = page.locator('[data-testid="room-column"]');
@@ -255,7 +295,7 @@ describe("the meeting room", () => {
     await page.keyboard.press("Enter");
     await waitForText(page.locator(`[id="col-${room1}"] > span`).first(), "Garden");
     await expectTilesVisible(page, "the console while preparing rooms", 5);
-    await shot(page, "09-breakouts-planned");
+    await shot(page, "10-breakouts-planned");
 
     await page.getByTestId("open-rooms").click();
     await waitForText(page.getByTestId("session-phase"), "Breakout rooms open");
@@ -270,8 +310,8 @@ describe("the meeting room", () => {
     ]);
     // The round warned at once: the banner shows in the rooms.
     for (const c of clients) await c.page.getByTestId("round-warning").waitFor({ timeout: 15_000 });
-    await shot(ana.page, "10-phone-breakout-round-warning");
-    await shot(page, "10-console-rooms-open");
+    await shot(ana.page, "11-phone-breakout-round-warning");
+    await shot(page, "11-console-rooms-open");
 
     // The round ends by itself: 30 s, then the 5 s countdown (no warning banner during the countdown).
     await ana.page.getByTestId("countdown-banner").waitFor({ timeout: 45_000 });
@@ -292,13 +332,13 @@ describe("the meeting room", () => {
     for (const c of clients) await waitForText(c.page.getByTestId("round-timer"), /[89]:\d\d left/, { timeoutMs: 20_000 });
     await sleep(2_000);
     for (const c of clients) expect(await c.page.getByTestId("round-warning").count(), `${c.name}: no warning in round 2`).toBe(0);
-    await shot(ben.page, "11-breakout-round-2-no-warning");
+    await shot(ben.page, "12-breakout-round-2-no-warning");
 
     // "Return to main room" asks first: staying keeps Ana in her room; confirming brings her to the main room.
     await ana.page.getByTestId("more").click();
     await ana.page.getByTestId("return-to-main-menu").click();
     await ana.page.getByTestId("return-dialog").waitFor();
-    await shot(ana.page, "12-phone-return-confirmation");
+    await shot(ana.page, "13-phone-return-confirmation");
     await ana.page.keyboard.press("Escape");
     await sleep(500);
     expect(await ana.page.getByTestId("room-name").textContent()).not.toBe("Main room");
@@ -318,7 +358,7 @@ describe("the meeting room", () => {
     const page = fac.page;
     await page.getByTestId("end-session").click();
     await page.getByTestId("end-dialog").waitFor();
-    await shot(page, "13-end-confirmation");
+    await shot(page, "14-end-confirmation");
     await page.getByTestId("end-session-confirm").click();
     await page.getByTestId("session-ended").waitFor();
     expect((await page.getByTestId("session-ended").textContent()) ?? "").not.toMatch(/\$|cost/i);
@@ -328,7 +368,7 @@ describe("the meeting room", () => {
     expect(await page.locator('[data-testid="report-attendance"] tbody tr').count()).toBe(5);
     // Main room plus the four rooms of two rounds.
     expect(await page.locator('[data-testid="report-rooms"] tbody tr').count()).toBe(5);
-    await shot(page, "14-report");
+    await shot(page, "15-report");
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("report-csv").click()]);
     const file = path.join(SHOTS, "report.csv");
     await download.saveAs(file);
@@ -353,7 +393,7 @@ describe("the meeting room", () => {
       await p.goto(`/join/${sessionId}`);
       await waitForText(p.getByTestId("invite-problem"), /no invitation/);
       expect(await p.getByTestId("join-submit").isDisabled()).toBe(true);
-      await shot(p, "15-join-no-invite");
+      await shot(p, "16-join-no-invite");
       // Well-formed but tampered with: the server refuses it, and the page says the link is damaged.
       const [h, payload, sig] = token.split(".");
       const forged = `${h}.${payload}.${sig.slice(0, -4)}${sig.slice(-4) === "AAAA" ? "BBBB" : "AAAA"}`;
@@ -361,7 +401,7 @@ describe("the meeting room", () => {
       await p.getByTestId("join-name").fill("Eve");
       await p.getByTestId("join-submit").click();
       await waitForText(p.getByTestId("join-error"), "This invite link is damaged or incomplete. Ask the facilitator to send it again.");
-      await shot(p, "16-join-tampered-invite");
+      await shot(p, "17-join-tampered-invite");
 
       // An operator signs in on the home page and lands on monitoring; the header links to it.
       await p.goto("/");

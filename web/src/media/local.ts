@@ -21,6 +21,9 @@ const SPEAKING_LEVEL = 0.03;
 const QUALITY_EVERY_TICKS = 10;
 /** A peer not connected after this long is renegotiated. */
 const CONNECT_WATCHDOG_MS = 10_000;
+/** Connections that are done are closed this long after (and this far apart): see retire(). */
+const RETIRE_AFTER_MS = 2_500;
+const RETIRE_GAP_MS = 200;
 
 export interface LocalMeshOptions {
   /** My member id (the signalling address). */
@@ -46,6 +49,9 @@ interface Peer {
   closed: boolean;
   /** Candidates go out one by one only when gathering outlived the wait (otherwise they ride in the SDP). */
   trickle: boolean;
+  /** The description this side sent for pcId (offer or answer), to send again instead of starting over. */
+  sentSdp: string | null;
+  createdAt: number;
 }
 
 function randomId(): string {
@@ -229,6 +235,8 @@ export class LocalMeshProvider implements MediaProviderClient {
       lastLoss: null,
       closed: false,
       trickle: false,
+      sentSdp: null,
+      createdAt: Date.now(),
     };
     this.peers.set(id, peer);
     pc.onicecandidate = (e) => {
@@ -333,6 +341,7 @@ export class LocalMeshProvider implements MediaProviderClient {
       await this.gathered(peer);
       if (peer.closed) return;
       const sdp = peer.pc.localDescription?.sdp ?? offer.sdp ?? "";
+      peer.sentSdp = sdp;
       this.signal(id, { kind: "offer", room, inst: this.inst, pc: pcId, sdp, ...this.mediaState() });
       log("offer ->", id, pcId);
     } catch (e) {
@@ -353,13 +362,27 @@ export class LocalMeshProvider implements MediaProviderClient {
         // They have just joined (or reloaded): an offer sent before that was dropped, so offer again, unless this very
         // instance already answered us (a duplicate hello).
         const answered = peer && !peer.closed && peer.remoteInst === s.inst && peer.remoteSet && peer.pc.connectionState !== "failed";
-        if (!answered) void this.startOffer(from, s.inst);
+        if (answered) return;
+        // An offer of ours is still waiting for its answer (both of us moved at once: it went out before they were in
+        // the room, or it is still gathering). Starting over would throw away the gathering and make them answer
+        // twice: send the same offer again (they ignore a copy they already answered), or let it go out when ready.
+        if (peer && !peer.closed && peer.offerer && !peer.remoteSet && peer.pc.signalingState === "have-local-offer" && Date.now() - peer.createdAt < 8_000) {
+          peer.remoteInst = s.inst;
+          if (peer.sentSdp) this.signal(from, { kind: "offer", room: this.room, inst: this.inst, pc: peer.pcId, sdp: peer.sentSdp, ...this.mediaState() });
+          return;
+        }
+        void this.startOffer(from, s.inst);
         return;
       }
       case "offer": {
         if (isOfferer(self, from)) {
           // Should not happen (they are not the offerer); ask them to wait for ours.
           log("unexpected offer from", from);
+          return;
+        }
+        // A copy of an offer this side already took (the offerer sent it again after our hello): answer again, once.
+        if (peer && !peer.closed && peer.pcId === s.pc) {
+          if (peer.sentSdp) this.signal(from, { kind: "answer", room: this.room, inst: this.inst, pc: s.pc, sdp: peer.sentSdp, ...this.mediaState() });
           return;
         }
         const p = this.newPeer(from, s.pc, false, s.inst);
@@ -376,6 +399,7 @@ export class LocalMeshProvider implements MediaProviderClient {
           await this.gathered(p);
           if (p.closed || !this.room) return;
           const sdp = p.pc.localDescription?.sdp ?? answer.sdp ?? "";
+          p.sentSdp = sdp;
           this.signal(from, { kind: "answer", room: this.room, inst: this.inst, pc: s.pc, sdp, ...this.mediaState() });
           log("answer ->", from, s.pc);
         } catch (e) {
@@ -425,11 +449,7 @@ export class LocalMeshProvider implements MediaProviderClient {
     this.peers.delete(id);
     if (peer.watchdog) clearTimeout(peer.watchdog);
     if (sayBye && this.room) this.signal(id, { kind: "bye", room: this.room });
-    try {
-      peer.pc.close();
-    } catch {
-      /* already closed */
-    }
+    this.retire(peer.pc);
     for (const t of peer.tracks.values()) this.emitter.emit({ type: "trackUnsubscribed", participantId: id, track: t });
     if (peer.announced) this.emitter.emit({ type: "participantLeft", participantId: id });
     if (this.speaker === id) {
@@ -438,11 +458,59 @@ export class LocalMeshProvider implements MediaProviderClient {
     }
   }
 
+  /**
+   * RTCPeerConnection.close() blocks the page for a good while in Chromium (about 200 ms per connection with video on
+   * a busy machine: measured, test/browser/open-rooms-timing.test.ts). On a room change the old room's connections
+   * were closed first, one after the other, and the new room's waited behind them. Now a connection that is done
+   * stops sending at once and is closed in the background, one at a time, once the new room had time to connect.
+   */
+  private readonly retiring: RTCPeerConnection[] = [];
+  private retireTimer: ReturnType<typeof setTimeout> | null = null;
+
+  private retire(pc: RTCPeerConnection) {
+    pc.onicecandidate = null;
+    pc.ontrack = null;
+    pc.onconnectionstatechange = null;
+    for (const sender of pc.getSenders()) if (sender.track) void sender.replaceTrack(null).catch(() => {});
+    this.retiring.push(pc);
+    if (!this.retireTimer) this.retireTimer = setTimeout(() => this.closeRetired(), RETIRE_AFTER_MS);
+  }
+
+  private closeRetired() {
+    this.retireTimer = null;
+    const pc = this.retiring.shift();
+    if (!pc) return;
+    try {
+      pc.close();
+    } catch {
+      /* already closed */
+    }
+    if (this.retiring.length > 0) this.retireTimer = setTimeout(() => this.closeRetired(), RETIRE_GAP_MS);
+  }
+
+  /** The loudest audio level (0..1) a peer sent in the last 1.5 s (a source that fell silent keeps its last level). */
+  private audioLevel(peer: Peer): number {
+    let level = 0;
+    for (const r of peer.pc.getReceivers()) {
+      if (r.track.kind !== "audio" || typeof r.getSynchronizationSources !== "function") continue;
+      for (const src of r.getSynchronizationSources()) {
+        // The timestamp is on the performance clock in today's browsers, on the epoch clock in older ones.
+        const age = src.timestamp > 1e12 ? Date.now() - src.timestamp : performance.now() - src.timestamp;
+        if (typeof src.audioLevel === "number" && age < 1500) level = Math.max(level, src.audioLevel);
+      }
+    }
+    return level;
+  }
+
   private closeAll(sayBye: boolean) {
     for (const id of [...this.peers.keys()]) this.closePeer(id, sayBye);
   }
 
-  /** Every second: who is speaking; every 10 s: connection quality per peer and for me. */
+  /**
+   * Every second: who is speaking; every 10 s: connection quality per peer and for me. Speaking comes from the
+   * receivers' synchronization sources (the last packet's audio level, no stats report); a full getStats() per peer
+   * every second was a good share of a busy page's CPU and is only taken for quality.
+   */
   private async tick() {
     if (!this.room) return;
     this.ticks++;
@@ -450,6 +518,10 @@ export class LocalMeshProvider implements MediaProviderClient {
     let loudest: { id: string; level: number } | null = null;
     const levels: number[] = [];
     for (const peer of [...this.peers.values()]) {
+      if (peer.closed) continue;
+      const audioLevel = this.audioLevel(peer);
+      if (audioLevel > SPEAKING_LEVEL && (!loudest || audioLevel > loudest.level)) loudest = { id: peer.id, level: audioLevel };
+      if (!withQuality) continue;
       let stats: RTCStatsReport;
       try {
         stats = await peer.pc.getStats();
@@ -457,27 +529,22 @@ export class LocalMeshProvider implements MediaProviderClient {
         continue;
       }
       if (peer.closed) continue;
-      let audioLevel = 0;
       let rtt: number | null = null;
       let lost = 0;
       let received = 0;
       stats.forEach((r: Record<string, unknown> & { type: string }) => {
         if (r.type === "inbound-rtp") {
-          if (r.kind === "audio" && typeof r.audioLevel === "number") audioLevel = Math.max(audioLevel, r.audioLevel);
           lost += typeof r.packetsLost === "number" ? r.packetsLost : 0;
           received += typeof r.packetsReceived === "number" ? r.packetsReceived : 0;
         } else if (r.type === "candidate-pair" && r.state === "succeeded" && r.nominated && typeof r.currentRoundTripTime === "number") {
           rtt = r.currentRoundTripTime;
         }
       });
-      if (audioLevel > SPEAKING_LEVEL && (!loudest || audioLevel > loudest.level)) loudest = { id: peer.id, level: audioLevel };
-      if (withQuality) {
-        const loss = lossBetween(peer.lastLoss, { lost, received });
-        peer.lastLoss = { lost, received };
-        const level = qualityLevel({ connected: peer.pc.connectionState === "connected", rttSeconds: rtt, lossFraction: loss });
-        levels.push(level);
-        this.emitter.emit({ type: "networkQuality", participantId: peer.id, level, local: false });
-      }
+      const loss = lossBetween(peer.lastLoss, { lost, received });
+      peer.lastLoss = { lost, received };
+      const level = qualityLevel({ connected: peer.pc.connectionState === "connected", rttSeconds: rtt, lossFraction: loss });
+      levels.push(level);
+      this.emitter.emit({ type: "networkQuality", participantId: peer.id, level, local: false });
     }
     const current = loudest as { id: string; level: number } | null;
     if (current && current.id !== this.speaker) {

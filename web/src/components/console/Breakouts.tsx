@@ -340,7 +340,7 @@ function RoundControls(props: { client: SessionClient; staff: StaffState; now: n
           >
             <div class="field compact">
               <label for="extend-by" class="small">
-                Add time
+                {round()?.endsAt ? "Add time" : "Set a time limit"}
               </label>
               <select id="extend-by" value={extendBy()} onChange={(e) => setExtendBy(e.currentTarget.value)}>
                 <option value="60">1 minute</option>
@@ -349,7 +349,7 @@ function RoundControls(props: { client: SessionClient; staff: StaffState; now: n
               </select>
             </div>
             <button type="submit" class="secondary small" disabled={extend.pending()} data-testid="extend-round">
-              Extend
+              {round()?.endsAt ? "Extend" : "Set"}
             </button>
           </form>
           <form

@@ -53,8 +53,10 @@ export function ControlBarLayout(props: { info?: JSX.Element; center: JSX.Elemen
 }
 
 /** The time of day, as meeting apps show it beside the controls. */
+const TIME_OF_DAY = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+
 function Clock() {
-  const fmt = () => new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const fmt = () => TIME_OF_DAY.format(new Date());
   const [t, setT] = createSignal(fmt());
   const timer = setInterval(() => setT(fmt()), 15_000);
   onCleanup(() => clearInterval(timer));
