@@ -105,7 +105,7 @@ async function timeline(page: Page): Promise<{ t: number; kind: string; detail?:
   return page.evaluate(() => (globalThis as any).__mbTimeline ?? []);
 }
 
-function after(events: { t: number; kind: string }[], t0: number, kind: string, last = false): number | null {
+function sinceClick(events: { t: number; kind: string }[], t0: number, kind: string, last = false): number | null {
   const hits = events.filter((e) => e.t >= t0 && e.kind === kind);
   if (hits.length === 0) return null;
   return (last ? hits[hits.length - 1] : hits[0]).t - t0;
@@ -190,24 +190,24 @@ describe("Open rooms → room-mates' video playing (five pages, a measurement)",
       // two busy cores takes a good part of a second that no person would count).
       const facEvents = await timeline(page);
       const t0 = facEvents.filter((e) => e.kind === "click" && e.detail === "open-rooms" && e.t >= before).at(-1)?.t ?? before;
-      const sentAt = after(facEvents, t0, "command-sent");
-      const ackAt = after(facEvents, t0, "ack");
+      const sentAt = sinceClick(facEvents, t0, "command-sent");
+      const ackAt = sinceClick(facEvents, t0, "ack");
       const perClient: Breakdown[] = [];
       for (const [i, c] of clients.entries()) {
         const ev = await timeline(c.page);
         perClient.push({
           client: c.name,
-          viewMs: after(ev, t0, "view"),
+          viewMs: sinceClick(ev, t0, "view"),
           seqs: ev
             .filter((e) => e.t >= t0 && (e.kind === "view" || e.kind === "placement"))
             .slice(0, 4)
             .map((e) => `${e.kind}:${(e.detail ?? "").split(" ")[0]}@${e.t - t0}`)
             .join(" "),
-          placementMs: after(ev, t0, "placement"),
-          firstSignalOutMs: after(ev, t0, "signal-out"),
-          pcCreatedMs: after(ev, t0, "pc-new", true),
-          pcConnectedMs: after(ev, t0, "pc-connected", true),
-          trackMs: after(ev, t0, "pc-track", true),
+          placementMs: sinceClick(ev, t0, "placement"),
+          firstSignalOutMs: sinceClick(ev, t0, "signal-out"),
+          pcCreatedMs: sinceClick(ev, t0, "pc-new", true),
+          pcConnectedMs: sinceClick(ev, t0, "pc-connected", true),
+          trackMs: sinceClick(ev, t0, "pc-track", true),
           // From the click to the poll that saw 3 new frames from every room-mate (100 ms polling).
           playingMs: clicked + reports[i].tookMs - t0,
         });
