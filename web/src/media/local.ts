@@ -54,6 +54,11 @@ interface Peer {
   createdAt: number;
 }
 
+/** After the first UDP host candidate, wait this long for the others of that burst (they come within a few ms). */
+const UDP_GRACE_MS = 25;
+
+const isUdp = (c: RTCIceCandidate) => (c.protocol ?? (/ udp /i.test(c.candidate) ? "udp" : "tcp")) === "udp";
+
 function randomId(): string {
   return crypto.randomUUID().slice(0, 8);
 }
@@ -143,16 +148,20 @@ export class LocalMeshProvider implements MediaProviderClient {
     if (had) this.emitter.emit({ type: "disconnected", code: null, reason: "local" });
   }
 
+  // Peers hear of a change only (joining a room tells them in hello/offer/answer): a state frame per peer on every
+  // room change queued in front of the offers.
   setMicEnabled(enabled: boolean): void {
+    const changed = this.micOn !== enabled;
     this.micOn = enabled;
     if (this.local.audio) this.local.audio.enabled = enabled;
-    this.broadcastState();
+    if (changed) this.broadcastState();
   }
 
   setCameraEnabled(enabled: boolean): void {
+    const changed = this.camOn !== enabled;
     this.camOn = enabled;
     if (this.local.video) this.local.video.enabled = enabled;
-    this.broadcastState();
+    if (changed) this.broadcastState();
   }
 
   async replaceLocalTracks(localTracks: LocalTracks): Promise<void> {
@@ -165,6 +174,8 @@ export class LocalMeshProvider implements MediaProviderClient {
     }
     this.setMicEnabled(this.micOn);
     this.setCameraEnabled(this.camOn);
+    // A camera that appeared or went away changes what peers are told.
+    this.broadcastState();
   }
 
   async setScreenTrack(track: MediaTrack | null): Promise<void> {
@@ -220,7 +231,8 @@ export class LocalMeshProvider implements MediaProviderClient {
 
   private newPeer(id: string, pcId: string, offerer: boolean, remoteInst: string | null): Peer {
     this.closePeer(id, false);
-    const pc = new RTCPeerConnection(this.opts.rtcConfig ?? { iceServers: [] });
+    // One transport for audio and video (max-bundle): half the candidates, one ICE check instead of two.
+    const pc = new RTCPeerConnection(this.opts.rtcConfig ?? { iceServers: [], bundlePolicy: "max-bundle" });
     const peer: Peer = {
       id,
       pc,
@@ -240,7 +252,7 @@ export class LocalMeshProvider implements MediaProviderClient {
     };
     this.peers.set(id, peer);
     pc.onicecandidate = (e) => {
-      if (e.candidate && peer.trickle && this.room && !peer.closed)
+      if (e.candidate && isUdp(e.candidate) && peer.trickle && this.room && !peer.closed)
         this.signal(id, { kind: "candidate", room: this.room, pc: pcId, candidate: e.candidate.toJSON() as Record<string, unknown> });
     };
     pc.ontrack = (e) => {
@@ -304,27 +316,33 @@ export class LocalMeshProvider implements MediaProviderClient {
   }
 
   /**
-   * Wait (briefly) for ICE gathering so the description carries every candidate: one signal per offer/answer instead
-   * of a burst of candidates (host candidates only, no STUN: gathering takes milliseconds). If it takes longer, the
-   * rest are trickled.
+   * Wait (briefly) for ICE gathering so the description carries the candidates: one signal per offer/answer instead
+   * of a burst of candidates (host candidates only, no STUN). The UDP host candidates come within milliseconds;
+   * "complete" waits for the TCP ones, which come 100-300 ms later and never connect two browsers (active TCP, port
+   * 9). So the description goes out shortly after the first UDP candidate, and anything later is trickled (UDP only).
    */
   private gathered(peer: Peer, ms = 1500): Promise<void> {
     const pc = peer.pc;
     if (pc.iceGatheringState === "complete") return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
+      let grace: ReturnType<typeof setTimeout> | null = null;
+      const done = (trickleRest: boolean) => {
         clearTimeout(timer);
+        if (grace) clearTimeout(grace);
         pc.removeEventListener("icegatheringstatechange", onChange);
+        pc.removeEventListener("icecandidate", onCandidate);
+        if (trickleRest && pc.iceGatheringState !== "complete") peer.trickle = true;
         resolve();
       };
       const onChange = () => {
-        if (pc.iceGatheringState === "complete") done();
+        if (pc.iceGatheringState === "complete") done(false);
       };
-      const timer = setTimeout(() => {
-        peer.trickle = true;
-        done();
-      }, ms);
+      const onCandidate = (e: RTCPeerConnectionIceEvent) => {
+        if (!grace && e.candidate && isUdp(e.candidate)) grace = setTimeout(() => done(true), UDP_GRACE_MS);
+      };
+      const timer = setTimeout(() => done(true), ms);
       pc.addEventListener("icegatheringstatechange", onChange);
+      pc.addEventListener("icecandidate", onCandidate);
     });
   }
 
