@@ -141,6 +141,8 @@ describe("the meeting room", () => {
     await waitForText(page.getByTestId("waiting-notice"), "4 people are waiting", { contains: true });
     expect(await page.getByTestId("waiting-notice").count()).toBe(1);
     await shot(page, "02-waiting-grouped-notice");
+    await clients[0].page.getByTestId("waiting-room").waitFor();
+    await shot(clients[0].page, "02-phone-waiting-room");
     await page.getByTestId("waiting-admit-all").click();
     for (const c of clients) await c.page.getByTestId("participant-room").waitFor();
     await waitForCount(page.getByTestId("waiting-notice"), 0);

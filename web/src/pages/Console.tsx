@@ -412,7 +412,7 @@ function Console(props: { stored: StoredSession }) {
                           when={isFacilitator()}
                           fallback={<ControlButton icon="leave" label="Leave" tone="danger" onClick={() => setConfirmEnd(true)} testid="leave" />}
                         >
-                          <ControlButton icon="leave" label="End" tone="danger" onClick={() => setConfirmEnd(true)} testid="end-session" />
+                          <ControlButton icon="leave" label="End session" tone="danger" onClick={() => setConfirmEnd(true)} testid="end-session" />
                         </Show>
                       </>
                     }

@@ -1,5 +1,6 @@
 import { createSignal, For, onCleanup, onMount, Show } from "solid-js";
-import { Card, createAction, ErrorText } from "../components/common";
+import { createAction, ErrorText } from "../components/common";
+import { ControlButton } from "../components/room/ui";
 import { LocalVideo } from "../components/video";
 import { api, ApiError } from "../lib/api";
 import { DAMAGED_INVITE, inviteLooksIntact, MISSING_INVITE } from "../lib/room";
@@ -105,8 +106,7 @@ export default function Join(props: { sessionId: string; invite: string | null }
   }
 
   return (
-    <main id="main" class="narrow page">
-      <h1>Join the session</h1>
+    <main id="main" class="page join-page">
       <Show when={blocked()}>
         {(why) => (
           <div class="banner warn" role="alert" data-testid="invite-problem">
@@ -114,123 +114,133 @@ export default function Join(props: { sessionId: string; invite: string | null }
           </div>
         )}
       </Show>
-      <Card title="Check your camera and microphone">
-        <div class="tile preview mb">
-          <LocalVideo tracks={tracks()} camOn={camOn()} label="Preview of your camera" testid="join-preview" />
-          <Show when={starting()}>
-            <div class="placeholder plain" role="status">
-              Starting camera…
+      <div class="join-grid">
+        <section class="join-preview" aria-labelledby="preview-h">
+          <h2 id="preview-h" class="visually-hidden">
+            Check your camera and microphone
+          </h2>
+          <div class="preview-tile">
+            <LocalVideo tracks={tracks()} camOn={camOn()} label="Preview of your camera" testid="join-preview" />
+            <Show when={starting()}>
+              <div class="preview-note" role="status">
+                Starting camera…
+              </div>
+            </Show>
+            <Show when={!starting() && (!tracks().video || !camOn())}>
+              <div class="preview-note">Camera off</div>
+            </Show>
+            <div class="preview-controls overlay">
+              <ControlButton
+                icon={micOn() ? "mic" : "micOff"}
+                label="Microphone"
+                pressed={micOn()}
+                offWhenUnpressed
+                disabled={!tracks().audio}
+                onClick={() => {
+                  setMicOn(!micOn());
+                  const a = tracks().audio;
+                  if (a) a.enabled = micOn();
+                }}
+                testid="join-mic"
+              />
+              <ControlButton
+                icon={camOn() ? "camera" : "cameraOff"}
+                label="Camera"
+                pressed={camOn()}
+                offWhenUnpressed
+                disabled={!tracks().video}
+                onClick={() => {
+                  setCamOn(!camOn());
+                  const v = tracks().video;
+                  if (v) v.enabled = camOn();
+                }}
+                testid="join-camera"
+              />
             </div>
-          </Show>
-          <Show when={!starting() && (!tracks().video || !camOn())}>
-            <div class="placeholder plain">Camera off</div>
-          </Show>
-        </div>
-        <Show when={problems().video}>
-          <p class="banner warn">{problems().video}</p>
-        </Show>
-        <Show when={problems().audio}>
-          <p class="banner warn">{problems().audio}</p>
-        </Show>
-        <div class="controls">
-          <button
-            type="button"
-            class="toggle"
-            aria-pressed={micOn()}
-            disabled={!tracks().audio}
-            onClick={() => {
-              setMicOn(!micOn());
-              const a = tracks().audio;
-              if (a) a.enabled = micOn();
-            }}
-          >
-            {micOn() ? "Microphone on" : "Microphone off"}
-          </button>
-          <button
-            type="button"
-            class="toggle"
-            aria-pressed={camOn()}
-            disabled={!tracks().video}
-            onClick={() => {
-              setCamOn(!camOn());
-              const v = tracks().video;
-              if (v) v.enabled = camOn();
-            }}
-          >
-            {camOn() ? "Camera on" : "Camera off"}
-          </button>
-        </div>
-        <div class="field">
-          <label for="camera-select">Camera</label>
-          <select
-            id="camera-select"
-            data-testid="camera-select"
-            value={videoId() ?? ""}
-            disabled={devices().video.length === 0}
-            onChange={(e) => {
-              setVideoId(e.currentTarget.value || null);
-              void start("video");
-            }}
-          >
-            <Show when={devices().video.length === 0}>
-              <option value="">No camera found</option>
-            </Show>
-            <For each={devices().video}>{(d, i) => <option value={d.deviceId}>{d.label || `Camera ${i() + 1}`}</option>}</For>
-          </select>
-        </div>
-        <div class="field">
-          <label for="mic-select">Microphone</label>
-          <select
-            id="mic-select"
-            data-testid="mic-select"
-            value={audioId() ?? ""}
-            disabled={devices().audio.length === 0}
-            onChange={(e) => {
-              setAudioId(e.currentTarget.value || null);
-              void start("audio");
-            }}
-          >
-            <Show when={devices().audio.length === 0}>
-              <option value="">No microphone found</option>
-            </Show>
-            <For each={devices().audio}>{(d, i) => <option value={d.deviceId}>{d.label || `Microphone ${i() + 1}`}</option>}</For>
-          </select>
-        </div>
-      </Card>
-      <Card title="Your name">
-        <form onSubmit={onSubmit} data-testid="join-form" noValidate>
-          <div class="field">
-            <label for="join-name">
-              Name <span class="hint">(shown to the group; a first name is fine)</span>
-            </label>
-            <input
-              id="join-name"
-              type="text"
-              autocomplete="given-name"
-              maxLength={80}
-              value={name()}
-              onInput={(e) => setName(e.currentTarget.value)}
-              data-testid="join-name"
-              aria-describedby="join-error"
-              required
-            />
           </div>
-          <button
-            type="submit"
-            disabled={join.pending() || blocked() !== null}
-            aria-describedby={blocked() ? "join-blocked" : undefined}
-            data-testid="join-submit"
-          >
-            {join.pending() ? "Joining…" : "Join"}
-          </button>
-          <Show when={blocked()}>
-            <p id="join-blocked" class="hint">
-              Joining needs a working invite link.
-            </p>
+          <Show when={problems().video}>
+            <p class="banner warn">{problems().video}</p>
           </Show>
-          <ErrorText error={join.error()} id="join-error" testid="join-error" />
-        </form>
-      </Card>
+          <Show when={problems().audio}>
+            <p class="banner warn">{problems().audio}</p>
+          </Show>
+          <div class="two-fields devices">
+            <div class="field">
+              <label for="camera-select">Camera</label>
+              <select
+                id="camera-select"
+                data-testid="camera-select"
+                value={videoId() ?? ""}
+                disabled={devices().video.length === 0}
+                onChange={(e) => {
+                  setVideoId(e.currentTarget.value || null);
+                  void start("video");
+                }}
+              >
+                <Show when={devices().video.length === 0}>
+                  <option value="">No camera found</option>
+                </Show>
+                <For each={devices().video}>{(d, i) => <option value={d.deviceId}>{d.label || `Camera ${i() + 1}`}</option>}</For>
+              </select>
+            </div>
+            <div class="field">
+              <label for="mic-select">Microphone</label>
+              <select
+                id="mic-select"
+                data-testid="mic-select"
+                value={audioId() ?? ""}
+                disabled={devices().audio.length === 0}
+                onChange={(e) => {
+                  setAudioId(e.currentTarget.value || null);
+                  void start("audio");
+                }}
+              >
+                <Show when={devices().audio.length === 0}>
+                  <option value="">No microphone found</option>
+                </Show>
+                <For each={devices().audio}>{(d, i) => <option value={d.deviceId}>{d.label || `Microphone ${i() + 1}`}</option>}</For>
+              </select>
+            </div>
+          </div>
+        </section>
+        <section class="join-side" aria-labelledby="join-h">
+          <h1 id="join-h">Ready to join?</h1>
+          <p class="muted">You may wait a moment until the facilitator lets you in. Camera and microphone can be turned on or off at any time.</p>
+          <form onSubmit={onSubmit} data-testid="join-form" noValidate>
+            <div class="field">
+              <label for="join-name">
+                Your name <span class="hint">(shown to the group; a first name is fine)</span>
+              </label>
+              <input
+                id="join-name"
+                type="text"
+                autocomplete="given-name"
+                maxLength={80}
+                value={name()}
+                onInput={(e) => setName(e.currentTarget.value)}
+                data-testid="join-name"
+                aria-describedby="join-error"
+                required
+              />
+            </div>
+            <button
+              type="submit"
+              class="join-button"
+              disabled={join.pending() || blocked() !== null}
+              aria-describedby={blocked() ? "join-blocked" : undefined}
+              data-testid="join-submit"
+            >
+              {join.pending() ? "Joining…" : "Join"}
+            </button>
+            <Show when={blocked()}>
+              <p id="join-blocked" class="hint">
+                Joining needs a working invite link.
+              </p>
+            </Show>
+            <ErrorText error={join.error()} id="join-error" testid="join-error" />
+          </form>
+        </section>
+      </div>
     </main>
   );
 }

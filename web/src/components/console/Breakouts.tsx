@@ -7,7 +7,8 @@
  */
 import { createMemo, createSignal, For, Match, Show, Switch } from "solid-js";
 import { createStore } from "solid-js/store";
-import { CommandSchema, MAX_ROOM_CAPACITY, type AssignmentMode, type Command, type MemberPublic, type StaffState } from "../../../../lib/protocol";
+import { type BreakoutDraft, draftCommand, emptyDraft } from "../../lib/breakout-draft";
+import { MAX_ROOM_CAPACITY, type AssignmentMode, type Command, type MemberPublic, type StaffState } from "../../../../lib/protocol";
 import type { SessionClient } from "../../lib/session-client";
 import { boardColumns, formatDuration, hasArrived, placeLabel, UNASSIGNED, type BoardColumn } from "../../lib/state";
 import { createAction, errorMessage, ErrorText } from "../common";
@@ -15,67 +16,16 @@ import { Icon } from "../room/icons";
 import { roleLabel } from "../room/Stage";
 import { MenuButton, type MenuItem } from "../room/ui";
 
-// ---------------------------------------------------------------------------------------------------------------
-// The create form's draft: owned by the console so it outlives the round (and the panel being closed)
-// ---------------------------------------------------------------------------------------------------------------
-
-export interface BreakoutDraft {
-  how: "count" | "names";
-  count: string;
-  names: string;
-  mode: AssignmentMode;
-  minutes: string;
-  countdown: string;
-  capacity: string;
-  includeStaff: string[];
-}
-
-export function createBreakoutDraft(closingCountdownSeconds: number) {
-  return createStore<BreakoutDraft>({
-    how: "count",
-    count: "2",
-    names: "",
-    mode: "auto",
-    minutes: "",
-    countdown: String(closingCountdownSeconds),
-    capacity: "",
-    includeStaff: [],
-  });
-}
-export type BreakoutDraftStore = ReturnType<typeof createBreakoutDraft>;
-
-/** The createBreakouts command a draft asks for, or the sentences saying what to fix. */
-export function draftCommand(d: BreakoutDraft): { command: Command; countdown: number } | { errors: string[] } {
-  const cmd: Record<string, unknown> = { type: "createBreakouts", mode: d.mode };
-  if (d.how === "count") cmd.count = Number(d.count);
-  else
-    cmd.names = d.names
-      .split("\n")
-      .map((n) => n.trim())
-      .filter(Boolean);
-  if (d.minutes.trim()) cmd.durationSeconds = Math.round(Number(d.minutes) * 60);
-  if (d.capacity.trim()) cmd.capacity = Number(d.capacity);
-  if (d.includeStaff.length > 0) cmd.includeStaff = [...d.includeStaff];
-  const errors: string[] = [];
-  const parsed = CommandSchema.safeParse(cmd);
-  if (!parsed.success)
-    for (const i of parsed.error.issues) {
-      const f = i.path.join(".");
-      if (f === "count") errors.push("Number of rooms must be between 1 and 50.");
-      else if (f.startsWith("names")) errors.push("Give each room a name (one per line, up to 50 rooms, each name different).");
-      else if (f === "durationSeconds") errors.push("Duration must be between 0.5 and 240 minutes, or empty for no time limit.");
-      else if (f === "capacity") errors.push(`People per room must be between 1 and ${MAX_ROOM_CAPACITY}, or empty.`);
-      else errors.push(i.message);
-    }
-  const countdown = Number(d.countdown);
-  if (!Number.isInteger(countdown) || countdown < 0 || countdown > 300) errors.push("Closing countdown must be a whole number of seconds from 0 to 300.");
-  if (errors.length > 0 || !parsed.success) return { errors };
-  return { command: parsed.data, countdown };
-}
+// The create form's draft (web/src/lib/breakout-draft.ts) is owned by the console so it outlives the round.
 
 // ---------------------------------------------------------------------------------------------------------------
 // The panel
 // ---------------------------------------------------------------------------------------------------------------
+
+export function createBreakoutDraft(closingCountdownSeconds: number) {
+  return createStore<BreakoutDraft>(emptyDraft(closingCountdownSeconds));
+}
+export type BreakoutDraftStore = ReturnType<typeof createBreakoutDraft>;
 
 export function BreakoutPanelBody(props: { client: SessionClient; staff: StaffState; draft: BreakoutDraftStore; myId: string; now: number }) {
   const phase = () => props.staff.session.phase;
@@ -527,6 +477,9 @@ function Board(props: { client: SessionClient; staff: StaffState; myId: string }
                 onMoveAll={(to) => moveAll(col(), to)}
               />
               <ErrorText error={colErrors[col().key]} />
+              <Show when={col().key === UNASSIGNED}>
+                <p class="muted small m0">They stay in the main room.</p>
+              </Show>
               <Show when={col().members.length === 0}>
                 <p class="muted small empty-col">{phase() === "preparing" ? "Drop people here" : "Empty"}</p>
               </Show>
