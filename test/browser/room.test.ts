@@ -200,6 +200,20 @@ describe("the meeting room", () => {
     await waitForCount(ana.getByTestId("panel-chat"), 0);
     expect((await focused(ana)).testid).toBe("toggle-chat");
 
+    // A short window (a phone on its side, the keyboard up): five tiles no longer fit at a readable size, so the
+    // gallery pages, and the page buttons move between pages; every tile shown still fits and is uncovered.
+    await ana.setViewportSize({ width: 390, height: 320 });
+    await waitForText(ana.getByTestId("page-label"), /^Page 1 of [2-5]$/);
+    const onFirst = (await boxesOnScreen(ana, '[data-testid="remote-tile"], [data-testid="local-tile"]')).boxes.length;
+    expect(onFirst).toBeLessThan(5);
+    await ana.getByTestId("page-next").click();
+    await waitForText(ana.getByTestId("page-label"), /^Page 2 of/);
+    await expectControlBarVisible(ana, "Ana's short window");
+    await shot(ana, "06-phone-short-window-paged");
+    await ana.setViewportSize(PHONE);
+    await waitForCount(ana.getByTestId("page-label"), 0);
+    await expectTilesVisible(ana, "Ana's phone again", 5);
+
     // Role badges for everyone: the clients see the facilitator's.
     const badge = clients[1].page.locator(`[data-testid="remote-tile"][data-member-id="${idOf.get(fac)}"] [data-testid="role-badge"]`);
     await waitForText(badge, "Facilitator");

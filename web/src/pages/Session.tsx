@@ -226,11 +226,11 @@ function ParticipantRoom(props: { stored: StoredSession }) {
             </p>
             <div class="preview-tile">
               <LocalVideo tracks={media.local()} camOn={media.camOn()} label="Preview of your camera" />
-            </div>
-            <div class="preview-controls">
-              <MicButton media={media} />
-              <CameraButton media={media} />
-              <ControlButton icon="leave" label="Leave" tone="danger" onClick={() => void doLeave()} testid="leave-waiting" />
+              <div class="preview-controls overlay">
+                <MicButton media={media} />
+                <CameraButton media={media} />
+                <ControlButton icon="leave" label="Leave" tone="danger" onClick={() => void doLeave()} testid="leave-waiting" />
+              </div>
             </div>
           </main>
         </Match>
