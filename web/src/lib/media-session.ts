@@ -3,7 +3,7 @@
  * the local mesh), and the remote participants as Solid state. Follows the member's placement: a new media room
  * means leave the old one and join the new one (no reload); a fresh token for the same room is only remembered.
  */
-import { createEffect, createSignal, on, onCleanup, untrack, type Accessor } from "solid-js";
+import { batch, createEffect, createSignal, on, onCleanup, untrack, type Accessor } from "solid-js";
 import { createStore, produce } from "solid-js/store";
 import type { MediaGrant } from "../../../lib/protocol";
 import { acquireMedia, stopTracks, type DeviceChoice } from "../media/devices";
@@ -258,8 +258,9 @@ export function createMediaSession(
     try {
       provider.setMicEnabled(micOn());
       provider.setCameraEnabled(camOn());
-      // A shared screen is kept by the provider across rooms: it goes into the new room too.
-      await provider.connect(grant, local());
+      // A shared screen is kept by the provider across rooms: it goes into the new room too. The synchronous part
+      // of connecting (leaving the old room's connections) is batched like setRoster.
+      await batch(() => provider.connect(grant, local()));
     } catch (e) {
       log("connect failed", e);
       if (active === provider) {
@@ -280,10 +281,11 @@ export function createMediaSession(
     ),
   );
 
-  // Local mode: keep the mesh's roster in step with the session state.
+  // Local mode: keep the mesh's roster in step with the session state. Batched: closing the connections of a room
+  // left behind emits several events per person, and the stage should lay out once, not once per event.
   createEffect(() => {
     const ids = opts.rosterIds();
-    mesh?.setRoster(ids);
+    batch(() => mesh?.setRoster(ids));
   });
 
   // Re-announce arrival after the session socket reconnects (the server may have missed it).

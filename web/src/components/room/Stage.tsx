@@ -351,16 +351,18 @@ export function Stage(props: {
 
   // ---- Speaker view ---------------------------------------------------------------------------------------------
   const featured = createMemo(() =>
-    featuredId({
-      spotlight: props.spotlight,
-      pinned: props.pinned,
-      sharing: ordered()
-        .filter(isSharing)
-        .map((t) => t.id),
-      dominant: m.dominantSpeaker(),
-      lastDominant: lastDominant(),
-      remoteIds: ordered().map((t) => t.id),
-    }),
+    props.view !== "speaker"
+      ? null
+      : featuredId({
+          spotlight: props.spotlight,
+          pinned: props.pinned,
+          sharing: ordered()
+            .filter(isSharing)
+            .map((t) => t.id),
+          dominant: m.dominantSpeaker(),
+          lastDominant: lastDominant(),
+          remoteIds: ordered().map((t) => t.id),
+        }),
   );
   const featuredTile = createMemo(() => ordered().find((t) => t.id === featured()) ?? null);
   const strip = createMemo(() => ordered().filter((t) => t.id !== featured()));
