@@ -293,9 +293,9 @@ function RoundControls(props: { client: SessionClient; staff: StaffState; now: n
                 {round()?.endsAt ? "Add time" : "Set a time limit"}
               </label>
               <select id="extend-by" value={extendBy()} onChange={(e) => setExtendBy(e.currentTarget.value)}>
-                <option value="60">1 minute</option>
-                <option value="300">5 minutes</option>
-                <option value="600">10 minutes</option>
+                <option value="60">1 min</option>
+                <option value="300">5 min</option>
+                <option value="600">10 min</option>
               </select>
             </div>
             <button type="submit" class="secondary small" disabled={extend.pending()} data-testid="extend-round">
