@@ -384,7 +384,15 @@ export class LocalMeshProvider implements MediaProviderClient {
         // An offer of ours is still waiting for its answer (both of us moved at once: it went out before they were in
         // the room, or it is still gathering). Starting over would throw away the gathering and make them answer
         // twice: send the same offer again (they ignore a copy they already answered), or let it go out when ready.
-        if (peer && !peer.closed && peer.offerer && !peer.remoteSet && peer.pc.signalingState === "have-local-offer" && Date.now() - peer.createdAt < 8_000) {
+        if (
+          peer &&
+          !peer.closed &&
+          peer.offerer &&
+          !peer.remoteSet &&
+          peer.pc.signalingState !== "closed" &&
+          peer.pc.connectionState !== "failed" &&
+          Date.now() - peer.createdAt < 8_000
+        ) {
           peer.remoteInst = s.inst;
           if (peer.sentSdp) this.signal(from, { kind: "offer", room: this.room, inst: this.inst, pc: peer.pcId, sdp: peer.sentSdp, ...this.mediaState() });
           return;
