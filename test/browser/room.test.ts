@@ -260,6 +260,13 @@ describe("the meeting room", () => {
     );
     await page.getByTestId("layout-toggle").click();
     await page.locator('[data-testid="video-grid"][data-view="gallery"]').waitFor();
+
+    // Microphone off shows on the tile for the others; on again, it goes.
+    await ben.page.getByTestId("toggle-mic").click();
+    expect(await ben.page.getByTestId("toggle-mic").getAttribute("aria-pressed")).toBe("false");
+    await page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`).waitFor();
+    await ben.page.getByTestId("toggle-mic").click();
+    await waitForCount(page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`), 0);
     for (const p of everyone) expect(p.errors, `${p.name}'s page errors`).toEqual([]);
   }, 300_000);
 
@@ -362,6 +369,15 @@ describe("the meeting room", () => {
     await ana.page.getByTestId("return-to-main-menu").click();
     await ana.page.getByTestId("return-confirm").click();
     await waitForText(ana.page.getByTestId("room-name"), "Main room");
+
+    // A closing countdown can be called off: the rooms stay open (with more time).
+    await page.getByTestId("close-all-countdown").fill("60");
+    await page.getByTestId("close-all").click();
+    await waitForText(page.getByTestId("session-phase"), "Breakout rooms closing");
+    await ben.page.getByTestId("countdown-banner").waitFor();
+    await page.getByTestId("cancel-closing").click();
+    await waitForText(page.getByTestId("session-phase"), "Breakout rooms open");
+    await waitForCount(ben.page.getByTestId("countdown-banner"), 0);
 
     // Close every room at once, back in the main room.
     await page.getByTestId("close-all-countdown").fill("0");
