@@ -74,10 +74,14 @@ export interface Person {
  * A fresh context: one person (its own sessionStorage, so its own member ticket), camera and microphone allowed,
  * phone (390x844) or desktop viewport. Every wait on the page is bounded (default 20 s).
  */
-export async function newPerson(browser: Browser, baseURL: string, opts: { name?: string; phone?: boolean } = {}): Promise<Person> {
+export async function newPerson(
+  browser: Browser,
+  baseURL: string,
+  opts: { name?: string; phone?: boolean; viewport?: { width: number; height: number } } = {},
+): Promise<Person> {
   const context = await browser.newContext({
     baseURL,
-    viewport: opts.phone ? { width: 390, height: 844 } : { width: 1280, height: 900 },
+    viewport: opts.viewport ?? (opts.phone ? { width: 390, height: 844 } : { width: 1280, height: 900 }),
     deviceScaleFactor: 1,
     isMobile: false,
     permissions: ["camera", "microphone"],
@@ -183,7 +187,7 @@ export interface DecodeReport {
 export async function expectDecodingExactly(
   page: Page,
   expected: readonly string[],
-  opts: { label: string; minNewFrames?: number; timeoutMs?: number; nameOf?: (id: string) => string; windowMs?: number },
+  opts: { label: string; minNewFrames?: number; timeoutMs?: number; nameOf?: (id: string) => string; windowMs?: number; everyMs?: number },
 ): Promise<DecodeReport> {
   const min = opts.minNewFrames ?? 10;
   const started = Date.now();
@@ -217,7 +221,7 @@ export async function expectDecodingExactly(
       return ids.every((id) => gained[id] >= min);
     },
     (ok) => ok,
-    { timeoutMs: opts.timeoutMs ?? 60_000, everyMs: 400, what: `${opts.label}'s videos`, describe },
+    { timeoutMs: opts.timeoutMs ?? 60_000, everyMs: opts.everyMs ?? 400, what: `${opts.label}'s videos`, describe },
   );
   const report: DecodeReport = {
     newFrames: { ...gained },
@@ -361,14 +365,68 @@ export async function horizontalOverflow(page: Page): Promise<{ scrollWidth: num
   });
 }
 
+/** A box on the page (CSS pixels, viewport coordinates). */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Where the elements matching `selector` are, whether each lies wholly inside the viewport, and whether it is on top
+ * at a few points of its own (centre and near the corners): not covered by a panel, a menu or another tile.
+ */
+export async function boxesOnScreen(
+  page: Page,
+  selector: string,
+): Promise<{ viewport: { width: number; height: number }; boxes: (Box & { id: string; inside: boolean; onTop: boolean; covering: string })[] }> {
+  return page.evaluate((sel: string) => {
+    const w = globalThis as any;
+    const doc = w.document;
+    const vw = w.innerWidth;
+    const vh = w.innerHeight;
+    const boxes = (Array.from(doc.querySelectorAll(sel)) as any[]).map((el) => {
+      const r = el.getBoundingClientRect();
+      const inside = r.width > 0 && r.height > 0 && r.left >= -0.5 && r.top >= -0.5 && r.right <= vw + 0.5 && r.bottom <= vh + 0.5;
+      const points = [
+        [r.left + r.width / 2, r.top + r.height / 2],
+        [r.left + 12, r.top + r.height / 2],
+        [r.right - 12, r.top + r.height / 2],
+        [r.left + r.width / 2, r.top + 12],
+        [r.left + r.width / 2, r.bottom - 12],
+      ];
+      let covering = "";
+      const onTop = points.every(([x, y]) => {
+        const hit = doc.elementFromPoint(x, y);
+        const ok = !!hit && (hit === el || el.contains(hit));
+        if (!ok && !covering)
+          covering = hit ? `${hit.tagName.toLowerCase()}${hit.className ? `.${String(hit.className).split(" ").join(".")}` : ""}` : "nothing";
+        return ok;
+      });
+      return {
+        id: el.dataset.memberId ?? el.dataset.testid ?? el.tagName,
+        x: r.left,
+        y: r.top,
+        width: r.width,
+        height: r.height,
+        inside,
+        onTop,
+        covering,
+      };
+    });
+    return { viewport: { width: vw, height: vh }, boxes };
+  }, selector);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Artifacts
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Save a full-page screenshot under test-artifacts/browser/; returns the file path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
-  await mkdir(ARTIFACTS_DIR, { recursive: true });
-  const file = path.join(ARTIFACTS_DIR, `${name.replace(/[^\w.-]+/g, "_")}.png`);
+/** Save a full-page screenshot under test-artifacts/browser/ (or `dir`); returns the file path. */
+export async function screenshot(page: Page, name: string, dir: string = ARTIFACTS_DIR): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${name.replace(/[^\w.-]+/g, "_")}.png`);
   await page.screenshot({ path: file, fullPage: true, animations: "disabled", timeout: 30_000 });
   return file;
 }

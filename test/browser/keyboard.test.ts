@@ -13,7 +13,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   accessibleControls,
-  type focused,
+  focused,
   horizontalOverflow,
   launchChromium,
   memberIdOf,
@@ -104,19 +104,31 @@ describe("console by keyboard only, labelled controls, phone width", () => {
     const anaId = await memberIdOf(ana.page, sessionId);
     const benId = await memberIdOf(ben.page, sessionId);
 
-    // --- Admit both from the waiting room, by keyboard. ------------------------------------------------------------
-    await page.getByTestId(`admit-${anaId}`).waitFor();
-    await page.getByTestId(`admit-${benId}`).waitFor();
+    // --- Admit both from the waiting room, by keyboard: the grouped notice's "Review" opens the waiting room. ------
+    await page.getByTestId("waiting-notice").waitFor();
+    await waitForText(page.getByTestId("waiting-notice"), "2 people are waiting", { contains: true });
     counts.consoleWaiting = await expectLabelledControls(page, "console with people waiting");
+    await reach(page, "Review the waiting room", (f) => f.testid === "waiting-review");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("panel-waiting").waitFor();
+    // Focus moved into the panel (its heading).
+    expect((await focused(page)).id).toBe("panel-title-waiting");
+    await page.getByTestId(`admit-${anaId}`).waitFor();
     await reach(page, "Admit Ana", (f) => f.label === "Admit Ana");
     await page.keyboard.press("Enter");
     await ana.page.getByTestId("participant-room").waitFor();
     await reach(page, "Admit Ben", (f) => f.label === "Admit Ben");
     await page.keyboard.press("Space");
     await ben.page.getByTestId("participant-room").waitFor();
+    // Escape closes the panel.
+    await page.keyboard.press("Escape");
+    await page.getByTestId("panel-waiting").waitFor({ state: "detached" });
 
-    // --- Create two breakout rooms, assigned automatically, and open them. --------------------------------------
+    // --- Create two breakout rooms, assigned automatically, and open them: the breakout manager panel. ---------
+    await reach(page, "the breakout rooms button", (f) => f.testid === "toggle-breakouts");
+    await page.keyboard.press("Enter");
     await page.getByTestId("create-rooms-form").waitFor();
+    expect((await focused(page)).id).toBe("panel-title-breakouts");
     counts.consoleMain = await expectLabelledControls(page, "console, everyone in main");
     await reach(page, "the number of rooms", (f) => f.id === "room-count");
     await page.keyboard.press("ControlOrMeta+A");
@@ -131,7 +143,11 @@ describe("console by keyboard only, labelled controls, phone width", () => {
     await reach(page, "open rooms", (f) => f.testid === "open-rooms");
     await page.keyboard.press("Enter");
     await waitForText(page.getByTestId("session-phase"), "Breakout rooms open");
-    const roomOf = async (id: string) => (await page.getByTestId(`person-${id}`).getAttribute("data-location")) ?? "";
+    const roomOf = (id: string) =>
+      page.evaluate((mid: string) => {
+        const el = (globalThis as any).document.querySelector(`[data-testid="room-column"] [data-testid="member-${mid}"]`);
+        return (el?.closest('[data-testid="room-column"]')?.dataset.roomId as string | undefined) ?? "";
+      }, id);
     const [anaRoom, benRoom] = await pollUntil(
       async () => [await roomOf(anaId), await roomOf(benId)],
       ([a, b]) => a !== "main" && b !== "main" && a !== "" && b !== "",
@@ -144,20 +160,18 @@ describe("console by keyboard only, labelled controls, phone width", () => {
     const benRoomName = (await page.locator(`[id="col-${benRoom}"] > span`).first().textContent())?.trim() ?? "";
     await waitForText(ana.page.getByTestId("room-name"), (await page.locator(`[id="col-${anaRoom}"] > span`).first().textContent())?.trim() ?? "?");
 
-    // --- Live move: Ana to Ben's room, with the "Move Ana to" list. ----------------------------------------------
-    // The list opens with Alt+ArrowDown; arrows move within it; Enter picks. (Arrows on the closed list would act
-    // at once on every press: see the report on this control.)
-    const move = await reach(page, "Move Ana to", (f) => f.label.startsWith("Move Ana to"));
-    expect(move.tag).toBe("select");
-    const options = await page
-      .locator(`[id="${move.id}"] option`)
-      .evaluateAll((os: any[]) => os.map((o) => ({ value: o.value, text: o.textContent, selected: o.selected })));
-    const from = options.findIndex((o) => o.selected);
-    const to = options.findIndex((o) => o.value === benRoom);
-    expect(options[from].value).toBe(anaRoom);
-    expect(options[to].text).toBe(`Move to ${benRoomName}`);
-    await page.keyboard.press("Alt+ArrowDown");
-    for (let i = 0; i < Math.abs(to - from); i++) await page.keyboard.press(to > from ? "ArrowDown" : "ArrowUp");
+    // --- Live move: Ana to Ben's room, with Ana's "Move" menu: Enter opens it, arrows move, Enter picks. ---------
+    const move = await reach(page, "Move Ana", (f) => f.label === "Move Ana");
+    expect(move.tag).toBe("button");
+    await page.keyboard.press("Enter");
+    const menu = page.getByTestId(`move-menu-${anaId}-menu`);
+    await menu.waitFor();
+    const items = await menu.locator('[role="menuitem"]').evaluateAll((els: any[]) => els.map((e) => e.textContent.trim()));
+    expect(items, "the menu offers the other rooms and swaps").toContain(benRoomName);
+    expect(items.some((t: string) => t.startsWith("Ben"))).toBe(true);
+    counts.moveMenu = await expectLabelledControls(page, "console, Move menu open");
+    for (let i = 0; i < items.length && (await focused(page)).label !== benRoomName; i++) await page.keyboard.press("ArrowDown");
+    expect((await focused(page)).label).toBe(benRoomName);
     await page.keyboard.press("Enter");
     await waitForText(ana.page.getByTestId("room-name"), benRoomName);
     await waitForText(ana.page.getByTestId("moving-notice"), `You're moving to ${benRoomName}`, { contains: true });
@@ -168,6 +182,8 @@ describe("console by keyboard only, labelled controls, phone width", () => {
         { timeoutMs: 20_000, what: "the console to show Ana's move" },
       ),
     ).toBe(benRoom);
+    // Focus stayed with Ana (her Move button in her new room), not lost to the page.
+    expect((await focused(page)).label).toBe("Move Ana");
     await screenshot(page, "keyboard-console-after-move");
 
     // --- Phone width: the participant's room and, narrowed, the console. ---------------------------------------

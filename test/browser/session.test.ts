@@ -79,12 +79,12 @@ async function expectMedia(step: string, pages: Person[], expected: (p: Person) 
   );
 }
 
-/** The staff state as the console shows it: member id -> location (from the "Everyone" list). */
+/** Where the console's breakout manager shows each person while rooms are open: member id -> room column. */
 async function locations(console_: Page): Promise<Record<string, string>> {
   return console_.evaluate(() => {
     const out: Record<string, string> = {};
-    for (const li of Array.from((globalThis as any).document.querySelectorAll('[data-testid="everyone"] li[data-member-id]')) as any[])
-      if (li.dataset.status === "admitted") out[li.dataset.memberId] = li.dataset.location;
+    for (const col of Array.from((globalThis as any).document.querySelectorAll('[data-testid="room-column"]')) as any[])
+      for (const m of Array.from(col.querySelectorAll("[data-member-id]")) as any[]) out[m.dataset.memberId] = col.dataset.roomId;
     return out;
   });
 }
@@ -120,6 +120,9 @@ describe("a session in real browsers, local media mode", () => {
       await p.page.getByTestId("waiting-room").waitFor();
     }
     const console_ = fac.page;
+    // One grouped notice for the four; "Review" opens the waiting room beside the video.
+    await waitForText(console_.getByTestId("waiting-notice"), "4 people are waiting", { contains: true });
+    await console_.getByTestId("waiting-review").click();
     await expect.poll(() => console_.locator('[data-testid="waiting-list"] li[data-member-id]').count(), { timeout: 20_000 }).toBe(4);
     // One admitted individually, the rest with "Admit everyone".
     await console_.getByTestId(`admit-${idOf.get(people[0])}`).click();
@@ -135,7 +138,8 @@ describe("a session in real browsers, local media mode", () => {
     await screenshot(console_, "01-main-console");
     await screenshot(people[0].page, "01-main-participant");
 
-    // --- Two breakout rooms, assigned automatically, opened. ---------------------------------------------------
+    // --- Two breakout rooms, assigned automatically, opened (the breakout manager, a panel beside the video). ---
+    await console_.getByTestId("toggle-breakouts").click();
     await console_.getByTestId("rooms-count").fill("2");
     await console_.getByTestId("rooms-mode").selectOption("auto");
     await console_.getByTestId("create-rooms-submit").click();
@@ -177,7 +181,8 @@ describe("a session in real browsers, local media mode", () => {
     const [roomA, roomB] = roomIds;
     const mover = inRoom(roomA)[0];
     const moverId = idOf.get(mover)!;
-    await console_.getByTestId(`move-select-${moverId}`).selectOption(roomB);
+    await console_.getByTestId(`move-menu-${moverId}`).click();
+    await console_.getByTestId(`move-to-${roomB}`).click();
     await waitForText(mover.page.getByTestId("moving-notice"), `You're moving to ${titles.get(roomB)}`, { timeoutMs: 20_000, contains: true });
     await waitForText(mover.page.getByTestId("room-name"), titles.get(roomB)!, { timeoutMs: 20_000 });
     await screenshot(mover.page, "03-moved-participant-notice");

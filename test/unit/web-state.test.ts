@@ -63,6 +63,17 @@ function staff(over: Partial<StaffState> = {}): StaffState {
 }
 
 describe("applyChanges", () => {
+  it("updates a member in place: the same object, so lists rendered from it keep their elements", () => {
+    const s = staff({ members: [member("m1"), member("m2")] });
+    const before = s.members[1];
+    applyChanges(s, [{ entity: "member", value: member("m2", { quality: 4, helpRequest: { at: 5, message: "hi" } }) }]);
+    expect(s.members[1]).toBe(before);
+    expect(before.quality).toBe(4);
+    expect(before.helpRequest).toEqual({ at: 5, message: "hi" });
+    applyChanges(s, [{ entity: "member", value: member("m2", { helpRequest: null }) }]);
+    expect(before.helpRequest).toBeNull();
+  });
+
   it("upserts members, rooms and media by id/key and replaces round and session", () => {
     const s = staff({ members: [member("m1"), member("m2")], media: [{ key: "main", name: "mb-s1-main", status: "ready", sid: null, error: null }] });
     applyChanges(s, [

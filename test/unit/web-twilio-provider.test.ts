@@ -431,3 +431,57 @@ describe("TwilioProvider", () => {
     expect(tracks.audio?.enabled).toBe(true);
   });
 });
+
+describe("screen share in Twilio mode", () => {
+  it("a remote track published as 'screen' arrives as a screen, and its on/off says nothing about the camera", () => {
+    const room = new FakeRoom("mb-s1-main", "m1");
+    const events: MediaEvent[] = [];
+    bindTwilioRoom(room, (e) => events.push(e));
+    const bob = new FakeParticipant("m3");
+    room.emit("participantConnected", bob);
+    const camera = Object.assign(new FakeTrack("video", "MTcam"), { name: "MTcam" });
+    const screen = Object.assign(new FakeTrack("video", "MTscr"), { name: "screen" });
+    room.emit("trackSubscribed", camera, new FakePublication("video", "MTcam", camera), bob);
+    room.emit("trackSubscribed", screen, Object.assign(new FakePublication("video", "MTscr", screen), { trackName: "screen" }), bob);
+    const subscribed = events.filter((e) => e.type === "trackSubscribed") as Extract<MediaEvent, { type: "trackSubscribed" }>[];
+    expect(subscribed.map((e) => [e.track.id, e.track.source])).toEqual([
+      ["MTcam", "camera"],
+      ["MTscr", "screen"],
+    ]);
+    room.emit("trackDisabled", Object.assign(new FakePublication("video", "MTscr", screen), { trackName: "screen" }), bob);
+    expect(events.filter((e) => e.type === "trackEnabled")).toEqual([]);
+  });
+
+  it("publishes the screen as a second video track named 'screen' at high priority, again after a move, and unpublishes it", async () => {
+    const rooms: FakeRoom[] = [];
+    const published: { room: number; track: unknown; options: unknown }[] = [];
+    const unpublished: unknown[] = [];
+    const connect: TwilioConnectFn = vi.fn(async (_token, options) => {
+      const room = new FakeRoom(options.name ?? "?", "m1");
+      const n = rooms.push(room) - 1;
+      Object.assign(room.localParticipant, {
+        publishTrack: vi.fn(async (track: unknown, opts: unknown) => published.push({ room: n, track, options: opts })),
+        unpublishTrack: vi.fn((track: unknown) => unpublished.push(track)),
+      });
+      return room;
+    });
+    const provider = new TwilioProvider({ connect });
+    const tracks: LocalTracks = { audio: fakeMediaTrack("audio"), video: fakeMediaTrack("video") };
+    await provider.connect(grant("mb-s1-main"), tracks);
+    const screen = fakeMediaTrack("video", "screen-track");
+    await provider.setScreenTrack(screen);
+    expect(published).toEqual([{ room: 0, track: screen, options: { name: "screen", priority: "high" } }]);
+    // The camera toggle leaves the screen's publication alone.
+    const cam = rooms[0].localParticipant.publish("video", "MTlv");
+    const scr = rooms[0].localParticipant.publish("video", "MTls");
+    Object.assign(scr, { trackName: "screen" });
+    provider.setCameraEnabled(false);
+    expect(cam.track?.disable).toHaveBeenCalled();
+    expect(scr.track?.disable).not.toHaveBeenCalled();
+    // Moved to a breakout room: the share goes along.
+    await provider.connect(grant("mb-s1-r1"), tracks);
+    expect(published.at(-1)).toEqual({ room: 1, track: screen, options: { name: "screen", priority: "high" } });
+    await provider.setScreenTrack(null);
+    expect(unpublished).toEqual([screen]);
+  });
+});

@@ -1,11 +1,13 @@
-import { createResource, lazy, Match, Switch } from "solid-js";
+import { createResource, lazy, Match, Show, Switch } from "solid-js";
 import { api } from "./lib/api";
 import { setDebugLogging } from "./lib/debug";
 import { currentUrl, linkClick, matchRoute } from "./lib/router";
 import ConsolePage from "./pages/Console";
 import Home from "./pages/Home";
 import Join from "./pages/Join";
+import Report from "./pages/Report";
 import SessionPage from "./pages/Session";
+import { currentUser, isOperator } from "./lib/user";
 
 // The operator's monitor (uPlot and its stylesheets) loads only when /monitor is opened.
 const Monitor = lazy(() => import("./pages/Monitor"));
@@ -22,16 +24,27 @@ export default function App() {
       return null;
     }
   });
+  // In a room the room's own top bar replaces the app header: the video gets the height.
+  const inRoom = () => route().name === "session" || route().name === "console";
   return (
     <>
       <a class="skip-link" href="#main">
         Skip to content
       </a>
-      <header class="app-header">
-        <a class="brand" href="/" onClick={linkClick}>
-          MindBloom Video
-        </a>
-      </header>
+      <Show when={!inRoom()}>
+        <header class="app-header">
+          <a class="brand" href="/" onClick={linkClick}>
+            MindBloom Video
+          </a>
+          <Show when={isOperator(currentUser())}>
+            <nav aria-label="Operator">
+              <a href="/monitor" onClick={linkClick} data-testid="monitor-link">
+                Monitoring
+              </a>
+            </nav>
+          </Show>
+        </header>
+      </Show>
       <Switch
         fallback={
           <main id="main" class="narrow">
@@ -49,6 +62,15 @@ export default function App() {
         </Match>
         <Match when={route().name === "monitor"}>
           <Monitor />
+        </Match>
+        <Match
+          when={(() => {
+            const r = route();
+            return r.name === "report" ? r.sessionId : null;
+          })()}
+          keyed
+        >
+          {(id) => <Report sessionId={id} />}
         </Match>
         <Match
           when={(() => {

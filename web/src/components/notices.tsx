@@ -1,6 +1,7 @@
 import { For } from "solid-js";
 import type { Notice } from "../../../lib/protocol";
 import type { NoticeEntry, SessionClient } from "../lib/session-client";
+import { Icon } from "./room/icons";
 
 function text(n: Notice, audience: "participant" | "staff", me: string | null, roomName: (id: string | null) => string): string | null {
   switch (n.kind) {
@@ -11,13 +12,14 @@ function text(n: Notice, audience: "participant" | "staff", me: string | null, r
     case "helpResolved":
       return audience === "participant" && n.memberId === me ? "The facilitator has seen your request for help." : null;
     case "roundWarning":
-      return "This round is nearly over.";
+      // Participants see the round-warning banner with the time left instead.
+      return audience === "staff" ? "This round is nearly over." : null;
     case "closingCountdown":
       return null; // shown as the countdown banner
     case "roomClosing":
       return audience === "staff" ? `${roomName(n.roomId)} is closing.` : "This room is closing. You'll return to the main room.";
     case "joinRequest":
-      return audience === "staff" ? `${n.name} is waiting to join.` : null;
+      return null; // staff see one grouped waiting-room notice instead (Console)
     case "sessionEnded":
       return "The session has ended.";
     case "mediaError":
@@ -47,7 +49,9 @@ function text(n: Notice, audience: "participant" | "staff", me: string | null, r
   }
 }
 
-/** Messages and events, newest last, each dismissible. Announced politely to screen readers. */
+const EVENT_NOTICE_MS = 20_000;
+
+/** Messages and events, newest last (three at most), each dismissible. The notices row announces them politely. */
 export function Notices(props: {
   client: SessionClient;
   audience: "participant" | "staff";
@@ -60,21 +64,22 @@ export function Notices(props: {
     props.client
       .notices()
       .filter((e) => props.isRelevant?.(e.notice) ?? true)
+      // Messages stay until dismissed; events fade after a while.
+      // (client.now() only subscribes to the once-a-second tick; receivedAt is this browser's clock.)
+      .filter((e) => e.notice.kind === "broadcast" || (props.client.now(), Date.now() - e.receivedAt < EVENT_NOTICE_MS))
       .map((e) => ({ e, t: text(e.notice, props.audience, props.client.me()?.memberId ?? null, roomName) }))
       .filter((x): x is { e: NoticeEntry; t: string } => x.t !== null)
-      .slice(-5);
+      .slice(-3);
   return (
-    <div class="notices" aria-live="polite" data-testid="notices">
-      <For each={shown()}>
-        {(x) => (
-          <div class="notice" data-testid={`notice-${x.e.notice.kind}`}>
-            <span>{x.t}</span>
-            <button type="button" class="quiet small" aria-label="Dismiss message" onClick={() => props.client.dismissNotice(x.e.id)}>
-              Dismiss
-            </button>
-          </div>
-        )}
-      </For>
-    </div>
+    <For each={shown()}>
+      {(x) => (
+        <div class={`notice ${x.e.notice.kind === "broadcast" ? "message" : "info"}`} data-testid={`notice-${x.e.notice.kind}`}>
+          <span>{x.t}</span>
+          <button type="button" class="icon-button small" aria-label="Dismiss message" onClick={() => props.client.dismissNotice(x.e.id)}>
+            <Icon name="close" />
+          </button>
+        </div>
+      )}
+    </For>
   );
 }

@@ -2,7 +2,10 @@
  * HTTP helpers for the Worker's REST endpoints (contract: docs/TEAM-NOTES.md). Every failure becomes an ApiError
  * carrying the server's typed error code, so screens can show the right message next to the right control.
  */
+import type { SessionReport } from "../../../lib/cost";
 import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, Settings, StaffState } from "../../../lib/protocol";
+
+export type { SessionReport };
 
 export class ApiError extends Error {
   constructor(
@@ -24,7 +27,8 @@ export interface AppConfig {
 
 export interface SignedInUser {
   token: string;
-  user: { id?: string; name?: string; role?: string; [k: string]: unknown };
+  /** The server's principal: userId, name, appRole ("facilitator", "operator"…), source. A pasted token has none. */
+  user: { userId?: string; name?: string; appRole?: string; [k: string]: unknown };
 }
 
 export interface Invite {
@@ -98,6 +102,22 @@ export const api = {
       body: { commandId, command },
     }),
   mediaToken: (sessionId: string, ticket: string) => request<MediaGrant>("POST", `/api/sessions/${enc(sessionId)}/media-token`, { token: ticket }),
+  /** Staff ticket (or the creator's / an operator's user token). */
+  report: (sessionId: string, token: string) => request<SessionReport>("GET", `/api/sessions/${enc(sessionId)}/report`, { token }),
+  /** The same report as a CSV file. */
+  reportCsv: async (sessionId: string, token: string): Promise<Blob> => {
+    let res: Response;
+    try {
+      res = await fetch(`/api/sessions/${enc(sessionId)}/report.csv`, { headers: { Authorization: `Bearer ${token}`, Accept: "text/csv" } });
+    } catch (e) {
+      throw new ApiError("NETWORK", "Could not reach the server. Check your connection and try again.", 0, String(e));
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => null)) as { error?: { code?: ErrorCode; message?: string } } | null;
+      throw new ApiError(body?.error?.code ?? "HTTP", body?.error?.message ?? `Request failed (${res.status})`, res.status);
+    }
+    return res.blob();
+  },
 };
 
 /** Plain-language text for an error code, for people who are not engineers. */

@@ -3,7 +3,7 @@
  * the local mesh), and the remote participants as Solid state. Follows the member's placement: a new media room
  * means leave the old one and join the new one (no reload); a fresh token for the same room is only remembered.
  */
-import { createEffect, createSignal, on, onCleanup, untrack, type Accessor } from "solid-js";
+import { batch, createEffect, createSignal, on, onCleanup, untrack, type Accessor } from "solid-js";
 import { createStore, produce } from "solid-js/store";
 import type { MediaGrant } from "../../../lib/protocol";
 import { acquireMedia, stopTracks, type DeviceChoice } from "../media/devices";
@@ -23,6 +23,10 @@ export interface Tile {
   id: string;
   video: RemoteTrack | null;
   audio: RemoteTrack | null;
+  /** Twilio: their shared screen, a track of its own. */
+  screen: RemoteTrack | null;
+  /** Local mesh: their video carries their screen now. */
+  sharing: boolean;
   videoEnabled: boolean;
   audioEnabled: boolean;
   quality: number | null;
@@ -44,8 +48,18 @@ export interface MediaSession {
   tiles: () => Tile[];
   dominantSpeaker: Accessor<string | null>;
   localQuality: Accessor<number | null>;
-  /** Remote ids whose video is attached (Twilio mode attaches at most MAX_RENDERED_VIDEO_TRACKS). */
-  rendered: () => Set<string>;
+  /**
+   * Remote ids whose video is attached, among `candidates` (those on screen; default: everyone), in that order of
+   * preference after the speakers. Twilio mode attaches at most MAX_RENDERED_VIDEO_TRACKS.
+   */
+  rendered: (candidates?: readonly string[]) => Set<string>;
+  /** My shared screen, or null. */
+  screen: Accessor<MediaStreamTrack | null>;
+  /** Why this browser cannot share a screen, or null when it can. */
+  shareUnavailable: string | null;
+  /** Ask the browser for a screen (its own picker) and share it; resolves false when the person cancelled. */
+  startShare: () => Promise<boolean>;
+  stopShare: () => void;
   retry: () => void;
   /** Leave media for good (session over, removed): disconnect and turn the camera and microphone off. */
   stop: () => void;
@@ -67,6 +81,7 @@ export function createMediaSession(
   const [dominant, setDominant] = createSignal<string | null>(null);
   const [localQuality, setLocalQuality] = createSignal<number | null>(null);
   const [lastSpoke, setLastSpoke] = createSignal(new Map<string, number>());
+  const [screen, setScreen] = createSignal<MediaStreamTrack | null>(null);
 
   let twilio: TwilioProvider | null = null;
   let mesh: LocalMeshProvider | null = null;
@@ -91,7 +106,10 @@ export function createMediaSession(
   }
   function ensureTile(id: string) {
     if (tileIndex(id) >= 0) return;
-    setStore("tiles", (l) => [...l, { id, video: null, audio: null, videoEnabled: true, audioEnabled: true, quality: null, joinedAt: Date.now() }]);
+    setStore("tiles", (l) => [
+      ...l,
+      { id, video: null, audio: null, screen: null, sharing: false, videoEnabled: true, audioEnabled: true, quality: null, joinedAt: Date.now() },
+    ]);
   }
   function patchTile(id: string, patch: Partial<Tile>) {
     ensureTile(id);
@@ -121,14 +139,18 @@ export function createMediaSession(
         if (dominant() === e.participantId) setDominant(null);
         break;
       case "trackSubscribed":
-        patchTile(e.participantId, e.track.kind === "video" ? { video: e.track } : { audio: e.track });
+        patchTile(e.participantId, e.track.kind === "audio" ? { audio: e.track } : e.track.source === "screen" ? { screen: e.track } : { video: e.track });
         break;
       case "trackUnsubscribed": {
         const t = store.tiles.find((x) => x.id === e.participantId);
         if (t && e.track.kind === "video" && t.video?.id === e.track.id) patchTile(e.participantId, { video: null });
+        if (t && e.track.kind === "video" && t.screen?.id === e.track.id) patchTile(e.participantId, { screen: null });
         if (t && e.track.kind === "audio" && t.audio?.id === e.track.id) patchTile(e.participantId, { audio: null });
         break;
       }
+      case "screenShare":
+        if (tileIndex(e.participantId) >= 0 || e.sharing) patchTile(e.participantId, { sharing: e.sharing });
+        break;
       case "trackEnabled":
         if (tileIndex(e.participantId) >= 0 || e.enabled === false)
           patchTile(e.participantId, e.kind === "video" ? { videoEnabled: e.enabled } : { audioEnabled: e.enabled });
@@ -227,6 +249,8 @@ export function createMediaSession(
       provider.updateGrant(grant);
       return;
     }
+    const sharing = screen();
+    if (sharing && active !== provider) await provider.setScreenTrack(sharing).catch((e) => log("screen not handed over", e));
     active = provider;
     setStatus("connecting");
     setError(null);
@@ -234,7 +258,9 @@ export function createMediaSession(
     try {
       provider.setMicEnabled(micOn());
       provider.setCameraEnabled(camOn());
-      await provider.connect(grant, local());
+      // A shared screen is kept by the provider across rooms: it goes into the new room too. The synchronous part
+      // of connecting (leaving the old room's connections) is batched like setRoster.
+      await batch(() => provider.connect(grant, local()));
     } catch (e) {
       log("connect failed", e);
       if (active === provider) {
@@ -255,10 +281,11 @@ export function createMediaSession(
     ),
   );
 
-  // Local mode: keep the mesh's roster in step with the session state.
+  // Local mode: keep the mesh's roster in step with the session state. Batched: closing the connections of a room
+  // left behind emits several events per person, and the stage should lay out once, not once per event.
   createEffect(() => {
     const ids = opts.rosterIds();
-    mesh?.setRoster(ids);
+    batch(() => mesh?.setRoster(ids));
   });
 
   // Re-announce arrival after the session socket reconnects (the server may have missed it).
@@ -286,7 +313,46 @@ export function createMediaSession(
     void twilio?.disconnect();
     void mesh?.disconnect();
     stopTracks(local());
+    screen()?.stop();
   });
+
+  const shareUnavailable =
+    typeof navigator !== "undefined" && typeof navigator.mediaDevices?.getDisplayMedia === "function"
+      ? null
+      : "This browser cannot share its screen (phones and tablets usually cannot).";
+  function stopShare() {
+    const t = screen();
+    if (!t) return;
+    setScreen(null);
+    t.stop();
+    for (const p of [twilio, mesh]) void p?.setScreenTrack(null).catch((e) => log("stop sharing failed", e));
+  }
+  async function startShare(): Promise<boolean> {
+    if (shareUnavailable || screen()) return false;
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+    } catch (e) {
+      log("screen share not started", e);
+      return false;
+    }
+    const track = stream.getVideoTracks()[0];
+    if (!track) return false;
+    // The browser's own "Stop sharing" button ends the track.
+    track.addEventListener("ended", () => {
+      if (screen() === track) stopShare();
+    });
+    setScreen(track);
+    try {
+      // Given to the provider now in use; a provider joined later gets it when it connects (see apply).
+      await (active ?? twilio ?? mesh)?.setScreenTrack(track);
+    } catch (e) {
+      log("sharing failed", e);
+      stopShare();
+      return false;
+    }
+    return true;
+  }
 
   const setMic = (v: boolean) => {
     setMicOn(v);
@@ -316,11 +382,15 @@ export function createMediaSession(
     tiles: () => store.tiles,
     dominantSpeaker: dominant,
     localQuality,
-    rendered: () => {
-      const ids = store.tiles.map((t) => t.id);
+    rendered: (candidates) => {
+      const ids = candidates ? [...candidates] : store.tiles.map((t) => t.id);
       const limit = active?.kind === "twilio" ? MAX_RENDERED_VIDEO_TRACKS : Number.POSITIVE_INFINITY;
       return pickRenderedVideos(ids, limit, dominant(), lastSpoke());
     },
+    screen,
+    shareUnavailable,
+    startShare,
+    stopShare,
     retry: () => schedule(client.placement()?.media ?? null),
     stop: () => {
       if (stopped) return;

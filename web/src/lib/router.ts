@@ -24,6 +24,7 @@ export type Route =
   | { name: "session"; sessionId: string }
   | { name: "console"; sessionId: string }
   | { name: "monitor" }
+  | { name: "report"; sessionId: string }
   | { name: "notFound" };
 
 export function matchRoute(u: URL): Route {
@@ -33,6 +34,7 @@ export function matchRoute(u: URL): Route {
   if (parts[0] === "session" && parts.length === 2) return { name: "session", sessionId: parts[1] };
   if (parts[0] === "console" && parts.length === 2) return { name: "console", sessionId: parts[1] };
   if (parts[0] === "monitor" && parts.length === 1) return { name: "monitor" };
+  if (parts[0] === "report" && parts.length === 2) return { name: "report", sessionId: parts[1] };
   return { name: "notFound" };
 }
 

@@ -7,16 +7,21 @@ import { MAIN_ROOM, mediaRoomName, type Change, type MemberPublic, type RoomPubl
 /** What the session costs per participant-minute of media (Twilio Group rooms list price). */
 export const PRICE_PER_PARTICIPANT_MINUTE = 0.0015;
 
-function upsert<T>(list: T[], value: T, key: (t: T) => string): void {
+/**
+ * Update the entry with the same key in place (so a Solid store keeps the same object, and a list rendered from it
+ * keeps its elements: a drag in progress or the keyboard focus survives someone's quality report), or append it.
+ */
+function upsert<T extends object>(list: T[], value: T, key: (t: T) => string): void {
   const k = key(value);
   const i = list.findIndex((x) => key(x) === k);
-  if (i >= 0) list[i] = value;
+  if (i >= 0) Object.assign(list[i], value);
   else list.push(value);
 }
 
 /**
- * Apply a staff patch in place: members, rooms and media rooms are upserted by id (key for media);
- * the round and the session are replaced. Works on a plain object and on a Solid `produce` draft.
+ * Apply a staff patch in place: members, rooms and media rooms are upserted by id (key for media), updating the
+ * existing object field by field; the round and the session are replaced. Works on a plain object and on a Solid
+ * `produce` draft.
  */
 export function applyChanges(staff: StaffState, changes: readonly Change[]): void {
   for (const c of changes) {
@@ -113,7 +118,7 @@ export function boardColumns(staff: StaffState): BoardColumn[] {
       {
         key: UNASSIGNED,
         roomId: null,
-        title: "Unassigned (stay in main room)",
+        title: "Unassigned",
         room: null,
         members: admitted.filter((m) => !plan[m.id] || !rooms.some((r) => r.id === plan[m.id])).sort(byName),
       },

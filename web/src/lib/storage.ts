@@ -11,6 +11,8 @@ export interface StoredSession {
   ticket: string;
   name?: string;
   role?: Role;
+  /** The session's title, for the list of this tab's sessions. */
+  title?: string;
   invite?: Invite;
   /** Chosen devices (deviceId) from the join screen. */
   audioDeviceId?: string | null;
@@ -50,4 +52,19 @@ export const storage = {
   /** A guest's credential for one session, kept apart from the ticket so leaving and joining again is the same member. */
   guestCredential: (sessionId: string) => read<string>(`mb.guest.${sessionId}`),
   setGuestCredential: (sessionId: string, credential: string | null) => write(`mb.guest.${sessionId}`, credential),
+  /** Every session this tab holds a ticket for (the server has no "my sessions" list yet). */
+  sessions: (): StoredSession[] => {
+    const out: StoredSession[] = [];
+    try {
+      for (let i = 0; i < sessionStorage.length; i++) {
+        const key = sessionStorage.key(i);
+        if (!key?.startsWith("mb.session.")) continue;
+        const s = read<StoredSession>(key);
+        if (s?.sessionId) out.push(s);
+      }
+    } catch {
+      /* storage disabled */
+    }
+    return out;
+  },
 };

@@ -10,11 +10,12 @@ export function isOfferer(selfId: string, peerId: string): boolean {
 
 /** Signalling payloads exchanged through the session WebSocket ({type:"signal", to, data}). */
 export type MeshSignal =
-  | { kind: "hello"; room: string; inst: string; mic: boolean; cam: boolean }
-  | { kind: "offer"; room: string; inst: string; pc: string; sdp: string; mic: boolean; cam: boolean }
-  | { kind: "answer"; room: string; inst: string; pc: string; sdp: string; mic: boolean; cam: boolean }
+  | { kind: "hello"; room: string; inst: string; mic: boolean; cam: boolean; screen?: boolean }
+  | { kind: "offer"; room: string; inst: string; pc: string; sdp: string; mic: boolean; cam: boolean; screen?: boolean }
+  | { kind: "answer"; room: string; inst: string; pc: string; sdp: string; mic: boolean; cam: boolean; screen?: boolean }
   | { kind: "candidate"; room: string; pc: string; candidate: Record<string, unknown> }
-  | { kind: "state"; room: string; mic: boolean; cam: boolean }
+  /** `screen`: the video this member sends is their shared screen, not their camera (absent in older clients: false). */
+  | { kind: "state"; room: string; mic: boolean; cam: boolean; screen?: boolean }
   | { kind: "bye"; room: string };
 
 export function parseMeshSignal(data: Record<string, unknown>): MeshSignal | null {

@@ -27,6 +27,8 @@ export interface LocalTracks {
 export interface RemoteTrack {
   readonly kind: "audio" | "video";
   readonly id: string;
+  /** A video track is the sender's camera or a shared screen (Twilio: a track published with the name "screen"). */
+  readonly source?: "camera" | "screen";
   readonly mediaTrack: MediaTrack;
   attach(element: object): void;
   detach(element: object): void;
@@ -54,6 +56,8 @@ export type MediaEvent =
   | { type: "trackUnsubscribed"; participantId: string; track: RemoteTrack }
   /** Remote participant's track switched on/off or enabled/disabled (camera off). */
   | { type: "trackEnabled"; participantId: string; kind: "audio" | "video"; enabled: boolean }
+  /** Local mesh: the participant's video now carries their screen instead of their camera (or no longer does). */
+  | { type: "screenShare"; participantId: string; sharing: boolean }
   | { type: "dominantSpeaker"; participantId: string | null }
   /** 0 (unknown/bad) .. 5 (excellent); `local` for this browser's own connection. */
   | { type: "networkQuality"; participantId: string; level: number | null; local: boolean }
@@ -77,6 +81,11 @@ export interface MediaProviderClient {
   updateGrant(grant: MediaGrant): void;
   /** Swap the published camera/microphone (device change) without leaving the room. */
   replaceLocalTracks(localTracks: LocalTracks): Promise<void>;
+  /**
+   * Share a screen (a getDisplayMedia video track), or stop with null. Twilio publishes it as a second video track
+   * named "screen"; the local mesh sends it in place of the camera and tells each peer it is a screen.
+   */
+  setScreenTrack(track: MediaTrack | null): Promise<void>;
   /** The media room currently joined (or being joined), or null. */
   currentRoom(): string | null;
 }

@@ -107,6 +107,7 @@ export interface TwilioTrackLike {
 export interface TwilioPublicationLike {
   kind: string;
   trackSid?: string;
+  trackName?: string;
   track: TwilioTrackLike | null;
   isTrackEnabled?: boolean;
 }
@@ -119,7 +120,7 @@ export interface TwilioParticipantLike extends EmitterLike {
 export interface TwilioLocalParticipantLike extends TwilioParticipantLike {
   audioTracks?: Map<string, TwilioPublicationLike>;
   videoTracks?: Map<string, TwilioPublicationLike>;
-  publishTrack?(track: unknown): Promise<unknown>;
+  publishTrack?(track: unknown, options?: { name?: string; priority?: string }): Promise<unknown>;
   unpublishTrack?(track: unknown): unknown;
 }
 export interface TwilioRoomLike extends EmitterLike {
@@ -133,11 +134,17 @@ export interface TwilioRoomLike extends EmitterLike {
 }
 export type TwilioConnectFn = (token: string, options: ConnectOptions) => Promise<TwilioRoomLike>;
 
+/** The name a shared screen is published under (the camera's track keeps Twilio's default name, its id). */
+export const SCREEN_TRACK_NAME = "screen";
+
+export const isScreenTrackName = (name: string | undefined) => name === SCREEN_TRACK_NAME;
+
 function wrapTrack(t: TwilioTrackLike): RemoteTrack | null {
   if ((t.kind !== "audio" && t.kind !== "video") || !t.mediaStreamTrack) return null;
   return {
     kind: t.kind,
     id: t.sid ?? t.mediaStreamTrack.id,
+    source: t.kind === "video" && isScreenTrackName(t.name) ? "screen" : "camera",
     mediaTrack: t.mediaStreamTrack,
     attach: (el) => void t.attach?.(el),
     detach: (el) => void t.detach?.(el),
@@ -187,6 +194,8 @@ export function bindTwilioRoom(room: TwilioRoomLike, emit: (e: MediaEvent) => vo
     if (t) emit({ type: "trackUnsubscribed", participantId: p.identity, track: t });
   });
   const enabled = (value: boolean) => (pub: TwilioPublicationLike, p: TwilioParticipantLike) => {
+    // A shared screen is on or off by being published; its enabled state says nothing about the camera.
+    if (isScreenTrackName(pub.trackName)) return;
     if (pub.kind === "audio" || pub.kind === "video") emit({ type: "trackEnabled", participantId: p.identity, kind: pub.kind, enabled: value });
   };
   on(room, "trackEnabled", enabled(true));
@@ -206,7 +215,7 @@ export function bindTwilioRoom(room: TwilioRoomLike, emit: (e: MediaEvent) => vo
     for (const pub of p.tracks.values()) {
       const t = pub.track ? wrapTrack(pub.track) : null;
       if (t) emit({ type: "trackSubscribed", participantId: p.identity, track: t });
-      if (pub.track && pub.isTrackEnabled === false && (pub.kind === "audio" || pub.kind === "video"))
+      if (pub.track && pub.isTrackEnabled === false && !isScreenTrackName(pub.trackName) && (pub.kind === "audio" || pub.kind === "video"))
         emit({ type: "trackEnabled", participantId: p.identity, kind: pub.kind, enabled: false });
     }
   }
@@ -246,6 +255,7 @@ export class TwilioProvider implements MediaProviderClient {
   private generation = 0;
   private micOn = true;
   private camOn = true;
+  private screen: unknown = null;
 
   constructor(private readonly opts: TwilioProviderOptions = {}) {}
 
@@ -303,10 +313,20 @@ export class TwilioProvider implements MediaProviderClient {
     this.setCameraEnabled(this.camOn);
   }
 
+  /** A shared screen is a second published video track named "screen", at high priority (it takes the large tile). */
+  async setScreenTrack(track: unknown): Promise<void> {
+    const lp = this.room?.localParticipant;
+    const old = this.screen;
+    this.screen = track;
+    if (!lp) return;
+    if (old) lp.unpublishTrack?.(old);
+    if (track) await lp.publishTrack?.(track, { name: SCREEN_TRACK_NAME, priority: "high" });
+  }
+
   private setPublished(kind: "audio" | "video", enabled: boolean) {
     const pubs = kind === "audio" ? this.room?.localParticipant.audioTracks : this.room?.localParticipant.videoTracks;
     for (const pub of pubs?.values() ?? []) {
-      if (!pub.track) continue;
+      if (!pub.track || isScreenTrackName(pub.trackName)) continue;
       if (enabled) pub.track.enable?.();
       else pub.track.disable?.();
     }
@@ -343,6 +363,8 @@ export class TwilioProvider implements MediaProviderClient {
     this.unbind = bindTwilioRoom(room, (e) => this.onRoomEvent(gen, e));
     this.setPublished("audio", this.micOn);
     this.setPublished("video", this.camOn);
+    // A share survives a move to another room: publish it in the new one too.
+    if (this.screen) await room.localParticipant.publishTrack?.(this.screen, { name: SCREEN_TRACK_NAME, priority: "high" });
   }
 
   private onRoomEvent(gen: number, e: MediaEvent) {

@@ -1,25 +1,30 @@
-import { createResource, createSignal, Match, Show, Switch } from "solid-js";
+import { createResource, createSignal, For, Match, Show, Switch } from "solid-js";
 import { Card, createAction, ErrorText } from "../components/common";
 import { api, type SignedInUser } from "../lib/api";
-import { navigate } from "../lib/router";
+import { linkClick, navigate } from "../lib/router";
 import { storage } from "../lib/storage";
+import { currentUser, isOperator, setCurrentUser } from "../lib/user";
 
 export default function Home() {
   const [config] = createResource(() => api.config());
-  const [user, setUser] = createSignal<SignedInUser | null>(storage.user());
+  const user = currentUser;
   const signIn = createAction();
   const create = createAction();
   const [name, setName] = createSignal("");
   const [role, setRole] = createSignal<"facilitator" | "participant" | "operator">("facilitator");
   const [title, setTitle] = createSignal("Group session");
   const [pasted, setPasted] = createSignal("");
+  // Sessions this tab holds a staff ticket for. (A list of the facilitator's sessions across devices needs a server
+  // endpoint; see the room UI report.)
+  const mine = () => storage.sessions().filter((s) => s.role === "facilitator" || s.role === "cofacilitator");
 
   async function onSignIn(e: SubmitEvent) {
     e.preventDefault();
     const u = await signIn.run(() => api.devSignIn(name().trim(), role()));
     if (u) {
-      storage.setUser(u);
-      setUser(u);
+      setCurrentUser(u);
+      // Operators watch the service rather than run sessions.
+      if (isOperator(u)) navigate("/monitor");
     }
   }
 
@@ -28,8 +33,7 @@ export default function Home() {
     const token = pasted().trim();
     if (!token) return;
     const u: SignedInUser = { token, user: {} };
-    storage.setUser(u);
-    setUser(u);
+    setCurrentUser(u);
   }
 
   async function onCreate(e: SubmitEvent) {
@@ -43,6 +47,7 @@ export default function Home() {
       memberId: created.memberId,
       ticket: created.ticket,
       role: "facilitator",
+      title: title().trim() || "Group session",
       name: (u.user.name as string | undefined) ?? name(),
       invite: created.invite,
     });
@@ -50,16 +55,28 @@ export default function Home() {
   }
 
   function signOut() {
-    storage.setUser(null);
-    setUser(null);
+    setCurrentUser(null);
   }
 
   return (
-    <main id="main" class="narrow">
+    <main id="main" class="narrow page">
       <h1>Welcome to MindBloom Video</h1>
       <p class="muted">Run a group session with breakout rooms. Participants join from a link; no account needed.</p>
 
       <Switch>
+        <Match when={user() && isOperator(user())}>
+          <Card title="Monitoring" testid="operator-card">
+            <p>You are signed in as an operator{user()?.user.name ? ` (${String(user()?.user.name)})` : ""}.</p>
+            <div class="row">
+              <a class="button" href="/monitor" onClick={linkClick}>
+                Open monitoring
+              </a>
+              <button type="button" class="quiet" onClick={signOut}>
+                Sign out
+              </button>
+            </div>
+          </Card>
+        </Match>
         <Match when={user()}>
           {(u) => (
             <Card title="Start a session" testid="create-session-card">
@@ -125,6 +142,28 @@ export default function Home() {
           </Card>
         </Match>
       </Switch>
+
+      <Show when={mine().length > 0}>
+        <Card title="Your sessions in this tab" testid="my-sessions">
+          <ul class="list">
+            <For each={mine()}>
+              {(s) => (
+                <li class="row spread">
+                  <span>{s.title ?? `Session ${s.sessionId.slice(0, 8)}`}</span>
+                  <span class="row tight">
+                    <a href={`/console/${encodeURIComponent(s.sessionId)}`} onClick={linkClick}>
+                      Open
+                    </a>
+                    <a href={`/report/${encodeURIComponent(s.sessionId)}`} onClick={linkClick}>
+                      Report
+                    </a>
+                  </span>
+                </li>
+              )}
+            </For>
+          </ul>
+        </Card>
+      </Show>
 
       <Show when={config()}>
         <p class="muted small">Joining a session? Open the link your facilitator sent you.</p>

@@ -1,7 +1,9 @@
 import { createSignal, For, onCleanup, onMount, Show } from "solid-js";
-import { Card, createAction, ErrorText } from "../components/common";
+import { createAction, ErrorText } from "../components/common";
+import { ControlButton } from "../components/room/ui";
 import { LocalVideo } from "../components/video";
 import { api, ApiError } from "../lib/api";
+import { DAMAGED_INVITE, inviteLooksIntact, MISSING_INVITE } from "../lib/room";
 import { navigate } from "../lib/router";
 import { storage } from "../lib/storage";
 import { acquireMedia, listDevices, stopTracks } from "../media/devices";
@@ -52,6 +54,11 @@ export default function Join(props: { sessionId: string; invite: string | null }
   const [camOn, setCamOn] = createSignal(true);
   const [starting, setStarting] = createSignal(true);
   const join = createAction();
+  // Without an invite only the session's creator (signed in) may join; a link cut short or edited fails here already.
+  const blocked = (): string | null => {
+    if (!props.invite) return user ? null : MISSING_INVITE;
+    return inviteLooksIntact(props.invite) ? null : DAMAGED_INVITE;
+  };
 
   const deviceIdOf = (t: LocalTracks["audio"]) => ((t as MediaStreamTrack | null)?.getSettings().deviceId as string | undefined) ?? null;
 
@@ -85,12 +92,17 @@ export default function Join(props: { sessionId: string; invite: string | null }
       join.setError("Please enter your name.");
       return;
     }
-    if (!props.invite && !user) {
-      join.setError("This link is missing its invitation. Ask the facilitator for a new link.");
-      return;
-    }
+    if (blocked()) return join.setError(blocked());
     const invite = props.invite;
-    const res = await join.run(() => (invite ? joinAsGuest(props.sessionId, invite, n) : api.join(props.sessionId, { name: n }, user?.token)));
+    const res = await join.run(async () => {
+      try {
+        return invite ? await joinAsGuest(props.sessionId, invite, n) : await api.join(props.sessionId, { name: n }, user?.token);
+      } catch (e) {
+        // With an invite and no sign-in sent, "unauthenticated" can only mean the invite itself did not check out.
+        if (invite && e instanceof ApiError && e.code === "UNAUTHENTICATED") throw new Error(DAMAGED_INVITE);
+        throw e;
+      }
+    });
     if (!res) return;
     if (res.guestCredential) storage.setGuestCredential(props.sessionId, res.guestCredential);
     const role = ticketRole(res.ticket);
@@ -112,120 +124,141 @@ export default function Join(props: { sessionId: string; invite: string | null }
   }
 
   return (
-    <main id="main" class="narrow">
-      <h1>Join the session</h1>
-      <Show when={!props.invite && !user}>
-        <div class="banner warn" role="alert">
-          This link is missing its invitation. Ask the facilitator for a new link.
-        </div>
-      </Show>
-      <Card title="Check your camera and microphone">
-        <div class="tile preview mb">
-          <LocalVideo tracks={tracks()} camOn={camOn()} label="Preview of your camera" testid="join-preview" />
-          <Show when={starting()}>
-            <div class="placeholder plain" role="status">
-              Starting camera…
-            </div>
-          </Show>
-          <Show when={!starting() && (!tracks().video || !camOn())}>
-            <div class="placeholder plain">Camera off</div>
-          </Show>
-        </div>
-        <Show when={problems().video}>
-          <p class="banner warn">{problems().video}</p>
-        </Show>
-        <Show when={problems().audio}>
-          <p class="banner warn">{problems().audio}</p>
-        </Show>
-        <div class="controls">
-          <button
-            type="button"
-            class="toggle"
-            aria-pressed={micOn()}
-            disabled={!tracks().audio}
-            onClick={() => {
-              setMicOn(!micOn());
-              const a = tracks().audio;
-              if (a) a.enabled = micOn();
-            }}
-          >
-            {micOn() ? "Microphone on" : "Microphone off"}
-          </button>
-          <button
-            type="button"
-            class="toggle"
-            aria-pressed={camOn()}
-            disabled={!tracks().video}
-            onClick={() => {
-              setCamOn(!camOn());
-              const v = tracks().video;
-              if (v) v.enabled = camOn();
-            }}
-          >
-            {camOn() ? "Camera on" : "Camera off"}
-          </button>
-        </div>
-        <div class="field">
-          <label for="camera-select">Camera</label>
-          <select
-            id="camera-select"
-            data-testid="camera-select"
-            value={videoId() ?? ""}
-            disabled={devices().video.length === 0}
-            onChange={(e) => {
-              setVideoId(e.currentTarget.value || null);
-              void start("video");
-            }}
-          >
-            <Show when={devices().video.length === 0}>
-              <option value="">No camera found</option>
-            </Show>
-            <For each={devices().video}>{(d, i) => <option value={d.deviceId}>{d.label || `Camera ${i() + 1}`}</option>}</For>
-          </select>
-        </div>
-        <div class="field">
-          <label for="mic-select">Microphone</label>
-          <select
-            id="mic-select"
-            data-testid="mic-select"
-            value={audioId() ?? ""}
-            disabled={devices().audio.length === 0}
-            onChange={(e) => {
-              setAudioId(e.currentTarget.value || null);
-              void start("audio");
-            }}
-          >
-            <Show when={devices().audio.length === 0}>
-              <option value="">No microphone found</option>
-            </Show>
-            <For each={devices().audio}>{(d, i) => <option value={d.deviceId}>{d.label || `Microphone ${i() + 1}`}</option>}</For>
-          </select>
-        </div>
-      </Card>
-      <Card title="Your name">
-        <form onSubmit={onSubmit} data-testid="join-form" noValidate>
-          <div class="field">
-            <label for="join-name">
-              Name <span class="hint">(shown to the group; a first name is fine)</span>
-            </label>
-            <input
-              id="join-name"
-              type="text"
-              autocomplete="given-name"
-              maxLength={80}
-              value={name()}
-              onInput={(e) => setName(e.currentTarget.value)}
-              data-testid="join-name"
-              aria-describedby="join-error"
-              required
-            />
+    <main id="main" class="page join-page">
+      <Show when={blocked()}>
+        {(why) => (
+          <div class="banner warn" role="alert" data-testid="invite-problem">
+            {why()}
           </div>
-          <button type="submit" disabled={join.pending()} data-testid="join-submit">
-            {join.pending() ? "Joining…" : "Join"}
-          </button>
-          <ErrorText error={join.error()} id="join-error" testid="join-error" />
-        </form>
-      </Card>
+        )}
+      </Show>
+      <div class="join-grid">
+        <section class="join-preview" aria-labelledby="preview-h">
+          <h2 id="preview-h" class="visually-hidden">
+            Check your camera and microphone
+          </h2>
+          <div class="preview-tile">
+            <LocalVideo tracks={tracks()} camOn={camOn()} label="Preview of your camera" testid="join-preview" />
+            <Show when={starting()}>
+              <div class="preview-note" role="status">
+                Starting camera…
+              </div>
+            </Show>
+            <Show when={!starting() && (!tracks().video || !camOn())}>
+              <div class="preview-note">Camera off</div>
+            </Show>
+            <div class="preview-controls overlay">
+              <ControlButton
+                icon={micOn() ? "mic" : "micOff"}
+                label="Microphone"
+                pressed={micOn()}
+                offWhenUnpressed
+                disabled={!tracks().audio}
+                onClick={() => {
+                  setMicOn(!micOn());
+                  const a = tracks().audio;
+                  if (a) a.enabled = micOn();
+                }}
+                testid="join-mic"
+              />
+              <ControlButton
+                icon={camOn() ? "camera" : "cameraOff"}
+                label="Camera"
+                pressed={camOn()}
+                offWhenUnpressed
+                disabled={!tracks().video}
+                onClick={() => {
+                  setCamOn(!camOn());
+                  const v = tracks().video;
+                  if (v) v.enabled = camOn();
+                }}
+                testid="join-camera"
+              />
+            </div>
+          </div>
+          <Show when={problems().video}>
+            <p class="banner warn">{problems().video}</p>
+          </Show>
+          <Show when={problems().audio}>
+            <p class="banner warn">{problems().audio}</p>
+          </Show>
+          <div class="two-fields devices">
+            <div class="field">
+              <label for="camera-select">Camera</label>
+              <select
+                id="camera-select"
+                data-testid="camera-select"
+                value={videoId() ?? ""}
+                disabled={devices().video.length === 0}
+                onChange={(e) => {
+                  setVideoId(e.currentTarget.value || null);
+                  void start("video");
+                }}
+              >
+                <Show when={devices().video.length === 0}>
+                  <option value="">No camera found</option>
+                </Show>
+                <For each={devices().video}>{(d, i) => <option value={d.deviceId}>{d.label || `Camera ${i() + 1}`}</option>}</For>
+              </select>
+            </div>
+            <div class="field">
+              <label for="mic-select">Microphone</label>
+              <select
+                id="mic-select"
+                data-testid="mic-select"
+                value={audioId() ?? ""}
+                disabled={devices().audio.length === 0}
+                onChange={(e) => {
+                  setAudioId(e.currentTarget.value || null);
+                  void start("audio");
+                }}
+              >
+                <Show when={devices().audio.length === 0}>
+                  <option value="">No microphone found</option>
+                </Show>
+                <For each={devices().audio}>{(d, i) => <option value={d.deviceId}>{d.label || `Microphone ${i() + 1}`}</option>}</For>
+              </select>
+            </div>
+          </div>
+        </section>
+        <section class="join-side" aria-labelledby="join-h">
+          <h1 id="join-h">Ready to join?</h1>
+          <p class="muted">You may wait a moment until the facilitator lets you in. Camera and microphone can be turned on or off at any time.</p>
+          <form onSubmit={onSubmit} data-testid="join-form" noValidate>
+            <div class="field">
+              <label for="join-name">
+                Your name <span class="hint">(shown to the group; a first name is fine)</span>
+              </label>
+              <input
+                id="join-name"
+                type="text"
+                autocomplete="given-name"
+                maxLength={80}
+                value={name()}
+                onInput={(e) => setName(e.currentTarget.value)}
+                data-testid="join-name"
+                aria-describedby="join-error"
+                required
+              />
+            </div>
+            <button
+              type="submit"
+              class="join-button"
+              disabled={join.pending() || blocked() !== null}
+              aria-describedby={blocked() ? "join-blocked" : undefined}
+              data-testid="join-submit"
+            >
+              {join.pending() ? "Joining…" : "Join"}
+            </button>
+            <Show when={blocked()}>
+              <p id="join-blocked" class="hint">
+                Joining needs a working invite link.
+              </p>
+            </Show>
+            <ErrorText error={join.error()} id="join-error" testid="join-error" />
+          </form>
+        </section>
+      </div>
     </main>
   );
 }

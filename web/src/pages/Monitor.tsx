@@ -8,6 +8,7 @@ import { Card, createAction, ErrorText } from "../components/common";
 import { TimeChart } from "../components/TimeChart";
 import { api, ApiError, describeError, type SignedInUser } from "../lib/api";
 import { storage } from "../lib/storage";
+import { setCurrentUser } from "../lib/user";
 import type { MonitoringOverview as Overview, MonitoringTimeseries as Timeseries } from "../../../lib/protocol";
 
 const REFRESH_MS = 10_000;
@@ -140,7 +141,7 @@ export default function Monitor() {
   });
 
   function signedIn(u: SignedInUser) {
-    storage.setUser(u);
+    setCurrentUser(u);
     setDenied(null);
     setUser(u);
     void refresh();
@@ -203,7 +204,8 @@ export default function Monitor() {
         <section aria-labelledby="trend-h" class="card">
           <div class="row spread">
             <h2 id="trend-h">Per minute</h2>
-            <div class="row" role="group" aria-label="Time window">
+            <fieldset class="row plain-fieldset">
+              <legend class="visually-hidden">Time window</legend>
               <For each={WINDOWS}>
                 {(w) => (
                   <button
@@ -217,7 +219,7 @@ export default function Monitor() {
                   </button>
                 )}
               </For>
-            </div>
+            </fieldset>
           </div>
           <Show when={series()}>
             {(ts) => (

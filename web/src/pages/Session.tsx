@@ -1,8 +1,17 @@
 import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Show, Switch } from "solid-js";
-import { Card, ConnectionBanner, createAction, ErrorText } from "../components/common";
+import { ConnectionBanner, createAction, ErrorText } from "../components/common";
 import { Notices } from "../components/notices";
-import { LocalVideo, MediaControls, MediaStatusLine, VideoGrid } from "../components/video";
+import { ChatPanelBody } from "../components/room/ChatPanel";
+import { DeviceSettings } from "../components/room/DeviceSettings";
+import { CameraButton, MediaNotices, MediaStatusChip, MicButton, ShareButton } from "../components/room/MediaControls";
+import { ChatButton, ControlBarLayout, LayoutToggle, RoomShell } from "../components/room/RoomShell";
+import { AudioSink, roleLabel, Stage, type StageView } from "../components/room/Stage";
+import { ConfirmDialog, ControlButton, createPanels, MenuButton, Panel, type MenuItem } from "../components/room/ui";
+import { Icon } from "../components/room/icons";
+import { LocalVideo } from "../components/video";
+import { createChatState, unavailableChat } from "../lib/chat";
 import { createMediaSession } from "../lib/media-session";
+import { roundWarningShown } from "../lib/room";
 import { navigate } from "../lib/router";
 import { createSessionClient } from "../lib/session-client";
 import { formatDuration } from "../lib/state";
@@ -14,7 +23,7 @@ export default function SessionPage(props: { sessionId: string }) {
     <Show
       when={stored}
       fallback={
-        <main id="main" class="narrow">
+        <main id="main" class="narrow page">
           <h1>You are not in this session yet</h1>
           <p>Open the invitation link your facilitator sent you to join.</p>
         </main>
@@ -24,6 +33,8 @@ export default function SessionPage(props: { sessionId: string }) {
     </Show>
   );
 }
+
+type PanelId = "people" | "chat" | "help" | "choose" | "settings";
 
 function ParticipantRoom(props: { stored: StoredSession }) {
   const st = props.stored;
@@ -46,14 +57,20 @@ function ParticipantRoom(props: { stored: StoredSession }) {
     rosterIds: () => (view()?.you.status === "admitted" ? (view()?.roommates ?? []).map((r) => r.id) : []),
   });
 
+  const panels = createPanels<PanelId>();
+  const chat = createChatState(unavailableChat, { selfId: () => view()?.you.memberId ?? null, panelOpen: () => panels.open() === "chat" });
   const help = createAction();
   const back = createAction();
   const choose = createAction();
   const leave = createAction();
-  const [helpOpen, setHelpOpen] = createSignal(false);
   const [helpText, setHelpText] = createSignal("");
   const [moving, setMoving] = createSignal<string | null>(null);
-  const [warned, setWarned] = createSignal(false);
+  const [confirmReturn, setConfirmReturn] = createSignal(false);
+  const [confirmLeave, setConfirmLeave] = createSignal(false);
+  const [stageView, setStageView] = createSignal<StageView>("gallery");
+  const [pinned, setPinned] = createSignal<string | null>(null);
+  /** The deadline the last round warning was given for (see roundWarningShown). */
+  const [warnedFor, setWarnedFor] = createSignal<number | null>(null);
 
   // "You're moving to Room 2": when my place changes while I am in the session.
   createEffect(
@@ -62,6 +79,7 @@ function ParticipantRoom(props: { stored: StoredSession }) {
       (loc, prev) => {
         if (prev === undefined || prev === null || loc === null || loc === prev) return;
         setMoving(view()?.you.roomName ?? "another room");
+        setPinned(null);
         const t = setTimeout(() => setMoving(null), 6000);
         onCleanup(() => clearTimeout(t));
       },
@@ -69,7 +87,7 @@ function ParticipantRoom(props: { stored: StoredSession }) {
   );
   onCleanup(
     client.onNotice((n) => {
-      if (n.notice.kind === "roundWarning") setWarned(true);
+      if (n.notice.kind === "roundWarning") setWarnedFor(n.notice.endsAt);
     }),
   );
 
@@ -89,205 +107,412 @@ function ParticipantRoom(props: { stored: StoredSession }) {
     const c = view()?.round?.closesAt;
     return c ? c - client.now() : null;
   });
+  const inBreakout = () => {
+    const loc = view()?.you.location;
+    return !!loc && loc !== "main";
+  };
   const endsIn = createMemo(() => {
     const e = view()?.round?.endsAt;
-    return e && view()?.you.location !== "main" ? e - client.now() : null;
+    return e && inBreakout() ? e - client.now() : null;
   });
-  const nameFor = (id: string) => (id === view()?.you.memberId ? view()!.you.name : (view()?.roommates.find((r) => r.id === id)?.name ?? "Guest"));
+  const warningShown = () =>
+    roundWarningShown({ warnedFor: warnedFor(), round: view()?.round ?? null, location: view()?.you.location ?? null, now: client.now() });
+  const roommate = (id: string) => view()?.roommates.find((r) => r.id === id);
+  const staffHere = () => (view()?.roommates ?? []).some((r) => r.role !== "participant");
+  const roomName = () => view()?.you.roomName ?? "Main room";
+
+  // Choosing a room: open the list once when choosing becomes possible.
+  createEffect(
+    on(
+      () => (view()?.choosableRooms.length ?? 0) > 0,
+      (can, before) => {
+        if (can && !before) panels.show("choose");
+      },
+    ),
+  );
+  // A new screen share takes the large tile.
+  createEffect(
+    on(
+      () => media.tiles().some((t) => t.sharing || t.screen),
+      (sharing, before) => {
+        if (sharing && !before) setStageView("speaker");
+      },
+    ),
+  );
 
   async function askHelp(e: SubmitEvent) {
     e.preventDefault();
     const text = helpText().trim();
     const ok = await help.run(() => client.command({ type: "requestHelp", ...(text ? { message: text } : {}) }));
     if (ok) {
-      setHelpOpen(false);
+      panels.close();
       setHelpText("");
     }
   }
 
   async function doLeave() {
-    await leave.run(() => client.command({ type: "leave" }));
+    const ok = await leave.run(() => client.command({ type: "leave" }));
+    if (ok === undefined && client.status() === "open") return;
     storage.forgetSession(st.sessionId);
     client.close();
     navigate("/", { replace: true });
   }
 
+  async function doReturn() {
+    const ok = await back.run(() => client.command({ type: "returnToMain" }));
+    if (ok) setConfirmReturn(false);
+  }
+
+  const moreItems = (): MenuItem[] => {
+    const v = view();
+    const items: MenuItem[] = [];
+    // On a phone the bar is short: these move into this menu.
+    items.push({
+      id: "share",
+      label: media.screen() ? "Stop sharing" : "Share screen",
+      icon: "screen",
+      disabled: media.shareUnavailable !== null,
+      hint: media.shareUnavailable ?? undefined,
+      onSelect: () => (media.screen() ? media.stopShare() : void media.startShare()),
+      class: "phone-only",
+    });
+    items.push({ id: "hand", label: "Raise hand", icon: "hand", disabled: true, hint: RAISE_HAND_SOON, onSelect: () => {}, class: "phone-only" });
+    items.push({
+      id: "help",
+      label: v?.you.helpRequested ? "Help requested" : "Ask for help",
+      icon: "help",
+      disabled: v?.you.helpRequested,
+      onSelect: () => panels.show("help"),
+      class: "phone-only",
+      testid: "ask-help-menu",
+    });
+    if (inBreakout() && v?.allowSelfReturn)
+      items.push({
+        id: "return",
+        label: "Return to main room",
+        icon: "back",
+        onSelect: () => setConfirmReturn(true),
+        testid: "return-to-main-menu",
+        class: "phone-only",
+      });
+    if ((v?.choosableRooms.length ?? 0) > 0) items.push({ id: "choose", label: "Choose a room", icon: "rooms", onSelect: () => panels.show("choose") });
+    items.push({
+      id: "layout",
+      label: stageView() === "speaker" ? "Gallery view" : "Speaker view",
+      icon: stageView() === "speaker" ? "gallery" : "speaker",
+      onSelect: () => setStageView(stageView() === "speaker" ? "gallery" : "speaker"),
+      separatorBefore: true,
+    });
+    items.push({ id: "settings", label: "Settings", icon: "settings", onSelect: () => panels.show("settings"), testid: "open-settings" });
+    return items;
+  };
+
   return (
     <>
       <ConnectionBanner status={settled() ? "open" : client.status()} fatal={settled() ? null : client.fatal()} />
-      <main id="main">
-        <Switch fallback={<p role="status">Connecting to the session…</p>}>
-          <Match when={ended()}>
-            <div class="narrow">
-              <h1>The session has ended</h1>
-              <p>Thank you for joining. You can close this tab.</p>
-            </div>
-          </Match>
-          <Match when={status() === "waiting"}>
-            <div class="narrow" data-testid="waiting-room">
-              <h1>{view()?.session.title}</h1>
-              <p class="banner info" role="status">
-                The facilitator will let you in shortly.
-              </p>
-              <div class="tile preview">
-                <LocalVideo tracks={media.local()} camOn={media.camOn()} label="Preview of your camera" />
-              </div>
-              <div class="controls">
-                <MediaControls media={media} />
-                <button type="button" class="secondary" onClick={doLeave}>
-                  Leave
-                </button>
+      <Switch fallback={<Waiting text="Connecting to the session…" />}>
+        <Match when={ended()}>
+          <main id="main" class="narrow page">
+            <h1>The session has ended</h1>
+            <p>Thank you for joining. You can close this tab.</p>
+          </main>
+        </Match>
+        <Match when={status() === "waiting"}>
+          <main id="main" class="narrow page" data-testid="waiting-room">
+            <p class="muted m0">{view()?.session.title}</p>
+            <h1>You're in the waiting room</h1>
+            <p class="banner info" role="status">
+              The facilitator will let you in shortly.
+            </p>
+            <div class="preview-tile">
+              <LocalVideo tracks={media.local()} camOn={media.camOn()} label="Preview of your camera" />
+              <div class="preview-controls overlay">
+                <MicButton media={media} />
+                <CameraButton media={media} />
+                <ControlButton icon="leave" label="Leave" tone="danger" onClick={() => void doLeave()} testid="leave-waiting" />
               </div>
             </div>
-          </Match>
-          <Match when={status() === "denied"}>
-            <div class="narrow" data-testid="denied">
-              <Show
-                when={wasAdmitted()}
-                fallback={
+          </main>
+        </Match>
+        <Match when={status() === "denied"}>
+          <main id="main" class="narrow page" data-testid="denied">
+            <Show
+              when={wasAdmitted()}
+              fallback={
+                <>
+                  <h1>You were not let in this time</h1>
+                  <p>The facilitator did not admit you to this session. If you think this is a mistake, contact them.</p>
+                </>
+              }
+            >
+              <h1>You have been removed from the session</h1>
+              <p>The facilitator removed you from this session. If you think this is a mistake, contact them.</p>
+            </Show>
+          </main>
+        </Match>
+        <Match when={status() === "left"}>
+          <main id="main" class="narrow page">
+            <h1>You have left the session</h1>
+            <p>You can close this tab.</p>
+          </main>
+        </Match>
+        <Match when={status() === "admitted" && view()}>
+          {(v) => (
+            <main id="main" class="room-main" data-testid="participant-room">
+              <AudioSink media={media} memberIdFor={(id) => id} />
+              <RoomShell
+                testid="room"
+                panelOpen={panels.open() !== null}
+                top={
                   <>
-                    <h1>You were not let in this time</h1>
-                    <p>The facilitator did not admit you to this session. If you think this is a mistake, contact them.</p>
+                    <div class="top-title">
+                      <span class="top-session">{v().session.title}</span>
+                      <h1 data-testid="room-name">{roomName()}</h1>
+                    </div>
+                    <div class="top-status">
+                      <MediaStatusChip media={media} />
+                      <Show when={endsIn() !== null && (endsIn() as number) > 0 && closesIn() === null}>
+                        <span class="chip" data-testid="round-timer">
+                          <Icon name="timer" />
+                          <span class="visually-hidden">Time left in this round: </span>
+                          {formatDuration(endsIn() as number)} left
+                        </span>
+                      </Show>
+                      <LayoutToggle view={stageView()} onChange={setStageView} />
+                    </div>
                   </>
                 }
-              >
-                <h1>You have been removed from the session</h1>
-                <p>The facilitator removed you from this session. If you think this is a mistake, contact them.</p>
-              </Show>
-            </div>
-          </Match>
-          <Match when={status() === "left"}>
-            <div class="narrow">
-              <h1>You have left the session</h1>
-              <p>You can close this tab.</p>
-            </div>
-          </Match>
-          <Match when={status() === "admitted" && view()}>
-            {(v) => (
-              <div data-testid="participant-room">
-                <div class="row spread mb">
-                  <div>
-                    <p class="muted small m0">{v().session.title}</p>
-                    <h1 data-testid="room-name">{v().you.roomName ?? "Main room"}</h1>
-                  </div>
-                  <Show when={endsIn() !== null && (endsIn() as number) > 0 && closesIn() === null}>
-                    <p class="badge" data-testid="round-timer" aria-label={`Time left in this round: ${formatDuration(endsIn() as number)}`}>
-                      Time left: {formatDuration(endsIn() as number)}
-                    </p>
-                  </Show>
-                </div>
-
-                <Show when={moving()}>
-                  <div class="banner info" role="alert" data-testid="moving-notice">
-                    You're moving to {moving()}
-                  </div>
-                </Show>
-                <Show when={closesIn() !== null}>
-                  <div class="banner warn" role="status" aria-live="polite" data-testid="countdown-banner">
-                    Breakout rooms close in {formatDuration(Math.max(0, closesIn() as number))}. Everyone will return to the main room.
-                  </div>
-                </Show>
-                <Show when={warned() && closesIn() === null && endsIn() !== null && (endsIn() as number) > 0}>
-                  <div class="banner warn" role="status" data-testid="round-warning">
-                    This round ends in {formatDuration(endsIn() as number)}.
-                  </div>
-                </Show>
-
-                <Notices
-                  client={client}
-                  audience="participant"
-                  isRelevant={(n) => (n.kind === "roundWarning" || n.kind === "roomClosing" ? v().you.location !== "main" : true)}
-                />
-                <MediaStatusLine media={media} />
-                <VideoGrid media={media} selfName={v().you.name} nameFor={nameFor} memberIdFor={(id) => id} />
-
-                <div class="controls" role="toolbar" aria-label="Session controls">
-                  <MediaControls media={media} />
-                  <Show
-                    when={!v().you.helpRequested}
-                    fallback={
-                      <span class="badge warn" role="status" data-testid="help-requested">
-                        Help requested. The facilitator will come by.
-                      </span>
-                    }
-                  >
-                    <button type="button" class="secondary" aria-expanded={helpOpen()} onClick={() => setHelpOpen(!helpOpen())} data-testid="ask-help">
-                      Ask for help
-                    </button>
-                  </Show>
-                  <Show when={v().allowSelfReturn}>
-                    <button
-                      type="button"
-                      class="secondary"
-                      disabled={back.pending()}
-                      onClick={() => back.run(() => client.command({ type: "returnToMain" }))}
-                      data-testid="return-to-main"
-                    >
-                      Return to main room
-                    </button>
-                  </Show>
-                  <button type="button" class="danger secondary" onClick={doLeave} data-testid="leave">
-                    Leave session
-                  </button>
-                </div>
-                <ErrorText error={back.error()} />
-                <ErrorText error={leave.error()} />
-
-                <Show when={helpOpen() && !v().you.helpRequested}>
-                  <Card title="Ask the facilitator for help">
-                    <form onSubmit={askHelp} data-testid="help-form">
-                      <div class="field">
-                        <label for="help-text">
-                          Message <span class="hint">(optional, only the facilitator sees it)</span>
-                        </label>
-                        <textarea id="help-text" maxLength={280} value={helpText()} onInput={(e) => setHelpText(e.currentTarget.value)} />
+                notices={
+                  <>
+                    <Show when={moving()}>
+                      <div class="notice info" role="alert" data-testid="moving-notice">
+                        You're moving to {moving()}
                       </div>
-                      <div class="row">
-                        <button type="submit" disabled={help.pending()}>
-                          Send request
-                        </button>
-                        <button type="button" class="quiet" onClick={() => setHelpOpen(false)}>
-                          Cancel
+                    </Show>
+                    <Show when={closesIn() !== null}>
+                      <div class="notice warn" role="status" data-testid="countdown-banner">
+                        Breakout rooms close in {formatDuration(Math.max(0, closesIn() as number))}. Everyone will return to the main room.
+                      </div>
+                    </Show>
+                    <Show when={warningShown()}>
+                      <div class="notice warn" role="status" data-testid="round-warning">
+                        This round ends in {formatDuration(endsIn() ?? 0)}.
+                      </div>
+                    </Show>
+                    <Show when={v().you.helpRequested}>
+                      <div class="notice info" role="status" data-testid="help-requested">
+                        {staffHere() ? "The facilitator is here with you." : "Help requested. The facilitator will come by."}
+                      </div>
+                    </Show>
+                    <Show when={v().choosableRooms.length > 0 && panels.open() !== "choose"}>
+                      <div class="notice info" role="status">
+                        <span>You can choose a breakout room.</span>
+                        <button type="button" class="small" onClick={() => panels.show("choose")}>
+                          Choose a room
                         </button>
                       </div>
-                      <ErrorText error={help.error()} />
-                    </form>
-                  </Card>
-                </Show>
-
-                <Show when={v().choosableRooms.length > 0}>
-                  <Card title="Choose a room" testid="choose-room">
-                    <ul class="list">
-                      <For each={v().choosableRooms}>
-                        {(r) => (
-                          <li class="row spread">
-                            <span>
-                              {r.name}{" "}
-                              <span class="muted small">
-                                ({r.count} of {r.capacity})
-                              </span>
+                    </Show>
+                    <Notices client={client} audience="participant" isRelevant={(n) => (n.kind === "roomClosing" ? inBreakout() : true)} />
+                    <MediaNotices media={media} />
+                  </>
+                }
+                stage={
+                  <Stage
+                    media={media}
+                    self={{ name: v().you.name, role: v().you.role }}
+                    person={(id) => {
+                      const r = roommate(id);
+                      return { name: r?.name ?? "Guest", role: r?.role ?? null, memberId: id };
+                    }}
+                    view={stageView()}
+                    pinned={pinned()}
+                    spotlight={null}
+                    canSpotlight={false}
+                    onPin={(id) => {
+                      setPinned(id);
+                      if (id) setStageView("speaker");
+                    }}
+                    onSpotlight={() => {}}
+                  />
+                }
+                panel={
+                  <Switch>
+                    <Match when={panels.open() === "people"}>
+                      <Panel id="people" title="People" onClose={panels.close}>
+                        <p class="muted small">In {roomName()}</p>
+                        <ul class="people-list" data-testid="roommates">
+                          <li class="person">
+                            <span class="avatar-dot" aria-hidden="true">
+                              {v().you.name.slice(0, 1).toUpperCase()}
                             </span>
-                            <button
-                              type="button"
-                              class="secondary small"
-                              disabled={choose.pending() || r.count >= r.capacity || v().you.location === r.id}
-                              onClick={() => choose.run(() => client.command({ type: "chooseRoom", roomId: r.id }))}
-                              data-testid={`choose-room-${r.id}`}
-                            >
-                              {v().you.location === r.id ? "You are here" : `Join ${r.name}`}
-                            </button>
+                            <span class="person-name">{v().you.name} (you)</span>
+                            <Show when={roleLabel(v().you.role)}>{(r) => <span class="badge">{r()}</span>}</Show>
                           </li>
-                        )}
-                      </For>
-                    </ul>
-                    <ErrorText error={choose.error()} />
-                  </Card>
-                </Show>
-              </div>
-            )}
-          </Match>
-        </Switch>
-      </main>
+                          <For each={v().roommates}>
+                            {(r) => (
+                              <li class="person" data-member-id={r.id}>
+                                <span class="avatar-dot" aria-hidden="true">
+                                  {r.name.slice(0, 1).toUpperCase()}
+                                </span>
+                                <span class="person-name">{r.name}</span>
+                                <Show when={roleLabel(r.role)}>{(l) => <span class="badge">{l()}</span>}</Show>
+                                <Show when={!r.arrived}>
+                                  <span class="muted small">joining video…</span>
+                                </Show>
+                              </li>
+                            )}
+                          </For>
+                        </ul>
+                      </Panel>
+                    </Match>
+                    <Match when={panels.open() === "chat"}>
+                      <Panel id="chat" title="Chat" onClose={panels.close}>
+                        <ChatPanelBody chat={chat} roomName={roomName()} privateTargets={[{ id: null, label: "The facilitators only (private)" }]} />
+                      </Panel>
+                    </Match>
+                    <Match when={panels.open() === "help"}>
+                      <Panel id="help" title="Ask for help" onClose={panels.close}>
+                        <Show when={!v().you.helpRequested} fallback={<p>Your request was sent. The facilitator will come by.</p>}>
+                          <form onSubmit={askHelp} data-testid="help-form">
+                            <p class="muted">The facilitator gets your request wherever they are, and can join your room.</p>
+                            <div class="field">
+                              <label for="help-text">
+                                Message <span class="hint">(optional, only the facilitators see it)</span>
+                              </label>
+                              <textarea id="help-text" maxLength={280} value={helpText()} onInput={(e) => setHelpText(e.currentTarget.value)} />
+                            </div>
+                            <button type="submit" disabled={help.pending()} data-testid="send-help">
+                              Send request
+                            </button>
+                            <ErrorText error={help.error()} />
+                          </form>
+                        </Show>
+                      </Panel>
+                    </Match>
+                    <Match when={panels.open() === "choose"}>
+                      <Panel id="choose" title="Choose a room" onClose={panels.close}>
+                        <Show when={v().choosableRooms.length > 0} fallback={<p class="muted">There are no rooms to choose from now.</p>}>
+                          <ul class="list" data-testid="choose-room">
+                            <For each={v().choosableRooms}>
+                              {(r) => (
+                                <li class="row spread">
+                                  <span>
+                                    {r.name}{" "}
+                                    <span class="muted small">
+                                      ({r.count} of {r.capacity})
+                                    </span>
+                                  </span>
+                                  <button
+                                    type="button"
+                                    class="secondary small"
+                                    disabled={choose.pending() || r.count >= r.capacity || v().you.location === r.id}
+                                    onClick={() => choose.run(() => client.command({ type: "chooseRoom", roomId: r.id }))}
+                                    data-testid={`choose-room-${r.id}`}
+                                  >
+                                    {v().you.location === r.id ? "You are here" : `Join ${r.name}`}
+                                  </button>
+                                </li>
+                              )}
+                            </For>
+                          </ul>
+                        </Show>
+                        <ErrorText error={choose.error()} />
+                      </Panel>
+                    </Match>
+                    <Match when={panels.open() === "settings"}>
+                      <Panel id="settings" title="Settings" onClose={panels.close}>
+                        <DeviceSettings media={media} />
+                      </Panel>
+                    </Match>
+                  </Switch>
+                }
+                controls={
+                  <ControlBarLayout
+                    info={<span class="bar-room">{roomName()}</span>}
+                    center={
+                      <>
+                        <MicButton media={media} />
+                        <CameraButton media={media} />
+                        <ShareButton media={media} class="wide-only" />
+                        <ControlButton icon="hand" label="Raise hand" unavailable={RAISE_HAND_SOON} testid="raise-hand" class="wide-only" />
+                        <Show when={inBreakout() && v().allowSelfReturn}>
+                          <ControlButton icon="back" label="To main room" onClick={() => setConfirmReturn(true)} testid="return-to-main" class="wide-only" />
+                        </Show>
+                        <MenuButton label="More options" class="ctl" items={moreItems} placement="up" testid="more">
+                          <Icon name="more" />
+                          <span class="ctl-label">More</span>
+                        </MenuButton>
+                        <ControlButton icon="leave" label="Leave" tone="danger" onClick={() => setConfirmLeave(true)} testid="leave" />
+                      </>
+                    }
+                    right={
+                      <>
+                        <ControlButton
+                          icon="people"
+                          label="People"
+                          pressed={panels.open() === "people"}
+                          onClick={() => panels.toggle("people")}
+                          panel="people"
+                          testid="toggle-people"
+                        />
+                        <ChatButton chat={chat} open={panels.open() === "chat"} onClick={() => panels.toggle("chat")} />
+                        <ControlButton
+                          icon="help"
+                          label={v().you.helpRequested ? "Help asked" : "Ask for help"}
+                          pressed={panels.open() === "help"}
+                          onClick={() => panels.toggle("help")}
+                          panel="help"
+                          testid="ask-help"
+                          class="wide-only"
+                        />
+                      </>
+                    }
+                  />
+                }
+              />
+              <ConfirmDialog
+                open={confirmReturn()}
+                title="Go back to the main room?"
+                confirmLabel="Go to the main room"
+                cancelLabel={`Stay in ${roomName()}`}
+                pending={back.pending()}
+                error={back.error()}
+                testid="return-dialog"
+                confirmTestid="return-confirm"
+                onConfirm={() => void doReturn()}
+                onClose={() => setConfirmReturn(false)}
+              >
+                <p>You will leave {roomName()} for the rest of this round. Only the facilitator can bring you back to it.</p>
+              </ConfirmDialog>
+              <ConfirmDialog
+                open={confirmLeave()}
+                title="Leave the session?"
+                confirmLabel="Leave"
+                cancelLabel="Stay"
+                tone="danger"
+                pending={leave.pending()}
+                error={leave.error()}
+                testid="leave-dialog"
+                confirmTestid="leave-confirm"
+                onConfirm={() => void doLeave()}
+                onClose={() => setConfirmLeave(false)}
+              >
+                <p>You can join again later with the invitation link.</p>
+              </ConfirmDialog>
+            </main>
+          )}
+        </Match>
+      </Switch>
     </>
+  );
+}
+
+const RAISE_HAND_SOON = "Raising a hand is coming soon: it needs an update on the server first.";
+
+function Waiting(props: { text: string }) {
+  return (
+    <main id="main" class="narrow page">
+      <p role="status">{props.text}</p>
+    </main>
   );
 }

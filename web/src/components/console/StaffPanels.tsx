@@ -1,0 +1,418 @@
+/**
+ * The console's side panels other than the breakout manager: waiting room, help requests, people, invite links,
+ * settings. Each is the body of a Panel (components/room/ui.tsx).
+ */
+import { createSignal, For, Show } from "solid-js";
+import type { MemberPublic, Settings, StaffState } from "../../../../lib/protocol";
+import { api, type Invite } from "../../lib/api";
+import type { MediaSession } from "../../lib/media-session";
+import { waitingSummary } from "../../lib/room";
+import type { SessionClient } from "../../lib/session-client";
+import { hasArrived, placeLabel } from "../../lib/state";
+import { storage } from "../../lib/storage";
+import { CopyField, createAction, ErrorText, QualityBars } from "../common";
+import { DeviceSettings } from "../room/DeviceSettings";
+import { roleLabel } from "../room/Stage";
+import { ConfirmDialog } from "../room/ui";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Waiting room
+// ---------------------------------------------------------------------------------------------------------------
+
+export const waitingMembers = (staff: StaffState) => staff.members.filter((m) => m.status === "waiting").sort((a, b) => a.joinedAt - b.joinedAt);
+
+/** Admit everyone waiting (one command each: the protocol has no bulk admit). */
+export function admitAll(client: SessionClient, staff: StaffState) {
+  return Promise.all(waitingMembers(staff).map((m) => client.command({ type: "admit", memberId: m.id })));
+}
+
+export function WaitingPanelBody(props: { client: SessionClient; staff: StaffState }) {
+  const waiting = () => waitingMembers(props.staff);
+  const all = createAction();
+  return (
+    <div data-testid="waiting-list">
+      <Show when={waiting().length > 0} fallback={<p class="muted">Nobody is waiting.</p>}>
+        <p class="muted small">{waitingSummary(waiting().length)}.</p>
+        <ul class="people-list">
+          <For each={waiting()}>{(m) => <WaitingRow client={props.client} member={m} />}</For>
+        </ul>
+        <Show when={waiting().length > 1}>
+          <button type="button" disabled={all.pending()} onClick={() => all.run(() => admitAll(props.client, props.staff))} data-testid="admit-all">
+            Admit everyone
+          </button>
+          <ErrorText error={all.error()} />
+        </Show>
+      </Show>
+    </div>
+  );
+}
+
+function WaitingRow(props: { client: SessionClient; member: MemberPublic }) {
+  const a = createAction();
+  return (
+    <li class="person" data-testid={`waiting-${props.member.id}`} data-member-id={props.member.id}>
+      <span class="avatar-dot" aria-hidden="true">
+        {props.member.name.slice(0, 1).toUpperCase()}
+      </span>
+      <span class="person-name">{props.member.name}</span>
+      <span class="row tight">
+        <button
+          type="button"
+          class="small"
+          disabled={a.pending()}
+          onClick={() => a.run(() => props.client.command({ type: "admit", memberId: props.member.id }))}
+          data-testid={`admit-${props.member.id}`}
+          aria-label={`Admit ${props.member.name}`}
+        >
+          Admit
+        </button>
+        <button
+          type="button"
+          class="small danger secondary"
+          disabled={a.pending()}
+          onClick={() => a.run(() => props.client.command({ type: "deny", memberId: props.member.id }))}
+          data-testid={`deny-${props.member.id}`}
+          aria-label={`Deny ${props.member.name}`}
+        >
+          Deny
+        </button>
+      </span>
+      <ErrorText error={a.error()} />
+    </li>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Help requests
+// ---------------------------------------------------------------------------------------------------------------
+
+export const helpAsking = (staff: StaffState) =>
+  staff.members.filter((m) => m.helpRequest && m.status === "admitted").sort((a, b) => (a.helpRequest?.at ?? 0) - (b.helpRequest?.at ?? 0));
+
+export function HelpPanelBody(props: { client: SessionClient; staff: StaffState; myId: string }) {
+  const myLocation = () => props.staff.members.find((m) => m.id === props.myId)?.location ?? null;
+  return (
+    <div data-testid="help-requests">
+      <Show when={helpAsking(props.staff).length > 0} fallback={<p class="muted">No one has asked for help.</p>}>
+        <ul class="people-list">
+          <For each={helpAsking(props.staff)}>
+            {(m) => {
+              const a = createAction();
+              return (
+                <li class="help-item" data-testid={`help-${m.id}`}>
+                  <p class="m0">
+                    <strong>{m.name}</strong> <span class="muted">in {placeLabel(props.staff.rooms, m.location)}</span>
+                  </p>
+                  <Show when={m.helpRequest?.message}>
+                    <p class="help-message">“{m.helpRequest?.message}”</p>
+                  </Show>
+                  <div class="row">
+                    <Show when={m.location && m.location !== myLocation()}>
+                      <button
+                        type="button"
+                        class="small"
+                        disabled={a.pending()}
+                        onClick={() => a.run(() => props.client.command({ type: "visitRoom", to: m.location as string }))}
+                        data-testid={`help-visit-${m.id}`}
+                      >
+                        Join their room
+                      </button>
+                    </Show>
+                    <button
+                      type="button"
+                      class="small secondary"
+                      disabled={a.pending()}
+                      onClick={() => a.run(() => props.client.command({ type: "resolveHelp", memberId: m.id }))}
+                      data-testid={`resolve-help-${m.id}`}
+                    >
+                      Mark as done
+                    </button>
+                  </div>
+                  <ErrorText error={a.error()} />
+                </li>
+              );
+            }}
+          </For>
+        </ul>
+      </Show>
+    </div>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// People
+// ---------------------------------------------------------------------------------------------------------------
+
+export function PeoplePanelBody(props: { client: SessionClient; staff: StaffState; myId: string; onReviewWaiting: () => void }) {
+  const order: Record<string, number> = { admitted: 0, waiting: 1, left: 2, denied: 3 };
+  const people = () => [...props.staff.members].sort((a, b) => order[a.status] - order[b.status] || a.name.localeCompare(b.name));
+  const admitted = () => props.staff.members.filter((m) => m.status === "admitted").length;
+  const waiting = () => waitingMembers(props.staff).length;
+  const [removing, setRemoving] = createSignal<MemberPublic | null>(null);
+  const remove = createAction();
+  return (
+    <div data-testid="everyone">
+      <p class="muted small">{admitted()} in the session</p>
+      <Show when={waiting() > 0}>
+        <div class="notice info inline">
+          <span>{waitingSummary(waiting())}</span>
+          <button type="button" class="small" onClick={() => props.onReviewWaiting()}>
+            Review
+          </button>
+        </div>
+      </Show>
+      <ul class="people-list">
+        <For each={people()}>
+          {(m) => {
+            const arrived = () => m.status === "admitted" && hasArrived(props.staff.session.id, m);
+            return (
+              <li
+                class="person"
+                classList={{ gone: m.status === "left" || m.status === "denied" }}
+                data-testid={`person-${m.id}`}
+                data-member-id={m.id}
+                data-status={m.status}
+                data-location={m.location ?? ""}
+                data-arrived={arrived() ? "true" : "false"}
+              >
+                <span class="avatar-dot" aria-hidden="true">
+                  {m.name.slice(0, 1).toUpperCase()}
+                </span>
+                <span class="person-main">
+                  <span class="person-name">
+                    {m.name}
+                    {m.id === props.myId ? " (you)" : ""}
+                    <Show when={roleLabel(m.role)}>{(r) => <span class="badge">{r()}</span>}</Show>
+                  </span>
+                  <span class="muted small">
+                    {m.status === "admitted"
+                      ? placeLabel(props.staff.rooms, m.location)
+                      : m.status === "waiting"
+                        ? "waiting"
+                        : m.status === "left"
+                          ? "left"
+                          : "not admitted"}
+                    {m.status === "admitted" ? (arrived() ? " · in video" : " · not in video yet") : ""}
+                    {m.status === "admitted" && !m.connected ? " · offline" : ""}
+                    {m.helpRequest ? " · asked for help" : ""}
+                  </span>
+                </span>
+                <Show when={m.status === "admitted"}>
+                  <QualityBars level={m.quality} label={m.name} />
+                </Show>
+                <Show when={(m.status === "admitted" || m.status === "waiting") && m.role !== "facilitator" && m.id !== props.myId}>
+                  <button type="button" class="quiet small" onClick={() => setRemoving(m)} aria-label={`Remove ${m.name} from the session`}>
+                    Remove
+                  </button>
+                </Show>
+              </li>
+            );
+          }}
+        </For>
+      </ul>
+      <ConfirmDialog
+        open={removing() !== null}
+        title={`Remove ${removing()?.name ?? ""}?`}
+        confirmLabel="Remove from the session"
+        tone="danger"
+        pending={remove.pending()}
+        error={remove.error()}
+        onConfirm={async () => {
+          const m = removing();
+          if (!m) return;
+          const ok = await remove.run(() => props.client.command({ type: "removeMember", memberId: m.id }));
+          if (ok) setRemoving(null);
+        }}
+        onClose={() => setRemoving(null)}
+      >
+        <p>They leave the session at once and cannot join again with their link.</p>
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Invite links
+// ---------------------------------------------------------------------------------------------------------------
+
+export function InvitePanelBody(props: { sessionId: string; ticket: string; initial: Invite | null }) {
+  const [invite, setInvite] = createSignal<Invite | null>(props.initial);
+  const [cofac, setCofac] = createSignal<Invite | null>(null);
+  const [revoked, setRevoked] = createSignal<string | null>(null);
+  const a = createAction();
+  const absolute = (url: string) => new URL(url, window.location.origin).toString();
+  async function revoke(inv: Invite, which: "participant" | "cofacilitator") {
+    const ok = await a.run(() => api.revokeInvite(props.sessionId, props.ticket, inv.id));
+    if (!ok) return;
+    if (which === "participant") {
+      setInvite(null);
+      storage.updateSession(props.sessionId, { invite: undefined });
+    } else setCofac(null);
+    setRevoked(which === "participant" ? "The participant link no longer works." : "The co-facilitator link no longer works.");
+  }
+  return (
+    <div data-testid="invite-card">
+      <section class="panel-section">
+        <Show when={invite()} fallback={<p class="muted">Create a link to invite participants.</p>}>
+          {(inv) => (
+            <>
+              <CopyField
+                label="Participant link"
+                value={absolute(inv().url)}
+                testid="invite-link"
+                hint={`Anyone with this link can ask to join. It works until ${new Date(inv().expiresAt).toLocaleString()}.`}
+              />
+              <button type="button" class="quiet small" disabled={a.pending()} onClick={() => revoke(inv(), "participant")} data-testid="revoke-invite">
+                Stop this link from working
+              </button>
+            </>
+          )}
+        </Show>
+        <button
+          type="button"
+          class="secondary small"
+          disabled={a.pending()}
+          onClick={async () => {
+            const inv = await a.run(() => api.createInvite(props.sessionId, props.ticket, { role: "participant" }));
+            if (inv) {
+              setInvite(inv);
+              setRevoked(null);
+              storage.updateSession(props.sessionId, { invite: inv });
+            }
+          }}
+          data-testid="new-invite"
+        >
+          New participant link
+        </button>
+      </section>
+      <section class="panel-section">
+        <Show when={cofac()} fallback={<p class="muted small">A co-facilitator can run the rooms with you.</p>}>
+          {(inv) => (
+            <>
+              <CopyField label="Co-facilitator link" value={absolute(inv().url)} testid="cofacilitator-link" />
+              <button
+                type="button"
+                class="quiet small"
+                disabled={a.pending()}
+                onClick={() => revoke(inv(), "cofacilitator")}
+                data-testid="revoke-cofacilitator"
+              >
+                Stop this link from working
+              </button>
+            </>
+          )}
+        </Show>
+        <button
+          type="button"
+          class="secondary small"
+          disabled={a.pending()}
+          onClick={async () => {
+            const inv = await a.run(() => api.createInvite(props.sessionId, props.ticket, { role: "cofacilitator" }));
+            if (inv) setCofac(inv);
+          }}
+          data-testid="new-cofacilitator-invite"
+        >
+          Co-facilitator link
+        </button>
+      </section>
+      <p class="muted small" role="status">
+        {revoked() ?? ""}
+      </p>
+      <ErrorText error={a.error()} />
+    </div>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------------------------------------
+
+export function SettingsPanelBody(props: { client: SessionClient; staff: StaffState; media: MediaSession; canChangeSession: boolean }) {
+  const a = createAction();
+  const s = () => props.staff.session.settings;
+  const set = (patch: Partial<Settings>) => a.run(() => props.client.command({ type: "updateSettings", settings: patch }));
+  const [timers, setTimers] = createSignal<{ warning: string; countdown: string; empty: string } | null>(null);
+  const t = () =>
+    timers() ?? { warning: String(s().warningSeconds), countdown: String(s().closingCountdownSeconds), empty: String(s().emptyRoomTimeoutSeconds) };
+  const saveTimers = async (e: SubmitEvent) => {
+    e.preventDefault();
+    const warning = Number(t().warning);
+    const countdown = Number(t().countdown);
+    const empty = Number(t().empty);
+    if (![warning, countdown, empty].every(Number.isInteger)) return a.setError("Use whole numbers of seconds.");
+    if (warning < 0 || warning > 600) return a.setError("The warning is 0 to 600 seconds before the end.");
+    if (countdown < 0 || countdown > 300) return a.setError("The closing countdown is 0 to 300 seconds.");
+    if (empty < 10 || empty > 3600) return a.setError("An empty room closes after 10 to 3600 seconds.");
+    const ok = await set({ warningSeconds: warning, closingCountdownSeconds: countdown, emptyRoomTimeoutSeconds: empty });
+    if (ok) setTimers(null);
+  };
+  return (
+    <div>
+      <DeviceSettings media={props.media} />
+      <Show when={props.canChangeSession} fallback={<p class="muted small">Only the facilitator changes the session's settings.</p>}>
+        <section class="panel-section" aria-labelledby="session-settings-h">
+          <h3 id="session-settings-h">This session</h3>
+          <label class="check">
+            <input type="checkbox" checked={s().autoAdmit} onChange={(e) => set({ autoAdmit: e.currentTarget.checked })} data-testid="setting-auto-admit" />
+            Let people in without waiting
+          </label>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={s().allowSelfReturn}
+              onChange={(e) => set({ allowSelfReturn: e.currentTarget.checked })}
+              data-testid="setting-self-return"
+            />
+            Participants may return to the main room themselves
+          </label>
+          <div class="field">
+            <label for="late-joiners">People who join while rooms are open</label>
+            <select id="late-joiners" value={s().lateJoiners} onChange={(e) => set({ lateJoiners: e.currentTarget.value as Settings["lateJoiners"] })}>
+              <option value="main">Wait in the main room</option>
+              <option value="auto">Go to a room automatically</option>
+            </select>
+          </div>
+          <form onSubmit={saveTimers} class="timers">
+            <div class="field">
+              <label for="warning-seconds">Warn before a round ends (seconds)</label>
+              <input
+                id="warning-seconds"
+                type="number"
+                min="0"
+                max="600"
+                value={t().warning}
+                onInput={(e) => setTimers({ ...t(), warning: e.currentTarget.value })}
+              />
+            </div>
+            <div class="field">
+              <label for="countdown-seconds">Closing countdown (seconds)</label>
+              <input
+                id="countdown-seconds"
+                type="number"
+                min="0"
+                max="300"
+                value={t().countdown}
+                onInput={(e) => setTimers({ ...t(), countdown: e.currentTarget.value })}
+              />
+            </div>
+            <div class="field">
+              <label for="empty-seconds">Close an empty room after (seconds)</label>
+              <input
+                id="empty-seconds"
+                type="number"
+                min="10"
+                max="3600"
+                value={t().empty}
+                onInput={(e) => setTimers({ ...t(), empty: e.currentTarget.value })}
+              />
+            </div>
+            <button type="submit" class="secondary small" disabled={a.pending() || timers() === null}>
+              Save times
+            </button>
+          </form>
+          <ErrorText error={a.error()} />
+        </section>
+      </Show>
+    </div>
+  );
+}

@@ -1,0 +1,93 @@
+/** Microphone, camera and screen-share buttons of the control bar, and the media layer's notices. */
+import { Show } from "solid-js";
+import type { MediaSession } from "../../lib/media-session";
+import { ControlButton } from "./ui";
+
+export function MicButton(props: { media: MediaSession; class?: string }) {
+  const m = props.media;
+  return (
+    <ControlButton
+      icon={m.micOn() ? "mic" : "micOff"}
+      label="Microphone"
+      pressed={m.micOn()}
+      offWhenUnpressed
+      disabled={!m.local().audio}
+      onClick={() => m.setMic(!m.micOn())}
+      testid="toggle-mic"
+      class={props.class}
+    />
+  );
+}
+
+export function CameraButton(props: { media: MediaSession; class?: string }) {
+  const m = props.media;
+  return (
+    <ControlButton
+      icon={m.camOn() ? "camera" : "cameraOff"}
+      label="Camera"
+      pressed={m.camOn()}
+      offWhenUnpressed
+      disabled={!m.local().video}
+      onClick={() => m.setCam(!m.camOn())}
+      testid="toggle-camera"
+      class={props.class}
+    />
+  );
+}
+
+export function ShareButton(props: { media: MediaSession; class?: string }) {
+  const m = props.media;
+  return (
+    <ControlButton
+      icon="screen"
+      label={m.screen() ? "Stop sharing" : "Share screen"}
+      pressed={m.screen() !== null}
+      unavailable={m.shareUnavailable}
+      onClick={() => (m.screen() ? m.stopShare() : void m.startShare())}
+      testid="toggle-share"
+      class={props.class}
+    />
+  );
+}
+
+/** Connecting or reconnecting video: a small chip in the top bar (it comes and goes with every room change). */
+export function MediaStatusChip(props: { media: MediaSession }) {
+  const m = props.media;
+  return (
+    <Show when={m.status() === "connecting" || m.status() === "reconnecting"}>
+      <span class={`chip ${m.status() === "reconnecting" ? "warn" : ""}`} role="status">
+        {m.status() === "connecting" ? "Connecting video…" : "Video is reconnecting…"}
+      </span>
+    </Show>
+  );
+}
+
+/** Failed video, device problems and my screen share, as notices above the stage. */
+export function MediaNotices(props: { media: MediaSession }) {
+  const m = props.media;
+  return (
+    <>
+      <Show when={m.status() === "failed"}>
+        <div class="notice danger" role="alert">
+          <span>{m.error() ?? "Video is not connected."}</span>
+          <button type="button" class="small" onClick={() => m.retry()}>
+            Try again
+          </button>
+        </div>
+      </Show>
+      <Show when={m.problems().audio || m.problems().video}>
+        <div class="notice warn" role="status">
+          <span>{[m.problems().video, m.problems().audio].filter(Boolean).join(" ")}</span>
+        </div>
+      </Show>
+      <Show when={m.screen()}>
+        <div class="notice info" role="status" data-testid="sharing-notice">
+          <span>You are sharing your screen.</span>
+          <button type="button" class="small secondary" onClick={() => m.stopShare()}>
+            Stop sharing
+          </button>
+        </div>
+      </Show>
+    </>
+  );
+}
