@@ -406,7 +406,7 @@ describe("the meeting room", () => {
     await download.saveAs(file);
     const { readFile } = await import("node:fs/promises");
     const csv = await readFile(file, "utf8");
-    expect(csv.split("\n")[0]).toMatch(/^member_id,name,role/);
+    expect(csv.split("\n")[0]).toMatch(/^"member_id","name","role"/);
     expect(csv).toContain("Ana");
     expect(fac.errors).toEqual([]);
   }, 120_000);
