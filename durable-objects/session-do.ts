@@ -564,6 +564,16 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     return { role: m.role, status: m.status, name: m.name, ended: phaseOf(snap) === "ended", standing: staffStanding(m, snap.context.endedAt) };
   }
 
+  /** What an invitee may know before joining: the title, the facilitator's name, whether it is still on. */
+  async preview(): Promise<RpcResult<{ title: string; facilitatorName: string; phase: string; ended: boolean }>> {
+    return refusable(async () => {
+      const snap = this.session();
+      const ctx = snap.context;
+      const facilitator = memberByIdentity(ctx, ctx.createdBy);
+      return { title: ctx.title, facilitatorName: facilitator?.name ?? "", phase: phaseOf(snap), ended: phaseOf(snap) === "ended" };
+    });
+  }
+
   /** The session clock: reports measure time with it. */
   async clock(): Promise<number> {
     return this.now();

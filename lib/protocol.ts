@@ -176,6 +176,8 @@ export const CommandSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("closeRoom"), roomId: Id }).strict(),
   z.object({ type: z.literal("closeAll"), countdownSeconds: z.number().int().min(0).max(300).optional() }).strict(),
   z.object({ type: z.literal("extendRound"), seconds: z.number().int().min(30).max(3600) }).strict(),
+  /** Stop the closing countdown and keep the rooms open (the round keeps its timer; one that had run out goes on untimed). */
+  z.object({ type: z.literal("cancelClosing") }).strict(),
   z.object({ type: z.literal("broadcast"), text: Text, roomId: Id.nullable().optional() }).strict(),
   z.object({ type: z.literal("visitRoom"), to: Location }).strict(),
   z.object({ type: z.literal("resolveHelp"), memberId: Id }).strict(),
@@ -251,6 +253,7 @@ export const COMMANDS: { readonly [T in CommandType]: CommandSpec } = {
   closeRoom: { roles: STAFF, audited: true },
   closeAll: { roles: STAFF, audited: true },
   extendRound: { roles: STAFF, audited: true },
+  cancelClosing: { roles: STAFF, audited: true },
   broadcast: { roles: STAFF, audited: false },
   visitRoom: { roles: STAFF, audited: true },
   resolveHelp: { roles: STAFF, audited: false },

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { apiError, jsonBodyLimit, securityMiddleware } from "./middleware/security";
 import { errorResponse, type AppEnv } from "./http";
+import { inviteLinks } from "./routes/invite-links";
 import { sessions } from "./routes/sessions";
 import { system } from "./routes/system";
 import { twilio } from "./routes/twilio";
@@ -28,6 +29,7 @@ app.use("/api/*", jsonBodyLimit());
 
 app.route("/api", system);
 app.route("/api/sessions", sessions);
+app.route("/api/invite-links", inviteLinks);
 app.route("/api/twilio", twilio);
 app.route("/api/sessions", reports);
 app.route("/api/monitoring", monitoring);

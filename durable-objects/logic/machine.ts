@@ -107,6 +107,7 @@ export const sessionMachine = setup({
       return u.startClosingCountdown(context, seconds, event.now);
     }),
     extendRound: assign(({ context, event }) => u.extendRound(context, as<"extendRound">(event))),
+    cancelClosing: assign(({ context, event }) => u.cancelClosing(context, as<"cancelClosing">(event))),
     closeExpiredEmptyRooms: assign(({ context, event }) => u.closeRooms(context, u.expiredEmptyRooms(context, event.now), event.now)),
     markWarned: assign(({ context }) => ({ round: { ...context.round!, warned: true } })),
     finishRound: assign(({ context, event }) => u.finishRound(context, event.now)),
@@ -273,6 +274,7 @@ export const sessionMachine = setup({
                 // A second "close all" ends the countdown now.
                 closeAll: { target: "#session.live.main", actions: "finishRound" },
                 extendRound: { target: "open", actions: "extendRound" },
+                cancelClosing: { target: "open", actions: "cancelClosing" },
                 tick: [
                   { guard: "sessionTimeUp", target: "#session.ended", actions: ["endForTime", "emitSessionEnded"] },
                   { guard: "closingTimeUp", target: "#session.live.main", actions: "finishRound" },

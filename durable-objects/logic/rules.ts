@@ -214,6 +214,7 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
   closeRoom: (ctx, _p, e) => room(ctx, e.roomId, "open"),
   closeAll: () => null,
   extendRound: () => null,
+  cancelClosing: () => null,
   broadcast: (ctx, _p, e) => (e.roomId ? room(ctx, e.roomId, "open") : null),
   visitRoom: (ctx, _p, e) => {
     const a = admitted(ctx, e.actor.memberId);

@@ -408,6 +408,13 @@ export function extendRound(ctx: SessionContext, e: Cmd<"extendRound">): Session
   return { ...ctx, round: { ...round, endsAt: base + e.seconds * 1000, closesAt: null, warned: false } };
 }
 
+/** The countdown stops; rooms stay open. A round whose time had run out goes on without a timer (nothing is due). */
+export function cancelClosing(ctx: SessionContext, e: Cmd<"cancelClosing">): SessionContext {
+  const round = ctx.round!;
+  const endsAt = round.endsAt !== null && round.endsAt <= e.now ? null : round.endsAt;
+  return { ...ctx, round: { ...round, closesAt: null, endsAt, warned: endsAt === null ? false : round.warned } };
+}
+
 /** Everyone back to main, every room closed, the round counted. */
 export function finishRound(ctx: SessionContext, now: number): SessionContext {
   const live = Object.values(ctx.rooms)

@@ -117,6 +117,7 @@ function expectedPhase(event: SessionEvent, before: SessionContext, from: Sessio
     case "endSession":
       return ["ended"];
     case "extendRound":
+    case "cancelClosing":
       return ["open"];
     case "closeAll": {
       if (from !== "open") return ["main"];

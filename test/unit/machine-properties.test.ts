@@ -153,6 +153,7 @@ function randomCommand(type: CommandType, ctx: SessionContext, rand: () => numbe
       return rand() < 0.5 ? {} : { message: "help" };
     case "returnToRoom":
     case "raiseHand":
+    case "cancelClosing":
       return {};
     case "lowerHand":
       return rand() < 0.5 ? {} : { memberId: pick(memberIds) };

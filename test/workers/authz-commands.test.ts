@@ -147,6 +147,8 @@ const STAFF_FLOW: Step[] = [
     command: (w) => ({ type: "lowerHand", memberId: w.P2.memberId }),
   },
   { type: "setMedia", command: () => ({ type: "setMedia", mic: true, cam: true }) },
+  { type: "closeAll", command: () => ({ type: "closeAll", countdownSeconds: 60 }) },
+  { type: "cancelClosing", command: () => ({ type: "cancelClosing" }) },
   { type: "closeAll", command: () => ({ type: "closeAll", countdownSeconds: 0 }) },
 ];
 
@@ -301,6 +303,7 @@ const PHASE_OF: Record<CommandType, Phase> = {
   spotlight: "main",
   lowerHand: "main",
   setMedia: "main",
+  cancelClosing: "open",
 };
 
 /** A command that targets real people and rooms of the world (valid for an allowed role in PHASE_OF). */

@@ -25,6 +25,8 @@ export interface InviteRow {
 export interface CreatedInvite {
   token: string;
   inviteId: string;
+  /** The short link's code (/i/<code>). */
+  shortCode: string;
   sessionId: string;
   role: InviteRole;
   expiresAt: number;
@@ -48,10 +50,34 @@ export async function createInvite(env: AppTokenEnv & Pick<Bindings, "DB">, inpu
   }
   const issued = await issueInvite(env, { sessionId: input.sessionId, role: input.role, inviteId: input.inviteId }, options);
   const createdAt = options.now ?? Date.now();
-  await env.DB.prepare(`INSERT INTO invites (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)`)
-    .bind(issued.inviteId, input.sessionId, input.createdBy, input.role, issued.expiresAt, createdAt)
+  const shortCode = newShortCode();
+  await env.DB.prepare(`INSERT INTO invites (${COLUMNS}, short_code) VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7)`)
+    .bind(issued.inviteId, input.sessionId, input.createdBy, input.role, issued.expiresAt, createdAt, shortCode)
     .run();
-  return { token: issued.token, inviteId: issued.inviteId, sessionId: input.sessionId, role: input.role, expiresAt: issued.expiresAt, createdAt };
+  return { token: issued.token, inviteId: issued.inviteId, shortCode, sessionId: input.sessionId, role: input.role, expiresAt: issued.expiresAt, createdAt };
+}
+
+/** 12 characters of a 31-letter alphabet without look-alikes (~59 bits): unguessable at the join rate limit. */
+const SHORT_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz";
+export const SHORT_CODE_RE = /^[2-9a-hjkmnp-z]{12}$/;
+
+function newShortCode(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => SHORT_ALPHABET[b % SHORT_ALPHABET.length]).join("");
+}
+
+/**
+ * The invite a short link names, as a token to join with: signed afresh for the same invite (same id, same expiry),
+ * after the same checks a join makes (revoked, expired). Throws AuthError NOT_FOUND, CREDENTIAL_REVOKED, CREDENTIAL_EXPIRED.
+ */
+export async function resolveShortCode(env: AppTokenEnv & Pick<Bindings, "DB">, code: string, options: { now?: number } = {}) {
+  const now = options.now ?? Date.now();
+  const row = await env.DB.prepare(`SELECT ${COLUMNS} FROM invites WHERE short_code = ?1`).bind(code).first<InviteRow>();
+  if (!row) throw new AuthError("NOT_FOUND", "this link is not (or no longer) an invitation", { status: 404, reason: "unknown-code" });
+  if (row.revoked_at !== null && row.revoked_at !== undefined) throw new AuthError("CREDENTIAL_REVOKED", "this invite has been revoked", { reason: "revoked" });
+  if (row.expires_at <= now + 1000) throw new AuthError("CREDENTIAL_EXPIRED", "this invite has expired", { reason: "expired" });
+  const issued = await issueInvite(env, { sessionId: row.session_id, role: row.role, inviteId: row.id }, { now, ttlSeconds: Math.floor((row.expires_at - now) / 1000) });
+  return { sessionId: row.session_id, invite: issued.token, role: row.role, expiresAt: row.expires_at };
 }
 
 export async function getInvite(db: D1Database, inviteId: string): Promise<InviteRow | null> {

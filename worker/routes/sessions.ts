@@ -11,7 +11,7 @@ import { defaultMediaProvider, twilioConfigured } from "../../lib/twilio/config"
 import { issueMemberTicket } from "../auth/app-tokens";
 import { guestForJoin, type GuestJoin } from "../auth/guests";
 import { NOT_CURRENT_STAFF, staffStandingIn } from "../auth/staff";
-import { createInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
+import { createInvite, type CreatedInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
 import { verifyUserOrDevToken } from "../auth/app-tokens";
 import { AuthError, cleanDisplayName } from "../auth/user-tokens";
 import { apiError } from "../middleware/security";
@@ -52,6 +52,8 @@ const JoinBody = z
   })
   .strict();
 
+const PreviewBody = z.object({ invite: z.string().min(10).max(2048) }).strict();
+
 const CommandBody = z.object({ commandId: z.string().min(8).max(64), command: CommandSchema }).strict();
 
 // Bodies of the mirrors of the original edge functions.
@@ -85,9 +87,23 @@ const BulkBody = z
 
 const newSessionId = () => Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => b.toString(16).padStart(2, "0")).join("");
 
+function baseUrl(c: { env: { PUBLIC_BASE_URL?: string }; req: { url: string } }) {
+  return (c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
+}
+
 function inviteUrl(c: { env: { PUBLIC_BASE_URL?: string }; req: { url: string } }, sessionId: string, token: string) {
-  const base = c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin;
-  return `${base.replace(/\/$/, "")}/join/${sessionId}?invite=${encodeURIComponent(token)}`;
+  return `${baseUrl(c)}/join/${sessionId}?invite=${encodeURIComponent(token)}`;
+}
+
+/** The invite as the API answers it: the long link (the token inside) and the short one (/i/<code>). */
+function invitePayload(c: { env: { PUBLIC_BASE_URL?: string }; req: { url: string } }, invite: CreatedInvite) {
+  return {
+    id: invite.inviteId,
+    token: invite.token,
+    url: inviteUrl(c, invite.sessionId, invite.token),
+    shortUrl: `${baseUrl(c)}/i/${invite.shortCode}`,
+    expiresAt: invite.expiresAt,
+  };
 }
 
 /** Run one command for the calling member; the answer is the same whether it came over HTTP or the socket. */
@@ -134,7 +150,7 @@ sessions.post("/", requireUser, rateLimit({ binding: "RL_SESSIONS", scope: "crea
       mediaProvider: provider,
       ticket: ticket.token,
       ticketExpiresAt: ticket.expiresAt,
-      invite: { id: invite.inviteId, token: invite.token, url: inviteUrl(c, sessionId, invite.token), expiresAt: invite.expiresAt },
+      invite: invitePayload(c, invite),
     },
     201,
   );
@@ -148,10 +164,7 @@ sessions.post("/:id/invites", requireMember, validJson(InviteBody), async (c) =>
   if (!info || info.role === "participant" || info.status !== "admitted") return apiError(c, 403, "FORBIDDEN", "only facilitators invite people");
   if (body.role === "cofacilitator" && info.role !== "facilitator") return apiError(c, 403, "FORBIDDEN", "only the facilitator invites co-facilitators");
   const invite = await createInvite(c.env, { sessionId: member.sessionId, role: body.role, createdBy: member.memberId }, { ttlSeconds: body.expiresInSeconds });
-  return c.json(
-    { id: invite.inviteId, token: invite.token, url: inviteUrl(c, member.sessionId, invite.token), expiresAt: invite.expiresAt, role: body.role },
-    201,
-  );
+  return c.json({ ...invitePayload(c, invite), role: body.role }, 201);
 });
 
 sessions.delete("/:id/invites/:inviteId", requireMember, async (c) => {
@@ -222,6 +235,28 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
     ticketExpiresAt: ticket.expiresAt,
     ...(guest ? { guestCredential: guest.credential.token, guestCredentialExpiresAt: guest.credential.expiresAt } : {}),
   });
+});
+
+/** The signed-in facilitator's sessions, newest first (from D1: what the session record holds). */
+sessions.get("/", requireUser, async (c) => {
+  const user = c.get("principal")!;
+  const { results } = await c.env.DB.prepare(
+    `SELECT id, title, phase, media_provider AS mediaProvider, created_at AS createdAt, ended_at AS endedAt, rounds_completed AS roundsCompleted
+     FROM sessions WHERE created_by = ?1 ORDER BY created_at DESC LIMIT 50`,
+  )
+    .bind(`user:${user.userId}`)
+    .all();
+  return c.json({ sessions: results }, 200, { "Cache-Control": "no-store" });
+});
+
+/**
+ * What someone holding an invite may know before joining: the session's title, the facilitator's name and whether it
+ * is still on. Nothing else (no one's names, no state).
+ */
+sessions.post("/:id/preview", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), validJson(PreviewBody), async (c) => {
+  const sessionId = c.req.param("id");
+  await verifyInviteForJoin(c.env, c.req.valid("json").invite, sessionId);
+  return c.json(unwrap(await sessionStub(c.env, sessionId).preview()), 200, { "Cache-Control": "no-store" });
 });
 
 sessions.get("/:id", requireMember, async (c) => {

@@ -354,6 +354,9 @@ export function sampleCommands(ctx: SessionContext, phase: SessionPhase, type: C
     case "extendRound":
       asStaff({ seconds: 120 });
       break;
+    case "cancelClosing":
+      asStaff({});
+      break;
     case "broadcast": {
       asStaff({ text: "hello everyone" });
       const r = openRooms(ctx)[0];
@@ -495,4 +498,5 @@ export const ALL_COMMAND_TYPES = [
   "spotlight",
   "lowerHand",
   "setMedia",
+  "cancelClosing",
 ] as const satisfies readonly CommandType[];
