@@ -80,6 +80,8 @@ export default defineConfig({
                   SENTRY_RELEASE: "mindbloom-video@ops-test",
                   SENTRY_ENVIRONMENT: "ops-test",
                   ALERT_WEBHOOK_URL: `http://${ops}/slack/T000/B000/XXXX`,
+                  // A small backlog is enough to show the rule (the default is 100 rows).
+                  ALERT_THRESHOLDS: JSON.stringify({ outbox_backlog: 3 }),
                 },
               },
             };

@@ -12,12 +12,13 @@ import { twilio } from "./routes/twilio";
 import { reports } from "./routes/reports";
 import { monitoring, requestLogger } from "./routes/monitoring";
 import { logConfigurationProblemsOnce } from "./config";
+import { countServerErrors } from "./alerts";
 
 export const app = new Hono<AppEnv>();
 
 // Request id first, then one structured log line per request (with that id), then the rest of the security middleware.
 const [requestIdMw, ...security] = securityMiddleware();
-app.use("*", requestIdMw, requestLogger());
+app.use("*", requestIdMw, requestLogger(), countServerErrors());
 // An unsafe setting (worker/config.ts) is logged by each isolate once, whatever request it serves first.
 app.use("*", async (c, next) => {
   logConfigurationProblemsOnce(c.env, c.get("requestId"));
