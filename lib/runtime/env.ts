@@ -28,6 +28,8 @@ export interface Bindings {
 
   TWILIO_ACCOUNT_SID?: string;
   TWILIO_AUTH_TOKEN?: string;
+  /** The auth token being rotated out: status callbacks it signed are still accepted. docs/operations.md. */
+  TWILIO_AUTH_TOKEN_PREVIOUS?: string;
   TWILIO_API_KEY_SID?: string;
   TWILIO_API_KEY_SECRET?: string;
   /** Defaults to https://video.twilio.com; tests and local Twilio mode point it at the local Twilio-compatible server. */
