@@ -10,6 +10,7 @@ import { sessions } from "./routes/sessions";
 import { system } from "./routes/system";
 import { twilio } from "./routes/twilio";
 import { reports } from "./routes/reports";
+import { preflight } from "./routes/preflight";
 import { monitoring, requestLogger } from "./routes/monitoring";
 import { logConfigurationProblemsOnce } from "./config";
 import { countServerErrors } from "./alerts";
@@ -31,6 +32,7 @@ app.route("/api", system);
 app.route("/api/sessions", sessions);
 app.route("/api/twilio", twilio);
 app.route("/api/sessions", reports);
+app.route("/api/sessions", preflight);
 app.route("/api/monitoring", monitoring);
 
 app.notFound(async (c) => {
