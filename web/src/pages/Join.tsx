@@ -1,6 +1,7 @@
 import { createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { Card, createAction, ErrorText } from "../components/common";
 import { LocalVideo } from "../components/video";
+import { PreflightCheck } from "../components/preflight";
 import { api, ApiError } from "../lib/api";
 import { navigate } from "../lib/router";
 import { storage } from "../lib/storage";
@@ -201,6 +202,7 @@ export default function Join(props: { sessionId: string; invite: string | null }
             <For each={devices().audio}>{(d, i) => <option value={d.deviceId}>{d.label || `Microphone ${i() + 1}`}</option>}</For>
           </select>
         </div>
+        <PreflightCheck sessionId={props.sessionId} invite={props.invite} audioTrack={tracks().audio} />
       </Card>
       <Card title="Your name">
         <form onSubmit={onSubmit} data-testid="join-form" noValidate>
