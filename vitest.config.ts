@@ -99,6 +99,17 @@ export default defineConfig({
         },
       },
       {
+        // The built web app's Sentry in headless Chromium, against a local envelope receiver (no Worker needed).
+        test: {
+          name: "browser-ops",
+          include: ["test/browser-ops/**/*.test.ts"],
+          environment: "node",
+          sequence: { groupOrder: 1 },
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
         // Real browsers: headless Chromium (fake camera and microphone) against the built product served by
         // `wrangler dev` (test/browser/global-setup.ts builds, serves and stops it). One file at a time: each runs
         // several browser pages in a peer-to-peer mesh, which is all two cores can carry.

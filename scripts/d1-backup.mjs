@@ -30,7 +30,8 @@ if (values.remote === values.local) {
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 fs.mkdirSync(values.out, { recursive: true });
 const file = path.resolve(values.out, `${values.database}-${values.remote ? "remote" : "local"}-${stamp}.sql`);
-const args = ["d1", "export", values.database, values.remote ? "--remote" : "--local", "--output", file, "--config", values.config];
+// --skip-confirmation: the remote export asks before it runs (a large export makes the database busy for its duration).
+const args = ["d1", "export", values.database, values.remote ? "--remote" : "--local", "--output", file, "--config", values.config, "--skip-confirmation"];
 // wrangler d1 export has no --persist-to: a local export reads the .wrangler/state of the directory it runs in.
 const wrangler = path.join(import.meta.dirname, "..", "node_modules", ".bin", "wrangler");
 execFileSync(wrangler, args, { cwd: path.dirname(path.resolve(values.config)), stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, CI: "true" } });
