@@ -31,11 +31,17 @@ preflight.post("/:id/preflight-token", rateLimit({ binding: "RL_SIGNIN", scope: 
   if (ticket) await verifyMemberTicket(c.env, ticket, sessionId);
   else if (invite) await verifyInviteForJoin(c.env, invite, sessionId);
   else return apiError(c, 401, "UNAUTHENTICATED", "an invite of this session or a member ticket is required");
-  const creator = await sessionStub(c.env, sessionId).creator();
-  if (creator === null) return apiError(c, 404, "NOT_FOUND", "no such session");
+  const stub = sessionStub(c.env, sessionId);
+  if ((await stub.creator()) === null) return apiError(c, 404, "NOT_FOUND", "no such session");
   // The session's own provider decides; a deployment without Twilio only has local sessions.
   if (!twilioConfigured(c.env)) return c.json({ provider: "local", token: null, expiresAt: null }, 200, { "Cache-Control": "no-store" });
-  const state = await c.env.DB.prepare(`SELECT media_provider FROM sessions WHERE id = ?`).bind(sessionId).first<{ media_provider: string }>();
+  const providerOf = () => c.env.DB.prepare(`SELECT media_provider FROM sessions WHERE id = ?`).bind(sessionId).first<{ media_provider: string }>();
+  // A session created a moment ago may not have its D1 row yet: the session writes it now.
+  let state = await providerOf();
+  if (!state) {
+    await stub.flushOutbox();
+    state = await providerOf();
+  }
   if (state?.media_provider === "local") return c.json({ provider: "local", token: null, expiresAt: null }, 200, { "Cache-Control": "no-store" });
   const random = crypto.randomUUID().slice(0, 8);
   const signer = new TwilioTokenSigner({
