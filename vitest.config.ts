@@ -2,6 +2,7 @@ import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import path from "node:path";
 import { LOCAL_TWILIO_DEFAULTS } from "./test/support/twilio-server.ts";
+import { SENTRY_PROJECT, SENTRY_PUBLIC_KEY } from "./test/support/ops-receivers.ts";
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
 
@@ -60,6 +61,52 @@ export default defineConfig({
           include: ["test/workers/**/*.test.ts"],
           setupFiles: ["./test/workers/apply-migrations.ts"],
           globalSetup: ["./test/support/global-setup.ts"],
+        },
+      },
+      {
+        // Operations inside workerd: the production entry's Sentry wrapping with SENTRY_DSN pointed at a local
+        // envelope receiver, and the alert cron posting to a local Slack-compatible webhook (test/support/ops-receivers.ts).
+        plugins: [
+          cloudflareTest(async ({ inject }) => {
+            const ops = `127.0.0.1:${inject<number>("opsPort")}`;
+            return {
+              main: "./test/workers-ops/entry.ts",
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  ...testBindings,
+                  TWILIO_API_BASE: `http://127.0.0.1:${inject<number>("twilioPort")}`,
+                  SENTRY_DSN: `http://${SENTRY_PUBLIC_KEY}@${ops}/${SENTRY_PROJECT}`,
+                  SENTRY_RELEASE: "mindbloom-video@ops-test",
+                  SENTRY_ENVIRONMENT: "ops-test",
+                  ALERT_WEBHOOK_URL: `http://${ops}/slack/T000/B000/XXXX`,
+                  // A small backlog is enough to show the rule (the default is 100 rows).
+                  ALERT_THRESHOLDS: JSON.stringify({ outbox_backlog: 3 }),
+                },
+              },
+            };
+          }),
+        ],
+        test: {
+          name: "workers-ops",
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          include: ["test/workers-ops/**/*.test.ts"],
+          setupFiles: ["./test/workers/apply-migrations.ts"],
+          globalSetup: ["./test/support/ops-global-setup.ts"],
+          // One file at a time: the receivers and the alert incidents (one D1) are shared.
+          fileParallelism: false,
+        },
+      },
+      {
+        // The built web app's Sentry in headless Chromium, against a local envelope receiver (no Worker needed).
+        test: {
+          name: "browser-ops",
+          include: ["test/browser-ops/**/*.test.ts"],
+          environment: "node",
+          sequence: { groupOrder: 1 },
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
         },
       },
       {

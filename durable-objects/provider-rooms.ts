@@ -143,8 +143,11 @@ export class ProviderRooms {
       this.failures++;
       this.retryAt.set(c.key, this.host.now() + backoffMs(this.failures, { baseMs: 2_000, maxMs: 60_000 }));
       const message = err instanceof Error ? err.message : String(err);
-      this.host.log("warn", "twilio room create failed", { session: this.host.current()?.ctx.sessionId, key: c.key, error: message });
-      await this.report(c.key, media(c.key, c.name, "failed", null, `Twilio could not create the room: ${message}`));
+      // Twilio's error code leads the text (alerts and analytics group failures by it).
+      const code = (err as { code?: unknown }).code;
+      const text = typeof code === "number" ? `Twilio error ${code}: ${message}` : `Twilio could not create the room: ${message}`;
+      this.host.log("warn", "twilio room create failed", { session: this.host.current()?.ctx.sessionId, key: c.key, code, error: message });
+      await this.report(c.key, media(c.key, c.name, "failed", null, text));
       await this.host.rescheduled();
     }
   }

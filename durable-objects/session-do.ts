@@ -579,6 +579,11 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     return this.now();
   }
 
+  /** What operations watch (the alert rules): rows stored but not yet in D1, and rows D1 refused for good. Read-only. */
+  async opsHealth(): Promise<{ outboxPending: number; outboxDead: number }> {
+    return { outboxPending: this.outbox.size(), outboxDead: this.outbox.deadLetters() };
+  }
+
   /** Write every pending D1 row now (reports read D1). */
   async flushOutbox(): Promise<void> {
     await this.outbox.flush();

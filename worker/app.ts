@@ -11,14 +11,16 @@ import { sessions } from "./routes/sessions";
 import { system } from "./routes/system";
 import { twilio } from "./routes/twilio";
 import { reports } from "./routes/reports";
+import { preflight } from "./routes/preflight";
 import { monitoring, requestLogger } from "./routes/monitoring";
 import { logConfigurationProblemsOnce } from "./config";
+import { countServerErrors } from "./alerts";
 
 export const app = new Hono<AppEnv>();
 
 // Request id first, then one structured log line per request (with that id), then the rest of the security middleware.
 const [requestIdMw, ...security] = securityMiddleware();
-app.use("*", requestIdMw, requestLogger());
+app.use("*", requestIdMw, requestLogger(), countServerErrors());
 // An unsafe setting (worker/config.ts) is logged by each isolate once, whatever request it serves first.
 app.use("*", async (c, next) => {
   logConfigurationProblemsOnce(c.env, c.get("requestId"));
@@ -32,6 +34,7 @@ app.route("/api/sessions", sessions);
 app.route("/api/invite-links", inviteLinks);
 app.route("/api/twilio", twilio);
 app.route("/api/sessions", reports);
+app.route("/api/sessions", preflight);
 app.route("/api/monitoring", monitoring);
 
 app.notFound(async (c) => {

@@ -28,6 +28,8 @@ export interface Bindings {
 
   TWILIO_ACCOUNT_SID?: string;
   TWILIO_AUTH_TOKEN?: string;
+  /** The auth token being rotated out: status callbacks it signed are still accepted. docs/operations.md. */
+  TWILIO_AUTH_TOKEN_PREVIOUS?: string;
   TWILIO_API_KEY_SID?: string;
   TWILIO_API_KEY_SECRET?: string;
   /** Defaults to https://video.twilio.com; tests and local Twilio mode point it at the local Twilio-compatible server. */
@@ -46,4 +48,25 @@ export interface Bindings {
   SOCKET_BUDGET_STAFF?: string;
   /** "true" adds debug-level structured logs. */
   DEBUG_LOGS?: string;
+
+  /**
+   * The signing secret being rotated out: tokens signed with it still verify (nothing new is signed with it), so
+   * live sessions keep their tickets, invites and guest credentials while APP_SIGNING_SECRET changes. docs/operations.md.
+   */
+  APP_SIGNING_SECRET_PREVIOUS?: string;
+
+  /** Error tracking (worker/sentry.ts): off unless set. Events are scrubbed (lib/runtime/sentry-scrub.ts). */
+  SENTRY_DSN?: string;
+  /** Release tag; defaults to the deployed version id when a version-metadata binding CF_VERSION_METADATA exists. */
+  SENTRY_RELEASE?: string;
+  /** Environment tag; defaults to APP_ENV. */
+  SENTRY_ENVIRONMENT?: string;
+  /** Share (0–1) of requests traced; unset: errors only, no performance data. */
+  SENTRY_TRACES_SAMPLE_RATE?: string;
+  CF_VERSION_METADATA?: { id: string; tag?: string; timestamp?: string };
+
+  /** Alerts (worker/alerts): a Slack-compatible incoming webhook; unset: incidents are kept in D1 and shown, not posted. */
+  ALERT_WEBHOOK_URL?: string;
+  /** JSON object overriding alert thresholds by rule id, e.g. {"error_rate":20}. See docs/operations.md. */
+  ALERT_THRESHOLDS?: string;
 }

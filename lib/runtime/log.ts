@@ -137,10 +137,29 @@ export function formatLogLine(level: LogLevel, msg: string, fields?: LogFields, 
   }
 }
 
+/**
+ * Receives every error-level line with the error it carries (`fields.error`), e.g. to report it to Sentry
+ * (worker/sentry.ts). It must not throw; its fields are the caller's, not yet redacted.
+ */
+export type ErrorReporter = (msg: string, error: unknown, fields: LogFields) => void;
+let errorReporter: ErrorReporter | null = null;
+
+/** Sets (or, with null, removes) the one error reporter of this isolate. */
+export function setErrorReporter(reporter: ErrorReporter | null): void {
+  errorReporter = reporter;
+}
+
 /** Writes one JSON line via console.log (Workers Logs capture console output; the level is a field). */
 export function log(level: LogLevel, msg: string, fields?: LogFields, options?: LogOptions): void {
   const line = formatLogLine(level, msg, fields, options);
   if (line !== null) console.log(line);
+  if (level === "error" && errorReporter) {
+    try {
+      errorReporter(msg, fields?.error, options?.requestId ? { ...fields, requestId: options.requestId } : (fields ?? {}));
+    } catch {
+      // Reporting must never break the code that logs.
+    }
+  }
 }
 
 export interface Logger {

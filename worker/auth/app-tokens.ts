@@ -12,6 +12,8 @@
  * with our key but a lifetime we never issue (a 10-year ticket) is refused.
  *
  * Keys are derived once per isolate and cached (signing and verifying are on hot paths: every join, every socket).
+ * Rotation: APP_SIGNING_SECRET_PREVIOUS, when set, is accepted for verification only (docs/operations.md), so tokens
+ * issued before a secret change keep working for as long as it stays set.
  * Runtime-neutral (WebCrypto + jose); no Node APIs.
  */
 import { SignJWT, decodeJwt, jwtVerify, type JWTPayload } from "jose";
@@ -31,7 +33,7 @@ import {
   type VerifyOptions,
 } from "./user-tokens";
 
-export type AppTokenEnv = Pick<Bindings, "APP_ENV" | "DEV_SIGNIN" | "APP_SIGNING_SECRET">;
+export type AppTokenEnv = Pick<Bindings, "APP_ENV" | "DEV_SIGNIN" | "APP_SIGNING_SECRET"> & Partial<Pick<Bindings, "APP_SIGNING_SECRET_PREVIOUS">>;
 
 export const APP_TOKEN_ISSUER = "mindbloom-video";
 export const MIN_SIGNING_SECRET_LENGTH = 32;
@@ -126,7 +128,21 @@ async function deriveKeys(secret: string): Promise<Record<Kind, CryptoKey>> {
 
 /** The signing key for one kind, derived once per secret per isolate. */
 async function keyFor(env: AppTokenEnv, kind: Kind): Promise<CryptoKey> {
-  const secret = env.APP_SIGNING_SECRET;
+  return keyFromSecret(env.APP_SIGNING_SECRET, kind);
+}
+
+/**
+ * The key of APP_SIGNING_SECRET_PREVIOUS (the secret being rotated out), for verification only; null when it is unset,
+ * too short, a published example, or the current secret. Nothing is ever signed with it.
+ */
+async function previousKeyFor(env: AppTokenEnv, kind: Kind): Promise<CryptoKey | null> {
+  const previous = env.APP_SIGNING_SECRET_PREVIOUS;
+  if (!previous || previous === env.APP_SIGNING_SECRET || previous.length < MIN_SIGNING_SECRET_LENGTH || PUBLIC_EXAMPLE_SIGNING_SECRETS.has(previous))
+    return null;
+  return keyFromSecret(previous, kind);
+}
+
+async function keyFromSecret(secret: string | undefined, kind: Kind): Promise<CryptoKey> {
   if (!secret || secret.length < MIN_SIGNING_SECRET_LENGTH) {
     throw new AuthError("INTERNAL", `APP_SIGNING_SECRET must be set (at least ${MIN_SIGNING_SECRET_LENGTH} characters)`, {
       status: 500,
@@ -208,9 +224,8 @@ function claimedKind(token: string): Kind | undefined {
 async function verify(env: AppTokenEnv, kind: Kind, token: string, options: VerifyOptions, requiredClaims: string[]): Promise<JWTPayload> {
   assertJwtShape(token);
   const key = await keyFor(env, kind);
-  let payload: JWTPayload;
-  try {
-    ({ payload } = await jwtVerify(token, key, {
+  const check = (k: CryptoKey) =>
+    jwtVerify(token, k, {
       algorithms: ["HS256"],
       issuer: APP_TOKEN_ISSUER,
       audience: KINDS[kind].aud,
@@ -219,7 +234,17 @@ async function verify(env: AppTokenEnv, kind: Kind, token: string, options: Veri
       maxTokenAge: KINDS[kind].maxTtlSeconds,
       requiredClaims: ["exp", "iat", "typ", ...requiredClaims],
       ...(options.now !== undefined ? { currentDate: new Date(options.now) } : {}),
-    }));
+    });
+  let payload: JWTPayload;
+  try {
+    try {
+      ({ payload } = await check(key));
+    } catch (e) {
+      // During a rotation, a token signed with the secret being rotated out still verifies (same checks otherwise).
+      const previous = (e as { code?: unknown })?.code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" ? await previousKeyFor(env, kind) : null;
+      if (!previous) throw e;
+      ({ payload } = await check(previous));
+    }
   } catch (e) {
     const err = authErrorFromJose(e);
     const other = claimedKind(token);
@@ -414,7 +439,8 @@ const TICKET_CACHE_MAX = 2000;
 const verifiedTickets = new Map<string, { secret: string; payload: JWTPayload }>();
 
 async function verifyTicketCached(env: AppTokenEnv, token: string, options: VerifyOptions): Promise<JWTPayload> {
-  const secret = env.APP_SIGNING_SECRET ?? "";
+  // The secrets it verified under: a cached ticket is good for exactly the configuration that accepted it.
+  const secret = `${env.APP_SIGNING_SECRET ?? ""}\n${env.APP_SIGNING_SECRET_PREVIOUS ?? ""}`;
   const nowSeconds = (options.now ?? Date.now()) / 1000;
   const hit = verifiedTickets.get(token);
   if (hit && hit.secret === secret && typeof hit.payload.exp === "number" && nowSeconds < hit.payload.exp) return hit.payload;

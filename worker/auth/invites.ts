@@ -76,7 +76,11 @@ export async function resolveShortCode(env: AppTokenEnv & Pick<Bindings, "DB">, 
   if (!row) throw new AuthError("NOT_FOUND", "this link is not (or no longer) an invitation", { status: 404, reason: "unknown-code" });
   if (row.revoked_at !== null && row.revoked_at !== undefined) throw new AuthError("CREDENTIAL_REVOKED", "this invite has been revoked", { reason: "revoked" });
   if (row.expires_at <= now + 1000) throw new AuthError("CREDENTIAL_EXPIRED", "this invite has expired", { reason: "expired" });
-  const issued = await issueInvite(env, { sessionId: row.session_id, role: row.role, inviteId: row.id }, { now, ttlSeconds: Math.floor((row.expires_at - now) / 1000) });
+  const issued = await issueInvite(
+    env,
+    { sessionId: row.session_id, role: row.role, inviteId: row.id },
+    { now, ttlSeconds: Math.floor((row.expires_at - now) / 1000) },
+  );
   return { sessionId: row.session_id, invite: issued.token, role: row.role, expiresAt: row.expires_at };
 }
 

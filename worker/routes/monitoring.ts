@@ -3,6 +3,7 @@
  * - GET /overview                  what is live now: sessions, participants, rooms (from D1)
  * - GET /timeseries?minutes=60     per-minute buckets over the last N minutes (1..1440) from D1 rows,
  *                                  session_analytics_events and audit_log
+ * - GET /alerts                    open alert incidents, the last day's resolved ones, the rules (worker/alerts)
  * and `requestLogger()`, the middleware that writes one structured JSON log line per request with its request id.
  *
  * D1 is the operational view (exact, current); Workers Analytics Engine is the long-term one (docs/monitoring.md).
@@ -15,6 +16,8 @@ import type { MonitoringTimeseries } from "../../lib/protocol";
 import { createLogger } from "../../lib/runtime/log";
 import { apiError } from "../middleware/security";
 import { requireUser, type AppEnv } from "../http";
+import { openIncidents, recentIncidents, type Incident } from "../alerts/incidents";
+import { RULE_IDS, RULES, thresholdsFrom } from "../alerts/rules";
 
 const MINUTE = 60_000;
 export const MAX_TIMESERIES_MINUTES = 24 * 60;
@@ -337,4 +340,38 @@ monitoring.get("/timeseries", async (c) => {
   for (let i = 0; i < buckets; i++) series.errors[i] = series.refused[i] + series.twilioFailures[i] + series.callbacksRejected[i];
   const body: Timeseries = { from, to, bucketMs: MINUTE, t: Array.from({ length: buckets }, (_, i) => (from + i * MINUTE) / 1000), series };
   return c.json(body, 200, { "Cache-Control": "no-store" });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Alerts (worker/alerts): open incidents, the last day's, the rules and when they last ran
+// ---------------------------------------------------------------------------------------------------------------
+
+monitoring.get("/alerts", async (c) => {
+  const now = Date.now();
+  const [active, recent, lastRun] = await Promise.all([
+    openIncidents(c.env.DB),
+    recentIncidents(c.env.DB, now - 24 * 3600_000),
+    c.env.DB.prepare(`SELECT v FROM ops_state WHERE k = 'alerts_last_run'`).first<{ v: string }>(),
+  ]);
+  const { thresholds, problem } = thresholdsFrom(c.env.ALERT_THRESHOLDS);
+  let last: { at: number; unknown: string[]; problems: string[] } | null = null;
+  try {
+    last = lastRun ? JSON.parse(lastRun.v) : null;
+  } catch {
+    last = null;
+  }
+  const view = (i: Incident) => ({ ...i, title: RULES[i.rule]?.title ?? i.rule, action: RULES[i.rule]?.action ?? "" });
+  return c.json(
+    {
+      asOf: now,
+      active: active.map(view),
+      recent: recent.filter((i) => i.resolvedAt !== null).map(view),
+      rules: RULE_IDS.map((id) => ({ id, ...RULES[id], threshold: thresholds[id] })),
+      webhookConfigured: Boolean(c.env.ALERT_WEBHOOK_URL?.trim()),
+      lastRun: last,
+      problems: problem ? [problem] : [],
+    },
+    200,
+    { "Cache-Control": "no-store" },
+  );
 });

@@ -4,6 +4,7 @@
  * Timestamp and ignores repeats. A rejected request changes nothing and is logged.
  */
 import { Hono } from "hono";
+import type { Bindings } from "../../lib/runtime/env";
 import { recordWorkerEvent } from "../../lib/runtime/analytics";
 import { safeParseStatusCallback } from "../../lib/twilio/callbacks";
 import { formParams, TwilioRequestValidator } from "../../lib/twilio/signature";
@@ -16,6 +17,21 @@ function validatorFor(authToken: string) {
   let v = validators.get(authToken);
   if (!v) validators.set(authToken, (v = new TwilioRequestValidator(authToken)));
   return v;
+}
+
+/**
+ * Whether Twilio signed this request with our auth token, or with TWILIO_AUTH_TOKEN_PREVIOUS while a token rotation
+ * is under way (Twilio signs with the account's primary token; promoting the secondary one changes it at once).
+ */
+export async function signedByTwilio(
+  env: Pick<Bindings, "TWILIO_AUTH_TOKEN" | "TWILIO_AUTH_TOKEN_PREVIOUS">,
+  signature: string | undefined,
+  url: string,
+  params: Parameters<TwilioRequestValidator["validate"]>[2],
+): Promise<boolean> {
+  for (const token of [env.TWILIO_AUTH_TOKEN, env.TWILIO_AUTH_TOKEN_PREVIOUS])
+    if (token && (await validatorFor(token).validate(signature, url, params))) return true;
+  return false;
 }
 
 export const twilio = new Hono<AppEnv>();
@@ -36,7 +52,7 @@ twilio.post("/status-callback/:sessionId", async (c) => {
   // Twilio signed the URL it called: the public one (PUBLIC_BASE_URL when the Worker sits behind another host name).
   const url = new URL(c.req.url);
   const publicUrl = c.env.PUBLIC_BASE_URL ? `${c.env.PUBLIC_BASE_URL.replace(/\/$/, "")}${url.pathname}${url.search}` : url.toString();
-  const ok = await validatorFor(token).validate(c.req.header("X-Twilio-Signature"), publicUrl, params);
+  const ok = await signedByTwilio(c.env, c.req.header("X-Twilio-Signature"), publicUrl, params);
   if (!ok) return reject(403, "FORBIDDEN", "signature");
 
   const parsed = safeParseStatusCallback(new URLSearchParams(body));

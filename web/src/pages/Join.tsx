@@ -1,6 +1,7 @@
 import { createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { createAction, ErrorText } from "../components/common";
 import { ControlButton } from "../components/room/ui";
+import { PreflightCheck } from "../components/preflight";
 import { LocalVideo } from "../components/video";
 import { api, ApiError } from "../lib/api";
 import { DAMAGED_INVITE, inviteLooksIntact, MISSING_INVITE } from "../lib/room";
@@ -220,6 +221,7 @@ export default function Join(props: { sessionId: string; invite: string | null }
               </select>
             </div>
           </div>
+          <PreflightCheck sessionId={props.sessionId} invite={props.invite} audioTrack={tracks().audio} />
         </section>
         <section class="join-side" aria-labelledby="join-h">
           <h1 id="join-h">Ready to join?</h1>

@@ -37,6 +37,76 @@ const sum = (xs: number[] | undefined) => (xs ?? []).reduce((a, b) => a + b, 0);
 const time = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
+/** GET /api/monitoring/alerts (worker/routes/monitoring.ts, worker/alerts). */
+interface AlertIncident {
+  id: string;
+  rule: string;
+  title: string;
+  action: string;
+  severity: string;
+  summary: string;
+  openedAt: number;
+  lastSeenAt: number;
+  resolvedAt: number | null;
+  notifiedAt: number | null;
+}
+interface Alerts {
+  active: AlertIncident[];
+  recent: AlertIncident[];
+  webhookConfigured: boolean;
+  lastRun: { at: number; unknown: string[]; problems: string[] } | null;
+  problems: string[];
+}
+
+/** Open incidents first (what to do included), then the day's resolved ones; says when the rules last ran. */
+function AlertsPanel(props: { alerts: Alerts }) {
+  const a = () => props.alerts;
+  return (
+    <section aria-labelledby="alerts-h" class="card" data-testid="monitor-alerts">
+      <div class="row spread">
+        <h2 id="alerts-h">Alerts</h2>
+        <p class="muted small" data-testid="alerts-last-run">
+          {a().lastRun ? `Rules last ran ${clock(a().lastRun!.at)}` : "The alert rules have not run yet (Cron Trigger)"}
+          {a().webhookConfigured ? " · posted to the alert webhook" : " · no ALERT_WEBHOOK_URL: shown here only"}
+        </p>
+      </div>
+      <For each={[...a().problems, ...(a().lastRun?.problems ?? [])]}>{(p) => <p class="banner warn">{p}</p>}</For>
+      <Show when={a().lastRun?.unknown.length}>
+        <p class="muted small">Could not evaluate: {a().lastRun!.unknown.join(", ")}</p>
+      </Show>
+      <Show when={a().active.length} fallback={<p data-testid="alerts-none">No active alerts.</p>}>
+        <ul class="plain" data-testid="alerts-active">
+          <For each={a().active}>
+            {(i) => (
+              <li class={`banner ${i.severity === "critical" ? "danger" : "warn"}`} data-rule={i.rule}>
+                <strong>
+                  {i.severity === "critical" ? "Critical" : "Warning"}: {i.title}
+                </strong>{" "}
+                since {time(i.openedAt)} — {i.summary}
+                <div class="small">What to do: {i.action}</div>
+              </li>
+            )}
+          </For>
+        </ul>
+      </Show>
+      <Show when={a().recent.length}>
+        <details>
+          <summary>Resolved in the last 24 hours ({a().recent.length})</summary>
+          <ul class="plain small">
+            <For each={a().recent}>
+              {(i) => (
+                <li>
+                  {i.title}: {time(i.openedAt)}–{time(i.resolvedAt!)}
+                </li>
+              )}
+            </For>
+          </ul>
+        </details>
+      </Show>
+    </section>
+  );
+}
+
 function Stat(props: { label: string; value: JSX.Element; testid: string; hint?: string }) {
   return (
     <div class="stat">
@@ -107,6 +177,7 @@ export default function Monitor() {
   const [minutes, setMinutes] = createSignal(60);
   const [overview, setOverview] = createSignal<Overview | null>(null);
   const [series, setSeries] = createSignal<Timeseries | null>(null);
+  const [alerts, setAlerts] = createSignal<Alerts | null>(null);
   const [error, setError] = createSignal<string | null>(null);
   const [updatedAt, setUpdatedAt] = createSignal<number | null>(null);
   let inFlight = false;
@@ -116,12 +187,14 @@ export default function Monitor() {
     if (!u || inFlight) return;
     inFlight = true;
     try {
-      const [o, t] = await Promise.all([
+      const [o, t, a] = await Promise.all([
         getJson<Overview>("/api/monitoring/overview", u.token),
         getJson<Timeseries>(`/api/monitoring/timeseries?minutes=${minutes()}`, u.token),
+        getJson<Alerts>("/api/monitoring/alerts", u.token),
       ]);
       setOverview(o);
       setSeries(t);
+      setAlerts(a);
       setError(null);
       setUpdatedAt(Date.now());
     } catch (e) {
@@ -167,6 +240,7 @@ export default function Monitor() {
 
       <Show when={user()} fallback={<OperatorSignIn onSignedIn={signedIn} reason={denied()} />}>
         <ErrorText error={error()} testid="monitor-error" />
+        <Show when={alerts()}>{(a) => <AlertsPanel alerts={a()} />}</Show>
         <Show when={overview()} fallback={<p class="muted">Loading…</p>}>
           {(o) => (
             <>
