@@ -10,10 +10,11 @@ import { backoffMs } from "../lib/runtime/backoff";
 import { CallbackDeduper, type CallbackOrderingState, type VideoStatusEvent } from "../lib/twilio/callbacks";
 import type { TwilioVideoClient } from "../lib/twilio/rest";
 import { desiredMediaKeys, keyOfMediaRoom, media, mediaPlan } from "./logic/media-plan";
+import { subscriptionPlan, subscriptionsMayChange } from "./logic/subscriptions";
 import type { SessionContext, SystemEvent } from "./logic/model";
 
 /** The REST calls this collaborator makes (TwilioVideoClient has them; tests may pass the same client at a local server). */
-export type ProviderClient = Pick<TwilioVideoClient, "createRoom" | "completeRoom" | "disconnectParticipant" | "listRooms">;
+export type ProviderClient = Pick<TwilioVideoClient, "createRoom" | "completeRoom" | "disconnectParticipant" | "listRooms" | "updateSubscribeRules">;
 
 export interface ProviderRoomsHost {
   now(): number;
@@ -24,7 +25,13 @@ export interface ProviderRoomsHost {
   /** A due time changed: the alarm should be set again. */
   rescheduled(): Promise<void>;
   log(level: "warn" | "error", msg: string, fields: Record<string, unknown>): void;
+  /** Small durable key-value storage (the session's own): the subscribe rules already applied live here. */
+  kv: { get(key: string): string | null; set(key: string, value: string): void };
 }
+
+const SUBSCRIPTIONS_KEY = "provider:subscribeRules";
+/** Twilio's default rules (include everything): a subscriber with these needs no post and no record. */
+const DEFAULT_RULES = JSON.stringify([{ type: "include", all: true }]);
 
 /** How long after a move a "connected" for the old room counts as the move's race (kicked, but not reported). */
 const JUST_LEFT_MS = 20_000;
@@ -47,12 +54,19 @@ export class ProviderRooms {
   /** Who moved out of which place when: a late "connected" for a room someone just left is a race, not an intrusion. */
   private readonly recentlyLeft = new Map<string, { key: string; at: number }>();
 
+  /** Subscribe rules applied at Twilio, by "<room>|<subscriber>" (JSON of the rules); stored, so a wake re-posts nothing. */
+  private readonly applied: Map<string, string>;
+  private syncing: Promise<void> | null = null;
+  private syncAgain = false;
+  private subscriptionRetryAt: number | null = null;
+
   constructor(
     private readonly client: ProviderClient,
     private readonly statusCallbackUrl: string | undefined,
     private readonly host: ProviderRoomsHost,
   ) {
     this.sweepAt = host.now() + 5_000;
+    this.applied = new Map(Object.entries(JSON.parse(host.kv.get(SUBSCRIPTIONS_KEY) ?? "{}") as Record<string, string>));
   }
 
   /**
@@ -63,6 +77,7 @@ export class ProviderRooms {
   afterStep(prev: SessionContext, next: SessionContext, prevPhase: SessionPhase, phase: SessionPhase): Promise<void>[] {
     const work: Promise<void>[] = [];
     if (prev.rooms !== next.rooms || prevPhase !== phase || prev.members !== next.members) work.push(this.reconcile());
+    if (subscriptionsMayChange(prev, next)) work.push(this.syncSubscriptions());
     if (prev.members !== next.members) {
       for (const m of Object.values(next.members)) {
         const before = prev.members[m.id];
@@ -91,6 +106,54 @@ export class ProviderRooms {
     } catch (err) {
       this.host.log("warn", "twilio disconnect failed", { session: ctx.sessionId, member: identity, error: err });
     }
+  }
+
+  /**
+   * Bring every connected member's subscribe rules in line with what staff turned off (logic/subscriptions.ts), so
+   * nobody receives a blocked microphone, camera or share even from a modified client. Single-flight; a failed post is
+   * retried at the next change or the alarm.
+   */
+  syncSubscriptions(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    const run = (async () => {
+      do {
+        this.syncAgain = false;
+        const cur = this.host.current();
+        if (!cur) return;
+        const plan = subscriptionPlan(cur.ctx);
+        const wanted = new Set(plan.map((t) => t.key));
+        let changed = false;
+        // Rules belong to a participant's connection: once someone left the room, theirs are gone with it.
+        for (const key of [...this.applied.keys()])
+          if (!wanted.has(key)) {
+            this.applied.delete(key);
+            changed = true;
+          }
+        const due = plan.filter((t) => (this.applied.get(t.key) ?? DEFAULT_RULES) !== t.json);
+        const results = await Promise.allSettled(due.map((t) => this.client.updateSubscribeRules(t.room, t.subscriber, t.rules)));
+        results.forEach((r, i) => {
+          const t = due[i];
+          if (r.status === "fulfilled") {
+            if (t.json === DEFAULT_RULES) this.applied.delete(t.key);
+            else this.applied.set(t.key, t.json);
+            changed = true;
+          } else {
+            this.host.log("warn", "twilio subscribe rules failed", { session: cur.ctx.sessionId, subscriber: t.subscriber, error: r.reason });
+            this.subscriptionRetryAt = this.host.now() + 5_000;
+          }
+        });
+        if (changed) this.host.kv.set(SUBSCRIPTIONS_KEY, JSON.stringify(Object.fromEntries(this.applied)));
+        if (results.some((r) => r.status === "rejected")) await this.host.rescheduled();
+      } while (this.syncAgain);
+    })();
+    const tracked = run.finally(() => {
+      if (this.syncing === tracked) this.syncing = null;
+    });
+    this.syncing = tracked;
+    return tracked;
   }
 
   /** Bring provider rooms in line with the session; single-flight, re-run when asked again meanwhile. */
@@ -202,6 +265,7 @@ export class ProviderRooms {
   /** The earliest time this collaborator needs the alarm: a creation retry or the next sweep. */
   dueAt(): number | null {
     let t = this.sweepAt;
+    if (this.subscriptionRetryAt !== null && (t === null || this.subscriptionRetryAt < t)) t = this.subscriptionRetryAt;
     for (const at of this.retryAt.values()) if (t === null || at < t) t = at;
     return t;
   }
@@ -210,6 +274,10 @@ export class ProviderRooms {
     const now = this.host.now();
     for (const [key, t] of this.retryAt) if (t <= now) this.retryAt.delete(key);
     await this.reconcile();
+    if (this.subscriptionRetryAt !== null && this.subscriptionRetryAt <= now) {
+      this.subscriptionRetryAt = null;
+      await this.syncSubscriptions();
+    }
     if (this.sweepAt !== null && this.sweepAt <= now) await this.sweep();
   }
 }

@@ -169,6 +169,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       apply: (event) => this.serial(() => this.handle(event, SYSTEM)).then(() => undefined),
       rescheduled: () => this.serial(() => this.scheduleAlarm()),
       log: (level, msg, fields) => log(level, msg, fields),
+      kv: { get: (k) => this.store.kvGet(k), set: (k, v) => this.store.kvSet(k, v) },
     });
   }
 

@@ -31,6 +31,7 @@ function harness(participants = 4) {
   let snapshot: SessionSnapshot = s.engine.snapshot;
   let now = s.now;
   const applied: SystemEvent[] = [];
+  const kv = new Map<string, string>();
   const client = new TwilioVideoClient({
     apiKeySid: server.credentials.apiKeySid,
     apiKeySecret: server.credentials.apiKeySecret,
@@ -47,6 +48,7 @@ function harness(participants = 4) {
     },
     rescheduled: async () => {},
     log: () => {},
+    kv: { get: (k) => kv.get(k) ?? null, set: (k, v) => void kv.set(k, v) },
   });
   /** Run a command through the engine and hand the step to the collaborator, as the DO's effects phase does. */
   const command = async (type: string, fields: Record<string, unknown> = {}) => {
@@ -57,7 +59,15 @@ function harness(participants = 4) {
     await Promise.all(rooms.afterStep(r.prev, r.next, r.prevPhase, r.phase));
   };
   const name = (key: string) => mediaRoomName(snapshot.context.sessionId, key);
-  return { s, rooms, applied, command, name, ctx: () => snapshot.context, advance: (ms: number) => (now += ms) };
+  /** A system event (an arrival), stepped and handed over like a command. */
+  const system = async (e: Record<string, unknown>) => {
+    now += 1000;
+    const r = step(snapshot, { ...e, now } as never);
+    if (!r.ok) throw new Error(r.error.message);
+    snapshot = r.snapshot;
+    await Promise.all(rooms.afterStep(r.prev, r.next, r.prevPhase, r.phase));
+  };
+  return { s, rooms, applied, command, system, kv, name, ctx: () => snapshot.context, advance: (ms: number) => (now += ms) };
 }
 
 describe("ProviderRooms", () => {
@@ -140,6 +150,53 @@ describe("ProviderRooms", () => {
     const { completed } = await h.rooms.sweep();
     expect(completed).toEqual([h.name("r9")]);
     expect(server.findRoom(stray.sid!)?.status).toBe("completed");
+  });
+});
+
+describe("Track Subscriptions (what staff turned off reaches nobody)", () => {
+  it("a blocked microphone is excluded from every other subscriber in the room; allowing it restores it", async () => {
+    const h = harness(3);
+    await h.rooms.reconcile();
+    const [a, b, c] = h.s.participants;
+    const main = h.name("main");
+    for (const id of [h.s.facilitator, a, b, c]) {
+      server.connectParticipant(main, id, {
+        tracks: [
+          { kind: "audio", name: "microphone" },
+          { kind: "video", name: "camera" },
+        ],
+      });
+      await h.system({ type: "arrival", memberId: id, mediaRoom: main });
+    }
+    // Default rules: nothing posted yet.
+    expect(server.requests.filter((r) => r.path.endsWith("/SubscribeRules"))).toEqual([]);
+    await h.command("blockMedia", { memberId: a, kind: "audio" });
+    const subs = server.subscriptions(main);
+    for (const id of [h.s.facilitator, b, c]) expect(subs[id].audio, id).not.toContain(a);
+    // Everything else still flows; a's camera still reaches everyone, and a still hears the others.
+    for (const id of [h.s.facilitator, b, c]) expect(subs[id].video, id).toContain(a);
+    expect(subs[a].audio).toEqual([h.s.facilitator, b, c].sort());
+    await h.command("blockMedia", { memberId: b, kind: "video" });
+    expect(server.subscriptions(main)[c].video).not.toContain(b);
+    expect(server.subscriptions(main)[c].audio).toContain(b);
+    await h.command("allowMedia", { memberId: a, kind: "audio" });
+    for (const id of [h.s.facilitator, b, c]) expect(server.subscriptions(main)[id].audio, id).toContain(a);
+    // What was applied is stored (a woken session does not post it all again).
+    expect(JSON.parse(h.kv.get("provider:subscribeRules")!)).toMatchObject({ [`${main}|${c}`]: expect.stringContaining(b) });
+  });
+
+  it("someone arriving in a room where a member is muted gets the exclusion on arrival", async () => {
+    const h = harness(2);
+    await h.rooms.reconcile();
+    const [a, b] = h.s.participants;
+    const main = h.name("main");
+    server.connectParticipant(main, a, { tracks: ["audio"] });
+    await h.system({ type: "arrival", memberId: a, mediaRoom: main });
+    await h.command("blockMedia", { memberId: a, kind: "audio" });
+    server.connectParticipant(main, b, { tracks: ["audio"] });
+    expect(server.subscriptions(main)[b].audio).toContain(a); // Twilio's default until the session hears of it
+    await h.system({ type: "arrival", memberId: b, mediaRoom: main });
+    expect(server.subscriptions(main)[b].audio).not.toContain(a);
   });
 });
 
