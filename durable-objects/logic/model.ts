@@ -7,7 +7,6 @@ import {
   DEFAULT_SETTINGS,
   MAIN_ROOM,
   MAX_ROOM_CAPACITY,
-  type AssignmentMode,
   type ChatMessage,
   type Command,
   type MediaProvider,
@@ -213,4 +212,4 @@ export function roomCapacity(ctx: SessionContext, capacity: number | null | unde
   return Math.min(capacity ?? ctx.settings.maxParticipantsPerRoom, MAX_ROOM_CAPACITY);
 }
 
-export type { AssignmentMode, SessionPhase };
+export type { SessionPhase };

@@ -279,7 +279,7 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     const me = ctx.members[e.actor.memberId];
     if (c.kind === "private") {
       const other = ctx.members[c.memberId];
-      if (!other || other.role !== "participant") return refuse("MEMBER_NOT_FOUND", `no participant ${c.memberId}`);
+      if (other?.role !== "participant") return refuse("MEMBER_NOT_FOUND", `no participant ${c.memberId}`);
       if (me.role === "participant" && c.memberId !== me.id) return refuse("FORBIDDEN", "you can write privately to the facilitators only");
       return null;
     }

@@ -165,11 +165,6 @@ async function keyFromSecret(secret: string | undefined, kind: Kind): Promise<Cr
   return (await keys)[kind];
 }
 
-/** Derives and caches the keys ahead of the first request (optional; e.g. from a DO constructor's blockConcurrencyWhile). */
-export async function warmAppKeys(env: AppTokenEnv): Promise<void> {
-  await keyFor(env, "ticket");
-}
-
 function badInput(message: string): AuthError {
   return new AuthError("INVALID_MESSAGE", message, { status: 400, reason: "input" });
 }

@@ -76,7 +76,6 @@ export class AuthError extends Error {
   }
 }
 
-export const isAuthError = (e: unknown): e is AuthError => e instanceof AuthError;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration
