@@ -1,5 +1,6 @@
 /** Shared HTTP plumbing for the routes: typed variables, error mapping, session stubs, auth middleware. */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import type { ErrorCode, ErrorPayload, Role } from "../lib/protocol";
 import type { SessionDurableObject } from "../durable-objects/session-do";
 import { SessionError, toErrorPayload, type RpcResult } from "../lib/errors";
@@ -22,8 +23,14 @@ export type AppEnv = {
   Variables: { requestId: string; principal?: UserPrincipal; member?: MemberVars; memberId?: string };
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- route handlers carry validator input types
+/** What requireMember adds: the caller's verified membership (routes after it read `c.var.member`, never missing). */
+export type MemberEnv = AppEnv & { Variables: { member: MemberVars; memberId: string } };
+/** What requireUser adds: the signed-in user. */
+export type UserEnv = AppEnv & { Variables: { principal: UserPrincipal } };
+
+// Route handlers carry validator input types (any: the helpers below do not read them).
 export type AppContext = Context<AppEnv, any, any>;
+export type MemberContext = Context<MemberEnv, any, any>;
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_JSON: 400,
@@ -66,8 +73,7 @@ export function refusalOf(result: { ok: boolean }): ErrorPayload | null {
 }
 
 export function sessionStub(env: Bindings, sessionId: string): DurableObjectStub<SessionDurableObject> {
-  const ns = env.SESSION as unknown as DurableObjectNamespace<SessionDurableObject>;
-  return ns.get(ns.idFromName(sessionId));
+  return env.SESSION.get(env.SESSION.idFromName(sessionId));
 }
 
 export function bearer(c: Context): string | null {
@@ -78,19 +84,19 @@ export function bearer(c: Context): string | null {
 }
 
 /** A signed-in user (external identity provider or development sign-in). */
-export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const requireUser = createMiddleware<UserEnv>(async (c, next) => {
   const token = bearer(c);
   if (!token) return apiError(c, 401, "UNAUTHENTICATED", "sign in first (Authorization: Bearer <token>)");
   c.set("principal", await verifyUserOrDevToken(c.env, token));
   await next();
-};
+});
 
 /**
  * A member of the session named in the path, by their ticket: the Authorization header, or ?ticket= on the WebSocket
  * route only (browsers cannot set headers on a WebSocket; anywhere else a credential in the URL would end up in
  * history, logs and Referer headers for nothing).
  */
-export const requireMember: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const requireMember = createMiddleware<MemberEnv>(async (c, next) => {
   const sessionId = c.req.param("id")!;
   const token = bearer(c) ?? (c.req.path.endsWith("/ws") ? c.req.query("ticket") : undefined) ?? null;
   if (!token) return apiError(c, 401, "UNAUTHENTICATED", "a session ticket is required");
@@ -98,4 +104,4 @@ export const requireMember: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("member", { sessionId, memberId: claims.memberId, role: claims.role, name: claims.name });
   c.set("memberId", claims.memberId);
   await next();
-};
+});

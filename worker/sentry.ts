@@ -69,7 +69,7 @@ export function withErrorTracking<E extends SentryEnv>(handler: ExportedHandler<
 }
 
 /** The session Durable Object class, instrumented per instance when its env has SENTRY_DSN (the binding is the same for all). */
-export function withSessionErrorTracking<C extends new (ctx: DurableObjectState, env: never) => DurableObjectBase>(Base: C): C {
+export function withSessionErrorTracking<C extends new (ctx: DurableObjectState, env: never) => object>(Base: C): C {
   type Ctor = new (ctx: DurableObjectState, env: SentryEnv) => DurableObjectBase;
   const Tracked = instrumentDurableObjectWithSentry<SentryEnv, DurableObjectBase, Ctor>((env) => sentryOptions(env, "session"), Base as unknown as Ctor);
   return new Proxy(Base, {

@@ -1,11 +1,11 @@
-/** Everything the Worker and the session Durable Object are bound to. See README "Configuration". */
-export interface Bindings {
-  SESSION: DurableObjectNamespace;
-  DB: D1Database;
-  ASSETS?: Fetcher;
-  ANALYTICS?: AnalyticsEngineDataset;
-  RL_SESSIONS?: RateLimit;
-  RL_SIGNIN?: RateLimit;
+/**
+ * Everything the Worker and the session Durable Object are bound to. The bindings come from wrangler.toml through
+ * `npm run types` (`wrangler types` writes worker-configuration.d.ts; `npm run lint` checks it is current); the vars and
+ * secrets are described here (README "Configuration"), all optional: absent means the default.
+ */
+export interface Bindings
+  extends Pick<WranglerEnv, "SESSION" | "DB">,
+    Partial<Pick<WranglerEnv, "ASSETS" | "ANALYTICS" | "RL_SESSIONS" | "RL_SIGNIN">> {
 
   /** "development" enables the development sign-in (with DEV_SIGNIN="on"); anything else is production. */
   APP_ENV?: string;

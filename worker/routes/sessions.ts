@@ -16,7 +16,7 @@ import { verifyUserOrDevToken } from "../auth/app-tokens";
 import { AuthError, cleanDisplayName } from "../auth/user-tokens";
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
-import { bearer, refusalOf, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppContext, type AppEnv } from "../http";
+import { bearer, refusalOf, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppEnv, type MemberContext } from "../http";
 import { validJson } from "../validate";
 
 const Id = IdSchema;
@@ -107,8 +107,8 @@ function invitePayload(c: { env: { PUBLIC_BASE_URL?: string }; req: { url: strin
 }
 
 /** Run one command for the calling member; the answer is the same whether it came over HTTP or the socket. */
-async function runCommand(c: AppContext, command: Command, commandId?: string) {
-  const member = c.get("member")!;
+async function runCommand(c: MemberContext, command: Command, commandId?: string) {
+  const member = c.var.member;
   const id = commandId ?? c.req.header("Idempotency-Key") ?? crypto.randomUUID();
   const outcome = (await sessionStub(c.env, member.sessionId).command(member.memberId, id, command, "http")) as CommandOutcome;
   if (outcome.ok) return c.json({ ack: { commandId: id, seq: outcome.seq, duplicate: outcome.duplicate } });
@@ -121,7 +121,7 @@ async function runCommand(c: AppContext, command: Command, commandId?: string) {
 export const sessions = new Hono<AppEnv>();
 
 sessions.post("/", requireUser, rateLimit({ binding: "RL_SESSIONS", scope: "create" }), validJson(CreateSessionBody), async (c) => {
-  const user = c.get("principal")!;
+  const user = c.var.principal;
   if (user.appRole !== "facilitator") return apiError(c, 403, "FORBIDDEN", "only facilitators create sessions");
   const body = c.req.valid("json");
   let provider = body.mediaProvider ?? defaultMediaProvider(c.env);
@@ -157,7 +157,7 @@ sessions.post("/", requireUser, rateLimit({ binding: "RL_SESSIONS", scope: "crea
 });
 
 sessions.post("/:id/invites", requireMember, validJson(InviteBody), async (c) => {
-  const member = c.get("member")!;
+  const member = c.var.member;
   const body = c.req.valid("json");
   const info = await sessionStub(c.env, member.sessionId).memberInfo(member.memberId);
   if (info?.ended) return apiError(c, 409, "SESSION_ENDED", "the session has ended");
@@ -168,7 +168,7 @@ sessions.post("/:id/invites", requireMember, validJson(InviteBody), async (c) =>
 });
 
 sessions.delete("/:id/invites/:inviteId", requireMember, async (c) => {
-  const member = c.get("member")!;
+  const member = c.var.member;
   const info = await sessionStub(c.env, member.sessionId).memberInfo(member.memberId);
   if (!info || info.role === "participant" || info.status !== "admitted") return apiError(c, 403, "FORBIDDEN", "only facilitators revoke invites");
   const inviteId = c.req.param("inviteId");
@@ -239,7 +239,7 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
 
 /** The signed-in facilitator's sessions, newest first (from D1: what the session record holds). */
 sessions.get("/", requireUser, async (c) => {
-  const user = c.get("principal")!;
+  const user = c.var.principal;
   const { results } = await c.env.DB.prepare(
     `SELECT id, title, phase, media_provider AS mediaProvider, created_at AS createdAt, ended_at AS endedAt, rounds_completed AS roundsCompleted
      FROM sessions WHERE created_by = ?1 ORDER BY created_at DESC LIMIT 50`,
@@ -260,7 +260,7 @@ sessions.post("/:id/preview", rateLimit({ binding: "RL_SIGNIN", scope: "join" })
 });
 
 sessions.get("/:id", requireMember, async (c) => {
-  const member = c.get("member")!;
+  const member = c.var.member;
   const snap = unwrap((await sessionStub(c.env, member.sessionId).state(member.memberId)) as RpcResult<ServerMessage>);
   if (snap.type !== "snapshot") return apiError(c, 500, "INTERNAL", "unexpected state");
   // A member's ticket outlives their membership; the session's record decides. The whole session is for staff taking
@@ -303,7 +303,7 @@ sessions.post("/:id/end", requireMember, async (c) => runCommand(c, { type: "end
  * member's requests (MEDIA_TOKEN_LIMIT: exact, per session and member, no extra call); over the limit it is 429.
  */
 sessions.post("/:id/media-token", requireMember, async (c) => {
-  const member = c.get("member")!;
+  const member = c.var.member;
   const result = await sessionStub(c.env, member.sessionId).mediaGrant(member.memberId);
   const refusal = refusalOf(result);
   if (refusal?.code === "RATE_LIMITED") {
@@ -317,7 +317,7 @@ sessions.post("/:id/media-token", requireMember, async (c) => {
 
 sessions.get("/:id/ws", requireMember, async (c) => {
   if (c.req.header("Upgrade") !== "websocket") return apiError(c, 426, "INVALID_MESSAGE", "expected a WebSocket upgrade");
-  const member = c.get("member")!;
+  const member = c.var.member;
   const url = new URL(c.req.url);
   url.searchParams.delete("ticket");
   // Only the Worker sets who the member is; nothing the client sends can.
