@@ -9,7 +9,7 @@ export async function connectedSession(base, n, { provider = "twilio" } = {}) {
   const s = await api.sessionWithParticipants(n, { mediaProvider: provider });
   const fac = await WsClient.connect(base, s.sessionId, s.ticket, { name: "fac", until: (m) => m.type === "snapshot" });
   const clients = await pool(s.participants, 16, (p, i) =>
-    WsClient.connect(base, s.sessionId, p.ticket, { name: `p${i + 1}`, until: (m) => m.type === "placement" }),
+    WsClient.connect(base, s.sessionId, p.ticket, { name: `p${i + 1}`, until: (m) => m.type === "snapshot" }),
   );
   // Let the connection events (one per socket) settle before measuring.
   await fac.command({ type: "broadcast", text: "settle" });

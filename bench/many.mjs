@@ -14,7 +14,7 @@ async function fdPerSocket({ base, pids, n = 100 }) {
   const clients = [];
   for (let i = 0; i < n; i++) {
     const p = s.participants[i % s.participants.length];
-    clients.push(await WsClient.connect(base, s.sessionId, p.ticket, { name: `fd${i}`, until: (m) => m.type === "placement" }));
+    clients.push(await WsClient.connect(base, s.sessionId, p.ticket, { name: `fd${i}`, until: (m) => m.type === "snapshot" }));
   }
   await sleep(300);
   const after = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, openFiles(p)]));
@@ -108,7 +108,7 @@ export async function run({
     try {
       const ws = await WsClient.connect(base, j.c.s.sessionId, j.ticket, {
         name: j.kind,
-        until: (m) => (j.kind === "fac" ? m.type === "snapshot" : m.type === "placement"),
+        until: (m) => m.type === "snapshot",
         timeoutMs: 60_000,
       });
       if (j.kind === "fac") j.c.fac = ws;

@@ -42,7 +42,7 @@ async function reconnect(base, s, expected) {
   const t1 = performance.now();
   const p = await WsClient.connect(base, s.sessionId, s.participants[0].ticket, {
     name: "p",
-    until: (m) => m.type === "placement",
+    until: (m) => m.type === "snapshot",
     timeoutMs: 30_000,
     keep: true,
   });
@@ -114,7 +114,7 @@ export async function readExpectations(base, made) {
  * the new instance. Returns what the facilitator's snapshot says about that member after the restart.
  */
 export async function presenceProbeBefore(base, s) {
-  return WsClient.connect(base, s.sessionId, s.participants[1].ticket, { name: "probe", until: (m) => m.type === "placement" });
+  return WsClient.connect(base, s.sessionId, s.participants[1].ticket, { name: "probe", until: (m) => m.type === "snapshot" });
 }
 
 export async function presenceProbeAfter(base, s) {

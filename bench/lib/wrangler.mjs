@@ -47,7 +47,7 @@ export function applyMigrations(persistTo, project = ROOT) {
  */
 export function snapshotProject(dest, project = ROOT) {
   mkdirSync(dest, { recursive: true });
-  for (const entry of ["worker", "durable-objects", "migrations", "wrangler.toml", "package.json", "tsconfig.json"]) {
+  for (const entry of ["worker", "durable-objects", "lib", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "worker-configuration.d.ts"]) {
     if (existsSync(path.join(project, entry))) cpSync(path.join(project, entry), path.join(dest, entry), { recursive: true });
   }
   symlinkSync(path.join(project, "node_modules"), path.join(dest, "node_modules"));

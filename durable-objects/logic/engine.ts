@@ -3,7 +3,7 @@
  * actor): a command's rules are checked once, here, then the machine takes it; notices are the machine's emitted
  * events. Nothing here stores, sends or reads a clock.
  */
-import { type ActorLogic, initialTransition, transition } from "xstate";
+import { type ActorLogic, type AnyActorLogic, type AnyActorScope, createActor, initialTransition } from "xstate";
 import type { Notice, SessionPhase } from "../../lib/protocol";
 import { type EmittedNotice, phaseOf, type SessionSnapshot, sessionMachine } from "./machine";
 import { contextPhase, isCommandEvent, normalizeContext, type SessionContext, type SessionEvent, type SessionInput } from "./model";
@@ -23,6 +23,23 @@ export function createSession(input: SessionInput): SessionSnapshot {
 }
 
 /**
+ * XState's `transition(machine, snapshot, event)`, with its inert actor scope built once instead of per call: xstate
+ * builds a throwaway actor for every call, and that actor computes the machine's whole initial state (≈ a third of a
+ * move's CPU in the profile). The machine spawns no children, so one scope serves every call; only the action
+ * collector is per call.
+ */
+let inertScope: AnyActorScope | null = null;
+function pureTransition(snapshot: SessionSnapshot, event: SessionEvent): [SessionSnapshot, readonly { type: string; params?: unknown }[]] {
+  if (!inertScope) {
+    const self = createActor(sessionMachine as AnyActorLogic); // as xstate does: no input, never started
+    inertScope = { self, defer: () => {}, id: "", logger: () => {}, sessionId: "", stopChild: () => {}, system: self.system, emit: () => {}, actionExecutor: () => {} };
+  }
+  const actions: { type: string; params?: unknown }[] = [];
+  const scope: AnyActorScope = { ...inertScope, actionExecutor: (action) => actions.push(action) };
+  return [sessionMachine.transition(snapshot, event, scope), actions];
+}
+
+/**
  * Apply one event. A command is checked against the rules once (role, membership, phase, data); a refused one changes
  * nothing and says why. The machine then takes the event; its emitted notices come back as the step's notices.
  */
@@ -32,11 +49,11 @@ export function step(snapshot: SessionSnapshot, event: SessionEvent): StepResult
     const refusal = checkCommand(snapshot.context, prevPhase, event);
     if (refusal) return { ok: false, error: refusal };
   }
-  const [next, actions] = transition(sessionMachine, snapshot, event);
+  const [next, actions] = pureTransition(snapshot, event);
   const phase = phaseOf(next);
   if (phase !== contextPhase(next.context)) throw new Error(`engine: state ${phase} disagrees with context ${contextPhase(next.context)}`);
   const notices: Notice[] = [];
-  for (const a of actions as readonly { type: string; params?: unknown }[])
+  for (const a of actions)
     if (a.type === "xstate.emit") notices.push((a.params as { event: EmittedNotice }).event.notice);
   return { ok: true, snapshot: next, prev: snapshot.context, next: next.context, prevPhase, phase, notices };
 }

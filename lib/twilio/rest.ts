@@ -341,11 +341,20 @@ const SubscribedTrackPayload = z
   );
 
 /** A list page: `{ <key>: [...], meta: { next_page_url, key, ... } }`, items validated with the item schema. */
-function pageSchema<T>(key: string, item: z.ZodType<T>) {
-  return z.preprocess(
-    (v) => (v !== null && typeof v === "object" ? { items: (v as Record<string, unknown>)[key], meta: (v as { meta?: unknown }).meta } : v),
-    z.object({ items: z.array(item), meta: z.object({ next_page_url: z.string().nullish() }) }),
-  );
+/** Built once per (key, item schema): building a zod schema costs more than parsing a small page with it. */
+const pageSchemas = new Map<string, WeakMap<z.ZodType, z.ZodType>>();
+function pageSchema<T>(key: string, item: z.ZodType<T>): z.ZodType<{ items: T[]; meta: { next_page_url?: string | null } }> {
+  let byItem = pageSchemas.get(key);
+  if (!byItem) pageSchemas.set(key, (byItem = new WeakMap()));
+  let schema = byItem.get(item);
+  if (!schema) {
+    schema = z.preprocess(
+      (v) => (v !== null && typeof v === "object" ? { items: (v as Record<string, unknown>)[key], meta: (v as { meta?: unknown }).meta } : v),
+      z.object({ items: z.array(item), meta: z.object({ next_page_url: z.string().nullish() }) }),
+    );
+    byItem.set(item, schema);
+  }
+  return schema as z.ZodType<{ items: T[]; meta: { next_page_url?: string | null } }>;
 }
 
 const ErrorBody = z.object({
