@@ -24,6 +24,7 @@ import * as token from "./token.mjs";
 import * as many from "./many.mjs";
 import * as resume from "./resume.mjs";
 import * as micro from "./micro.mjs";
+import * as flood from "./flood.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -67,7 +68,7 @@ if (NICE) {
   }
 }
 
-const ALL = ["fanout", "moves", "token", "many", "resume", "micro"];
+const ALL = ["fanout", "moves", "token", "many", "resume", "micro", "flood"];
 const only = new Set(args.only ? args.only.split(",").map((s) => s.trim()) : ALL);
 const Q = args.quick || args.minimal;
 const SIZES = {
@@ -155,11 +156,13 @@ function isTmpfs(dir) {
 }
 
 /** The product on workerd (production bundle, direct socket); with `profile`, its inspector is opened too. */
-async function start(label, { profile = false } = {}) {
+async function start(label, { profile = false, defaultBudgets = false } = {}) {
   await stopW();
   log(`starting workerd (${label})…`);
   const inspectorPort = profile ? await freePort() : undefined;
-  w = await startWorkerd({ persistTo, vars: benchVars(), label, logDir: tmp, project, inspectorPort });
+  const vars = benchVars();
+  if (defaultBudgets) for (const k of ["SOCKET_BUDGET_STAFF", "SOCKET_BUDGET_PARTICIPANT", "MEDIA_TOKEN_REQUESTS_PER_MINUTE"]) delete vars[k];
+  w = await startWorkerd({ persistTo, vars, label, logDir: tmp, project, inspectorPort });
   log(`  workerd: Worker socket ${w.directUrl} (Miniflare entry ${w.url}); pids ${JSON.stringify(w.pids)}`);
   meta.vars = Object.fromEntries(Object.entries(benchVars()).map(([k, v]) => [k, /SECRET|TOKEN/.test(k) ? "(set)" : v]));
   return w;
@@ -344,6 +347,12 @@ try {
       cold.stalePresenceAfterRestart = await resume.presenceProbeAfter(w.directUrl, probeSession);
       return cold;
     });
+  }
+
+  // Phase F: one member floods the session; the product's default budgets, so the defence is what is measured.
+  if (only.has("flood") && !args.minimal) {
+    await start("F", { defaultBudgets: true });
+    await timed("flood", () => flood.run({ base: w.directUrl, seconds: Q ? 5 : 10, log }));
   }
 
   // Phase P: CPU profiles (separate runs; the profiler slows everything down).

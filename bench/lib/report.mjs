@@ -80,6 +80,28 @@ const ROWS = [
     "0",
     (d) => (d.results.resumeCold ? d.results.resumeCold.problemCount === 0 : null),
   ],
+  [
+    "6. One member floods (default budgets)",
+    "facilitator command ack under flood, ms p50/p99/max",
+    (d) => pct(d.results.flood?.facilitatorUnderFlood?.ackMs),
+    "p99 < 100 ms",
+    (d) => lt(d.results.flood?.facilitatorUnderFlood?.ackMs?.p99, 100),
+  ],
+  ["", "same, nobody flooding, ms", (d) => pct(d.results.flood?.facilitatorAlone?.ackMs), "", null],
+  [
+    "",
+    "attacker: sockets open of 100 tried; messages sent; HTTP commands (statuses)",
+    (d) => {
+      const x = d.results.flood;
+      if (!x) return "–";
+      const http = Object.entries(x.flood.httpStatus)
+        .map(([k, v]) => `${v}×${k}`)
+        .join(", ");
+      return `${x.attackerSockets.openAfter}; ${x.flood.socketMessagesSent} (${x.flood.reconnects} reconnects); ${x.flood.httpCommands} (${http})`;
+    },
+    "≤ 3 sockets",
+    (d) => (d.results.flood ? d.results.flood.attackerSockets.openAfter <= 3 : null),
+  ],
 ];
 
 function tokenRows(key, title, goal) {

@@ -10,10 +10,11 @@
  * 4. HTTP commands share that budget (429 + Retry-After), refusals are audited once per minute with a count, and a
  *    removed member is refused without the session writing anything.
  */
+import { SELF } from "cloudflare:test";
 import { decodeJwt } from "jose";
 import { describe, expect, inject, it } from "vitest";
 import { CLOSE_CODES, MAX_SOCKETS_PER_MEMBER } from "../../lib/protocol";
-import { api, Client, createSession, d1, flush, joinSession, sleep, stubFor } from "./helpers";
+import { api, BASE, Client, createSession, d1, flush, joinSession, sleep, stubFor } from "./helpers";
 
 const twilioBase = () => `http://127.0.0.1:${inject("twilioPort")}`;
 async function local(path: string, body?: unknown) {
@@ -250,6 +251,26 @@ describe("3. one member, many sockets", () => {
     expect(applied).toBeLessThan(90);
     void seconds;
     for (const t of tabs) t.close();
+  });
+
+  it("a member reconnecting in a loop draws on the same budget: past it, the upgrade is refused 429 before any work", async () => {
+    const s = await createSession({ settings: { autoAdmit: true } });
+    const p = await joinSession(s.sessionId, s.invite.token, "Loop");
+    const statuses: number[] = [];
+    let refused: Response | null = null;
+    for (let i = 0; i < 45 && !refused; i++) {
+      const res = await SELF.fetch(`${BASE}/api/sessions/${s.sessionId}/ws?ticket=${p.ticket}`, { headers: { Upgrade: "websocket" } });
+      statuses.push(res.status);
+      if (res.status === 101) {
+        res.webSocket!.accept();
+        res.webSocket!.close(1000, "again");
+      } else refused = res;
+    }
+    // The participant budget's burst is 30: about that many connections, then a typed refusal with Retry-After.
+    expect(statuses.filter((x) => x === 101).length).toBeGreaterThanOrEqual(25);
+    expect(refused?.status).toBe(429);
+    expect(Number(refused?.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
+    expect(((await refused!.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
   });
 });
 
