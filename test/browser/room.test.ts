@@ -11,6 +11,8 @@
  *   renamed in place; the round warning shows in a round that warned and not in the next one; the create form keeps
  *   its values after a round that ended by itself; "Return to main room" asks first.
  * - Screen share: a client shares, everyone else decodes the screen in the large tile, then the camera again.
+ * - Chat: a round trip in the main room (unread badge), a breakout room's messages never reach another room's
+ *   clients, a private message to the facilitators and the answer, a message deleted by staff.
  * - The end: a link to the report; the report page with attendance, minutes per room and a CSV download.
  * - A damaged or missing invite says so and keeps the join button off; an operator lands on monitoring.
  *
@@ -50,6 +52,7 @@ const names = ["Ana", "Ben", "Cai", "Dee"];
 const idOf = new Map<Person, string>();
 let sessionId = "";
 let inviteUrl = "";
+const chatFrames = new Map<Person, string[]>();
 
 const shot = (p: Page, name: string) => screenshot(p, name, SHOTS);
 
@@ -116,6 +119,17 @@ describe("the meeting room", () => {
     fac = await newPerson(browser, baseURL, { name: "Fay", viewport: LAPTOP });
     clients.push(await newPerson(browser, baseURL, { name: "Ana", viewport: PHONE }));
     for (const n of names.slice(1)) clients.push(await newPerson(browser, baseURL, { name: n, viewport: LAPTOP }));
+    // Every chat frame each client's socket receives, to show a room's messages never reach another room.
+    for (const c of clients) {
+      const frames: string[] = [];
+      chatFrames.set(c, frames);
+      c.page.on("websocket", (ws) =>
+        ws.on("framereceived", (f) => {
+          const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+          if (text.includes('"chat')) frames.push(text);
+        }),
+      );
+    }
   });
   afterAll(async () => {
     await browser?.close();
@@ -190,7 +204,15 @@ describe("the meeting room", () => {
     await shot(ana, "05-phone-gallery");
     await ana.getByTestId("toggle-chat").click();
     await ana.getByTestId("panel-chat").waitFor();
-    await ana.getByTestId("chat-unavailable").waitFor();
+    // Chat round trip in the main room: Ana writes from her phone; Ben reads it; the therapist's badge counts it.
+    await ana.getByTestId("chat-text").fill("Hello from Ana");
+    await ana.keyboard.press("Enter");
+    await waitForText(ana.getByTestId("chat-list"), "Hello from Ana", { contains: true });
+    expect(await ana.getByTestId("chat-text").inputValue(), "the composer is emptied once sent").toBe("");
+    await waitForText(page.locator('[data-testid="toggle-chat"] .badge'), "1", { contains: true });
+    await clients[1].page.getByTestId("toggle-chat").click();
+    await waitForText(clients[1].page.getByTestId("chat-list"), "Hello from Ana", { contains: true });
+    await clients[1].page.keyboard.press("Escape");
     const sheet = (await boxesOnScreen(ana, '[data-testid="panel-chat"]')).boxes[0];
     expect(sheet.width, "the chat sheet spans the phone's width").toBeGreaterThanOrEqual(PHONE.width - 20);
     expect(sheet.inside).toBe(true);
@@ -356,6 +378,60 @@ describe("the meeting room", () => {
     await sleep(2_000);
     for (const c of clients) expect(await c.page.getByTestId("round-warning").count(), `${c.name}: no warning in round 2`).toBe(0);
     await shot(ben.page, "12-breakout-round-2-no-warning");
+
+    // Chat per room: a message written in one breakout room reaches its room-mates and the staff, and no frame of it
+    // ever reaches a client in another room (checked on the sockets, not only on screen).
+    const roomOf = new Map<Person, string>();
+    for (const c of clients) roomOf.set(c, (await c.page.getByTestId("room-name").textContent()) ?? "");
+    const writer = clients.find((c) => clients.some((o) => o !== c && roomOf.get(o) === roomOf.get(c)))!;
+    const mates = clients.filter((c) => c !== writer && roomOf.get(c) === roomOf.get(writer));
+    const others = clients.filter((c) => roomOf.get(c) !== roomOf.get(writer));
+    expect(others.length, "someone is in another room").toBeGreaterThan(0);
+    const secret = `Only for ${roomOf.get(writer)} from ${writer.name}`;
+    await writer.page.getByTestId("toggle-chat").click();
+    await writer.page.getByTestId("chat-text").fill(secret);
+    await writer.page.getByTestId("chat-send").click();
+    for (const c of mates) {
+      await c.page.getByTestId("toggle-chat").click();
+      await waitForText(c.page.getByTestId("chat-list"), secret, { contains: true });
+    }
+    await page.getByTestId("toggle-chat").click();
+    await waitForText(page.getByTestId("chat-list"), secret, { contains: true });
+    await waitForText(page.getByTestId("chat-list"), `In ${roomOf.get(writer)}`, { contains: true });
+    await shot(writer.page, "12-breakout-room-chat");
+    // A private message to the facilitators from someone in another room, and the therapist's answer.
+    const asker = others[0];
+    await asker.page.getByTestId("toggle-chat").click();
+    await asker.page.getByTestId("chat-to").selectOption({ label: "The facilitators only (private)" });
+    await asker.page.getByTestId("chat-text").fill(`A private word from ${asker.name}`);
+    await asker.page.getByTestId("chat-send").click();
+    await waitForText(page.getByTestId("chat-list"), `Private with ${asker.name}`, { contains: true });
+    await page.getByTestId("chat-to").selectOption({ label: `${asker.name} (private, in ${roomOf.get(asker)})` });
+    await page.getByTestId("chat-text").fill(`Answer for ${asker.name}`);
+    await page.getByTestId("chat-send").click();
+    await waitForText(asker.page.getByTestId("chat-list"), `Answer for ${asker.name}`, { contains: true });
+    await shot(page, "12-console-chat-all-rooms");
+    await shot(asker.page, "12-private-answer");
+    // Staff delete the room message: it goes from the room-mates' screens.
+    const secretRow = page.locator('[data-testid="chat-message"]', { hasText: secret });
+    await secretRow.getByTestId("chat-delete").click();
+    for (const c of [writer, ...mates]) await waitForCount(c.page.locator('[data-testid="chat-message"]', { hasText: secret }), 0);
+    await sleep(1_000);
+    for (const c of others) {
+      expect(
+        chatFrames.get(c)?.some((f) => f.includes(secret)),
+        `${c.name} (another room) never received the room's message`,
+      ).toBe(false);
+      expect(await c.page.getByTestId("chat-list").textContent()).not.toContain(secret);
+    }
+    for (const c of clients.filter((c) => c !== asker))
+      expect(
+        chatFrames.get(c)?.some((f) => f.includes(`private word from ${asker.name}`)),
+        `${c.name} never received the private message`,
+      ).toBe(false);
+    for (const p of [page, ...clients.map((c) => c.page)]) if (await p.getByTestId("panel-chat").count()) await p.getByTestId("panel-close").click();
+    await page.getByTestId("toggle-breakouts").click();
+    await page.getByTestId("panel-breakouts").waitFor();
 
     // "Return to main room" asks first: staying keeps Ana in her room; confirming brings her to the main room.
     await ana.page.getByTestId("more").click();

@@ -330,6 +330,8 @@ export class SessionConnection {
       case "notice":
       case "view":
       case "placement":
+      case "chat":
+      case "chatDeleted":
         // The session's ordered stream: each seq is one frame, sent once; a resume replays exactly what was missed.
         if (!this.synced) return log("frame before any snapshot ignored", msg.type, msg.seq);
         if (msg.seq <= this.lastSeq) return log("dropped replayed", msg.type, msg.seq);

@@ -25,7 +25,7 @@ import { ChatButton, ControlBarLayout, LayoutToggle, RoomShell } from "../compon
 import { AudioSink, Stage, type StageView } from "../components/room/Stage";
 import { ConfirmDialog, ControlButton, createPanels, MenuButton, Panel, type MenuItem } from "../components/room/ui";
 import { linkClick, navigate } from "../lib/router";
-import { createChatState, unavailableChat } from "../lib/chat";
+import { createChatState, sessionChatChannel } from "../lib/chat";
 import { createMediaSession } from "../lib/media-session";
 import { mediaModeLabel, phaseLabel, usageLabel, waitingSummary } from "../lib/room";
 import { createSessionClient } from "../lib/session-client";
@@ -87,7 +87,8 @@ function Console(props: { stored: StoredSession }) {
   });
 
   const panels = createPanels<PanelId>();
-  const chat = createChatState(unavailableChat, { selfId: myId, panelOpen: () => panels.open() === "chat" });
+  const chatChannel = sessionChatChannel(client, { place: () => me()?.location ?? null, selfId: myId, staff: () => true });
+  const chat = createChatState(chatChannel, { selfId: myId, panelOpen: () => panels.open() === "chat" });
   const draft = createBreakoutDraft(60);
   const [stageView, setStageView] = createSignal<StageView>("gallery");
   const [pinned, setPinned] = createSignal<string | null>(null);
@@ -378,9 +379,18 @@ function Console(props: { stored: StoredSession }) {
                             <ChatPanelBody
                               chat={chat}
                               roomName={roomName(here())}
+                              staff
+                              here={here()}
+                              placeName={(place) => roomName(place)}
+                              nameOf={(id) => memberFor(id)?.name ?? "a participant"}
+                              note={
+                                s().session.settings.keepChatInRecord
+                                  ? "Chat is kept in the session record (the facilitator turned this on in Settings)."
+                                  : "Chat is not kept in the session record (off by default)."
+                              }
                               privateTargets={s()
-                                .members.filter((m) => m.status === "admitted" && m.id !== myId() && m.location === here())
-                                .map((m) => ({ id: m.id, label: `${m.name} (private)` }))}
+                                .members.filter((m) => m.status === "admitted" && m.role === "participant")
+                                .map((m) => ({ id: m.id, label: `${m.name} (private${m.location === here() ? "" : `, in ${roomName(m.location)}`})` }))}
                             />
                           </Match>
                         </Switch>

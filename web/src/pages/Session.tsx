@@ -9,7 +9,7 @@ import { AudioSink, roleLabel, Stage, type StageView } from "../components/room/
 import { ConfirmDialog, ControlButton, createPanels, MenuButton, Panel, type MenuItem } from "../components/room/ui";
 import { Icon } from "../components/room/icons";
 import { LocalVideo } from "../components/video";
-import { createChatState, unavailableChat } from "../lib/chat";
+import { createChatState, sessionChatChannel } from "../lib/chat";
 import { createMediaSession } from "../lib/media-session";
 import { roundWarningShown } from "../lib/room";
 import { navigate } from "../lib/router";
@@ -58,7 +58,9 @@ function ParticipantRoom(props: { stored: StoredSession }) {
   });
 
   const panels = createPanels<PanelId>();
-  const chat = createChatState(unavailableChat, { selfId: () => view()?.you.memberId ?? null, panelOpen: () => panels.open() === "chat" });
+  const selfId = () => view()?.you.memberId ?? null;
+  const chatChannel = sessionChatChannel(client, { place: () => view()?.you.location ?? null, selfId, staff: () => false });
+  const chat = createChatState(chatChannel, { selfId, panelOpen: () => panels.open() === "chat" });
   const help = createAction();
   const back = createAction();
   const choose = createAction();
@@ -367,7 +369,11 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                     </Match>
                     <Match when={panels.open() === "chat"}>
                       <Panel id="chat" title="Chat" onClose={panels.close}>
-                        <ChatPanelBody chat={chat} roomName={roomName()} privateTargets={[{ id: null, label: "The facilitators only (private)" }]} />
+                        <ChatPanelBody
+                          chat={chat}
+                          roomName={roomName()}
+                          privateTargets={[{ id: v().you.memberId, label: "The facilitators only (private)" }]}
+                        />
                       </Panel>
                     </Match>
                     <Match when={panels.open() === "help"}>

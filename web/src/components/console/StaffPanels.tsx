@@ -365,6 +365,21 @@ export function SettingsPanelBody(props: { client: SessionClient; staff: StaffSt
             />
             Participants may return to the main room themselves
           </label>
+          <label class="check top">
+            <input
+              type="checkbox"
+              checked={s().keepChatInRecord}
+              onChange={(e) => set({ keepChatInRecord: e.currentTarget.checked })}
+              data-testid="setting-keep-chat"
+            />
+            <span>
+              Keep chat in the session record <span class="hint">(off by default)</span>
+              <span class="hint block">
+                When on, messages sent from now on are saved with the session's report. When off, chat stays only in the live session and in the browsers that
+                received it.
+              </span>
+            </span>
+          </label>
           <div class="field">
             <label for="late-joiners">People who join while rooms are open</label>
             <select id="late-joiners" value={s().lateJoiners} onChange={(e) => set({ lateJoiners: e.currentTarget.value as Settings["lateJoiners"] })}>
