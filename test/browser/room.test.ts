@@ -11,6 +11,8 @@
  *   renamed in place; the round warning shows in a round that warned and not in the next one; the create form keeps
  *   its values after a round that ended by itself; "Return to main room" asks first.
  * - Screen share: a client shares, everyone else decodes the screen in the large tile, then the camera again.
+ * - Moderation: hands raised (a phone's menu too) show for the therapist in order; staff mute a client, whose button
+ *   says why it is off and whose audio the others drop; "ask to unmute" lets them turn it on again.
  * - Chat: a round trip in the main room (unread badge), a breakout room's messages never reach another room's
  *   clients, a private message to the facilitators and the answer, a message deleted by staff.
  * - The end: a link to the report; the report page with attendance, minutes per room and a CSV download.
@@ -53,6 +55,7 @@ const idOf = new Map<Person, string>();
 let sessionId = "";
 let inviteUrl = "";
 const chatFrames = new Map<Person, string[]>();
+let shortInviteUrl = "";
 
 const shot = (p: Page, name: string) => screenshot(p, name, SHOTS);
 
@@ -143,6 +146,8 @@ describe("the meeting room", () => {
     idOf.set(fac, await memberIdOf(page, sessionId));
     // A new session opens with its invite link beside the stage; the header says how video is carried.
     await page.getByTestId("panel-invite").waitFor();
+    shortInviteUrl = await page.getByTestId("invite-short-link").inputValue();
+    expect(shortInviteUrl).toMatch(/\/i\/[A-Za-z0-9_-]+$/);
     await waitForText(page.getByTestId("media-mode"), "Local video (peer-to-peer)");
     const usage = (await page.getByTestId("cost-estimate").textContent()) ?? "";
     expect(usage).toMatch(/participant-minutes$/);
@@ -289,6 +294,54 @@ describe("the meeting room", () => {
     await page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`).waitFor();
     await ben.page.getByTestId("toggle-mic").click();
     await waitForCount(page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`), 0);
+
+    // Hands: Ben raises his from the control bar, Ana from her phone's menu; the therapist sees both, in order.
+    const anaId = idOf.get(clients[0])!;
+    await ben.page.getByTestId("raise-hand").click();
+    await waitForText(page.getByTestId("hands-notice"), "Ben raised a hand", { contains: true });
+    await page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="hand-badge"]`).waitFor();
+    await ana.getByTestId("more").click();
+    await ana.getByTestId("raise-hand-menu").click();
+    await waitForText(page.getByTestId("hands-notice"), "Ben and Ana raised hands", { contains: true });
+    await page.getByTestId("hands-review").click();
+    await page.getByTestId("raised-hands").waitFor();
+    expect(await page.locator('[data-testid="raised-hands"] li').evaluateAll((els: any[]) => els.map((e) => e.dataset.memberId))).toEqual([benId, anaId]);
+    await shot(page, "09a-console-raised-hands");
+
+    // Staff mute Ben: his microphone button is off and says why, his tile shows it, and the others drop his audio.
+    await page.getByTestId(`moderate-${benId}`).click();
+    await page.getByTestId("moderate-block-audio").click();
+    await ben.page.getByTestId("media-blocked").waitFor();
+    await pollUntil(
+      () => ben.page.getByTestId("toggle-mic").getAttribute("aria-disabled"),
+      (v) => v === "true",
+      { timeoutMs: 10_000, what: "Ben's microphone button marked unavailable" },
+    );
+    expect(await ben.page.getByTestId("toggle-mic").getAttribute("title")).toMatch(/muted you/);
+    expect(await ben.page.getByTestId("toggle-mic").getAttribute("aria-pressed")).toBe("false");
+    await ben.page.getByTestId("toggle-mic").click();
+    expect(await ben.page.getByTestId("toggle-mic").getAttribute("aria-pressed"), "a blocked microphone stays off").toBe("false");
+    await page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`).waitFor();
+    await pollUntil(
+      () => ana.evaluate((id: string) => (globalThis as any).document.querySelector(`audio[data-member-id="${id}"]`)?.srcObject ?? null, benId),
+      (v) => v === null,
+      { timeoutMs: 10_000, what: "Ana's page dropped Ben's audio" },
+    );
+    await shot(ben.page, "09b-client-muted-by-staff");
+    await shot(page, "09c-console-people-moderation");
+    // Ask to unmute: the block is lifted, Ben is asked, and he turns it on himself.
+    await page.getByTestId(`moderate-${benId}`).click();
+    await page.getByTestId("moderate-allow-audio").click();
+    await ben.page.getByTestId("notice-mediaAllowed").waitFor();
+    await waitForCount(ben.page.getByTestId("media-blocked"), 0);
+    await ben.page.getByTestId("toggle-mic").click();
+    expect(await ben.page.getByTestId("toggle-mic").getAttribute("aria-pressed")).toBe("true");
+    await waitForCount(page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`), 0);
+    // The therapist lowers both hands.
+    await page.getByTestId(`lower-hand-${benId}`).click();
+    await page.getByTestId(`lower-hand-${anaId}`).click();
+    await waitForCount(page.getByTestId("raised-hands"), 0);
+    await page.keyboard.press("Escape");
     for (const p of everyone) expect(p.errors, `${p.name}'s page errors`).toEqual([]);
   }, 300_000);
 
@@ -445,6 +498,12 @@ describe("the meeting room", () => {
     await ana.page.getByTestId("return-to-main-menu").click();
     await ana.page.getByTestId("return-confirm").click();
     await waitForText(ana.page.getByTestId("room-name"), "Main room");
+    // Stepped out: she can go back to her room by herself.
+    await ana.page.getByTestId("return-to-room-notice").waitFor();
+    await shot(ana.page, "13-phone-go-back-to-my-room");
+    await ana.page.getByTestId("return-to-room").click();
+    await waitForText(ana.page.getByTestId("room-name"), roomOf.get(ana)!);
+    await waitForCount(ana.page.getByTestId("return-to-room-notice"), 0);
 
     // A closing countdown can be called off: the rooms stay open (with more time).
     await page.getByTestId("close-all-countdown").fill("60");
@@ -484,6 +543,14 @@ describe("the meeting room", () => {
     const csv = await readFile(file, "utf8");
     expect(csv.split("\n")[0]).toMatch(/^"member_id","name","role"/);
     expect(csv).toContain("Ana");
+    // The home page lists the facilitator's sessions (from the server) with a link to each report.
+    await page.goto("/");
+    const row = page.getByTestId(`session-${sessionId}`);
+    await waitForText(row, /Thursday group.*ended.*2 breakout rounds/);
+    expect(await page.getByTestId(`open-console-${sessionId}`).count(), "no console for an ended session").toBe(0);
+    await shot(page, "15-home-session-list");
+    await page.getByTestId(`open-report-${sessionId}`).click();
+    await page.getByTestId("report-attendance").waitFor();
     expect(fac.errors).toEqual([]);
   }, 120_000);
 
@@ -506,10 +573,20 @@ describe("the meeting room", () => {
       const [h, payload, sig] = token.split(".");
       const forged = `${h}.${payload}.${sig.slice(0, -4)}${sig.slice(-4) === "AAAA" ? "BBBB" : "AAAA"}`;
       await p.goto(`/join/${sessionId}?invite=${forged}`);
-      await p.getByTestId("join-name").fill("Eve");
-      await p.getByTestId("join-submit").click();
-      await waitForText(p.getByTestId("join-error"), "This invite link is damaged or incomplete. Ask the facilitator to send it again.");
+      await waitForText(p.getByTestId("invite-problem"), "This invite link is damaged or incomplete. Ask the facilitator to send it again.");
+      expect(await p.getByTestId("join-submit").isDisabled()).toBe(true);
       await shot(p, "17-join-tampered-invite");
+      // The short link leads to the join page with a preview: the title, and that this session has ended.
+      await p.goto(shortInviteUrl);
+      await p.waitForURL(new RegExp(`/join/${sessionId}\\?invite=`));
+      await waitForText(p.getByTestId("preview-title"), "Thursday group");
+      await waitForText(p.getByTestId("preview-facilitator"), "with Fay");
+      await waitForText(p.getByTestId("invite-problem"), "This session has ended.");
+      expect(await p.getByTestId("join-submit").isDisabled()).toBe(true);
+      await shot(p, "17-join-preview-ended");
+      // A short link that is not (or no longer) an invitation says so.
+      await p.goto("/i/nosuchcode99");
+      await waitForText(p.getByTestId("short-invite-problem"), /not \(or no longer\) an invitation/);
 
       // An operator signs in on the home page and lands on monitoring; the header links to it.
       await p.goto("/");

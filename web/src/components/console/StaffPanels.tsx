@@ -344,6 +344,9 @@ export function InvitePanelBody(props: { sessionId: string; ticket: string; init
                 testid="invite-link"
                 hint={`Anyone with this link can ask to join. It works until ${new Date(inv().expiresAt).toLocaleString()}.`}
               />
+              <Show when={inv().shortUrl}>
+                {(short) => <CopyField label="Short link (the same invitation)" value={absolute(short())} testid="invite-short-link" />}
+              </Show>
               <button type="button" class="quiet small" disabled={a.pending()} onClick={() => revoke(inv(), "participant")} data-testid="revoke-invite">
                 Stop this link from working
               </button>
