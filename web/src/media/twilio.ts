@@ -248,9 +248,10 @@ export interface TwilioProviderOptions {
 async function sdkConnect(token: string, options: ConnectOptions): Promise<TwilioRoomLike> {
   const Video = await import("twilio-video");
   // Raw MediaStreamTracks would be published under their ids; wrap them so they carry TRACK_NAMES.
+  const RawTrack = (globalThis as { MediaStreamTrack?: abstract new () => { kind: string } }).MediaStreamTrack;
   const tracks = (options.tracks ?? []).map((t) => {
-    const raw = t as unknown as MediaStreamTrack;
-    if (typeof MediaStreamTrack === "undefined" || !(raw instanceof MediaStreamTrack)) return t;
+    if (!RawTrack || !(t instanceof RawTrack)) return t;
+    const raw = t as ConstructorParameters<typeof Video.LocalAudioTrack>[0];
     return raw.kind === "audio" ? new Video.LocalAudioTrack(raw, { name: TRACK_NAMES.audio }) : new Video.LocalVideoTrack(raw, { name: TRACK_NAMES.video });
   });
   return (await Video.connect(token, { ...options, tracks })) as unknown as TwilioRoomLike;

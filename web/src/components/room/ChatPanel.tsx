@@ -43,7 +43,7 @@ export function ChatPanelBody(props: {
   createEffect(
     on(
       () => ch().messages().length,
-      () => queueMicrotask(() => list && (list.scrollTop = list.scrollHeight)),
+      () => queueMicrotask(() => list?.lastElementChild?.scrollIntoView({ block: "nearest" })),
     ),
   );
   const audience = (): ChatAudience => (to() === "room" ? { kind: "room" } : { kind: "private", memberId: to() });
