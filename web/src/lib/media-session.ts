@@ -374,12 +374,13 @@ export function createMediaSession(client: SessionClient, opts: MediaSessionOpti
 
   // My own blocks: what staff turned off goes off here too (and the buttons say why).
   createEffect(() => {
-    const b = blocked();
+    // Read each flag here: the view is a store patched in place, so the object itself stays the same.
+    const { audio, video, screen: share } = blocked();
     untrack(() => {
-      if (b.audio && micOn()) setMic(false);
-      if (b.video && camOn()) setCam(false);
-      if (b.screen && screen()) stopShare();
-      if (!b.audio && !b.video && !b.screen) setRefusal(null);
+      if (audio && micOn()) setMic(false);
+      if (video && camOn()) setCam(false);
+      if (share && screen()) stopShare();
+      if (!audio && !video && !share) setRefusal(null);
     });
   });
 

@@ -239,7 +239,8 @@ export default function Join(props: { sessionId: string; invite: string | null }
           <PreflightCheck sessionId={props.sessionId} invite={props.invite} audioTrack={tracks().audio} />
         </section>
         <section class="join-side" aria-labelledby="join-h">
-          <Show when={preview()}>
+          {/* An errored resource throws when read: ask for its value only without an error. */}
+          <Show when={!preview.error && preview()}>
             {(p) => (
               <div class="join-about" data-testid="join-preview-info">
                 <p class="muted m0">You are invited to</p>

@@ -15,7 +15,7 @@ import { CopyField, createAction, ErrorText, QualityBars } from "../common";
 import { DeviceSettings } from "../room/DeviceSettings";
 import { roleLabel } from "../room/Stage";
 import { Icon } from "../room/icons";
-import { ConfirmDialog, MenuButton } from "../room/ui";
+import { ConfirmDialog, MenuButton, type MenuItem } from "../room/ui";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Waiting room
@@ -262,20 +262,30 @@ export function PeoplePanelBody(props: { client: SessionClient; staff: StaffStat
                     label={`Moderate ${m.name}`}
                     class="quiet small"
                     testid={`moderate-${m.id}`}
-                    items={() =>
-                      moderationActions(m, { spotlit: props.staff.spotlights[m.location ?? ""] === m.id, place: m.location }).map((a) => ({
+                    items={(): MenuItem[] => [
+                      ...moderationActions(m, { spotlit: props.staff.spotlights[m.location ?? ""] === m.id, place: m.location }).map((a) => ({
                         id: a.id,
                         label: a.label,
                         hint: a.hint,
                         testid: `moderate-${a.id}`,
                         onSelect: () => void moderate.run(() => props.client.command(a.command)),
-                      }))
-                    }
+                      })),
+                      {
+                        id: "remove",
+                        label: "Remove from the session",
+                        tone: "danger",
+                        separatorBefore: true,
+                        testid: "moderate-remove",
+                        onSelect: () => setRemoving(m),
+                      },
+                    ]}
                   >
                     <Icon name="more" />
                   </MenuButton>
                 </Show>
-                <Show when={(m.status === "admitted" || m.status === "waiting") && m.role !== "facilitator" && m.id !== props.myId}>
+                <Show
+                  when={(m.status === "waiting" || (m.status === "admitted" && m.role === "cofacilitator")) && m.role !== "facilitator" && m.id !== props.myId}
+                >
                   <button type="button" class="quiet small" onClick={() => setRemoving(m)} aria-label={`Remove ${m.name} from the session`}>
                     Remove
                   </button>
