@@ -319,7 +319,10 @@ describe("the meeting room", () => {
     );
     expect(await ben.page.getByTestId("toggle-mic").getAttribute("title")).toMatch(/muted you/);
     expect(await ben.page.getByTestId("toggle-mic").getAttribute("aria-pressed")).toBe("false");
-    await ben.page.getByTestId("toggle-mic").click();
+    // It stays reachable by keyboard (aria-disabled, not disabled): pressing it says why instead of turning it on.
+    await ben.page.getByTestId("toggle-mic").focus();
+    await ben.page.keyboard.press("Enter");
+    await waitForText(ben.page.locator(".ctl-tip"), /muted you/);
     expect(await ben.page.getByTestId("toggle-mic").getAttribute("aria-pressed"), "a blocked microphone stays off").toBe("false");
     await page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`).waitFor();
     await pollUntil(

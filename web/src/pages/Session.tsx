@@ -395,6 +395,9 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                             </span>
                             <span class="person-name">{v().you.name} (you)</span>
                             <Show when={roleLabel(v().you.role)}>{(r) => <span class="badge">{r()}</span>}</Show>
+                            <Show when={handUp()}>
+                              <span class="badge">Hand raised</span>
+                            </Show>
                           </li>
                           <For each={v().roommates}>
                             {(r) => (
@@ -404,6 +407,12 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                                 </span>
                                 <span class="person-name">{r.name}</span>
                                 <Show when={roleLabel(r.role)}>{(l) => <span class="badge">{l()}</span>}</Show>
+                                <Show when={r.hand !== null}>
+                                  <span class="badge">Hand raised</span>
+                                </Show>
+                                <Show when={r.blocked.audio}>
+                                  <span class="muted small">muted by the facilitator</span>
+                                </Show>
                                 <Show when={!r.arrived}>
                                   <span class="muted small">joining video…</span>
                                 </Show>

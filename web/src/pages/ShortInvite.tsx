@@ -7,7 +7,7 @@ import { api, ApiError, describeError } from "../lib/api";
 import { navigate } from "../lib/router";
 
 /** Why a short link does not lead anywhere, in words for the person holding it. */
-export function shortLinkProblem(e: unknown): string {
+function shortLinkProblem(e: unknown): string {
   if (e instanceof ApiError) {
     if (e.code === "NOT_FOUND")
       return "This link is not (or no longer) an invitation. Check that it was copied completely, or ask the facilitator for a new one.";
