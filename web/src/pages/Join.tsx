@@ -285,7 +285,7 @@ export default function Join(props: { sessionId: string; invite: string | null }
             </button>
             <Show when={blocked()}>
               <p id="join-blocked" class="hint">
-                Joining needs a working invite link.
+                {!preview.error && preview()?.ended ? "The session is over, so it can no longer be joined." : "Joining needs a working invite link."}
               </p>
             </Show>
             <ErrorText error={join.error()} id="join-error" testid="join-error" />
