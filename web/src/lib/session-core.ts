@@ -7,7 +7,7 @@
  * Free of DOM and Solid types so it runs (and is unit-tested) on Node with a fake WebSocket class.
  */
 import ReconnectingWebSocket from "partysocket/ws";
-import { PING_FRAME, type ClientMessage, type Command, type ErrorCode, type ErrorPayload, type ServerMessage } from "../../../lib/protocol";
+import { PING_FRAME, type ClientMessage, type Command, type ErrorCode, type ServerMessage } from "../../../lib/protocol";
 import { debugLog } from "./debug";
 
 const log = debugLog("ws");
@@ -346,5 +346,3 @@ export class SessionConnection {
 export function isCommandError(e: unknown): e is CommandError {
   return e instanceof CommandError;
 }
-
-export type { ErrorPayload };
