@@ -11,6 +11,10 @@
  *   renamed in place; the round warning shows in a round that warned and not in the next one; the create form keeps
  *   its values after a round that ended by itself; "Return to main room" asks first.
  * - Screen share: a client shares, everyone else decodes the screen in the large tile, then the camera again.
+ * - Moderation: hands raised (a phone's menu too) show for the therapist in order; staff mute a client, whose button
+ *   says why it is off and whose audio the others drop; "ask to unmute" lets them turn it on again.
+ * - Chat: a round trip in the main room (unread badge), a breakout room's messages never reach another room's
+ *   clients, a private message to the facilitators and the answer, a message deleted by staff.
  * - The end: a link to the report; the report page with attendance, minutes per room and a CSV download.
  * - A damaged or missing invite says so and keeps the join button off; an operator lands on monitoring.
  *
@@ -50,6 +54,8 @@ const names = ["Ana", "Ben", "Cai", "Dee"];
 const idOf = new Map<Person, string>();
 let sessionId = "";
 let inviteUrl = "";
+const chatFrames = new Map<Person, string[]>();
+let shortInviteUrl = "";
 
 const shot = (p: Page, name: string) => screenshot(p, name, SHOTS);
 
@@ -116,6 +122,17 @@ describe("the meeting room", () => {
     fac = await newPerson(browser, baseURL, { name: "Fay", viewport: LAPTOP });
     clients.push(await newPerson(browser, baseURL, { name: "Ana", viewport: PHONE }));
     for (const n of names.slice(1)) clients.push(await newPerson(browser, baseURL, { name: n, viewport: LAPTOP }));
+    // Every chat frame each client's socket receives, to show a room's messages never reach another room.
+    for (const c of clients) {
+      const frames: string[] = [];
+      chatFrames.set(c, frames);
+      c.page.on("websocket", (ws) =>
+        ws.on("framereceived", (f) => {
+          const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+          if (text.includes('"chat')) frames.push(text);
+        }),
+      );
+    }
   });
   afterAll(async () => {
     await browser?.close();
@@ -129,6 +146,8 @@ describe("the meeting room", () => {
     idOf.set(fac, await memberIdOf(page, sessionId));
     // A new session opens with its invite link beside the stage; the header says how video is carried.
     await page.getByTestId("panel-invite").waitFor();
+    shortInviteUrl = await page.getByTestId("invite-short-link").inputValue();
+    expect(shortInviteUrl).toMatch(/\/i\/[A-Za-z0-9_-]+$/);
     await waitForText(page.getByTestId("media-mode"), "Local video (peer-to-peer)");
     const usage = (await page.getByTestId("cost-estimate").textContent()) ?? "";
     expect(usage).toMatch(/participant-minutes$/);
@@ -190,7 +209,15 @@ describe("the meeting room", () => {
     await shot(ana, "05-phone-gallery");
     await ana.getByTestId("toggle-chat").click();
     await ana.getByTestId("panel-chat").waitFor();
-    await ana.getByTestId("chat-unavailable").waitFor();
+    // Chat round trip in the main room: Ana writes from her phone; Ben reads it; the therapist's badge counts it.
+    await ana.getByTestId("chat-text").fill("Hello from Ana");
+    await ana.keyboard.press("Enter");
+    await waitForText(ana.getByTestId("chat-list"), "Hello from Ana", { contains: true });
+    expect(await ana.getByTestId("chat-text").inputValue(), "the composer is emptied once sent").toBe("");
+    await waitForText(page.locator('[data-testid="toggle-chat"] .count-badge'), "1", { contains: true });
+    await clients[1].page.getByTestId("toggle-chat").click();
+    await waitForText(clients[1].page.getByTestId("chat-list"), "Hello from Ana", { contains: true });
+    await clients[1].page.keyboard.press("Escape");
     const sheet = (await boxesOnScreen(ana, '[data-testid="panel-chat"]')).boxes[0];
     expect(sheet.width, "the chat sheet spans the phone's width").toBeGreaterThanOrEqual(PHONE.width - 20);
     expect(sheet.inside).toBe(true);
@@ -267,6 +294,57 @@ describe("the meeting room", () => {
     await page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`).waitFor();
     await ben.page.getByTestId("toggle-mic").click();
     await waitForCount(page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`), 0);
+
+    // Hands: Ben raises his from the control bar, Ana from her phone's menu; the therapist sees both, in order.
+    const anaId = idOf.get(clients[0])!;
+    await ben.page.getByTestId("raise-hand").click();
+    await waitForText(page.getByTestId("hands-notice"), "Ben raised a hand", { contains: true });
+    await page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="hand-badge"]`).waitFor();
+    await ana.getByTestId("more").click();
+    await ana.getByTestId("raise-hand-menu").click();
+    await waitForText(page.getByTestId("hands-notice"), "Ben and Ana raised hands", { contains: true });
+    await page.getByTestId("hands-review").click();
+    await page.getByTestId("raised-hands").waitFor();
+    expect(await page.locator('[data-testid="raised-hands"] li').evaluateAll((els: any[]) => els.map((e) => e.dataset.memberId))).toEqual([benId, anaId]);
+    await shot(page, "09a-console-raised-hands");
+
+    // Staff mute Ben: his microphone button is off and says why, his tile shows it, and the others drop his audio.
+    await page.getByTestId(`moderate-${benId}`).click();
+    await page.getByTestId("moderate-block-audio").click();
+    await ben.page.getByTestId("media-blocked").waitFor();
+    await pollUntil(
+      () => ben.page.getByTestId("toggle-mic").getAttribute("aria-disabled"),
+      (v) => v === "true",
+      { timeoutMs: 10_000, what: "Ben's microphone button marked unavailable" },
+    );
+    expect(await ben.page.getByTestId("toggle-mic").getAttribute("title")).toMatch(/muted you/);
+    expect(await ben.page.getByTestId("toggle-mic").getAttribute("aria-pressed")).toBe("false");
+    // It stays reachable by keyboard (aria-disabled, not disabled): pressing it says why instead of turning it on.
+    await ben.page.getByTestId("toggle-mic").focus();
+    await ben.page.keyboard.press("Enter");
+    await waitForText(ben.page.locator(".ctl-tip"), /muted you/);
+    expect(await ben.page.getByTestId("toggle-mic").getAttribute("aria-pressed"), "a blocked microphone stays off").toBe("false");
+    await page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`).waitFor();
+    await pollUntil(
+      () => ana.evaluate((id: string) => (globalThis as any).document.querySelector(`audio[data-member-id="${id}"]`)?.srcObject ?? null, benId),
+      (v) => v === null,
+      { timeoutMs: 10_000, what: "Ana's page dropped Ben's audio" },
+    );
+    await shot(ben.page, "09b-client-muted-by-staff");
+    await shot(page, "09c-console-people-moderation");
+    // Ask to unmute: the block is lifted, Ben is asked, and he turns it on himself.
+    await page.getByTestId(`moderate-${benId}`).click();
+    await page.getByTestId("moderate-allow-audio").click();
+    await ben.page.getByTestId("notice-mediaAllowed").waitFor();
+    await waitForCount(ben.page.getByTestId("media-blocked"), 0);
+    await ben.page.getByTestId("toggle-mic").click();
+    expect(await ben.page.getByTestId("toggle-mic").getAttribute("aria-pressed")).toBe("true");
+    await waitForCount(page.locator(`[data-testid="remote-tile"][data-member-id="${benId}"] [data-testid="mic-off"]`), 0);
+    // The therapist lowers both hands.
+    await page.getByTestId(`lower-hand-${benId}`).click();
+    await page.getByTestId(`lower-hand-${anaId}`).click();
+    await waitForCount(page.getByTestId("raised-hands"), 0);
+    await page.keyboard.press("Escape");
     for (const p of everyone) expect(p.errors, `${p.name}'s page errors`).toEqual([]);
   }, 300_000);
 
@@ -357,6 +435,60 @@ describe("the meeting room", () => {
     for (const c of clients) expect(await c.page.getByTestId("round-warning").count(), `${c.name}: no warning in round 2`).toBe(0);
     await shot(ben.page, "12-breakout-round-2-no-warning");
 
+    // Chat per room: a message written in one breakout room reaches its room-mates and the staff, and no frame of it
+    // ever reaches a client in another room (checked on the sockets, not only on screen).
+    const roomOf = new Map<Person, string>();
+    for (const c of clients) roomOf.set(c, (await c.page.getByTestId("room-name").textContent()) ?? "");
+    const writer = clients.find((c) => clients.some((o) => o !== c && roomOf.get(o) === roomOf.get(c)))!;
+    const mates = clients.filter((c) => c !== writer && roomOf.get(c) === roomOf.get(writer));
+    const others = clients.filter((c) => roomOf.get(c) !== roomOf.get(writer));
+    expect(others.length, "someone is in another room").toBeGreaterThan(0);
+    const secret = `Only for ${roomOf.get(writer)} from ${writer.name}`;
+    await writer.page.getByTestId("toggle-chat").click();
+    await writer.page.getByTestId("chat-text").fill(secret);
+    await writer.page.getByTestId("chat-send").click();
+    for (const c of mates) {
+      await c.page.getByTestId("toggle-chat").click();
+      await waitForText(c.page.getByTestId("chat-list"), secret, { contains: true });
+    }
+    await page.getByTestId("toggle-chat").click();
+    await waitForText(page.getByTestId("chat-list"), secret, { contains: true });
+    await waitForText(page.getByTestId("chat-list"), `In ${roomOf.get(writer)}`, { contains: true });
+    await shot(writer.page, "12-breakout-room-chat");
+    // A private message to the facilitators from someone in another room, and the therapist's answer.
+    const asker = others[0];
+    await asker.page.getByTestId("toggle-chat").click();
+    await asker.page.getByTestId("chat-to").selectOption({ label: "The facilitators only (private)" });
+    await asker.page.getByTestId("chat-text").fill(`A private word from ${asker.name}`);
+    await asker.page.getByTestId("chat-send").click();
+    await waitForText(page.getByTestId("chat-list"), `Private with ${asker.name}`, { contains: true });
+    await page.getByTestId("chat-to").selectOption({ label: `${asker.name} (private, in ${roomOf.get(asker)})` });
+    await page.getByTestId("chat-text").fill(`Answer for ${asker.name}`);
+    await page.getByTestId("chat-send").click();
+    await waitForText(asker.page.getByTestId("chat-list"), `Answer for ${asker.name}`, { contains: true });
+    await shot(page, "12-console-chat-all-rooms");
+    await shot(asker.page, "12-private-answer");
+    // Staff delete the room message: it goes from the room-mates' screens.
+    const secretRow = page.locator('[data-testid="chat-message"]', { hasText: secret });
+    await secretRow.getByTestId("chat-delete").click();
+    for (const c of [writer, ...mates]) await waitForCount(c.page.locator('[data-testid="chat-message"]', { hasText: secret }), 0);
+    await sleep(1_000);
+    for (const c of others) {
+      expect(
+        chatFrames.get(c)?.some((f) => f.includes(secret)),
+        `${c.name} (another room) never received the room's message`,
+      ).toBe(false);
+      if (await c.page.getByTestId("chat-list").count()) expect(await c.page.getByTestId("chat-list").textContent()).not.toContain(secret);
+    }
+    for (const c of clients.filter((c) => c !== asker))
+      expect(
+        chatFrames.get(c)?.some((f) => f.includes(`private word from ${asker.name}`)),
+        `${c.name} never received the private message`,
+      ).toBe(false);
+    for (const p of [page, ...clients.map((c) => c.page)]) if (await p.getByTestId("panel-chat").count()) await p.getByTestId("panel-close").click();
+    await page.getByTestId("toggle-breakouts").click();
+    await page.getByTestId("panel-breakouts").waitFor();
+
     // "Return to main room" asks first: staying keeps Ana in her room; confirming brings her to the main room.
     await ana.page.getByTestId("more").click();
     await ana.page.getByTestId("return-to-main-menu").click();
@@ -369,6 +501,12 @@ describe("the meeting room", () => {
     await ana.page.getByTestId("return-to-main-menu").click();
     await ana.page.getByTestId("return-confirm").click();
     await waitForText(ana.page.getByTestId("room-name"), "Main room");
+    // Stepped out: she can go back to her room by herself.
+    await ana.page.getByTestId("return-to-room-notice").waitFor();
+    await shot(ana.page, "13-phone-go-back-to-my-room");
+    await ana.page.getByTestId("return-to-room").click();
+    await waitForText(ana.page.getByTestId("room-name"), roomOf.get(ana)!);
+    await waitForCount(ana.page.getByTestId("return-to-room-notice"), 0);
 
     // A closing countdown can be called off: the rooms stay open (with more time).
     await page.getByTestId("close-all-countdown").fill("60");
@@ -408,6 +546,14 @@ describe("the meeting room", () => {
     const csv = await readFile(file, "utf8");
     expect(csv.split("\n")[0]).toMatch(/^"member_id","name","role"/);
     expect(csv).toContain("Ana");
+    // The home page lists the facilitator's sessions (from the server) with a link to each report.
+    await page.goto("/");
+    const row = page.getByTestId(`session-${sessionId}`);
+    await waitForText(row, /Thursday group.*ended.*2 breakout rounds/);
+    expect(await page.getByTestId(`open-console-${sessionId}`).count(), "no console for an ended session").toBe(0);
+    await shot(page, "15-home-session-list");
+    await page.getByTestId(`open-report-${sessionId}`).click();
+    await page.getByTestId("report-attendance").waitFor();
     expect(fac.errors).toEqual([]);
   }, 120_000);
 
@@ -430,10 +576,20 @@ describe("the meeting room", () => {
       const [h, payload, sig] = token.split(".");
       const forged = `${h}.${payload}.${sig.slice(0, -4)}${sig.slice(-4) === "AAAA" ? "BBBB" : "AAAA"}`;
       await p.goto(`/join/${sessionId}?invite=${forged}`);
-      await p.getByTestId("join-name").fill("Eve");
-      await p.getByTestId("join-submit").click();
-      await waitForText(p.getByTestId("join-error"), "This invite link is damaged or incomplete. Ask the facilitator to send it again.");
+      await waitForText(p.getByTestId("invite-problem"), "This invite link is damaged or incomplete. Ask the facilitator to send it again.");
+      expect(await p.getByTestId("join-submit").isDisabled()).toBe(true);
       await shot(p, "17-join-tampered-invite");
+      // The short link leads to the join page with a preview: the title, and that this session has ended.
+      await p.goto(shortInviteUrl);
+      await p.waitForURL(new RegExp(`/join/${sessionId}\\?invite=`));
+      await waitForText(p.getByTestId("preview-title"), "Thursday group");
+      await waitForText(p.getByTestId("preview-facilitator"), "with Fay");
+      await waitForText(p.getByTestId("invite-problem"), "This session has ended.");
+      expect(await p.getByTestId("join-submit").isDisabled()).toBe(true);
+      await shot(p, "17-join-preview-ended");
+      // A short link that is not (or no longer) an invitation says so.
+      await p.goto("/i/nosuchcode99");
+      await waitForText(p.getByTestId("short-invite-problem"), /not \(or no longer\) an invitation/);
 
       // An operator signs in on the home page and lands on monitoring; the header links to it.
       await p.goto("/");

@@ -13,6 +13,7 @@ import {
   classifyDisconnect,
   disconnectAction,
   TWILIO_VIDEO_CAPTURE,
+  TRACK_NAMES,
   TwilioProvider,
   type TwilioConnectFn,
   type TwilioRoomLike,
@@ -483,5 +484,27 @@ describe("screen share in Twilio mode", () => {
     expect(published.at(-1)).toEqual({ room: 1, track: screen, options: { name: "screen", priority: "high" } });
     await provider.setScreenTrack(null);
     expect(unpublished).toEqual([screen]);
+  });
+
+  it("publishes a changed microphone or camera under the names the session's Track Subscriptions use", async () => {
+    const published: { track: unknown; options: unknown }[] = [];
+    const connect: TwilioConnectFn = vi.fn(async (_token, options) => {
+      const room = new FakeRoom(options.name ?? "?", "m1");
+      Object.assign(room.localParticipant, {
+        publishTrack: vi.fn(async (track: unknown, opts: unknown) => published.push({ track, options: opts })),
+        unpublishTrack: vi.fn(),
+      });
+      return room;
+    });
+    const provider = new TwilioProvider({ connect });
+    await provider.connect(grant("mb-s1-main"), { audio: fakeMediaTrack("audio"), video: fakeMediaTrack("video") });
+    const mic = fakeMediaTrack("audio", "mic-2");
+    const cam = fakeMediaTrack("video", "cam-2");
+    await provider.replaceLocalTracks({ audio: mic, video: cam });
+    expect(published).toEqual([
+      { track: mic, options: { name: "microphone" } },
+      { track: cam, options: { name: "camera" } },
+    ]);
+    expect(TRACK_NAMES).toEqual({ audio: "microphone", video: "camera", screen: "screen" });
   });
 });

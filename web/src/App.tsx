@@ -5,6 +5,7 @@ import { currentUrl, linkClick, matchRoute } from "./lib/router";
 import ConsolePage from "./pages/Console";
 import Home from "./pages/Home";
 import Join from "./pages/Join";
+import ShortInvite from "./pages/ShortInvite";
 import Report from "./pages/Report";
 import SessionPage from "./pages/Session";
 import { currentUser, isOperator } from "./lib/user";
@@ -80,6 +81,15 @@ export default function App() {
           keyed
         >
           {(r) => <Join sessionId={r.sessionId} invite={r.invite} />}
+        </Match>
+        <Match
+          when={(() => {
+            const r = route();
+            return r.name === "shortInvite" ? r.code : null;
+          })()}
+          keyed
+        >
+          {(code) => <ShortInvite code={code} />}
         </Match>
         <Match
           when={(() => {

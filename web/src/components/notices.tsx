@@ -27,14 +27,8 @@ function text(n: Notice, audience: "participant" | "staff", me: string | null, r
     case "unexpectedConnection":
       return audience === "staff" ? `An unexpected connection to ${n.roomName}${n.name ? ` (${n.name})` : ""} was removed.` : null;
     case "mediaBlocked":
-      if (audience === "staff") return null;
-      return n.memberId !== me
-        ? null
-        : n.media === "audio"
-          ? "The facilitator muted you."
-          : n.media === "video"
-            ? "The facilitator turned your camera off."
-            : "The facilitator stopped your screen share.";
+      // The person sees a lasting notice while it holds (MediaNotices), not a second, fading one.
+      return null;
     case "mediaAllowed":
       if (audience === "staff") return null;
       return n.memberId !== me

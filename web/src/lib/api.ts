@@ -35,6 +35,8 @@ export interface Invite {
   id: string;
   token: string;
   url: string;
+  /** The same invite as a short link (/i/<code>), easier to read out or type. Absent on invites stored before it existed. */
+  shortUrl?: string;
   expiresAt: number;
 }
 
@@ -80,6 +82,25 @@ async function request<T>(method: string, path: string, opts: { token?: string |
 
 const enc = encodeURIComponent;
 
+/** What an invitee may know before joining (POST /api/sessions/:id/preview). */
+export interface SessionPreview {
+  title: string;
+  facilitatorName: string;
+  phase: string;
+  ended: boolean;
+}
+
+/** A session in the facilitator's list (GET /api/sessions). */
+export interface SessionListItem {
+  id: string;
+  title: string;
+  phase: string;
+  mediaProvider: string;
+  createdAt: number;
+  endedAt: number | null;
+  roundsCompleted: number;
+}
+
 export const api = {
   health: () => request<{ ok: boolean }>("GET", "/api/health"),
   config: () => request<AppConfig>("GET", "/api/config"),
@@ -94,6 +115,11 @@ export const api = {
   /** Join with an invite (no account), or with a user token and no invite. */
   join: (sessionId: string, body: { invite?: string; name?: string; guestCredential?: string }, userToken?: string | null) =>
     request<JoinResult>("POST", `/api/sessions/${enc(sessionId)}/join`, { token: userToken ?? null, body }),
+  /** A short invite link's code, resolved to a freshly signed invite for the same session (GET /api/invite-links/:code). */
+  inviteLink: (code: string) => request<{ sessionId: string; invite: string; role: string; expiresAt: number }>("GET", `/api/invite-links/${enc(code)}`),
+  preview: (sessionId: string, invite: string) => request<SessionPreview>("POST", `/api/sessions/${enc(sessionId)}/preview`, { body: { invite } }),
+  /** The signed-in facilitator's sessions, newest first (at most 50). */
+  mySessions: (userToken: string) => request<{ sessions: SessionListItem[] }>("GET", "/api/sessions", { token: userToken }),
   state: (sessionId: string, ticket: string) =>
     request<{ staff?: StaffState; view?: ParticipantView }>("GET", `/api/sessions/${enc(sessionId)}`, { token: ticket }),
   command: (sessionId: string, ticket: string, commandId: string, command: Command) =>

@@ -1,64 +1,93 @@
 /**
- * Chat, client side, against a small interface so the panel and the unread badge can be wired to the session protocol
- * once it carries chat (issue 13: messages in the session Durable Object, on the seq/resume stream, per room, private
- * to the facilitators, deletable by staff). Until then the only channel is `unavailableChat`: it has no messages and
- * sends nothing. Nothing here invents messages.
+ * Chat, client side. Messages come from the session socket: the snapshot's `chat` (what this member may read that the
+ * session still holds), then `chat` and `chatDeleted` frames on the seq/resume stream. The server already sends each
+ * member only what they may read; here we choose what the panel shows now (my room, my private thread, broadcasts),
+ * count unread messages and turn the composer's choice into a channel.
  *
- * The unread count is pure (unreadCount) and unit-tested.
+ * The list helpers (applyChatFrame, visibleChat, unreadCount, channelFor) are pure and unit-tested.
  */
 import { createMemo, createSignal, type Accessor } from "solid-js";
+import type { ChatMessage, Command } from "../../../lib/protocol";
 
+export type { ChatMessage };
+
+/** Who a message from the composer goes to. */
 export type ChatAudience =
   /** Everyone in my room (the main room or my breakout room). */
   | { kind: "room" }
-  /** Only the facilitators (a client's private message), or one client (a facilitator's answer). */
-  | { kind: "private"; memberId: string | null };
+  /** A client's private thread with the facilitators: mine (a client), or one client's (staff answering). */
+  | { kind: "private"; memberId: string };
 
-export interface ChatMessage {
-  id: string;
-  /** The session's seq: the order of messages, shared with every other frame. */
-  seq: number;
-  at: number;
-  from: { memberId: string; name: string; role: "facilitator" | "cofacilitator" | "participant" };
-  text: string;
-  audience: ChatAudience;
-  /** A facilitator's broadcast, shown in chat too. */
-  broadcast?: boolean;
+/** The protocol channel for a composer choice, sent from `place` ("main" or a room id). */
+export function channelFor(audience: ChatAudience, place: string): string {
+  return audience.kind === "room" ? `room:${place}` : `private:${audience.memberId}`;
 }
 
-export interface ChatChannel {
-  /** False until the server carries chat; the panel then says so and offers no composer. */
-  available: boolean;
-  /** Why it is not available, in plain words. */
-  unavailableReason: string | null;
-  messages: Accessor<readonly ChatMessage[]>;
-  send: (text: string, audience: ChatAudience) => Promise<void>;
+/** The member a private channel belongs to, or null for room channels and broadcasts. */
+export function privateMemberOf(channel: string): string | null {
+  return channel.startsWith("private:") ? channel.slice("private:".length) : null;
 }
 
-/** The channel used while the protocol has no chat: empty, and it refuses to send. */
-export const unavailableChat: ChatChannel = {
-  available: false,
-  unavailableReason: "Chat is coming soon. It needs an update on the server first, so nothing typed here would reach anyone yet.",
-  messages: () => [],
-  send: async () => {
-    throw new Error("chat is not available yet");
-  },
-};
+export type ChatFrame = { type: "snapshot"; chat: ChatMessage[] } | { type: "chat"; message: ChatMessage } | { type: "chatDeleted"; messageId: string };
 
-/** Messages after the last one read that others wrote. */
-export function unreadCount(messages: readonly Pick<ChatMessage, "seq" | "from">[], lastReadSeq: number, selfId: string | null): number {
+/** Keep at most this many messages in the browser (the session keeps 500; a long session should not grow the tab). */
+export const BROWSER_CHAT_LIMIT = 1000;
+
+/** The message list after one frame: a snapshot replaces it, a message is added once, a deletion removes it. */
+export function applyChatFrame(list: readonly ChatMessage[], frame: ChatFrame): ChatMessage[] {
+  switch (frame.type) {
+    case "snapshot":
+      return [...frame.chat];
+    case "chat":
+      if (list.some((m) => m.id === frame.message.id)) return [...list];
+      return [...list, frame.message].slice(-BROWSER_CHAT_LIMIT);
+    case "chatDeleted":
+      return list.filter((m) => m.id !== frame.messageId);
+  }
+}
+
+/**
+ * What the panel shows. A client: the room they are in now, broadcasts to everyone, and their own private thread (a
+ * client who moved keeps the old room's messages in memory but no longer sees them). Staff: everything they receive,
+ * every room's and every private thread (the panel labels messages from other rooms), so a therapist in the main
+ * room still sees what is written in the breakout rooms.
+ */
+export function visibleChat(list: readonly ChatMessage[], opts: { place: string | null; selfId: string | null; staff: boolean }): ChatMessage[] {
+  if (opts.staff) return [...list];
+  return list.filter((m) => {
+    if (m.channel === "all") return true;
+    const owner = privateMemberOf(m.channel);
+    if (owner !== null) return owner === opts.selfId;
+    return opts.place !== null && m.channel === `room:${opts.place}`;
+  });
+}
+
+/** The place of a room channel ("room:r2" → "r2"), or null. */
+export function roomOfChannel(channel: string): string | null {
+  return channel.startsWith("room:") ? channel.slice("room:".length) : null;
+}
+
+/** Messages others wrote after `lastReadAt` (session clock ms). */
+export function unreadCount(messages: readonly Pick<ChatMessage, "at" | "from">[], lastReadAt: number, selfId: string | null): number {
   let n = 0;
-  for (const m of messages) if (m.seq > lastReadSeq && m.from.memberId !== selfId) n++;
+  for (const m of messages) if (m.at > lastReadAt && m.from !== selfId) n++;
   return n;
+}
+
+/** What the chat panel and the badge read; the session client provides messages and send. */
+export interface ChatChannel {
+  messages: Accessor<readonly ChatMessage[]>;
+  send: (text: string, audience: ChatAudience) => Promise<unknown>;
+  remove: (messageId: string) => Promise<unknown>;
 }
 
 /**
  * Unread state for the badge: everything is read while the chat panel is open; otherwise messages from others after
- * the last one seen count.
+ * the newest one seen count. By message time, not seq: a snapshot after a long disconnect carries no seqs per message.
  */
 export function createChatState(channel: ChatChannel, opts: { selfId: Accessor<string | null>; panelOpen: Accessor<boolean> }) {
   const [lastRead, setLastRead] = createSignal(0);
-  const latest = () => channel.messages().reduce((max, m) => Math.max(max, m.seq), 0);
+  const latest = () => channel.messages().reduce((max, m) => Math.max(max, m.at), 0);
   const unread = createMemo(() => {
     if (opts.panelOpen()) {
       const l = latest();
@@ -70,3 +99,45 @@ export function createChatState(channel: ChatChannel, opts: { selfId: Accessor<s
   return { channel, unread, markAllRead: () => setLastRead(latest()) };
 }
 export type ChatState = ReturnType<typeof createChatState>;
+
+/** A calm sentence for a refused chat command. */
+export function chatErrorText(code: string, fallback: string): string {
+  switch (code) {
+    case "RATE_LIMITED":
+      return "You are sending messages quickly. Wait a few seconds, then send again.";
+    case "FORBIDDEN":
+      return "This message cannot go there from where you are now.";
+    case "MEMBER_NOT_FOUND":
+      return "That person is no longer in the session.";
+    case "NOT_FOUND":
+      return "That message is already gone.";
+    case "SESSION_ENDED":
+      return "The session has ended, so chat is closed.";
+    case "NOT_ADMITTED":
+      return "You can chat once you are in the session.";
+    case "CONNECTION_CLOSED":
+      return "Not connected right now. Your message was not sent; try again in a moment.";
+    default:
+      return fallback;
+  }
+}
+
+/**
+ * A ChatChannel over the session socket: what the panel may show from the client's chat (visibleChat), sending with
+ * `sendChat` from where I am, deleting with `deleteChat` (staff).
+ */
+export function sessionChatChannel(
+  client: { chat: Accessor<readonly ChatMessage[]>; command: (c: Command) => Promise<unknown> },
+  opts: { place: Accessor<string | null>; selfId: Accessor<string | null>; staff: Accessor<boolean> },
+): ChatChannel {
+  const messages = createMemo(() => visibleChat(client.chat(), { place: opts.place(), selfId: opts.selfId(), staff: opts.staff() }));
+  return {
+    messages,
+    send: (text, audience) => {
+      const place = opts.place();
+      if (audience.kind === "room" && !place) return Promise.reject(new Error("You are not in a room right now."));
+      return client.command({ type: "sendChat", channel: channelFor(audience, place ?? ""), text });
+    },
+    remove: (messageId) => client.command({ type: "deleteChat", messageId }),
+  };
+}

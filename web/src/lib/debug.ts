@@ -28,10 +28,6 @@ export function setDebugLogging(on: boolean): void {
   enabled = on || fromBuild() || fromStorage();
 }
 
-export function debugEnabled(): boolean {
-  return enabled;
-}
-
 /** A tagged debug logger: `const log = debugLog("ws"); log("open", url)`. */
 export function debugLog(tag: string): (...args: unknown[]) => void {
   return (...args: unknown[]) => {

@@ -5,7 +5,7 @@
  */
 import { batch, createEffect, createSignal, on, onCleanup, untrack, type Accessor } from "solid-js";
 import { createStore, produce } from "solid-js/store";
-import type { MediaGrant } from "../../../lib/protocol";
+import type { MediaBlocks, MediaGrant, MediaState } from "../../../lib/protocol";
 import { acquireMedia, stopTracks, type DeviceChoice } from "../media/devices";
 import { LocalMeshProvider } from "../media/local";
 import { pickRenderedVideos } from "../media/mesh";
@@ -13,6 +13,9 @@ import type { LocalTracks, MediaEvent, MediaProviderClient, RemoteTrack } from "
 import { MAX_RENDERED_VIDEO_TRACKS, TwilioProvider } from "../media/twilio";
 import { api } from "./api";
 import { debugLog } from "./debug";
+import { type ExplainedMediaError, explainMediaError } from "./media-errors";
+import { allowedTracks } from "./moderation";
+import { isCommandError } from "./session-core";
 import type { SessionClient } from "./session-client";
 import { storage } from "./storage";
 
@@ -31,7 +34,18 @@ export interface Tile {
   audioEnabled: boolean;
   quality: number | null;
   joinedAt: number;
+  /** Staff turned their microphone off: their audio is dropped here, and the tile says so. */
+  mutedByStaff: boolean;
 }
+
+/** A member's tracks as the provider delivered them, before blocks are applied. */
+interface ReceivedTracks {
+  audio: RemoteTrack | null;
+  video: RemoteTrack | null;
+  screen: RemoteTrack | null;
+}
+
+const NO_BLOCKS: MediaBlocks = { audio: false, video: false, screen: false };
 
 export type MediaStatus = "idle" | "starting" | "connecting" | "connected" | "reconnecting" | "failed";
 
@@ -43,7 +57,8 @@ export interface MediaSession {
   setMic: (on: boolean) => void;
   setCam: (on: boolean) => void;
   status: Accessor<MediaStatus>;
-  error: Accessor<string | null>;
+  /** Why video failed, in plain words with what to do (media-errors.ts), or null. */
+  error: Accessor<ExplainedMediaError | null>;
   room: Accessor<string | null>;
   tiles: () => Tile[];
   dominantSpeaker: Accessor<string | null>;
@@ -64,24 +79,42 @@ export interface MediaSession {
   /** Leave media for good (session over, removed): disconnect and turn the camera and microphone off. */
   stop: () => void;
   changeDevice: (kind: "audio" | "video", deviceId: string) => Promise<void>;
+  /** What staff turned off for me (the buttons say why they are off). */
+  blocked: Accessor<MediaBlocks>;
+  /** The session refused to turn something on (MEDIA_BLOCKED), in plain words; null otherwise. */
+  refusal: Accessor<string | null>;
 }
 
-export function createMediaSession(
-  client: SessionClient,
-  opts: { ticket: string; choice: DeviceChoice; micOn?: boolean; camOn?: boolean; rosterIds: () => string[] },
-): MediaSession {
+export interface MediaSessionOptions {
+  ticket: string;
+  choice: DeviceChoice;
+  micOn?: boolean;
+  camOn?: boolean;
+  rosterIds: () => string[];
+  /** Blocks of the person behind a provider participant id (the session's view); their blocked tracks are dropped. */
+  blockedOf?: (participantId: string) => MediaBlocks | null;
+  /** My own blocks: a blocked microphone, camera or share is turned off here and stays off. */
+  ownBlocked?: () => MediaBlocks | null;
+  /** My media as the session last heard it (setMedia); null while not admitted: nothing is reported then. */
+  reportedMedia?: () => MediaState | null;
+}
+
+export function createMediaSession(client: SessionClient, opts: MediaSessionOptions): MediaSession {
   const [local, setLocal] = createSignal<LocalTracks>({ audio: null, video: null });
   const [problems, setProblems] = createSignal<{ audio: string | null; video: string | null }>({ audio: null, video: null });
   const [micOn, setMicOn] = createSignal(opts.micOn ?? true);
   const [camOn, setCamOn] = createSignal(opts.camOn ?? true);
   const [status, setStatus] = createSignal<MediaStatus>("starting");
-  const [error, setError] = createSignal<string | null>(null);
+  const [error, setError] = createSignal<ExplainedMediaError | null>(null);
   const [room, setRoom] = createSignal<string | null>(null);
   const [store, setStore] = createStore<{ tiles: Tile[] }>({ tiles: [] });
   const [dominant, setDominant] = createSignal<string | null>(null);
   const [localQuality, setLocalQuality] = createSignal<number | null>(null);
   const [lastSpoke, setLastSpoke] = createSignal(new Map<string, number>());
   const [screen, setScreen] = createSignal<MediaStreamTrack | null>(null);
+  const [refusal, setRefusal] = createSignal<string | null>(null);
+  const received = new Map<string, ReceivedTracks>();
+  const blocked = () => opts.ownBlocked?.() ?? NO_BLOCKS;
 
   let twilio: TwilioProvider | null = null;
   let mesh: LocalMeshProvider | null = null;
@@ -108,7 +141,18 @@ export function createMediaSession(
     if (tileIndex(id) >= 0) return;
     setStore("tiles", (l) => [
       ...l,
-      { id, video: null, audio: null, screen: null, sharing: false, videoEnabled: true, audioEnabled: true, quality: null, joinedAt: Date.now() },
+      {
+        id,
+        video: null,
+        audio: null,
+        screen: null,
+        sharing: false,
+        videoEnabled: true,
+        audioEnabled: true,
+        quality: null,
+        joinedAt: Date.now(),
+        mutedByStaff: false,
+      },
     ]);
   }
   function patchTile(id: string, patch: Partial<Tile>) {
@@ -120,10 +164,28 @@ export function createMediaSession(
     );
   }
 
+  function receivedOf(id: string): ReceivedTracks {
+    let r = received.get(id);
+    if (!r) received.set(id, (r = { audio: null, video: null, screen: null }));
+    return r;
+  }
+  /** Put a member's received tracks on their tile, minus what staff blocked (the session's word). */
+  function syncTracks(id: string) {
+    const r = received.get(id) ?? { audio: null, video: null, screen: null };
+    const t = store.tiles.find((x) => x.id === id);
+    const b = untrack(() => opts.blockedOf?.(id) ?? null);
+    const ok = allowedTracks(b, (t?.sharing ?? false) && !r.screen);
+    const next = { audio: ok.audio ? r.audio : null, video: ok.video ? r.video : null, screen: ok.screen ? r.screen : null, mutedByStaff: b?.audio ?? false };
+    if (!t && !r.audio && !r.video && !r.screen) return;
+    if (t && t.audio === next.audio && t.video === next.video && t.screen === next.screen && t.mutedByStaff === next.mutedByStaff) return;
+    patchTile(id, next);
+  }
+
   function onEvent(from: MediaProviderClient, e: MediaEvent) {
     if (from !== active) return;
     switch (e.type) {
       case "connected":
+        received.clear();
         setStore("tiles", []);
         setDominant(null);
         setRoom(e.room);
@@ -135,21 +197,32 @@ export function createMediaSession(
         ensureTile(e.participantId);
         break;
       case "participantLeft":
+        received.delete(e.participantId);
         setStore("tiles", (l) => l.filter((t) => t.id !== e.participantId));
         if (dominant() === e.participantId) setDominant(null);
         break;
-      case "trackSubscribed":
-        patchTile(e.participantId, e.track.kind === "audio" ? { audio: e.track } : e.track.source === "screen" ? { screen: e.track } : { video: e.track });
+      case "trackSubscribed": {
+        const r = receivedOf(e.participantId);
+        if (e.track.kind === "audio") r.audio = e.track;
+        else if (e.track.source === "screen") r.screen = e.track;
+        else r.video = e.track;
+        syncTracks(e.participantId);
         break;
+      }
       case "trackUnsubscribed": {
-        const t = store.tiles.find((x) => x.id === e.participantId);
-        if (t && e.track.kind === "video" && t.video?.id === e.track.id) patchTile(e.participantId, { video: null });
-        if (t && e.track.kind === "video" && t.screen?.id === e.track.id) patchTile(e.participantId, { screen: null });
-        if (t && e.track.kind === "audio" && t.audio?.id === e.track.id) patchTile(e.participantId, { audio: null });
+        const r = received.get(e.participantId);
+        if (!r) break;
+        if (r.video?.id === e.track.id) r.video = null;
+        if (r.screen?.id === e.track.id) r.screen = null;
+        if (r.audio?.id === e.track.id) r.audio = null;
+        syncTracks(e.participantId);
         break;
       }
       case "screenShare":
-        if (tileIndex(e.participantId) >= 0 || e.sharing) patchTile(e.participantId, { sharing: e.sharing });
+        if (tileIndex(e.participantId) >= 0 || e.sharing) {
+          patchTile(e.participantId, { sharing: e.sharing });
+          syncTracks(e.participantId);
+        }
         break;
       case "trackEnabled":
         if (tileIndex(e.participantId) >= 0 || e.enabled === false)
@@ -173,6 +246,7 @@ export function createMediaSession(
         break;
       case "disconnected":
         log("media disconnected", e.reason, e.code);
+        received.clear();
         setStore("tiles", []);
         setDominant(null);
         if (e.reason === "local") {
@@ -184,11 +258,11 @@ export function createMediaSession(
         } else if (e.reason === "duplicateIdentity") {
           setStatus("failed");
           setRoom(null);
-          setError("You joined from another tab or device, so video here was turned off.");
+          setError(explainMediaError(e.code ?? 53205));
         } else {
           setStatus("failed");
           setRoom(null);
-          setError("Video disconnected. Check your connection, then try again.");
+          setError(explainMediaError(e.code ?? "peer_disconnected"));
         }
         break;
     }
@@ -265,7 +339,7 @@ export function createMediaSession(
       log("connect failed", e);
       if (active === provider) {
         setStatus("failed");
-        setError("Could not connect to video. Try again in a moment.");
+        setError(explainMediaError(e));
       }
     }
   }
@@ -286,6 +360,48 @@ export function createMediaSession(
   createEffect(() => {
     const ids = opts.rosterIds();
     batch(() => mesh?.setRoster(ids));
+  });
+
+  // Blocks change (staff muted someone, or allowed it again): drop or restore their tracks here.
+  createEffect(
+    on(
+      () => store.tiles.map((t) => `${t.id}:${JSON.stringify(opts.blockedOf?.(t.id) ?? null)}`).join(","),
+      () => {
+        for (const t of untrack(() => store.tiles)) syncTracks(t.id);
+      },
+    ),
+  );
+
+  // My own blocks: what staff turned off goes off here too (and the buttons say why).
+  createEffect(() => {
+    // Read each flag here: the view is a store patched in place, so the object itself stays the same.
+    const { audio, video, screen: share } = blocked();
+    untrack(() => {
+      if (audio && micOn()) setMic(false);
+      if (video && camOn()) setCam(false);
+      if (share && screen()) stopShare();
+      if (!audio && !video && !share) setRefusal(null);
+    });
+  });
+
+  // Tell the session what my microphone, camera and share are (what others' tiles and the staff's people list show).
+  let reporting: string | null = null;
+  createEffect(() => {
+    const server = opts.reportedMedia?.() ?? null;
+    if (!server) return;
+    const want: MediaState = { mic: micOn() && local().audio !== null, cam: camOn() && local().video !== null, screen: screen() !== null };
+    const key = JSON.stringify(want);
+    if (server.mic === want.mic && server.cam === want.cam && server.screen === want.screen) {
+      reporting = null;
+      return;
+    }
+    if (reporting === key) return;
+    reporting = key;
+    client.command({ type: "setMedia", ...want }).catch((e) => {
+      reporting = null;
+      if (isCommandError(e) && e.code === "MEDIA_BLOCKED") setRefusal("The facilitator has turned this off for you. They can allow it again.");
+      else log("setMedia not applied", e);
+    });
   });
 
   // Re-announce arrival after the session socket reconnects (the server may have missed it).
@@ -329,6 +445,10 @@ export function createMediaSession(
   }
   async function startShare(): Promise<boolean> {
     if (shareUnavailable || screen()) return false;
+    if (blocked().screen) {
+      setRefusal("The facilitator stopped screen sharing for you.");
+      return false;
+    }
     let stream: MediaStream;
     try {
       stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
@@ -354,20 +474,22 @@ export function createMediaSession(
     return true;
   }
 
-  const setMic = (v: boolean) => {
+  function setMic(v: boolean): void {
+    if (v && blocked().audio) return void setRefusal("The facilitator muted you. You can unmute when they allow it.");
     setMicOn(v);
     const l = local();
     if (l.audio) l.audio.enabled = v;
     active?.setMicEnabled(v);
     storage.updateSession(client.sessionId, { micOn: v });
-  };
-  const setCam = (v: boolean) => {
+  }
+  function setCam(v: boolean): void {
+    if (v && blocked().video) return void setRefusal("The facilitator turned your camera off. You can turn it on when they allow it.");
     setCamOn(v);
     const l = local();
     if (l.video) l.video.enabled = v;
     active?.setCameraEnabled(v);
     storage.updateSession(client.sessionId, { camOn: v });
-  };
+  }
 
   return {
     local,
@@ -401,6 +523,8 @@ export function createMediaSession(
         setLocal({ audio: null, video: null });
       });
     },
+    blocked,
+    refusal,
     changeDevice: async (kind, deviceId) => {
       const m = await acquireMedia(kind === "audio" ? { audioDeviceId: deviceId } : { videoDeviceId: deviceId }, {
         audio: kind === "audio",

@@ -21,6 +21,8 @@ export function navigate(to: string, opts: { replace?: boolean } = {}): void {
 export type Route =
   | { name: "home" }
   | { name: "join"; sessionId: string; invite: string | null }
+  /** A short invite link (/i/<code>), resolved to the join page. */
+  | { name: "shortInvite"; code: string }
   | { name: "session"; sessionId: string }
   | { name: "console"; sessionId: string }
   | { name: "monitor" }
@@ -31,6 +33,7 @@ export function matchRoute(u: URL): Route {
   const parts = u.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { name: "home" };
   if (parts[0] === "join" && parts.length === 2) return { name: "join", sessionId: parts[1], invite: u.searchParams.get("invite") };
+  if (parts[0] === "i" && parts.length === 2) return { name: "shortInvite", code: parts[1] };
   if (parts[0] === "session" && parts.length === 2) return { name: "session", sessionId: parts[1] };
   if (parts[0] === "console" && parts.length === 2) return { name: "console", sessionId: parts[1] };
   if (parts[0] === "monitor" && parts.length === 1) return { name: "monitor" };

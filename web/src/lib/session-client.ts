@@ -6,8 +6,20 @@
  */
 import { batch, createSignal, type Accessor } from "solid-js";
 import { createStore, produce, reconcile } from "solid-js/store";
-import type { ClientMessage, Command, ErrorPayload, Notice, ParticipantView, Placement, Role, ServerMessage, StaffState } from "../../../lib/protocol";
+import type {
+  ChatMessage,
+  ClientMessage,
+  Command,
+  ErrorPayload,
+  Notice,
+  ParticipantView,
+  Placement,
+  Role,
+  ServerMessage,
+  StaffState,
+} from "../../../lib/protocol";
 import { ApiError, api } from "./api";
+import { applyChatFrame } from "./chat";
 import { debugLog } from "./debug";
 import { SessionConnection, type CommandAck, type ConnectionStatus } from "./session-core";
 import { applyChanges } from "./state";
@@ -42,6 +54,8 @@ export interface SessionClient {
   view: () => ParticipantView | null;
   placement: Accessor<Placement | null>;
   notices: Accessor<NoticeEntry[]>;
+  /** Chat this member may read, oldest first (snapshot, then chat frames; deleted ones removed). */
+  chat: Accessor<readonly ChatMessage[]>;
   dismissNotice: (id: number) => void;
   /** Last error the server sent without a command id (e.g. a refused signal). */
   lastError: Accessor<ErrorPayload | null>;
@@ -80,6 +94,7 @@ export function createSessionClient(opts: { sessionId: string; ticket: string; W
   const [viewStore, setViewStore] = createStore<{ v: ParticipantView | null }>({ v: null });
   const [placement, setPlacement] = createSignal<Placement | null>(null, { equals: samePlacement });
   const [notices, setNotices] = createSignal<NoticeEntry[]>([]);
+  const [chat, setChat] = createSignal<readonly ChatMessage[]>([]);
   const [lastError, setLastError] = createSignal<ErrorPayload | null>(null);
   const [offset, setOffset] = createSignal(0);
   const [now, setNow] = createSignal(Date.now());
@@ -118,8 +133,15 @@ export function createSessionClient(opts: { sessionId: string; ticket: string; W
           if (msg.staff) setStaffStore("s", reconcile(msg.staff, { key: "id" }));
           if (msg.view) setViewStore("v", reconcile(msg.view, { key: "id" }));
           setPlacement(msg.placement);
+          setChat((list) => applyChatFrame(list, { type: "snapshot", chat: msg.chat ?? [] }));
         });
         maybeRefreshMedia();
+        break;
+      case "chat":
+        setChat((list) => applyChatFrame(list, { type: "chat", message: msg.message }));
+        break;
+      case "chatDeleted":
+        setChat((list) => applyChatFrame(list, { type: "chatDeleted", messageId: msg.messageId }));
         break;
       case "mediaToken": {
         // A refreshed token for the room I am placed in: used at the next (re)connect of the media room.
@@ -204,6 +226,7 @@ export function createSessionClient(opts: { sessionId: string; ticket: string; W
     view: () => viewStore.v,
     placement,
     notices,
+    chat,
     dismissNotice: (id) => setNotices((l) => l.filter((n) => n.id !== id)),
     lastError,
     // Read fresh: the signal only makes readers re-run once a second. Its stored value can be up to a second old,

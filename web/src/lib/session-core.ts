@@ -7,7 +7,7 @@
  * Free of DOM and Solid types so it runs (and is unit-tested) on Node with a fake WebSocket class.
  */
 import ReconnectingWebSocket from "partysocket/ws";
-import { PING_FRAME, type ClientMessage, type Command, type ErrorCode, type ErrorPayload, type ServerMessage } from "../../../lib/protocol";
+import { PING_FRAME, type ClientMessage, type Command, type ErrorCode, type ServerMessage } from "../../../lib/protocol";
 import { debugLog } from "./debug";
 
 const log = debugLog("ws");
@@ -330,6 +330,8 @@ export class SessionConnection {
       case "notice":
       case "view":
       case "placement":
+      case "chat":
+      case "chatDeleted":
         // The session's ordered stream: each seq is one frame, sent once; a resume replays exactly what was missed.
         if (!this.synced) return log("frame before any snapshot ignored", msg.type, msg.seq);
         if (msg.seq <= this.lastSeq) return log("dropped replayed", msg.type, msg.seq);
@@ -344,5 +346,3 @@ export class SessionConnection {
 export function isCommandError(e: unknown): e is CommandError {
   return e instanceof CommandError;
 }
-
-export type { ErrorPayload };

@@ -134,8 +134,14 @@ export interface TwilioRoomLike extends EmitterLike {
 }
 export type TwilioConnectFn = (token: string, options: ConnectOptions) => Promise<TwilioRoomLike>;
 
-/** The name a shared screen is published under (the camera's track keeps Twilio's default name, its id). */
+/** The name a shared screen is published under. */
 export const SCREEN_TRACK_NAME = "screen";
+/**
+ * Names of my published tracks. The session's Track Subscriptions turn off a blocked member's camera and share by
+ * these names (durable-objects/logic/subscriptions.ts: track "camera", track "screen"; the microphone by kind), so
+ * the camera must not keep Twilio's default name (the track id).
+ */
+export const TRACK_NAMES = { audio: "microphone", video: "camera", screen: SCREEN_TRACK_NAME } as const;
 
 export const isScreenTrackName = (name: string | undefined) => name === SCREEN_TRACK_NAME;
 
@@ -241,7 +247,14 @@ export interface TwilioProviderOptions {
 
 async function sdkConnect(token: string, options: ConnectOptions): Promise<TwilioRoomLike> {
   const Video = await import("twilio-video");
-  return (await Video.connect(token, options)) as unknown as TwilioRoomLike;
+  // Raw MediaStreamTracks would be published under their ids; wrap them so they carry TRACK_NAMES.
+  const RawTrack = (globalThis as { MediaStreamTrack?: abstract new () => { kind: string } }).MediaStreamTrack;
+  const tracks = (options.tracks ?? []).map((t) => {
+    if (!RawTrack || !(t instanceof RawTrack)) return t;
+    const raw = t as ConstructorParameters<typeof Video.LocalAudioTrack>[0];
+    return raw.kind === "audio" ? new Video.LocalAudioTrack(raw, { name: TRACK_NAMES.audio }) : new Video.LocalVideoTrack(raw, { name: TRACK_NAMES.video });
+  });
+  return (await Video.connect(token, { ...options, tracks })) as unknown as TwilioRoomLike;
 }
 
 export class TwilioProvider implements MediaProviderClient {
@@ -307,7 +320,7 @@ export class TwilioProvider implements MediaProviderClient {
     for (const kind of ["audio", "video"] as const) {
       if (old[kind] === localTracks[kind]) continue;
       if (old[kind]) lp.unpublishTrack?.(old[kind]);
-      if (localTracks[kind]) await lp.publishTrack?.(localTracks[kind]);
+      if (localTracks[kind]) await lp.publishTrack?.(localTracks[kind], { name: TRACK_NAMES[kind] });
     }
     this.setMicEnabled(this.micOn);
     this.setCameraEnabled(this.camOn);

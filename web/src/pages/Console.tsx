@@ -25,8 +25,9 @@ import { ChatButton, ControlBarLayout, LayoutToggle, RoomShell } from "../compon
 import { AudioSink, Stage, type StageView } from "../components/room/Stage";
 import { ConfirmDialog, ControlButton, createPanels, MenuButton, Panel, type MenuItem } from "../components/room/ui";
 import { linkClick, navigate } from "../lib/router";
-import { createChatState, unavailableChat } from "../lib/chat";
+import { createChatState, sessionChatChannel } from "../lib/chat";
 import { createMediaSession } from "../lib/media-session";
+import { handsSummary, moderationActions, raisedHands } from "../lib/moderation";
 import { mediaModeLabel, phaseLabel, usageLabel, waitingSummary } from "../lib/room";
 import { createSessionClient } from "../lib/session-client";
 import { estimateCost, formatDuration, PRICE_PER_PARTICIPANT_MINUTE, placeLabel } from "../lib/state";
@@ -81,17 +82,26 @@ function Console(props: { stored: StoredSession }) {
       if (!s || !loc) return [];
       return s.members.filter((m) => m.status === "admitted" && m.location === loc && m.id !== myId() && m.connected).map((m) => m.id);
     },
+    blockedOf: (id) => staff()?.members.find((m) => m.id === id || m.identity === id)?.blocked ?? null,
+    ownBlocked: () => me()?.blocked ?? null,
+    reportedMedia: () => (me()?.status === "admitted" ? (me()?.media ?? null) : null),
   });
   createEffect(() => {
     if (staff()?.session.phase === "ended") media.stop();
   });
 
   const panels = createPanels<PanelId>();
-  const chat = createChatState(unavailableChat, { selfId: myId, panelOpen: () => panels.open() === "chat" });
+  const chatChannel = sessionChatChannel(client, { place: () => me()?.location ?? null, selfId: myId, staff: () => true });
+  const chat = createChatState(chatChannel, { selfId: myId, panelOpen: () => panels.open() === "chat" });
   const draft = createBreakoutDraft(60);
   const [stageView, setStageView] = createSignal<StageView>("gallery");
   const [pinned, setPinned] = createSignal<string | null>(null);
-  const [spotlight, setSpotlight] = createSignal<string | null>(null);
+  const spotlight = () => {
+    const here = me()?.location;
+    return here ? (staff()?.spotlights[here] ?? null) : null;
+  };
+  const spot = createAction();
+  const moderate = createAction();
   const [confirmEnd, setConfirmEnd] = createSignal(false);
   const end = createAction();
   const back = createAction();
@@ -115,10 +125,7 @@ function Console(props: { stored: StoredSession }) {
   createEffect(
     on(
       () => me()?.location ?? null,
-      () => {
-        setPinned(null);
-        setSpotlight(null);
-      },
+      () => setPinned(null),
       { defer: true },
     ),
   );
@@ -302,6 +309,16 @@ function Console(props: { stored: StoredSession }) {
                         <ErrorText error={admitting.error()} />
                       </div>
                     </Show>
+                    <Show when={raisedHands(s().members).length > 0 && panels.open() !== "people"}>
+                      <div class="notice info" role="status" data-testid="hands-notice">
+                        <span>
+                          <Icon name="hand" /> {handsSummary(raisedHands(s().members).map((m) => m.name))}
+                        </span>
+                        <button type="button" class="small secondary" onClick={() => panels.show("people")} data-testid="hands-review">
+                          See hands
+                        </button>
+                      </div>
+                    </Show>
                     <Show when={helpCount() > 0 && panels.open() !== "help"}>
                       <div class="notice warn" role="status" data-testid="help-notice">
                         <span>
@@ -327,6 +344,7 @@ function Console(props: { stored: StoredSession }) {
                     />
                     <MediaNotices media={media} />
                     <ErrorText error={back.error()} />
+                    <ErrorText error={spot.error() ?? moderate.error()} />
                   </>
                 }
                 stage={
@@ -335,7 +353,7 @@ function Console(props: { stored: StoredSession }) {
                     self={{ name: me()?.name ?? st.name ?? "You", role: me()?.role ?? client.me()?.role ?? null }}
                     person={(id) => {
                       const m = memberFor(id);
-                      return { name: m?.name ?? "Guest", role: m?.role ?? null, memberId: m?.id ?? id, quality: m?.quality ?? null };
+                      return { name: m?.name ?? "Guest", role: m?.role ?? null, memberId: m?.id ?? id, quality: m?.quality ?? null, hand: m?.hand ?? null };
                     }}
                     view={stageView()}
                     pinned={pinned()}
@@ -346,8 +364,22 @@ function Console(props: { stored: StoredSession }) {
                       if (id) setStageView("speaker");
                     }}
                     onSpotlight={(id) => {
-                      setSpotlight(id);
+                      const memberId = id ? (memberFor(id)?.id ?? id) : null;
+                      void spot.run(() => client.command({ type: "spotlight", memberId, ...(here() ? { location: here() as string } : {}) }));
                       if (id) setStageView("speaker");
+                    }}
+                    moreItems={(memberId) => {
+                      const m = memberFor(memberId);
+                      if (!m) return [];
+                      return moderationActions(m, { spotlit: spotlight() === m.id, place: here() })
+                        .filter((a) => a.command.type !== "spotlight")
+                        .map((a) => ({
+                          id: a.id,
+                          label: a.label,
+                          hint: a.hint,
+                          testid: `tile-${a.id}`,
+                          onSelect: () => void moderate.run(() => client.command(a.command)),
+                        }));
                     }}
                   />
                 }
@@ -378,9 +410,18 @@ function Console(props: { stored: StoredSession }) {
                             <ChatPanelBody
                               chat={chat}
                               roomName={roomName(here())}
+                              staff
+                              here={here()}
+                              placeName={(place) => roomName(place)}
+                              nameOf={(id) => memberFor(id)?.name ?? "a participant"}
+                              note={
+                                s().session.settings.keepChatInRecord
+                                  ? "Chat is kept in the session record (the facilitator turned this on in Settings)."
+                                  : "Chat is not kept in the session record (off by default)."
+                              }
                               privateTargets={s()
-                                .members.filter((m) => m.status === "admitted" && m.id !== myId() && m.location === here())
-                                .map((m) => ({ id: m.id, label: `${m.name} (private)` }))}
+                                .members.filter((m) => m.status === "admitted" && m.role === "participant")
+                                .map((m) => ({ id: m.id, label: `${m.name} (private${m.location === here() ? "" : `, in ${roomName(m.location)}`})` }))}
                             />
                           </Match>
                         </Switch>

@@ -1,6 +1,7 @@
 import { createResource, createSignal, For, Match, Show, Switch } from "solid-js";
 import { Card, createAction, ErrorText } from "../components/common";
-import { api, type SignedInUser } from "../lib/api";
+import { api, type SessionListItem, type SignedInUser } from "../lib/api";
+import { phaseLabel } from "../lib/room";
 import { linkClick, navigate } from "../lib/router";
 import { storage } from "../lib/storage";
 import { currentUser, isOperator, setCurrentUser } from "../lib/user";
@@ -14,9 +15,35 @@ export default function Home() {
   const [role, setRole] = createSignal<"facilitator" | "participant" | "operator">("facilitator");
   const [title, setTitle] = createSignal("Group session");
   const [pasted, setPasted] = createSignal("");
-  // Sessions this tab holds a staff ticket for. (A list of the facilitator's sessions across devices needs a server
-  // endpoint; see the room UI report.)
+  // Sessions this tab holds a staff ticket for (a co-facilitator's too), and the signed-in facilitator's own sessions
+  // from the server (GET /api/sessions), from any device.
   const mine = () => storage.sessions().filter((s) => s.role === "facilitator" || s.role === "cofacilitator");
+  const [listed, { refetch }] = createResource(
+    () => {
+      const u = user();
+      return u && !isOperator(u) ? u.token : null;
+    },
+    (token) => api.mySessions(token).then((r) => r.sessions),
+  );
+  const elsewhere = () => mine().filter((s) => !(listed() ?? []).some((l) => l.id === s.sessionId));
+  const open = createAction();
+
+  /** Back into a live session's console: this tab's ticket, or a new one from the user token (the creator's join). */
+  async function openConsole(item: SessionListItem) {
+    const u = user();
+    if (storage.session(item.id)?.role === "facilitator" || !u) return navigate(`/console/${encodeURIComponent(item.id)}`);
+    const joined = await open.run(() => api.join(item.id, {}, u.token));
+    if (!joined) return;
+    storage.setSession({
+      sessionId: item.id,
+      memberId: joined.memberId,
+      ticket: joined.ticket,
+      role: "facilitator",
+      title: item.title,
+      name: (u.user.name as string | undefined) ?? name(),
+    });
+    navigate(`/console/${encodeURIComponent(item.id)}`);
+  }
 
   async function onSignIn(e: SubmitEvent) {
     e.preventDefault();
@@ -143,10 +170,49 @@ export default function Home() {
         </Match>
       </Switch>
 
-      <Show when={mine().length > 0}>
-        <Card title="Your sessions in this tab" testid="my-sessions">
+      <Show when={(listed() ?? []).length > 0}>
+        <Card title="Your sessions" testid="session-list">
           <ul class="list">
-            <For each={mine()}>
+            <For each={listed()}>
+              {(s) => (
+                <li class="row spread" data-testid={`session-${s.id}`}>
+                  <span>
+                    <strong>{s.title}</strong>{" "}
+                    <span class="muted small">
+                      {new Date(s.createdAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })} · {s.endedAt ? "ended" : phaseLabel(s.phase)}
+                      {s.roundsCompleted > 0 ? ` · ${s.roundsCompleted} breakout round${s.roundsCompleted === 1 ? "" : "s"}` : ""}
+                    </span>
+                  </span>
+                  <span class="row tight">
+                    <Show when={!s.endedAt}>
+                      <button type="button" class="small" disabled={open.pending()} onClick={() => void openConsole(s)} data-testid={`open-console-${s.id}`}>
+                        Open console
+                      </button>
+                    </Show>
+                    <a class="button secondary small" href={`/report/${encodeURIComponent(s.id)}`} onClick={linkClick} data-testid={`open-report-${s.id}`}>
+                      Report
+                    </a>
+                  </span>
+                </li>
+              )}
+            </For>
+          </ul>
+          <ErrorText error={open.error()} />
+          <button type="button" class="quiet small" onClick={() => void refetch()}>
+            Refresh the list
+          </button>
+        </Card>
+      </Show>
+      <Show when={listed.error}>
+        <p class="muted small" role="status">
+          Your session list could not be loaded just now.
+        </p>
+      </Show>
+
+      <Show when={elsewhere().length > 0}>
+        <Card title="Sessions open in this tab" testid="my-sessions">
+          <ul class="list">
+            <For each={elsewhere()}>
               {(s) => (
                 <li class="row spread">
                   <span>{s.title ?? `Session ${s.sessionId.slice(0, 8)}`}</span>

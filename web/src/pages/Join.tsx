@@ -1,9 +1,9 @@
-import { createSignal, For, onCleanup, onMount, Show } from "solid-js";
+import { createResource, createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { createAction, ErrorText } from "../components/common";
 import { ControlButton } from "../components/room/ui";
 import { PreflightCheck } from "../components/preflight";
 import { LocalVideo } from "../components/video";
-import { api, ApiError } from "../lib/api";
+import { api, ApiError, describeError } from "../lib/api";
 import { DAMAGED_INVITE, inviteLooksIntact, MISSING_INVITE } from "../lib/room";
 import { navigate } from "../lib/router";
 import { storage } from "../lib/storage";
@@ -55,10 +55,25 @@ export default function Join(props: { sessionId: string; invite: string | null }
   const [camOn, setCamOn] = createSignal(true);
   const [starting, setStarting] = createSignal(true);
   const join = createAction();
+  // Before joining: the session's title, the facilitator's name and whether it is still on (POST …/preview). The
+  // server checks the invite here, so a tampered, expired or revoked link is named before anyone types a name.
+  const [preview] = createResource(
+    () => (props.invite && inviteLooksIntact(props.invite) ? props.invite : null),
+    (invite) => api.preview(props.sessionId, invite),
+  );
+  const previewProblem = (): string | null => {
+    const e = preview.error;
+    if (!e) return preview()?.ended ? "This session has ended." : null;
+    if (e instanceof ApiError && e.code === "UNAUTHENTICATED") return DAMAGED_INVITE;
+    // Network trouble or a busy server: joining may still work, so it is not a reason to stop here.
+    if (e instanceof ApiError && ["CREDENTIAL_EXPIRED", "CREDENTIAL_REVOKED", "WRONG_SESSION", "NOT_FOUND", "SESSION_ENDED"].includes(e.code))
+      return describeError(e.code, e.message);
+    return null;
+  };
   // Without an invite only the session's creator (signed in) may join; a link cut short or edited fails here already.
   const blocked = (): string | null => {
     if (!props.invite) return user ? null : MISSING_INVITE;
-    return inviteLooksIntact(props.invite) ? null : DAMAGED_INVITE;
+    return inviteLooksIntact(props.invite) ? previewProblem() : DAMAGED_INVITE;
   };
 
   const deviceIdOf = (t: LocalTracks["audio"]) => ((t as MediaStreamTrack | null)?.getSettings().deviceId as string | undefined) ?? null;
@@ -224,6 +239,22 @@ export default function Join(props: { sessionId: string; invite: string | null }
           <PreflightCheck sessionId={props.sessionId} invite={props.invite} audioTrack={tracks().audio} />
         </section>
         <section class="join-side" aria-labelledby="join-h">
+          {/* An errored resource throws when read: ask for its value only without an error. */}
+          <Show when={!preview.error && preview()}>
+            {(p) => (
+              <div class="join-about" data-testid="join-preview-info">
+                <p class="muted m0">You are invited to</p>
+                <p class="join-title m0" data-testid="preview-title">
+                  {p().title}
+                </p>
+                <Show when={p().facilitatorName}>
+                  <p class="muted m0" data-testid="preview-facilitator">
+                    with {p().facilitatorName}
+                  </p>
+                </Show>
+              </div>
+            )}
+          </Show>
           <h1 id="join-h">Ready to join?</h1>
           <p class="muted">You may wait a moment until the facilitator lets you in. Camera and microphone can be turned on or off at any time.</p>
           <form onSubmit={onSubmit} data-testid="join-form" noValidate>
@@ -254,7 +285,7 @@ export default function Join(props: { sessionId: string; invite: string | null }
             </button>
             <Show when={blocked()}>
               <p id="join-blocked" class="hint">
-                Joining needs a working invite link.
+                {!preview.error && preview()?.ended ? "The session is over, so it can no longer be joined." : "Joining needs a working invite link."}
               </p>
             </Show>
             <ErrorText error={join.error()} id="join-error" testid="join-error" />

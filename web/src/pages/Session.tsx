@@ -9,7 +9,7 @@ import { AudioSink, roleLabel, Stage, type StageView } from "../components/room/
 import { ConfirmDialog, ControlButton, createPanels, MenuButton, Panel, type MenuItem } from "../components/room/ui";
 import { Icon } from "../components/room/icons";
 import { LocalVideo } from "../components/video";
-import { createChatState, unavailableChat } from "../lib/chat";
+import { createChatState, sessionChatChannel } from "../lib/chat";
 import { createMediaSession } from "../lib/media-session";
 import { roundWarningShown } from "../lib/room";
 import { navigate } from "../lib/router";
@@ -55,14 +55,22 @@ function ParticipantRoom(props: { stored: StoredSession }) {
     micOn: st.micOn ?? true,
     camOn: st.camOn ?? true,
     rosterIds: () => (view()?.you.status === "admitted" ? (view()?.roommates ?? []).map((r) => r.id) : []),
+    // The session's word on who is blocked: their tracks are dropped here (local mode has no server in between).
+    blockedOf: (id) => view()?.roommates.find((r) => r.id === id)?.blocked ?? null,
+    ownBlocked: () => view()?.you.blocked ?? null,
+    reportedMedia: () => (view()?.you.status === "admitted" ? (view()?.you.media ?? null) : null),
   });
 
   const panels = createPanels<PanelId>();
-  const chat = createChatState(unavailableChat, { selfId: () => view()?.you.memberId ?? null, panelOpen: () => panels.open() === "chat" });
+  const selfId = () => view()?.you.memberId ?? null;
+  const chatChannel = sessionChatChannel(client, { place: () => view()?.you.location ?? null, selfId, staff: () => false });
+  const chat = createChatState(chatChannel, { selfId, panelOpen: () => panels.open() === "chat" });
   const help = createAction();
   const back = createAction();
   const choose = createAction();
   const leave = createAction();
+  const hand = createAction();
+  const toRoom = createAction();
   const [helpText, setHelpText] = createSignal("");
   const [moving, setMoving] = createSignal<string | null>(null);
   const [confirmReturn, setConfirmReturn] = createSignal(false);
@@ -140,6 +148,19 @@ function ParticipantRoom(props: { stored: StoredSession }) {
     ),
   );
 
+  // Staff spotlit someone for this room: show them large.
+  createEffect(
+    on(
+      () => view()?.spotlight ?? null,
+      (id) => {
+        if (id) setStageView("speaker");
+      },
+    ),
+  );
+
+  const handUp = () => (view()?.you.hand ?? null) !== null;
+  const toggleHand = () => hand.run(() => client.command(handUp() ? { type: "lowerHand" } : { type: "raiseHand" }));
+
   async function askHelp(e: SubmitEvent) {
     e.preventDefault();
     const text = helpText().trim();
@@ -176,7 +197,14 @@ function ParticipantRoom(props: { stored: StoredSession }) {
       onSelect: () => (media.screen() ? media.stopShare() : void media.startShare()),
       class: "phone-only",
     });
-    items.push({ id: "hand", label: "Raise hand", icon: "hand", disabled: true, hint: RAISE_HAND_SOON, onSelect: () => {}, class: "phone-only" });
+    items.push({
+      id: "hand",
+      label: handUp() ? "Lower hand" : "Raise hand",
+      icon: "hand",
+      onSelect: () => void toggleHand(),
+      class: "phone-only",
+      testid: "raise-hand-menu",
+    });
     items.push({
       id: "help",
       label: v?.you.helpRequested ? "Help requested" : "Ask for help",
@@ -299,6 +327,26 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                         This round ends in {formatDuration(endsIn() ?? 0)}.
                       </div>
                     </Show>
+                    <Show when={v().returnTo}>
+                      {(r) => (
+                        <div class="notice info" role="status" data-testid="return-to-room-notice">
+                          <span>You stepped out of {r().roomName}.</span>
+                          <button
+                            type="button"
+                            class="small"
+                            disabled={toRoom.pending()}
+                            onClick={() => toRoom.run(() => client.command({ type: "returnToRoom" }))}
+                            data-testid="return-to-room"
+                          >
+                            Go back to {r().roomName}
+                          </button>
+                          <ErrorText error={toRoom.error()} />
+                        </div>
+                      )}
+                    </Show>
+                    <Show when={hand.error()}>
+                      <ErrorText error={hand.error()} />
+                    </Show>
                     <Show when={v().you.helpRequested}>
                       <div class="notice info" role="status" data-testid="help-requested">
                         {staffHere() ? "The facilitator is here with you." : "Help requested. The facilitator will come by."}
@@ -322,11 +370,11 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                     self={{ name: v().you.name, role: v().you.role }}
                     person={(id) => {
                       const r = roommate(id);
-                      return { name: r?.name ?? "Guest", role: r?.role ?? null, memberId: id };
+                      return { name: r?.name ?? "Guest", role: r?.role ?? null, memberId: id, hand: r?.hand ?? null };
                     }}
                     view={stageView()}
                     pinned={pinned()}
-                    spotlight={null}
+                    spotlight={v().spotlight}
                     canSpotlight={false}
                     onPin={(id) => {
                       setPinned(id);
@@ -347,6 +395,9 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                             </span>
                             <span class="person-name">{v().you.name} (you)</span>
                             <Show when={roleLabel(v().you.role)}>{(r) => <span class="badge">{r()}</span>}</Show>
+                            <Show when={handUp()}>
+                              <span class="badge">Hand raised</span>
+                            </Show>
                           </li>
                           <For each={v().roommates}>
                             {(r) => (
@@ -356,6 +407,12 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                                 </span>
                                 <span class="person-name">{r.name}</span>
                                 <Show when={roleLabel(r.role)}>{(l) => <span class="badge">{l()}</span>}</Show>
+                                <Show when={r.hand !== null}>
+                                  <span class="badge">Hand raised</span>
+                                </Show>
+                                <Show when={r.blocked.audio}>
+                                  <span class="muted small">muted by the facilitator</span>
+                                </Show>
                                 <Show when={!r.arrived}>
                                   <span class="muted small">joining video…</span>
                                 </Show>
@@ -367,7 +424,11 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                     </Match>
                     <Match when={panels.open() === "chat"}>
                       <Panel id="chat" title="Chat" onClose={panels.close}>
-                        <ChatPanelBody chat={chat} roomName={roomName()} privateTargets={[{ id: null, label: "The facilitators only (private)" }]} />
+                        <ChatPanelBody
+                          chat={chat}
+                          roomName={roomName()}
+                          privateTargets={[{ id: v().you.memberId, label: "The facilitators only (private)" }]}
+                        />
                       </Panel>
                     </Match>
                     <Match when={panels.open() === "help"}>
@@ -434,7 +495,14 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                         <MicButton media={media} />
                         <CameraButton media={media} />
                         <ShareButton media={media} class="wide-only" />
-                        <ControlButton icon="hand" label="Raise hand" unavailable={RAISE_HAND_SOON} testid="raise-hand" class="wide-only" />
+                        <ControlButton
+                          icon="hand"
+                          label={handUp() ? "Lower hand" : "Raise hand"}
+                          pressed={handUp()}
+                          onClick={() => void toggleHand()}
+                          testid="raise-hand"
+                          class="wide-only"
+                        />
                         <Show when={inBreakout() && v().allowSelfReturn}>
                           <ControlButton icon="back" label="To main room" onClick={() => setConfirmReturn(true)} testid="return-to-main" class="wide-only" />
                         </Show>
@@ -482,7 +550,7 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                 onConfirm={() => void doReturn()}
                 onClose={() => setConfirmReturn(false)}
               >
-                <p>You will leave {roomName()} for the rest of this round. Only the facilitator can bring you back to it.</p>
+                <p>You will leave {roomName()}. While the rooms are open you can go back to it from the main room.</p>
               </ConfirmDialog>
               <ConfirmDialog
                 open={confirmLeave()}
@@ -506,8 +574,6 @@ function ParticipantRoom(props: { stored: StoredSession }) {
     </>
   );
 }
-
-const RAISE_HAND_SOON = "Raising a hand is coming soon: it needs an update on the server first.";
 
 function Waiting(props: { text: string }) {
   return (

@@ -6,6 +6,7 @@ import { createSignal, For, Show } from "solid-js";
 import type { MemberPublic, Settings, StaffState } from "../../../../lib/protocol";
 import { api, type Invite } from "../../lib/api";
 import type { MediaSession } from "../../lib/media-session";
+import { moderationActions, raisedHands } from "../../lib/moderation";
 import { waitingSummary } from "../../lib/room";
 import type { SessionClient } from "../../lib/session-client";
 import { hasArrived, placeLabel } from "../../lib/state";
@@ -13,7 +14,8 @@ import { storage } from "../../lib/storage";
 import { CopyField, createAction, ErrorText, QualityBars } from "../common";
 import { DeviceSettings } from "../room/DeviceSettings";
 import { roleLabel } from "../room/Stage";
-import { ConfirmDialog } from "../room/ui";
+import { Icon } from "../room/icons";
+import { ConfirmDialog, MenuButton, type MenuItem } from "../room/ui";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Waiting room
@@ -150,9 +152,60 @@ export function PeoplePanelBody(props: { client: SessionClient; staff: StaffStat
   const waiting = () => waitingMembers(props.staff).length;
   const [removing, setRemoving] = createSignal<MemberPublic | null>(null);
   const remove = createAction();
+  const moderate = createAction();
+  const hands = () => raisedHands(props.staff.members);
+  const here = () => props.staff.members.find((m) => m.id === props.myId)?.location ?? null;
+  const participantsHere = () => props.staff.members.filter((m) => m.status === "admitted" && m.role === "participant" && m.location === here());
+  const placeName = () => placeLabel(props.staff.rooms, here());
   return (
     <div data-testid="everyone">
-      <p class="muted small">{admitted()} in the session</p>
+      <Show when={hands().length > 0}>
+        <section class="panel-section" aria-labelledby="hands-h" data-testid="raised-hands">
+          <h3 id="hands-h">Raised hands</h3>
+          <ol class="people-list">
+            <For each={hands()}>
+              {(m, i) => (
+                <li class="person" data-testid={`hand-${m.id}`} data-member-id={m.id}>
+                  <span class="avatar-dot" aria-hidden="true">
+                    {i() + 1}
+                  </span>
+                  <span class="person-main">
+                    <span class="person-name">{m.name}</span>
+                    <span class="muted small">
+                      {placeLabel(props.staff.rooms, m.location)} · {new Date(m.hand ?? 0).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}
+                    </span>
+                  </span>
+                  <button
+                    type="button"
+                    class="secondary small"
+                    disabled={moderate.pending()}
+                    onClick={() => moderate.run(() => props.client.command({ type: "lowerHand", memberId: m.id }))}
+                    aria-label={`Lower ${m.name}'s hand`}
+                    data-testid={`lower-hand-${m.id}`}
+                  >
+                    Lower
+                  </button>
+                </li>
+              )}
+            </For>
+          </ol>
+        </section>
+      </Show>
+      <div class="row spread">
+        <p class="muted small m0">{admitted()} in the session</p>
+        <Show when={participantsHere().length > 0}>
+          <button
+            type="button"
+            class="secondary small"
+            disabled={moderate.pending()}
+            onClick={() => moderate.run(() => props.client.command({ type: "muteAll", ...(here() ? { location: here() as string } : {}) }))}
+            data-testid="mute-all"
+          >
+            <Icon name="micOff" /> Mute everyone in {placeName()}
+          </button>
+        </Show>
+      </div>
+      <ErrorText error={moderate.error()} />
       <Show when={waiting() > 0}>
         <div class="notice info inline">
           <span>{waitingSummary(waiting())}</span>
@@ -198,9 +251,41 @@ export function PeoplePanelBody(props: { client: SessionClient; staff: StaffStat
                   </span>
                 </span>
                 <Show when={m.status === "admitted"}>
+                  <span class="person-media" role="img" aria-label={mediaSummary(m)} title={mediaSummary(m)} data-testid={`media-${m.id}`}>
+                    <Icon name={m.media.mic && !m.blocked.audio ? "mic" : "micOff"} />
+                    <Icon name={m.media.cam && !m.blocked.video ? "camera" : "cameraOff"} />
+                  </span>
                   <QualityBars level={m.quality} label={m.name} />
                 </Show>
-                <Show when={(m.status === "admitted" || m.status === "waiting") && m.role !== "facilitator" && m.id !== props.myId}>
+                <Show when={m.status === "admitted" && m.role === "participant"}>
+                  <MenuButton
+                    label={`Moderate ${m.name}`}
+                    class="quiet small"
+                    testid={`moderate-${m.id}`}
+                    items={(): MenuItem[] => [
+                      ...moderationActions(m, { spotlit: props.staff.spotlights[m.location ?? ""] === m.id, place: m.location }).map((a) => ({
+                        id: a.id,
+                        label: a.label,
+                        hint: a.hint,
+                        testid: `moderate-${a.id}`,
+                        onSelect: () => void moderate.run(() => props.client.command(a.command)),
+                      })),
+                      {
+                        id: "remove",
+                        label: "Remove from the session",
+                        tone: "danger",
+                        separatorBefore: true,
+                        testid: "moderate-remove",
+                        onSelect: () => setRemoving(m),
+                      },
+                    ]}
+                  >
+                    <Icon name="more" />
+                  </MenuButton>
+                </Show>
+                <Show
+                  when={(m.status === "waiting" || (m.status === "admitted" && m.role === "cofacilitator")) && m.role !== "facilitator" && m.id !== props.myId}
+                >
                   <button type="button" class="quiet small" onClick={() => setRemoving(m)} aria-label={`Remove ${m.name} from the session`}>
                     Remove
                   </button>
@@ -229,6 +314,13 @@ export function PeoplePanelBody(props: { client: SessionClient; staff: StaffStat
       </ConfirmDialog>
     </div>
   );
+}
+
+/** A person's microphone and camera for the people list, in words (blocks first: they are what staff did). */
+function mediaSummary(m: MemberPublic): string {
+  const mic = m.blocked.audio ? "muted by staff" : m.media.mic ? "microphone on" : "microphone off";
+  const cam = m.blocked.video ? "camera turned off by staff" : m.media.cam ? "camera on" : "camera off";
+  return `${m.name}: ${mic}, ${cam}${m.media.screen ? ", sharing the screen" : ""}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -262,6 +354,9 @@ export function InvitePanelBody(props: { sessionId: string; ticket: string; init
                 testid="invite-link"
                 hint={`Anyone with this link can ask to join. It works until ${new Date(inv().expiresAt).toLocaleString()}.`}
               />
+              <Show when={inv().shortUrl}>
+                {(short) => <CopyField label="Short link (the same invitation)" value={absolute(short())} testid="invite-short-link" />}
+              </Show>
               <button type="button" class="quiet small" disabled={a.pending()} onClick={() => revoke(inv(), "participant")} data-testid="revoke-invite">
                 Stop this link from working
               </button>
@@ -364,6 +459,21 @@ export function SettingsPanelBody(props: { client: SessionClient; staff: StaffSt
               data-testid="setting-self-return"
             />
             Participants may return to the main room themselves
+          </label>
+          <label class="check top">
+            <input
+              type="checkbox"
+              checked={s().keepChatInRecord}
+              onChange={(e) => set({ keepChatInRecord: e.currentTarget.checked })}
+              data-testid="setting-keep-chat"
+            />
+            <span>
+              Keep chat in the session record <span class="hint">(off by default)</span>
+              <span class="hint block">
+                When on, messages sent from now on are saved with the session's report. When off, chat stays only in the live session and in the browsers that
+                received it.
+              </span>
+            </span>
           </label>
           <div class="field">
             <label for="late-joiners">People who join while rooms are open</label>

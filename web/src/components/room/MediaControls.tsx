@@ -1,6 +1,7 @@
 /** Microphone, camera and screen-share buttons of the control bar, and the media layer's notices. */
 import { Show } from "solid-js";
 import type { MediaSession } from "../../lib/media-session";
+import { blockedReason } from "../../lib/moderation";
 import { ControlButton } from "./ui";
 
 export function MicButton(props: { media: MediaSession; class?: string }) {
@@ -12,6 +13,7 @@ export function MicButton(props: { media: MediaSession; class?: string }) {
       pressed={m.micOn()}
       offWhenUnpressed
       disabled={!m.local().audio}
+      unavailable={m.blocked().audio ? blockedReason("audio") : null}
       onClick={() => m.setMic(!m.micOn())}
       testid="toggle-mic"
       class={props.class}
@@ -28,6 +30,7 @@ export function CameraButton(props: { media: MediaSession; class?: string }) {
       pressed={m.camOn()}
       offWhenUnpressed
       disabled={!m.local().video}
+      unavailable={m.blocked().video ? blockedReason("video") : null}
       onClick={() => m.setCam(!m.camOn())}
       testid="toggle-camera"
       class={props.class}
@@ -42,7 +45,7 @@ export function ShareButton(props: { media: MediaSession; class?: string }) {
       icon="screen"
       label={m.screen() ? "Stop sharing" : "Share screen"}
       pressed={m.screen() !== null}
-      unavailable={m.shareUnavailable}
+      unavailable={m.shareUnavailable ?? (m.blocked().screen ? blockedReason("screen") : null)}
       onClick={() => (m.screen() ? m.stopShare() : void m.startShare())}
       testid="toggle-share"
       class={props.class}
@@ -62,22 +65,43 @@ export function MediaStatusChip(props: { media: MediaSession }) {
   );
 }
 
-/** Failed video, device problems and my screen share, as notices above the stage. */
+/** Failed video (in plain words, with what to do), device problems, staff's blocks and my screen share, above the stage. */
 export function MediaNotices(props: { media: MediaSession }) {
   const m = props.media;
+  const blockedKinds = () =>
+    [m.blocked().audio ? "microphone" : null, m.blocked().video ? "camera" : null, m.blocked().screen ? "screen sharing" : null].filter(
+      (k): k is string => k !== null,
+    );
   return (
     <>
       <Show when={m.status() === "failed"}>
-        <div class="notice danger" role="alert">
-          <span>{m.error() ?? "Video is not connected."}</span>
-          <button type="button" class="small" onClick={() => m.retry()}>
-            Try again
-          </button>
+        <div class="notice danger" role="alert" data-testid="media-error">
+          <span>
+            <strong>{m.error()?.title ?? "Video is not connected."}</strong> {m.error()?.advice ?? "Check your connection, then reconnect."}
+            <Show when={m.error()?.code}>
+              <span class="muted small"> (code {m.error()?.code})</span>
+            </Show>
+          </span>
+          <Show when={(m.error()?.action ?? "reconnect") !== "wait"}>
+            <button type="button" class="small" onClick={() => m.retry()} data-testid="media-retry">
+              {m.error()?.action === "devices" ? "Try again" : "Reconnect"}
+            </button>
+          </Show>
         </div>
       </Show>
       <Show when={m.problems().audio || m.problems().video}>
         <div class="notice warn" role="status">
           <span>{[m.problems().video, m.problems().audio].filter(Boolean).join(" ")}</span>
+        </div>
+      </Show>
+      <Show when={blockedKinds().length > 0}>
+        <div class="notice info" role="status" data-testid="media-blocked">
+          <span>The facilitator turned off your {blockedKinds().join(" and ")}. It stays off until they allow it again.</span>
+        </div>
+      </Show>
+      <Show when={m.refusal() && blockedKinds().length === 0}>
+        <div class="notice warn" role="status" data-testid="media-refusal">
+          <span>{m.refusal()}</span>
         </div>
       </Show>
       <Show when={m.screen()}>

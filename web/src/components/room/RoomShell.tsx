@@ -4,7 +4,6 @@
  * (the page itself never scrolls; panels scroll inside).
  */
 import { createSignal, onCleanup, Show, type JSX } from "solid-js";
-import { ChatPanelBody } from "./ChatPanel";
 import type { ChatState } from "../../lib/chat";
 import { Icon } from "./icons";
 import { ControlButton } from "./ui";
@@ -96,5 +95,3 @@ export function ChatButton(props: { chat: ChatState; open: boolean; onClick: () 
     />
   );
 }
-
-export { ChatPanelBody };

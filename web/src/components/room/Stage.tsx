@@ -22,6 +22,8 @@ export interface StagePerson {
   memberId: string;
   /** Connection quality the session knows (staff state), used when the media layer has none for this tile. */
   quality?: number | null;
+  /** When they raised their hand (shown on the tile), or null. */
+  hand?: number | null;
 }
 
 export function initials(name: string): string {
@@ -89,11 +91,19 @@ interface TileActions {
   canSpotlight: boolean;
   onPin: (id: string | null) => void;
   onSpotlight: (id: string | null) => void;
+  /** Staff: moderation items for this person's tile menu (mute, camera off, …). */
+  moreItems?: (memberId: string) => MenuItem[];
 }
 
-function Badges(props: { role: Role | null | undefined; pinned?: boolean; spotlit?: boolean; sharing?: boolean; self?: boolean }) {
+function Badges(props: { role: Role | null | undefined; pinned?: boolean; spotlit?: boolean; sharing?: boolean; self?: boolean; hand?: boolean }) {
   return (
     <span class="tile-badges">
+      <Show when={props.hand}>
+        <span class="tile-badge hand" data-testid="hand-badge">
+          <Icon name="hand" />
+          Hand raised
+        </span>
+      </Show>
       <Show when={roleLabel(props.role)}>
         {(r) => (
           <span class="tile-badge role" data-testid="role-badge">
@@ -151,13 +161,15 @@ export function RemoteTileView(props: {
           ? { id: "unspot", label: "Remove spotlight", onSelect: () => props.actions.onSpotlight(null), icon: "spotlight", testid: "tile-unspotlight" }
           : {
               id: "spot",
-              label: "Spotlight",
-              hint: "For now on your screen only: spotlight for everyone needs a server update",
+              label: "Spotlight for everyone",
+              hint: "Everyone in this room sees them large",
               onSelect: () => props.actions.onSpotlight(props.tile.id),
               icon: "spotlight",
               testid: "tile-spotlight",
             },
       );
+    const more = props.actions.moreItems?.(props.person.memberId) ?? [];
+    if (more.length > 0) list.push({ ...more[0], separatorBefore: true }, ...more.slice(1));
     return list;
   };
   return (
@@ -183,7 +195,7 @@ export function RemoteTileView(props: {
         </div>
       </Show>
       <div class="tile-top">
-        <Badges role={props.person.role} pinned={pinned()} spotlit={spotlit()} sharing={sharing()} />
+        <Badges role={props.person.role} pinned={pinned()} spotlit={spotlit()} sharing={sharing()} hand={(props.person.hand ?? null) !== null} />
         <span class="tile-actions">
           <MenuButton label={`Options for ${name()}`} class="tile-menu-button" items={items} testid={`tile-options-${props.person.memberId}`}>
             <Icon name="more" />
@@ -192,10 +204,10 @@ export function RemoteTileView(props: {
       </div>
       <figcaption class="tile-caption">
         <span class="tile-name">
-          <Show when={!props.tile.audioEnabled}>
-            <span class="mic-off" title="Microphone off" data-testid="mic-off">
+          <Show when={!props.tile.audioEnabled || props.tile.mutedByStaff}>
+            <span class="mic-off" title={props.tile.mutedByStaff ? "Muted by the facilitator" : "Microphone off"} data-testid="mic-off">
               <Icon name="micOff" />
-              <span class="visually-hidden">Microphone off, </span>
+              <span class="visually-hidden">{props.tile.mutedByStaff ? "Muted by the facilitator, " : "Microphone off, "}</span>
             </span>
           </Show>
           <span class="name-text">{name()}</span>
@@ -276,6 +288,8 @@ export function Stage(props: {
   canSpotlight: boolean;
   onPin: (id: string | null) => void;
   onSpotlight: (id: string | null) => void;
+  /** Staff: moderation items added to each tile's menu. */
+  moreItems?: (memberId: string) => MenuItem[];
 }) {
   const m = props.media;
   const [el, setEl] = createSignal<HTMLDivElement>();
@@ -305,6 +319,7 @@ export function Stage(props: {
     },
     onPin: (id) => props.onPin(id),
     onSpotlight: (id) => props.onSpotlight(id),
+    moreItems: (id) => props.moreItems?.(id) ?? [],
   };
   const phone = () => size().width < 600;
 

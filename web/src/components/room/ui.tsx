@@ -357,7 +357,6 @@ export function createPanels<Id extends string>() {
     close,
   };
 }
-export type Panels<Id extends string> = ReturnType<typeof createPanels<Id>>;
 
 /**
  * A side panel: beside the stage on a wide screen, a sheet over it on a phone (CSS). Focus moves to its heading when it
