@@ -186,6 +186,7 @@ async function script(counters, { base, entryUrl, workerdPid, people, gapMs, log
   steps.push({ name: "sockets close", sessionMinute: 60, wallMs: 0, counts: closeCounts });
   const cpuMsTotal = cpuMs(workerdPid) - cpu0;
   const placedCounters = counters.placed;
+  const missingCounters = counters.missing;
 
   // ---- Sum the event-driven part (everything but the refresh and alert probes, which are scaled by time).
   const eventSteps = steps.filter((x) => x.sessionMinute !== null);
@@ -315,6 +316,8 @@ async function script(counters, { base, entryUrl, workerdPid, people, gapMs, log
     prices: PRICES,
     pricesNote: "list prices as of the script's date (2026-12-02); included allowances ignored per session",
     counters: placedCounters,
+    // Counters that could not be placed (null in the steps, 0 in the sums): say so rather than bill zero.
+    countersMissing: missingCounters,
   };
   log(
     `  bill: Cloudflare $${out.bill.cloudflareUsd} per session-hour vs Twilio media $${twilio.ours.usd} (${twilio.brief.usd} for 10 people; guide example $1.20)`,

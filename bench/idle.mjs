@@ -3,7 +3,7 @@
 // (web/src/lib/session-core.ts pingIntervalMs). The session DO answers it through setWebSocketAutoResponse, so the
 // keepalives should cost no invocation at all. Counted for real in the workerd isolate: every entry of the session DO
 // (its handlers, its RPC methods, its constructor) and the Worker's fetch, by counting breakpoints through the inspector
-// (bench/lib/counters.mjs; workerd keeps the Profiler domain to itself, so V8 precise coverage is not available); and
+// (bench/lib/counters.mjs; V8 precise coverage answers "Profiler is not enabled" on workerd's inspector); and
 // workerd's CPU over the minute. A positive control at the end sends one keepalive that is not byte for byte PING_FRAME from
 // every client (the DO's own `ping` case answers it): those must show up as webSocketMessage calls.
 import { performance } from "node:perf_hooks";
@@ -53,6 +53,8 @@ export async function run({ base, inspectorPort, workerdPid, clients = 10, idleS
           if (performance.now() - t0 >= idleSeconds * 1000) return resolve();
           c.ws.send(PING_FRAME);
           pingsSent++;
+          // The window is exactly idleSeconds: a client whose next keepalive falls after it stops here.
+          if (performance.now() - t0 + pingEveryMs >= idleSeconds * 1000) return resolve();
           setTimeout(tick, pingEveryMs);
         };
         setTimeout(tick, first);

@@ -1,8 +1,8 @@
 // Exact counts of what runs inside workerd, through its inspector (Chrome DevTools protocol): a conditional breakpoint
 // whose condition adds to a counter in the isolate and returns false never pauses, so it counts executions of one
-// source line (and can add an expression evaluated there, e.g. a batch's length). workerd answers the Profiler domain
-// itself (its CPU profiler), so V8's precise coverage (Profiler.startPreciseCoverage) is not available here; the
-// Debugger domain is. Counts do not depend on machine load: they are what would be billed as invocations, statements,
+// source line (and can add an expression evaluated there, e.g. a batch's length). Profiler.startPreciseCoverage
+// (V8 precise coverage) answers "Profiler is not enabled" on workerd's inspector even after Profiler.enable; the
+// Debugger domain works. Counts do not depend on machine load: they are what would be billed as invocations, statements,
 // rows. Each hit costs a debugger check, so never read latencies from a run with counters attached.
 //
 // Miniflare runs one isolate per service: the Worker and its Durable Objects in "core:user:<name>", the local D1
@@ -81,8 +81,23 @@ export class LineCounters {
 
   async place(specs) {
     const groups = new Map();
+    this.missing = [];
     for (const s of specs) {
-      const loc = await this.locate(s);
+      // scriptParsed events of a busy isolate may come late: retry for a few seconds before giving up on a counter.
+      let loc = null;
+      for (let attempt = 0; !loc; attempt++) {
+        try {
+          loc = await this.locate(s);
+        } catch (err) {
+          if (attempt >= 10) {
+            if (!s.optional) throw err;
+            this.missing.push({ label: s.label, error: String(err.message ?? err) });
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      if (!loc) continue;
       const key = `${s.target}|${loc.scriptId}|${loc.lineNumber}|${loc.columnNumber}`;
       if (!groups.has(key)) groups.set(key, { target: s.target, loc, specs: [] });
       groups.get(key).specs.push(s);
@@ -115,6 +130,7 @@ export class LineCounters {
       Object.assign(out, JSON.parse(v ?? "{}"));
     }
     for (const p of this.placed) out[p.label] ??= 0;
+    for (const m of this.missing) out[m.label] = null;
     return out;
   }
 
@@ -190,6 +206,7 @@ export const WRITES = [
   // rows SQLite read and wrote (D1's billing units: meta.rows_read / meta.rows_written).
   {
     label: "d1.requests",
+    optional: true,
     target: "d1:db",
     script: "var D1DatabaseObject = class",
     from: "var D1DatabaseObject = class",
@@ -197,6 +214,7 @@ export const WRITES = [
   },
   ...["statements", "rowsRead", "rowsWritten"].map((k) => ({
     label: `d1.${k}`,
+    optional: true,
     target: "d1:db",
     script: "var D1DatabaseObject = class",
     from: "#query = (format, query) => {",
@@ -207,6 +225,7 @@ export const WRITES = [
   // Growth of the database file (SQLite pages) per statement: what a session adds to D1's 10 GB.
   {
     label: "d1.bytesGrown",
+    optional: true,
     target: "d1:db",
     script: "var D1DatabaseObject = class",
     from: "#query = (format, query) => {",
