@@ -103,6 +103,7 @@ export async function run({
   const userHwm = () => targets.reduce((a, t) => a + memoryOf(t.pids.userWorkerd).hwmKb, 0);
   const rss0 = { user: userRss(), proxy: memoryOf(pids?.proxyWorkerd).rssKb };
   const rssEach0 = targets.map((t) => memoryOf(t.pids.userWorkerd).rssKb);
+  const fdsEach0 = targets.map((t) => openFiles(t.pids.userWorkerd));
 
   // Sessions and members over HTTP, each on the process its key hashes to.
   const apis = targets.map((t) => new Api(t.base));
@@ -206,7 +207,10 @@ export async function run({
     openFiles: openFiles(t.pids.userWorkerd),
     fdSoftLimit: fdLimit(t.pids.userWorkerd).soft,
   }));
-  for (const p of out.perProcess) p.fdPerSocket = p.sockets ? +(p.openFiles / p.sockets).toFixed(2) : null;
+  // Descriptors added per socket (over the process's own before any session existed).
+  out.perProcess.forEach((p, k) => {
+    p.fdPerSocket = p.sockets ? +((p.openFiles - fdsEach0[k]) / p.sockets).toFixed(2) : null;
+  });
   const full = conns.filter((c) => c.fac && c.clients.length === perSession);
   out.fullyConnectedSessions = full.length;
   out.memory = {
