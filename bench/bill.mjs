@@ -9,7 +9,7 @@
 // Cloudflare's list prices (PRICES below), next to Twilio Group Rooms' media cost for the same session.
 import { performance } from "node:perf_hooks";
 import { Api, WsClient, sleep, summarize } from "./lib/client.mjs";
-import { INVOCATIONS, LineCounters, RPC, WRITES } from "./lib/counters.mjs";
+import { INVOCATIONS, LineCounters, RPC, WRITES, d1Totals } from "./lib/counters.mjs";
 import { cpuMs } from "./lib/wrangler.mjs";
 
 // List prices as of this script's date (2026-12-02); included allowances ignored per session (a session's share of a
@@ -65,18 +65,30 @@ const doRequests = (c) => {
   return { http: c["do.fetch"], rpc, alarms: c["do.alarm"], wsIn: c["do.webSocketMessage"] + c["do.webSocketClose"] + c["do.webSocketError"] };
 };
 
-export async function run({ base, entryUrl, inspectorPort, workerdPid, people = 10, gapMs = 6500, log = () => {} }) {
+export async function run({ base, inspectorPort, workerdPid, people = 10, gapMs = 6500, log = () => {} }) {
   const counters = await LineCounters.attach(inspectorPort, [...INVOCATIONS, ...RPC, ...WRITES, DO_SQLITE]);
   try {
-    return await script(counters, { base, entryUrl, workerdPid, people, gapMs, log });
+    return await script(counters, { base, workerdPid, people, gapMs, log });
   } finally {
     await counters.close();
   }
 }
 
-async function script(counters, { base, entryUrl, workerdPid, people, gapMs, log }) {
+async function script(counters, { base, workerdPid, people, gapMs, log }) {
+  // Counts are isolate-wide: let what came before (an idle bench's closing sockets and their outbox alarm) finish.
+  await sleep(7000);
+  // One request through the Worker so the D1 binding is wrapped (and its size known) before the session starts.
+  await fetch(`${base}/api/config`);
   await counters.take();
   await sqliteTotals(counters);
+  let d1Size = (await d1Totals(counters))?.sizeAfter ?? null;
+  // D1 counts of a step as the bill's keys; the size grown since the previous step.
+  const d1Counts = (t) => {
+    if (!t) return { "d1.requests": null, "d1.statements": null, "d1.rowsRead": null, "d1.rowsWritten": null, "d1.bytesGrown": null };
+    const grown = d1Size !== null && t.sizeAfter ? t.sizeAfter - d1Size : null;
+    if (t.sizeAfter) d1Size = t.sizeAfter;
+    return { "d1.requests": t.requests, "d1.statements": t.statements, "d1.rowsRead": t.rowsRead, "d1.rowsWritten": t.rowsWritten, "d1.bytesGrown": grown };
+  };
   const api = new Api(base);
   const steps = [];
   let socketCommands = 0;
@@ -92,6 +104,7 @@ async function script(counters, { base, entryUrl, workerdPid, people, gapMs, log
     const counts = await counters.take();
     counts.socketCommands = socketCommands - c0;
     counts.sqlite = await sqliteTotals(counters);
+    Object.assign(counts, d1Counts(await d1Totals(counters)));
     steps.push({ name, sessionMinute, wallMs: +wallMs.toFixed(1), counts });
     log(
       `  bill: ${name}: ${wallMs.toFixed(0)} ms; DO ${JSON.stringify(doRequests(counts))}; D1 ${counts["d1.statements"]} stmts / ${counts["d1.rowsWritten"]} rows written`,
@@ -163,19 +176,9 @@ async function script(counters, { base, entryUrl, workerdPid, people, gapMs, log
     await Promise.all(got);
   });
   const refreshCounts = steps.at(-1).counts;
-  // One alert run (the cron, every minute) through Miniflare's scheduled trigger: the opsHealth call it makes on this
-  // session and its D1 reads. Not part of the session's events; counted per minute below.
-  let alertCounts = null;
-  try {
-    await step("alert cron run (1 of 60)", null, async () => {
-      // Miniflare's entry Worker triggers the scheduled handler (the direct socket has no such route).
-      const r = await fetch(`${entryUrl}/cdn-cgi/mf/scheduled?cron=*+*+*+*+*`);
-      if (!r.ok) throw new Error(`scheduled → ${r.status}`);
-    });
-    alertCounts = steps.at(-1).counts;
-  } catch (err) {
-    log(`  bill: alert run not measured (${err.message})`);
-  }
+  // The alert cron (every minute) is not triggered here: Miniflare's scheduled trigger needs unsafeTriggerHandlers,
+  // which bench/lib/serve-workerd.mjs does not set. Its per-session cost is one opsHealth RPC per run (counted below).
+  const alertCounts = null;
   await step("end session", 60, async () => {
     await cmd(fac, { type: "endSession" });
   });
@@ -183,6 +186,7 @@ async function script(counters, { base, entryUrl, workerdPid, people, gapMs, log
   await sleep(1000);
   const closeCounts = await counters.take();
   closeCounts.sqlite = await sqliteTotals(counters);
+  Object.assign(closeCounts, d1Counts(await d1Totals(counters)));
   steps.push({ name: "sockets close", sessionMinute: 60, wallMs: 0, counts: closeCounts });
   const cpuMsTotal = cpuMs(workerdPid) - cpu0;
   const placedCounters = counters.placed;
@@ -210,6 +214,10 @@ async function script(counters, { base, entryUrl, workerdPid, people, gapMs, log
     doSqliteStatements: sum((c) => c.sqlite.statements),
     constructed: sum((c) => c["do.constructed"]),
   };
+
+  // opsHealth is not measured (no scheduled trigger here): two COUNT(*) on the DO's own outbox tables. Its active time
+  // is taken as the shortest measured step (a conservative stand-in).
+  const opsHealthActiveMs = Math.min(...eventSteps.map((x) => x.wallMs));
 
   // ---- Time-driven over 60 minutes, from the constants, each occurrence priced at its measured cost.
   const members = people + 1;
@@ -244,6 +252,7 @@ async function script(counters, { base, entryUrl, workerdPid, people, gapMs, log
 
       note: "opsHealth RPC once a minute while live and for the hour after the end; the cron's own D1 queries are per account, not per session",
       measuredRun: alertCounts,
+      activeMsEach: opsHealthActiveMs,
     },
   };
 
@@ -253,8 +262,7 @@ async function script(counters, { base, entryUrl, workerdPid, people, gapMs, log
   // Cloudflare bills no duration while it is hibernatable. Time-driven wakes (refresh alarms, opsHealth) cost the
   // measured wall time of the probe step each. Upper bound: a DO that never hibernates for the whole hour.
   const refreshStep = steps.find((x) => x.name.startsWith("token refresh"));
-  const alertStep = steps.find((x) => x.name.startsWith("alert cron"));
-  const activeS = (eventSteps.reduce((a, x) => a + x.wallMs, 0) + refreshes * (refreshStep?.wallMs ?? 0) + alertCalls * (alertStep?.wallMs ?? 0)) / 1000;
+  const activeS = (eventSteps.reduce((a, x) => a + x.wallMs, 0) + refreshes * (refreshStep?.wallMs ?? 0) + alertCalls * opsHealthActiveMs) / 1000;
 
   const doRequestsBilled = ev.doHttp + ev.doRpc + ev.doAlarms + time.tokenRefresh.doAlarms + time.alertCron.doRpc + ev.doWsIn / PRICES.wsIncomingPerRequest;
   const P = PRICES;

@@ -180,6 +180,25 @@ export const RPC = ["initialize", "join", "command", "state", "mediaGrant", "mem
   (name) => inDo(`rpc.${name}`, `  async ${name}(`),
 );
 
+const D1_PATCH = `(() => { const db = env.DB; if (!db) return 0; const P = Object.getPrototypeOf(db); if (P.__mbPatched) return 0;
+  const S = Object.getPrototypeOf(db.prepare("SELECT 1"));
+  const c = (globalThis.__mbD1 ??= { requests: 0, statements: 0, rowsRead: 0, rowsWritten: 0, sizeAfter: 0 });
+  const meta = (m) => { if (!m) return; c.rowsRead += m.rows_read ?? 0; c.rowsWritten += m.rows_written ?? 0; if (m.size_after) c.sizeAfter = m.size_after; };
+  const batch = P.batch;
+  P.batch = async function (stmts) { c.requests++; c.statements += stmts.length; const r = await batch.call(this, stmts); for (const x of r ?? []) meta(x?.meta); return r; };
+  for (const k of ["run", "all", "raw", "first"]) { const f = S[k]; if (typeof f !== "function") continue;
+    S[k] = async function (...a) { c.requests++; c.statements++; const r = await f.apply(this, a); if (k === "run" || k === "all") meta(r?.meta); return r; }; }
+  P.__mbPatched = true; return 1; })()`;
+
+/** D1 totals since the last call (null when the binding was never wrapped), and zero them. */
+export async function d1Totals(counters) {
+  const v = await counters.evaluate(
+    "core:user:",
+    `(() => { const c = globalThis.__mbD1; if (!c) return "null"; const out = JSON.stringify(c); Object.assign(c, { requests: 0, statements: 0, rowsRead: 0, rowsWritten: 0 }); return out; })()`,
+  );
+  return JSON.parse(v);
+}
+
 /** Writes: outbox batches to D1 and their statements; Analytics Engine data points; D1's own per-query accounting. */
 export const WRITES = [
   inDo("outbox.batches", "await db.batch(stmts)", { from: "async drain() {", at: "await db.batch(stmts)", offset: 0 }),
@@ -202,35 +221,18 @@ export const WRITES = [
     at: "env.ANALYTICS?.writeDataPoint(",
     offset: 0,
   },
-  // Miniflare's D1: one call per HTTP request to the database (a batch or a single query), then per statement the
-  // rows SQLite read and wrote (D1's billing units: meta.rows_read / meta.rows_written).
+  // D1 as the product uses it (env.DB, the same binding in the Worker and in the DO): the binding's batch and
+  // statement methods are wrapped once, from the first Worker request after attaching, to count requests and
+  // statements and to add up the rows read/written and the database size that D1 reports in each result's meta (D1's
+  // billing units). first() returns no meta: its rows read are not counted (reads cost 1/1000 of writes).
   {
-    label: "d1.requests",
-    optional: true,
-    target: "d1:db",
-    script: "var D1DatabaseObject = class",
-    from: "var D1DatabaseObject = class",
-    at: "queryExecute = async (req) => {",
-  },
-  ...["statements", "rowsRead", "rowsWritten"].map((k) => ({
-    label: `d1.${k}`,
-    optional: true,
-    target: "d1:db",
-    script: "var D1DatabaseObject = class",
-    from: "#query = (format, query) => {",
-    at: 'format === "ROWS_AND_COLUMNS"',
+    label: "d1.patched",
+    target: "core:user:",
+    script: DO,
+    from: "function withErrorTracking(handler) {",
+    at: "out.fetch = ",
     offset: 0,
-    add: { statements: "1", rowsRead: "cursor.rowsRead", rowsWritten: "cursor.rowsWritten" }[k],
-  })),
-  // Growth of the database file (SQLite pages) per statement: what a session adds to D1's 10 GB.
-  {
-    label: "d1.bytesGrown",
-    optional: true,
-    target: "d1:db",
-    script: "var D1DatabaseObject = class",
-    from: "#query = (format, query) => {",
-    at: "return {",
-    offset: 0,
-    add: "afterSize - beforeSize",
+    column: ".fetch(request",
+    add: D1_PATCH,
   },
 ];
