@@ -57,7 +57,7 @@ else {
     "",
     `${fmt(LIMITS.d1QueriesPerSecond / 2)} queries/s`,
     LIMITS.d1QueriesPerSecond / 2 / stmtsPerS,
-    "a single queue at 50 % busy keeps waits near one service time",
+    "one queue at 50 % busy: mean wait half a query time (M/D/1)",
   );
   // Peak: sessions that open their breakouts in the same second (sessions starting on the hour do).
   const open = bill.steps.find((s) => /create 3 rooms \+ open/.test(s.name));
@@ -100,7 +100,7 @@ else {
     `${rooms} rooms (main + 3), ${members} participants`,
     "account concurrency: set per account by Twilio (not published)",
     null,
-    "ask Twilio before going past a few hundred sessions",
+    "concurrent rooms = live sessions × (1 + open breakout rooms)",
   );
 }
 
@@ -136,6 +136,7 @@ if (idle && !idle.error)
 
 console.log(`Capacity projection from ${dir}${bill ? ` (bill run ${load("bill.json").meta?.startedAt})` : ""}\n`);
 console.log("| what | per session | limit | concurrent sessions | note |\n|---|---|---|---|---|");
-for (const r of rows) console.log(`| ${r.what} | ${r.perSession} | ${r.limit} | ${r.sessions === null ? "–" : fmt(Math.floor(r.sessions))} | ${r.source} |`);
-const binding = rows.filter((r) => r.sessions !== null && !/size/.test(r.what)).sort((a, b) => a.sessions - b.sessions)[0];
+for (const r of rows)
+  console.log(`| ${r.what} | ${r.perSession} | ${r.limit} | ${Number.isFinite(r.sessions) ? fmt(Math.floor(r.sessions)) : "–"} | ${r.source} |`);
+const binding = rows.filter((r) => Number.isFinite(r.sessions) && !/size/.test(r.what)).sort((a, b) => a.sessions - b.sessions)[0];
 if (binding) console.log(`\nSaturates first: ${binding.what} at ≈ ${fmt(Math.floor(binding.sessions))} concurrent sessions.`);
