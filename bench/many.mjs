@@ -1,8 +1,50 @@
-// 4. Many sessions on one local workerd: N sessions × M connected participants (+ each facilitator), broadcast latency
-// while some sessions run commands, memory per session, and where the socket limit really is.
+// 4. Many sessions on local workerd: N sessions × M connected participants (+ each facilitator), broadcast latency
+// while some sessions run commands, memory per session and per socket, and where the socket limit really is.
+// With `targets` (several workerd processes) the sessions are split over them by a hash of a client-side key: sessions
+// are independent Durable Objects, so nothing crosses processes. Each process has its own state directory, hence its
+// own local D1 (production has one D1 database for all sessions; docs/scaling.md is about that one).
+import { request } from "node:http";
 import { performance } from "node:perf_hooks";
 import { Api, WsClient, pool, sleep, summarize } from "./lib/client.mjs";
 import { memoryOf, openFiles, fdLimit } from "./lib/wrangler.mjs";
+
+/** FNV-1a of a string: which process a session goes to. */
+function hash(str) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < str.length; i++) h = Math.imul(h ^ str.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * What the WebSocket upgrade answers when a browser offers permessage-deflate (Chrome and Firefox send this exact
+ * offer): the Sec-WebSocket-Extensions response header, null when compression is not negotiated.
+ */
+function upgradeExtensions(base, sessionId, ticket) {
+  const u = new URL(`${base}/api/sessions/${sessionId}/ws?ticket=${encodeURIComponent(ticket)}`);
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: u.hostname,
+      port: u.port,
+      path: u.pathname + u.search,
+      headers: {
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString("base64"),
+        "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+      },
+      timeout: 10_000,
+    });
+    req.on("upgrade", (res, socket) => {
+      resolve({ status: res.statusCode, extensions: res.headers["sec-websocket-extensions"] ?? null });
+      socket.destroy();
+    });
+    req.on("response", (res) => resolve({ status: res.statusCode, extensions: res.headers["sec-websocket-extensions"] ?? null }));
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("upgrade timed out")));
+    req.end();
+  });
+}
 
 const mb = (kb) => Math.round((kb / 1024) * 10) / 10;
 
@@ -26,6 +68,8 @@ export async function run({
   base,
   proxyBase,
   pids,
+  // [{ base, pids: { userWorkerd } }, …]: several workerd processes; default one, { base, pids }.
+  targets = [{ base, pids }],
   sessions = 1000,
   perSession = 10,
   busySessions = 100,
@@ -47,16 +91,22 @@ export async function run({
       .map(([k, p]) => [k, fdLimit(p)]),
   );
   out.fdLimits.benchClient = fdLimit(process.pid);
+  out.processes = targets.length;
   if (proxyBase) {
     out.fdPerSocketViaWranglerPort = await fdPerSocket({ base: proxyBase, pids });
     out.fdPerSocketDirect = await fdPerSocket({ base, pids });
     log(`  many: fds per socket via wrangler port ${JSON.stringify(out.fdPerSocketViaWranglerPort)}, direct ${JSON.stringify(out.fdPerSocketDirect)}`);
   }
   await sleep(1000);
-  const rss0 = { user: memoryOf(pids.userWorkerd).rssKb, proxy: memoryOf(pids.proxyWorkerd).rssKb };
+  // RSS of every workerd holding sessions (summed), and of wrangler's proxy when there is one.
+  const userRss = () => targets.reduce((a, t) => a + memoryOf(t.pids.userWorkerd).rssKb, 0);
+  const userHwm = () => targets.reduce((a, t) => a + memoryOf(t.pids.userWorkerd).hwmKb, 0);
+  const rss0 = { user: userRss(), proxy: memoryOf(pids?.proxyWorkerd).rssKb };
+  const rssEach0 = targets.map((t) => memoryOf(t.pids.userWorkerd).rssKb);
+  const fdsEach0 = targets.map((t) => openFiles(t.pids.userWorkerd));
 
-  // Sessions and members over HTTP.
-  const api = new Api(base);
+  // Sessions and members over HTTP, each on the process its key hashes to.
+  const apis = targets.map((t) => new Api(t.base));
   const tSetup = performance.now();
   const setupDeadline = tSetup + setupBudgetSeconds * 1000;
   const made = (
@@ -65,9 +115,11 @@ export async function run({
       24,
       async (i) => {
         if (performance.now() > setupDeadline) return null; // bounded: report how far it got
-        const s = await api.sessionWithParticipants(perSession, { mediaProvider: "twilio", concurrency: 4, title: `Group ${i + 1}` });
+        const title = `Group ${i + 1}`;
+        const k = hash(title) % targets.length;
+        const s = await apis[k].sessionWithParticipants(perSession, { mediaProvider: "twilio", concurrency: 4, title });
         if ((i + 1) % 100 === 0) log(`  many: ${i + 1} sessions created`);
-        return s;
+        return { ...s, target: k, base: targets[k].base };
       },
     )
   ).filter(Boolean);
@@ -75,7 +127,16 @@ export async function run({
   out.setupSeconds = +((performance.now() - tSetup) / 1000).toFixed(1);
   out.joinsPerSecond = Math.round((made.length * (perSession + 2)) / out.setupSeconds);
   await sleep(2000);
-  const rssA = { user: memoryOf(pids.userWorkerd).rssKb, proxy: memoryOf(pids.proxyWorkerd).rssKb };
+  const rssA = { user: userRss(), proxy: memoryOf(pids?.proxyWorkerd).rssKb };
+  out.sessionsPerProcess = targets.map((_, k) => made.filter((s) => s.target === k).length);
+  if (made[0]) {
+    out.permessageDeflate = await upgradeExtensions(made[0].base, made[0].sessionId, made[0].participants[0].ticket).catch((err) => ({
+      error: String(err.message ?? err),
+    }));
+    out.permessageDeflate.negotiated = Boolean(out.permessageDeflate.extensions?.includes("permessage-deflate"));
+    log(`  many: Sec-WebSocket-Extensions answered: ${out.permessageDeflate.extensions ?? "(none)"}`);
+    await sleep(500);
+  }
 
   // Sockets: facilitator + participants of every session. Stop at the first failure wave and report the real limit.
   const tConnect = performance.now();
@@ -90,7 +151,7 @@ export async function run({
   }
   const connectDeadline = tConnect + connectBudgetSeconds * 1000;
   // workerd dies (accept(): EMFILE, "Too many open files") when it runs out of descriptors: stop short of that.
-  const fdCeiling = fdLimit(pids.userWorkerd).soft - fdMargin;
+  const fdCeilings = targets.map((t) => fdLimit(t.pids.userWorkerd).soft - fdMargin);
   let skipped = 0;
   let stoppedAtFdCeiling = false;
   let started = 0;
@@ -100,13 +161,14 @@ export async function run({
       skipped++;
       return;
     }
-    if (++started % 50 === 0 && openFiles(pids.userWorkerd) >= fdCeiling) {
+    const k = j.c.s.target;
+    if (++started % 50 === 0 && openFiles(targets[k].pids.userWorkerd) >= fdCeilings[k]) {
       stoppedAtFdCeiling = true;
       skipped++;
       return;
     }
     try {
-      const ws = await WsClient.connect(base, j.c.s.sessionId, j.ticket, {
+      const ws = await WsClient.connect(j.c.s.base, j.c.s.sessionId, j.ticket, {
         name: j.kind,
         until: (m) => m.type === "snapshot",
         timeoutMs: 60_000,
@@ -126,18 +188,29 @@ export async function run({
   out.connectFailures = failures;
   out.connectSkipped = skipped;
   out.stoppedAtFdCeiling = stoppedAtFdCeiling
-    ? { ceiling: fdCeiling, userWorkerdOpenFiles: openFiles(pids.userWorkerd), softLimit: fdLimit(pids.userWorkerd).soft }
+    ? {
+        ceiling: fdCeilings[0],
+        userWorkerdOpenFiles: Math.max(...targets.map((t) => openFiles(t.pids.userWorkerd))),
+        softLimit: fdLimit(targets[0].pids.userWorkerd).soft,
+      }
     : null;
   out.connectsPerSecond = Math.round(connected / out.connectSeconds);
   out.firstConnectError = firstError;
-  out.openFilesAtPeak = Object.fromEntries(
-    Object.entries(pids)
-      .filter(([, p]) => p)
-      .map(([k, p]) => [k, openFiles(p)]),
-  );
+  out.openFilesAtPeak = Object.fromEntries(targets.map((t, k) => [`workerd${k}`, openFiles(t.pids.userWorkerd)]));
   out.openFilesAtPeak.benchClient = openFiles(process.pid);
   await sleep(3000);
-  const rssB = { user: memoryOf(pids.userWorkerd).rssKb, proxy: memoryOf(pids.proxyWorkerd).rssKb };
+  const rssB = { user: userRss(), proxy: memoryOf(pids?.proxyWorkerd).rssKb };
+  out.perProcess = targets.map((t, k) => ({
+    sessions: out.sessionsPerProcess[k],
+    sockets: conns.filter((c) => c.s.target === k).reduce((a, c) => a + (c.fac ? 1 : 0) + c.clients.length, 0),
+    rssMb: { before: mb(rssEach0[k]), afterSockets: mb(memoryOf(t.pids.userWorkerd).rssKb) },
+    openFiles: openFiles(t.pids.userWorkerd),
+    fdSoftLimit: fdLimit(t.pids.userWorkerd).soft,
+  }));
+  // Descriptors added per socket (over the process's own before any session existed).
+  out.perProcess.forEach((p, k) => {
+    p.fdPerSocket = p.sockets ? +((p.openFiles - fdsEach0[k]) / p.sockets).toFixed(2) : null;
+  });
   const full = conns.filter((c) => c.fac && c.clients.length === perSession);
   out.fullyConnectedSessions = full.length;
   out.memory = {
@@ -236,7 +309,7 @@ export async function run({
     ackMs: summarize(busyAcks),
     refusals: busyRefusals,
   };
-  out.rssAfterLoadMb = { user: mb(memoryOf(pids.userWorkerd).rssKb), hwmUser: mb(memoryOf(pids.userWorkerd).hwmKb) };
+  out.rssAfterLoadMb = { user: mb(userRss()), hwmUser: mb(userHwm()) };
 
   const tClose = performance.now();
   await pool(

@@ -25,6 +25,8 @@ import * as many from "./many.mjs";
 import * as resume from "./resume.mjs";
 import * as micro from "./micro.mjs";
 import * as flood from "./flood.mjs";
+import * as idle from "./idle.mjs";
+import * as bill from "./bill.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -43,6 +45,8 @@ const { values: args } = parseArgs({
     "state-dir": { type: "string" },
     // Skip the `wrangler dev` reference phase.
     "no-wrangler": { type: "boolean", default: false },
+    // bench/many.mjs: how many workerd processes the sessions are split over.
+    "many-processes": { type: "string", default: "2" },
   },
 });
 
@@ -69,6 +73,9 @@ if (NICE) {
 }
 
 const ALL = ["fanout", "moves", "token", "many", "resume", "micro", "flood"];
+// Opt-in (--only=idle,bill): the idle minute and the scripted bill session, with the inspector open for call counts.
+// Each also writes <out>/<name>.json, which bench/capacity.mjs reads.
+const OPT_IN = ["idle", "bill"];
 const only = new Set(args.only ? args.only.split(",").map((s) => s.trim()) : ALL);
 const Q = args.quick || args.minimal;
 const SIZES = {
@@ -289,7 +296,7 @@ try {
   twilio = await startLocalTwilio({ port: 0, host: "127.0.0.1" });
 
   // Phase A: the product on workerd.
-  await start("A");
+  if (["fanout", "moves", "token", "many", "resume"].some((n) => only.has(n))) await start("A");
   if (only.has("fanout")) await timed("fanout", () => fanout.run({ base: w.directUrl, rounds: SIZES.fanoutRounds, workerdPid: w.pids.userWorkerd, log }));
   if (only.has("moves")) {
     if (!args.minimal)
@@ -314,17 +321,33 @@ try {
     });
   if (only.has("token") && !args.minimal) await timed("token", () => tokenRun([{ label: "ours (workerd)", kind: "ours", url: w.directUrl }]));
   if (only.has("many") && !args.minimal) {
-    await timed("many", () =>
-      many.run({
-        base: w.directUrl,
-        proxyBase: null,
-        pids: { userWorkerd: w.pids.userWorkerd, proxyWorkerd: null },
-        sessions: SIZES.manySessions,
-        busySessions: SIZES.manyBusy,
-        seconds: SIZES.manySeconds,
-        log,
-      }),
-    );
+    // Sessions split over --many-processes workerd processes (default 2): the others with their own state (and D1).
+    const extra = [];
+    try {
+      for (let k = 1; k < Number(args["many-processes"]); k++) {
+        const dir = path.join(tmp, `state-many-${k}`);
+        mkdirSync(dir);
+        applyMigrations(dir, project);
+        extra.push(await startWorkerd({ persistTo: dir, vars: benchVars(), label: `A${k + 1}`, logDir: tmp, project }));
+        log(`  workerd ${k + 1}: Worker socket ${extra.at(-1).directUrl}; pid ${extra.at(-1).pids.userWorkerd}`);
+      }
+      const targets = [w, ...extra].map((x) => ({ base: x.directUrl, pids: { userWorkerd: x.pids.userWorkerd } }));
+      await timed("many", () =>
+        many.run({
+          base: w.directUrl,
+          proxyBase: null,
+          pids: { userWorkerd: w.pids.userWorkerd, proxyWorkerd: null },
+          targets,
+          sessions: SIZES.manySessions,
+          busySessions: SIZES.manyBusy,
+          seconds: SIZES.manySeconds,
+          log,
+        }),
+      );
+    } finally {
+      for (const x of extra) await x.stop();
+    }
+    if (results.many) writeFileSync(path.join(args.out, "many.json"), JSON.stringify({ meta, result: results.many, noise: noise.many }, null, 2));
   }
   let made;
   let expectedBefore;
@@ -353,6 +376,28 @@ try {
   if (only.has("flood") && !args.minimal) {
     await start("F", { defaultBudgets: true });
     await timed("flood", () => flood.run({ base: w.directUrl, seconds: Q ? 5 : 10, log }));
+  }
+
+  // Phase I: invocation counts (V8 precise coverage through the inspector; counts do not depend on machine load).
+  if (OPT_IN.some((n) => only.has(n))) {
+    await start("I", { profile: true });
+    const ctx = {
+      base: w.directUrl,
+      entryUrl: w.url,
+      inspectorPort: w.inspectorPort,
+      bundle: w.bundle,
+      workerdPid: w.pids.userWorkerd,
+      persistTo,
+      project,
+      log,
+    };
+    if (only.has("idle")) await timed("idle", () => idle.run({ ...ctx, idleSeconds: Q ? 20 : 60 }));
+    if (only.has("bill")) await timed("bill", () => bill.run(ctx));
+    for (const n of OPT_IN.filter((x) => only.has(x) && results[x]))
+      writeFileSync(
+        path.join(args.out, `${n}.json`),
+        JSON.stringify({ meta: { ...meta, finishedAt: new Date().toISOString() }, result: results[n], noise: noise[n] }, null, 2),
+      );
   }
 
   // Phase P: CPU profiles (separate runs; the profiler slows everything down).
