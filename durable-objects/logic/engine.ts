@@ -32,7 +32,17 @@ let inertScope: AnyActorScope | null = null;
 function pureTransition(snapshot: SessionSnapshot, event: SessionEvent): [SessionSnapshot, readonly { type: string; params?: unknown }[]] {
   if (!inertScope) {
     const self = createActor(sessionMachine as AnyActorLogic); // as xstate does: no input, never started
-    inertScope = { self, defer: () => {}, id: "", logger: () => {}, sessionId: "", stopChild: () => {}, system: self.system, emit: () => {}, actionExecutor: () => {} };
+    inertScope = {
+      self,
+      defer: () => {},
+      id: "",
+      logger: () => {},
+      sessionId: "",
+      stopChild: () => {},
+      system: self.system,
+      emit: () => {},
+      actionExecutor: () => {},
+    };
   }
   const actions: { type: string; params?: unknown }[] = [];
   const scope: AnyActorScope = { ...inertScope, actionExecutor: (action) => actions.push(action) };
@@ -53,8 +63,7 @@ export function step(snapshot: SessionSnapshot, event: SessionEvent): StepResult
   const phase = phaseOf(next);
   if (phase !== contextPhase(next.context)) throw new Error(`engine: state ${phase} disagrees with context ${contextPhase(next.context)}`);
   const notices: Notice[] = [];
-  for (const a of actions)
-    if (a.type === "xstate.emit") notices.push((a.params as { event: EmittedNotice }).event.notice);
+  for (const a of actions) if (a.type === "xstate.emit") notices.push((a.params as { event: EmittedNotice }).event.notice);
   return { ok: true, snapshot: next, prev: snapshot.context, next: next.context, prevPhase, phase, notices };
 }
 
