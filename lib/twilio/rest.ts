@@ -341,21 +341,15 @@ const SubscribedTrackPayload = z
   );
 
 /** A list page: `{ <key>: [...], meta: { next_page_url, key, ... } }`, items validated with the item schema. */
-/** Built once per (key, item schema): building a zod schema costs more than parsing a small page with it. */
-const pageSchemas = new Map<string, WeakMap<z.ZodType, z.ZodType>>();
-function pageSchema<T>(key: string, item: z.ZodType<T>): z.ZodType<{ items: T[]; meta: { next_page_url?: string | null } }> {
-  let byItem = pageSchemas.get(key);
-  if (!byItem) pageSchemas.set(key, (byItem = new WeakMap()));
-  let schema = byItem.get(item);
-  if (!schema) {
-    schema = z.preprocess(
-      (v) => (v !== null && typeof v === "object" ? { items: (v as Record<string, unknown>)[key], meta: (v as { meta?: unknown }).meta } : v),
-      z.object({ items: z.array(item), meta: z.object({ next_page_url: z.string().nullish() }) }),
-    );
-    byItem.set(item, schema);
-  }
-  return schema as z.ZodType<{ items: T[]; meta: { next_page_url?: string | null } }>;
+function pageSchema<T>(key: string, item: z.ZodType<T>) {
+  return z.preprocess(
+    (v) => (v !== null && typeof v === "object" ? { items: (v as Record<string, unknown>)[key], meta: (v as { meta?: unknown }).meta } : v),
+    z.object({ items: z.array(item), meta: z.object({ next_page_url: z.string().nullish() }) }),
+  );
 }
+
+/** Built once: every kick and subscribe-rule call looks a participant up, and building a zod schema costs more than parsing a small page. */
+const ParticipantPage = pageSchema("participants", ParticipantPayload);
 
 const ErrorBody = z.object({
   code: z.number().int().nullish(),
@@ -735,10 +729,9 @@ export class TwilioVideoClient {
     const room = await this.#roomPath(roomSidOrName, options);
     if (room === null) return null;
     if (PARTICIPANT_SID.test(participantSidOrIdentity)) return `${room}/Participants/${participantSidOrIdentity}`;
-    const page = pageSchema("participants", ParticipantPayload);
     for (const status of ["connected", "reconnecting"] as const) {
       const query = new URLSearchParams({ Status: status, Identity: participantSidOrIdentity });
-      const { items }: { items: VideoParticipant[] } = await this.#request("GET", `${room}/Participants?${query}`, undefined, options, page);
+      const { items }: { items: VideoParticipant[] } = await this.#request("GET", `${room}/Participants?${query}`, undefined, options, ParticipantPage);
       const match = items.find((p) => p.identity === participantSidOrIdentity && p.sid !== null);
       if (match) return `${room}/Participants/${match.sid}`;
     }
