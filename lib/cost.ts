@@ -320,17 +320,19 @@ export interface AttendanceEntry {
   totalMinutes: number;
 }
 
+/** A session as D1 records it: the facilitator's session list (GET /api/sessions) and the head of its report. */
+export interface SessionRecord {
+  id: string;
+  title: string;
+  phase: string;
+  mediaProvider: string;
+  createdAt: number;
+  endedAt: number | null;
+  roundsCompleted: number;
+}
+
 export interface SessionReport {
-  session: {
-    id: string;
-    title: string;
-    phase: string;
-    mediaProvider: string;
-    createdAt: number;
-    endedAt: number | null;
-    durationMs: number;
-    roundsCompleted: number;
-  };
+  session: SessionRecord & { durationMs: number };
   asOf: number;
   price: { perParticipantMinuteUsd: string; nanosPerParticipantMinute: number };
   /** The estimate is what Twilio Group rooms would bill; only sessions with the "twilio" provider are billed. */

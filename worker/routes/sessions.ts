@@ -18,6 +18,7 @@ import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
 import { bearer, refusalOf, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppEnv, type MemberContext } from "../http";
 import { validJson } from "../validate";
+import type { SessionRecord } from "../../lib/cost";
 
 const Id = IdSchema;
 
@@ -245,7 +246,7 @@ sessions.get("/", requireUser, async (c) => {
      FROM sessions WHERE created_by = ?1 ORDER BY created_at DESC LIMIT 50`,
   )
     .bind(`user:${user.userId}`)
-    .all();
+    .all<SessionRecord>();
   return c.json({ sessions: results }, 200, { "Cache-Control": "no-store" });
 });
 

@@ -2,7 +2,7 @@
  * HTTP helpers for the Worker's REST endpoints (contract: docs/TEAM-NOTES.md). Every failure becomes an ApiError
  * carrying the server's typed error code, so screens can show the right message next to the right control.
  */
-import type { SessionReport } from "../../../lib/cost";
+import type { SessionRecord, SessionReport } from "../../../lib/cost";
 import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, Settings, StaffState } from "../../../lib/protocol";
 
 export type { SessionReport };
@@ -91,15 +91,7 @@ export interface SessionPreview {
 }
 
 /** A session in the facilitator's list (GET /api/sessions). */
-export interface SessionListItem {
-  id: string;
-  title: string;
-  phase: string;
-  mediaProvider: string;
-  createdAt: number;
-  endedAt: number | null;
-  roundsCompleted: number;
-}
+export type SessionListItem = SessionRecord;
 
 export const api = {
   health: () => request<{ ok: boolean }>("GET", "/api/health"),
