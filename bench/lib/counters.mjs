@@ -152,6 +152,16 @@ const DO = "var SessionDurableObject = class extends DurableObject";
 const inDo = (label, at, more = {}) => ({ label, target: "core:user:", script: DO, from: DO, at, ...more });
 
 /** The session DO's entry points (each call from outside is one billed Durable Object request), the Worker's fetch. */
+/** withErrorTracking's `out.fetch = (request, env, ctx) => pick(env).fetch(...)`: a break inside the arrow's body. */
+const WORKER_FETCH = {
+  target: "core:user:",
+  script: DO,
+  from: "function withErrorTracking(handler) {",
+  at: "out.fetch = ",
+  offset: 0,
+  column: ".fetch(request",
+};
+
 export const INVOCATIONS = [
   inDo("do.constructed", "constructor(ctx, env) {"),
   inDo("do.fetch", "async fetch(request) {"),
@@ -159,16 +169,7 @@ export const INVOCATIONS = [
   inDo("do.webSocketClose", "async webSocketClose("),
   inDo("do.webSocketError", "async webSocketError("),
   inDo("do.alarm", "async alarm() {"),
-  // withErrorTracking's `out.fetch = (request, env, ctx) => pick(env).fetch(...)`: break inside the arrow's body.
-  {
-    label: "worker.fetch",
-    target: "core:user:",
-    script: DO,
-    from: "function withErrorTracking(handler) {",
-    at: "out.fetch = ",
-    offset: 0,
-    column: ".fetch(request",
-  },
+  { label: "worker.fetch", ...WORKER_FETCH },
 ];
 
 /**
@@ -225,14 +226,5 @@ export const WRITES = [
   // statement methods are wrapped once, from the first Worker request after attaching, to count requests and
   // statements and to add up the rows read/written and the database size that D1 reports in each result's meta (D1's
   // billing units). first() returns no meta: its rows read are not counted (reads cost 1/1000 of writes).
-  {
-    label: "d1.patched",
-    target: "core:user:",
-    script: DO,
-    from: "function withErrorTracking(handler) {",
-    at: "out.fetch = ",
-    offset: 0,
-    column: ".fetch(request",
-    add: D1_PATCH,
-  },
+  { label: "d1.patched", ...WORKER_FETCH, add: D1_PATCH },
 ];
