@@ -64,6 +64,7 @@ export const sessionMachine = setup({
   },
   actions: {
     memberJoined: assign(({ context, event }) => u.memberJoined(context, event as Extract<SessionEvent, { type: "memberJoined" }>, contextPhase(context))),
+    countAgreementDecline: assign(({ context }) => u.countAgreementDecline(context)),
     setConnection: assign(({ context, event }) => u.setConnection(context, event as Extract<SessionEvent, { type: "connection" }>)),
     setArrival: assign(({ context, event }) => u.setArrival(context, event as Extract<SessionEvent, { type: "arrival" }>)),
     setQuality: assign(({ context, event }) => u.setQuality(context, event as Extract<SessionEvent, { type: "quality" }>)),
@@ -98,6 +99,7 @@ export const sessionMachine = setup({
     muteAll: assign(({ context, event }) => u.muteAll(context, as<"muteAll">(event))),
     spotlight: assign(({ context, event }) => u.spotlight(context, as<"spotlight">(event))),
     raiseHand: assign(({ context, event }) => u.raiseHand(context, as<"raiseHand">(event))),
+    setAlias: assign(({ context, event }) => u.setAlias(context, as<"setAlias">(event))),
     lowerHand: assign(({ context, event }) => u.lowerHand(context, as<"lowerHand">(event))),
     setMemberMedia: assign(({ context, event }) => u.setMemberMedia(context, as<"setMedia">(event))),
     closeRoom: assign(({ context, event }) => u.closeRoom(context, as<"closeRoom">(event))),
@@ -185,6 +187,7 @@ export const sessionMachine = setup({
       initial: "main",
       on: {
         memberJoined: [{ guard: ({ context, event }) => willWait(context, event), actions: ["memberJoined", "emitJoinRequest"] }, { actions: "memberJoined" }],
+        agreementDeclined: { actions: "countAgreementDecline" },
         connection: { actions: "setConnection" },
         arrival: { actions: "setArrival" },
         quality: { actions: "setQuality" },
@@ -203,6 +206,7 @@ export const sessionMachine = setup({
         muteAll: { actions: ["emitMutedByMuteAll", "muteAll"] },
         spotlight: { actions: "spotlight" },
         raiseHand: { actions: "raiseHand" },
+        setAlias: { actions: "setAlias" },
         lowerHand: { actions: "lowerHand" },
         setMedia: { actions: "setMemberMedia" },
         requestHelp: { actions: ["requestHelp", "emitHelpRequested"] },

@@ -51,6 +51,8 @@ export interface SessionContext {
   nextChatNumber: number;
   /** Featured member per place ("main" or a room id). */
   spotlights: Record<string, string>;
+  /** Declines of the group agreement at the door: a count only (who declined is not kept). */
+  agreementDeclines: number;
 }
 
 /** A chat message as the session keeps it: with who may read it (participants; staff read everything). */
@@ -83,7 +85,19 @@ export type CommandEvent = Command & { actor: Actor; now: number };
 
 /** Events the engine itself feeds the machine (never accepted from a client). */
 export type SystemEvent =
-  | { type: "memberJoined"; identity: string; name: string; role: Role; inviteId?: string | null; now: number }
+  /** `agreementHash`: the group agreement they accepted at the door (the Durable Object checked it is the current text). */
+  | {
+      type: "memberJoined";
+      identity: string;
+      name: string;
+      role: Role;
+      inviteId?: string | null;
+      agreementHash?: string | null;
+      alias?: string | null;
+      now: number;
+    }
+  /** Someone at the door declined the group agreement: counted, nothing else kept. */
+  | { type: "agreementDeclined"; now: number }
   /** Twilio reported `identity` connected to a media room of a place they are not in (they were disconnected). */
   | { type: "mediaIntruder"; identity: string; key: string; now: number }
   | { type: "connection"; memberId: string; connected: boolean; now: number }
@@ -120,6 +134,7 @@ export function initialContext(input: SessionInput): SessionContext {
     chat: {},
     nextChatNumber: 1,
     spotlights: {},
+    agreementDeclines: 0,
   };
 }
 
@@ -134,7 +149,17 @@ export function normalizeContext(ctx: SessionContext): SessionContext {
   const members: Record<string, Member> = {};
   let changed = false;
   for (const [id, m] of Object.entries(ctx.members)) {
-    if (m.media && m.blocked && m.hand !== undefined && m.breakoutRoom !== undefined && m.inviteId !== undefined && m.joinNote !== undefined) members[id] = m;
+    if (
+      m.media &&
+      m.blocked &&
+      m.hand !== undefined &&
+      m.breakoutRoom !== undefined &&
+      m.inviteId !== undefined &&
+      m.joinNote !== undefined &&
+      m.agreement !== undefined &&
+      m.alias !== undefined
+    )
+      members[id] = m;
     else {
       changed = true;
       const old: Partial<Member> = m;
@@ -146,13 +171,24 @@ export function normalizeContext(ctx: SessionContext): SessionContext {
         blocked: old.blocked ?? NO_BLOCKS,
         hand: old.hand ?? null,
         breakoutRoom: old.breakoutRoom ?? null,
+        agreement: old.agreement ?? null,
+        alias: old.alias ?? null,
       };
     }
   }
-  const missing = ctx.invites === undefined || ctx.chat === undefined || ctx.nextChatNumber === undefined || ctx.spotlights === undefined;
+  const missing =
+    ctx.invites === undefined ||
+    ctx.chat === undefined ||
+    ctx.nextChatNumber === undefined ||
+    ctx.spotlights === undefined ||
+    ctx.agreementDeclines === undefined ||
+    Object.keys(DEFAULT_SETTINGS).some((k) => !(k in ctx.settings));
   if (!changed && !missing) return ctx;
   return {
     ...ctx,
+    // Settings added since: their defaults (a stored session gets the default agreement).
+    settings: { ...DEFAULT_SETTINGS, ...ctx.settings },
+    agreementDeclines: ctx.agreementDeclines ?? 0,
     members: changed ? members : ctx.members,
     invites: ctx.invites ?? {},
     chat: ctx.chat ?? {},

@@ -256,6 +256,7 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     return room(ctx, me.breakoutRoom, "open") ?? hasSpace(ctx, me.breakoutRoom);
   },
   raiseHand: (ctx, _p, e) => admitted(ctx, e.actor.memberId),
+  setAlias: (ctx, _p, e) => admitted(ctx, e.actor.memberId),
   lowerHand: (ctx, _p, e) => {
     const a = admitted(ctx, e.actor.memberId);
     if (a) return a;

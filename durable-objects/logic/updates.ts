@@ -2,7 +2,7 @@
  * Pure context updates used by the machine's named actions. Each takes a context and an event and returns a
  * new context; untouched members and rooms keep their identity so diffs stay cheap.
  */
-import { MAIN_ROOM, MAX_CHAT_MESSAGES, MAX_ROOM_CAPACITY, type MediaKind, type MediaRoomPublic, type Settings } from "../../lib/protocol";
+import { MAIN_ROOM, MAX_CHAT_MESSAGES, MAX_ROOM_CAPACITY, type MediaKind, type MediaRoomPublic, rosterName, type Settings } from "../../lib/protocol";
 import { autoAssign, smallestRoom } from "./assignment";
 import {
   admittedMembers,
@@ -106,15 +106,21 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
   const inviteId = e.inviteId ?? null;
   if (existing) {
     // Rejoin: someone already admitted who left comes straight back (denied stays denied)...
+    const agreement = e.agreementHash ? { hash: e.agreementHash, at: e.now } : existing.agreement;
+    // A re-join with an alias changes it; without one, the alias they chose before stays.
+    const alias = e.alias ?? existing.alias;
     if (existing.status === "left" && existing.admittedAt !== null) {
       // ...unless the session is full: then they wait like anyone else.
-      if (admittedMembers(ctx).length >= MAX_ROOM_CAPACITY) return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null });
-      const next = patchMember(ctx, existing.id, { status: "admitted", name: e.name, leftAt: null, location: null });
+      if (admittedMembers(ctx).length >= MAX_ROOM_CAPACITY)
+        return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null, agreement, alias });
+      const next = patchMember(ctx, existing.id, { status: "admitted", name: e.name, leftAt: null, location: null, agreement, alias });
       const placed = relocate(next, [[existing.id, placeForAdmitted(next, next.members[existing.id], phase)]], e.now);
       return planPreAssigned(placed, existing.id, phase);
     }
-    if (existing.status === "left") return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null });
-    return existing.name === e.name ? ctx : patchMember(ctx, existing.id, { name: e.name });
+    if (existing.status === "left") return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null, agreement, alias });
+    return existing.name === e.name && existing.agreement === agreement && existing.alias === alias
+      ? ctx
+      : patchMember(ctx, existing.id, { name: e.name, agreement, alias });
   }
   const id = `m${ctx.nextMemberNumber}`;
   const staff = e.role !== "participant";
@@ -141,6 +147,8 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
     blocked: NO_BLOCKS,
     hand: null,
     breakoutRoom: null,
+    agreement: e.agreementHash ? { hash: e.agreementHash, at: e.now } : null,
+    alias: e.role === "participant" ? (e.alias ?? null) : null,
   };
   const next: SessionContext = { ...ctx, nextMemberNumber: ctx.nextMemberNumber + 1, members: { ...ctx.members, [id]: member } };
   if (!autoAdmit) return next;
@@ -153,6 +161,10 @@ export function admit(ctx: SessionContext, e: Cmd<"admit">, phase: string): Sess
   const placed = relocate(next, [[e.memberId, placeForAdmitted(next, next.members[e.memberId], phase)]], e.now);
   return planPreAssigned(placed, e.memberId, phase);
 }
+
+export const setAlias = (ctx: SessionContext, e: Cmd<"setAlias">) => patchMember(ctx, e.actor.memberId, { alias: e.alias });
+
+export const countAgreementDecline = (ctx: SessionContext): SessionContext => ({ ...ctx, agreementDeclines: ctx.agreementDeclines + 1 });
 
 export const deny = (ctx: SessionContext, e: Cmd<"deny">) => patchMember(ctx, e.memberId, { status: "denied", leftAt: e.now, joinNote: null });
 
@@ -507,7 +519,8 @@ export function sendChat(ctx: SessionContext, e: Cmd<"sendChat">): SessionContex
     channel: e.channel,
     kind: "message",
     from: me.id,
-    fromName: me.name,
+    // Clients read chat too: a client is named as the roster setting shows them (staff know who by `from`).
+    fromName: rosterName(me, ctx.settings.roster),
     fromRole: me.role,
     text: e.text,
     at: e.now,

@@ -10,6 +10,7 @@ import {
   type ParticipantView,
   type SessionPhase,
   type SessionPublic,
+  rosterName,
   type StaffState,
 } from "../../lib/protocol";
 import { type ChatRecord, occupancy, placeName, type SessionContext } from "./model";
@@ -27,6 +28,7 @@ export function sessionPublic(ctx: SessionContext, phase: SessionPhase): Session
     settings: ctx.settings,
     roundsCompleted: ctx.roundsCompleted,
     preAssignments: ctx.preAssignments,
+    agreementDeclines: ctx.agreementDeclines,
   };
 }
 
@@ -50,7 +52,16 @@ export function participantView(ctx: SessionContext, phase: SessionPhase, member
       ? []
       : Object.values(ctx.members)
           .filter((m) => m.id !== me.id && m.status === "admitted" && m.location === me.location)
-          .map((m) => ({ id: m.id, name: m.name, role: m.role, arrived: m.arrivedIn !== null, media: m.media, blocked: m.blocked, hand: m.hand }));
+          // Other clients by the roster setting's name only: never their identity, nor (firstNames/aliases) their full name.
+          .map((m) => ({
+            id: m.id,
+            name: rosterName(m, ctx.settings.roster),
+            role: m.role,
+            arrived: m.arrivedIn !== null,
+            media: m.media,
+            blocked: m.blocked,
+            hand: m.hand,
+          }));
   const choosable =
     round?.mode === "choose" && me.status === "admitted" && (phase === "preparing" || phase === "open")
       ? Object.values(ctx.rooms)
@@ -118,6 +129,7 @@ export function diffForStaff(prev: SessionContext, next: SessionContext, prevPha
     prev.settings !== next.settings ||
     prev.roundsCompleted !== next.roundsCompleted ||
     prev.preAssignments !== next.preAssignments ||
+    prev.agreementDeclines !== next.agreementDeclines ||
     prev.endedAt !== next.endedAt ||
     prev.title !== next.title
   )

@@ -103,6 +103,8 @@ function randomCommand(type: CommandType, ctx: SessionContext, rand: () => numbe
           { warningSeconds: pick([0, 30, 60]) },
           { maxSessionSeconds: pick([null, 3600, 14400]) },
           { maxParticipantsPerRoom: pick([1, 2, 3, 50]) },
+          { roster: pick(["names", "firstNames", "aliases"]) },
+          { agreement: pick(["Be kind.", "Confidential.\n\nNo recording."]) },
         ]),
       };
     case "createBreakouts": {
@@ -170,6 +172,8 @@ function randomCommand(type: CommandType, ctx: SessionContext, rand: () => numbe
       return rand() < 0.5 ? {} : { location: pick(places) };
     case "spotlight":
       return { memberId: rand() < 0.3 ? null : pick(memberIds), ...(rand() < 0.3 ? { location: pick(places) } : {}) };
+    case "setAlias":
+      return { alias: rand() < 0.3 ? null : pick(["Sun", "Moon", "River"]) };
   }
 }
 

@@ -24,6 +24,8 @@ const member = (id: string, over: Partial<MemberPublic> = {}): MemberPublic => (
   blocked: { audio: false, video: false, screen: false },
   hand: null,
   breakoutRoom: null,
+  agreement: null,
+  alias: null,
   ...over,
 });
 const room = (id: string, over: Partial<RoomPublic> = {}): RoomPublic => ({
@@ -48,6 +50,7 @@ function staff(over: Partial<StaffState> = {}): StaffState {
       createdAt: 0,
       endedAt: null,
       endsAt: null,
+      agreementDeclines: 0,
       settings: DEFAULT_SETTINGS,
       roundsCompleted: 0,
       preAssignments: {},

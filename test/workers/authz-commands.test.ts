@@ -156,6 +156,7 @@ const PARTICIPANT_FLOW: Step[] = [
   { type: "requestHelp", command: () => ({ type: "requestHelp", message: "hello" }) },
   { type: "raiseHand", command: () => ({ type: "raiseHand" }) },
   { type: "lowerHand", command: () => ({ type: "lowerHand" }) },
+  { type: "setAlias", command: () => ({ type: "setAlias", alias: "Sun" }) },
   { type: "setMedia", command: () => ({ type: "setMedia", mic: true, cam: false }) },
   { type: "sendChat", command: () => ({ type: "sendChat", channel: "room:main", text: "hi all" }) },
   { type: "createBreakouts", command: () => ({ type: "createBreakouts", count: 2, mode: "choose" }) },
@@ -304,6 +305,7 @@ const PHASE_OF: Record<CommandType, Phase> = {
   lowerHand: "main",
   setMedia: "main",
   cancelClosing: "open",
+  setAlias: "main",
 };
 
 /** A command that targets real people and rooms of the world (valid for an allowed role in PHASE_OF). */
@@ -364,6 +366,8 @@ function payload(type: CommandType, w: World): Command {
       return { type };
     case "setMedia":
       return { type, mic: true };
+    case "setAlias":
+      return { type, alias: "Sun" };
     default:
       return { type } as Command;
   }

@@ -408,6 +408,9 @@ export function sampleCommands(ctx: SessionContext, phase: SessionPhase, type: C
     case "raiseHand":
       if (people[0]) asMember(people[0], {});
       break;
+    case "setAlias":
+      if (people[0]) asMember(people[0], { alias: "Sun" });
+      break;
     case "lowerHand": {
       if (people[0]) asMember(people[0], {});
       const raised = people.find((x) => x.hand !== null);
@@ -499,4 +502,5 @@ export const ALL_COMMAND_TYPES = [
   "lowerHand",
   "setMedia",
   "cancelClosing",
+  "setAlias",
 ] as const satisfies readonly CommandType[];
