@@ -130,6 +130,12 @@ export const SettingsSchema = z.object({
    * first word of their name) or "aliases" (only the alias they chose, else "Member <n>"). Staff always see both.
    */
   roster: z.enum(["names", "firstNames", "aliases"]),
+  /**
+   * Every breakout room has a facilitator or co-facilitator in it: assignment places staff first (one per room),
+   * opening rooms without staff is refused (UNSUPERVISED_ROOM) unless confirmed, and staff hear when a room loses its
+   * last staff member.
+   */
+  supervisedRooms: z.boolean(),
   /** The group agreement every client accepts before joining (shown on the join page). */
   agreement: z.string().trim().min(1).max(MAX_AGREEMENT_CHARS),
 });
@@ -146,6 +152,7 @@ export const DEFAULT_SETTINGS: Settings = {
   maxParticipantsPerRoom: MAX_ROOM_CAPACITY,
   keepChatInRecord: false,
   roster: "names",
+  supervisedRooms: false,
   agreement: DEFAULT_AGREEMENT,
 };
 
@@ -213,7 +220,8 @@ export const CommandSchema = z.discriminatedUnion("type", [
     .strict(),
   /** Assign by identity before that person has joined. */
   z.object({ type: z.literal("preAssign"), identity: IdentitySchema, roomId: Id.nullable() }).strict(),
-  z.object({ type: z.literal("openBreakouts") }).strict(),
+  /** With supervisedRooms on, confirmUnsupervised opens rooms that have no staff member planned (else UNSUPERVISED_ROOM). */
+  z.object({ type: z.literal("openBreakouts"), confirmUnsupervised: z.boolean().optional() }).strict(),
   /** Live move while rooms are open. */
   z.object({ type: z.literal("move"), memberId: Id, to: Location }).strict(),
   z.object({ type: z.literal("swap"), memberA: Id, memberB: Id }).strict(),
@@ -354,6 +362,7 @@ export const ErrorCodeSchema = z.enum([
   "RATE_LIMITED",
   "MEDIA_PROVIDER_ERROR", // Twilio refused or failed after retries
   "NOT_FOUND",
+  "UNSUPERVISED_ROOM", // supervisedRooms: a room would open without a facilitator or co-facilitator (confirm to open anyway)
   "AGREEMENT_REQUIRED", // a client joins only by accepting the group agreement as it stands now (send its agreementHash)
   "INTERNAL",
 ]);
@@ -610,6 +619,11 @@ export type Notice =
   | { kind: "memberReturned"; memberId: string; name: string; from: string; roomName: string | null }
   /** Twilio reported a connection to a media room by someone not placed there; it was disconnected at once. */
   | { kind: "unexpectedConnection"; key: string; roomName: string; memberId: string | null; name: string | null }
+  /**
+   * supervisedRooms: the last staff member in an open breakout room disconnected or left it (staff). `closeRoom`
+   * with this roomId brings everyone in it back to the main room.
+   */
+  | { kind: "roomUnsupervised"; roomId: string; roomName: string; memberId: string; name: string; reason: "disconnected" | "left" }
   | { kind: "sessionEnded"; reason: string }
   | { kind: "mediaError"; key: string; message: string };
 

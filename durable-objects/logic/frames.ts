@@ -40,6 +40,7 @@ export function noticeAudience(n: Notice, prev: SessionContext, next: SessionCon
     case "joinRequest":
     case "mediaError":
     case "unexpectedConnection":
+    case "roomUnsupervised":
       return ["staff"];
     case "helpResolved":
     case "mediaBlocked":

@@ -176,6 +176,20 @@ export const sessionMachine = setup({
         notice: { kind: "unexpectedConnection", key: e.key, roomName: placeName(context, e.key) ?? e.key, memberId: m?.id ?? null, name: m?.name ?? null },
       } as EmittedNotice;
     }),
+    // Before the assign: whether this staff member was the last one (connected) in their open room.
+    emitRoomLeftUnsupervised: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<SessionEvent, { type: "connection" | "leave" | "removeMember" }>;
+      const memberId = e.type === "connection" || e.type === "removeMember" ? e.memberId : e.actor.memberId;
+      if (e.type === "connection" && e.connected) return;
+      const room = u.roomLeftUnsupervised(context, memberId);
+      if (!room) return;
+      const m = context.members[memberId];
+      const reason = e.type === "connection" ? "disconnected" : "left";
+      enqueue.emit({
+        type: "notice",
+        notice: { kind: "roomUnsupervised", roomId: room.id, roomName: room.name, memberId, name: m.name, reason },
+      } as EmittedNotice);
+    }),
     emitSessionEnded: emit(({ context }) => ({ type: "notice", notice: { kind: "sessionEnded", reason: context.endReason ?? "ended" } }) as EmittedNotice),
   },
 }).createMachine({
@@ -188,15 +202,15 @@ export const sessionMachine = setup({
       on: {
         memberJoined: [{ guard: ({ context, event }) => willWait(context, event), actions: ["memberJoined", "emitJoinRequest"] }, { actions: "memberJoined" }],
         agreementDeclined: { actions: "countAgreementDecline" },
-        connection: { actions: "setConnection" },
+        connection: { actions: ["emitRoomLeftUnsupervised", "setConnection"] },
         arrival: { actions: "setArrival" },
         quality: { actions: "setQuality" },
         mediaIntruder: { actions: "emitUnexpectedConnection" },
         mediaUpdated: [{ guard: "mediaFailed", actions: ["setMedia", "emitMediaError"] }, { actions: "setMedia" }],
         admit: { actions: "admit" },
         deny: { actions: "deny" },
-        removeMember: { actions: "removeMember" },
-        leave: { actions: "leave" },
+        removeMember: { actions: ["emitRoomLeftUnsupervised", "removeMember"] },
+        leave: { actions: ["emitRoomLeftUnsupervised", "leave"] },
         updateSettings: { actions: "updateSettings" },
         broadcast: { actions: ["emitBroadcast", "broadcastToChat"] },
         sendChat: { actions: "sendChat" },

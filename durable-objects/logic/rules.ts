@@ -5,8 +5,18 @@
 import { COMMAND_ROLES, COMMAND_TYPES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../../lib/protocol";
 import { sessionMachine } from "./machine";
 import { autoAssign } from "./assignment";
-import { autoPlanResult, parseChannel, placeOf } from "./updates";
-import { admittedMembers, memberByIdentity, occupancy, plannedCount, roomCapacity, type CommandEvent, type SessionContext, type SessionPhase } from "./model";
+import { autoPlanResult, parseChannel, placeOf, unsupervisedRooms } from "./updates";
+import {
+  admittedMembers,
+  memberByIdentity,
+  occupancy,
+  plannedCount,
+  preparingRooms,
+  roomCapacity,
+  type CommandEvent,
+  type SessionContext,
+  type SessionPhase,
+} from "./model";
 
 export interface Refusal {
   code: ErrorCode;
@@ -192,9 +202,18 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     if (phase === "preparing" && m?.status === "admitted" && ctx.round?.plan[m.id] !== e.roomId) return hasSpace(ctx, e.roomId);
     return null;
   },
-  openBreakouts: (ctx) => {
+  openBreakouts: (ctx, _p, e) => {
     const n = admittedMembers(ctx).filter((m) => m.role === "participant").length;
     if (n < 2) return refuse("TOO_FEW_PARTICIPANTS", "breakout rooms need at least 2 admitted participants");
+    if (ctx.settings.supervisedRooms && !e.confirmUnsupervised) {
+      const bare = unsupervisedRooms(ctx);
+      const staff = admittedMembers(ctx).filter((m) => m.role !== "participant").length;
+      if (bare.length)
+        return refuse(
+          "UNSUPERVISED_ROOM",
+          `${bare.map((r) => r.name).join(", ")} would open without a facilitator or co-facilitator (${staff} staff for ${preparingRooms(ctx).length} rooms); assign staff, or confirm to open unsupervised`,
+        );
+    }
     return null;
   },
   move: (ctx, _p, e) => {

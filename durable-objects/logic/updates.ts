@@ -233,7 +233,10 @@ function newRoom(ctx: SessionContext, name: string | undefined, capacity: number
 
 const roundSeed = (ctx: SessionContext) => (ctx.seed ^ Math.imul(ctx.roundsCompleted + 1, 0x9e3779b1)) >>> 0;
 
-/** Staff placed automatically only when chosen, plus pre-assignments: both count as fixed. */
+/**
+ * Pre-assignments count as fixed; with supervisedRooms, so do staff: placed first, one per room (in join order, into
+ * the rooms without a pre-assigned staff member), the rest of the staff stay in the main room.
+ */
 function fixedPlacements(ctx: SessionContext, includeStaff: readonly string[]): Record<string, string> {
   const fixed: Record<string, string> = {};
   for (const m of admittedMembers(ctx)) {
@@ -241,7 +244,34 @@ function fixedPlacements(ctx: SessionContext, includeStaff: readonly string[]): 
     if (pre && ctx.rooms[pre]?.status === "preparing") fixed[m.id] = pre;
   }
   void includeStaff;
+  if (!ctx.settings.supervisedRooms) return fixed;
+  const staffed = new Set(Object.entries(fixed).flatMap(([id, room]) => (ctx.members[id].role !== "participant" ? [room] : [])));
+  const rooms = preparingRooms(ctx).filter((r) => !staffed.has(r.id));
+  const staff = admittedMembers(ctx).filter((m) => m.role !== "participant" && !(m.id in fixed));
+  for (let i = 0; i < Math.min(rooms.length, staff.length); i++) fixed[staff[i].id] = rooms[i].id;
   return fixed;
+}
+
+/** supervisedRooms: preparing rooms with no staff member planned (what opening them would leave unsupervised). */
+export function unsupervisedRooms(ctx: SessionContext): Room[] {
+  const plan = ctx.round?.plan ?? {};
+  const staffed = new Set(Object.entries(plan).flatMap(([id, room]) => (ctx.members[id]?.role !== "participant" ? [room] : [])));
+  return preparingRooms(ctx).filter((r) => !staffed.has(r.id));
+}
+
+/**
+ * supervisedRooms: the open breakout room a staff member's disconnecting or leaving leaves without any connected staff
+ * member (null when they were not its last one, or the setting is off).
+ */
+export function roomLeftUnsupervised(ctx: SessionContext, memberId: string): Room | null {
+  const m = ctx.members[memberId];
+  if (!ctx.settings.supervisedRooms || !m || m.role === "participant" || m.status !== "admitted" || !m.location) return null;
+  const room = ctx.rooms[m.location];
+  if (room?.status !== "open") return null;
+  const others = Object.values(ctx.members).some(
+    (x) => x.id !== m.id && x.role !== "participant" && x.status === "admitted" && x.connected && x.location === room.id,
+  );
+  return others ? null : room;
 }
 
 /** The automatic plan for the preparing rooms (the `autoAssign` rule asks the same question, so both agree). */

@@ -3,10 +3,7 @@
  * `npm run types` (`wrangler types` writes worker-configuration.d.ts; `npm run lint` checks it is current); the vars and
  * secrets are described here (README "Configuration"), all optional: absent means the default.
  */
-export interface Bindings
-  extends Pick<WranglerEnv, "SESSION" | "DB">,
-    Partial<Pick<WranglerEnv, "ASSETS" | "ANALYTICS" | "RL_SESSIONS" | "RL_SIGNIN">> {
-
+export interface Bindings extends Pick<WranglerEnv, "SESSION" | "DB">, Partial<Pick<WranglerEnv, "ASSETS" | "ANALYTICS" | "RL_SESSIONS" | "RL_SIGNIN">> {
   /** "development" enables the development sign-in (with DEV_SIGNIN="on"); anything else is production. */
   APP_ENV?: string;
   DEV_SIGNIN?: string;

@@ -104,6 +104,7 @@ function randomCommand(type: CommandType, ctx: SessionContext, rand: () => numbe
           { maxSessionSeconds: pick([null, 3600, 14400]) },
           { maxParticipantsPerRoom: pick([1, 2, 3, 50]) },
           { roster: pick(["names", "firstNames", "aliases"]) },
+          { supervisedRooms: rand() < 0.5 },
           { agreement: pick(["Be kind.", "Confidential.\n\nNo recording."]) },
         ]),
       };
@@ -123,8 +124,9 @@ function randomCommand(type: CommandType, ctx: SessionContext, rand: () => numbe
     case "deleteRoom":
     case "closeRoom":
       return { roomId: pick(roomIds) };
-    case "autoAssign":
     case "openBreakouts":
+      return rand() < 0.5 ? {} : { confirmUnsupervised: rand() < 0.7 };
+    case "autoAssign":
     case "endSession":
     case "returnToMain":
     case "leave":

@@ -3,12 +3,14 @@
  * 1. the group agreement at the door (preview shows it with its hash; a client joins only by accepting the current
  *    text; each acceptance is in D1 with its hash; a decline leaves only a count);
  * 2. the confidential roster: what each role receives over a real socket (no client learns another's identity or,
- *    with first names / aliases, their full name; "choose a room" shows room names and head-counts only).
+ *    with first names / aliases, their full name; "choose a room" shows room names and head-counts only);
+ * 3. supervised rooms (staff placed first, opening refused without enough staff unless confirmed, a notice to staff
+ *    when a room loses its last staff member, who pull it back with closeRoom).
  */
 import { describe, expect, it } from "vitest";
 import { agreementHash, DEFAULT_AGREEMENT } from "../../lib/protocol";
 import { api, Client, createSession, d1, flush, joinSession } from "./helpers";
-import { context, must } from "./authz-world";
+import { context, invite, must } from "./authz-world";
 
 const preview = async (sessionId: string, invite: string) => api(`/api/sessions/${sessionId}/preview`, { body: { invite } });
 const joinWith = (sessionId: string, body: Record<string, unknown>) => api(`/api/sessions/${sessionId}/join`, { body });
@@ -186,5 +188,80 @@ describe("2. confidential roster", () => {
     expect(read).not.toContain("Castillo");
     expect(read).not.toContain("guest:");
     for (const c of [fac, carla.c, dev.c]) c.close();
+  });
+});
+
+describe("3. supervised rooms", () => {
+  async function staffedSession() {
+    const s = await createSession({ settings: { autoAdmit: true, supervisedRooms: true } });
+    const fac = await Client.connect(s.sessionId, s.ticket, "fac");
+    await fac.next((m) => m.type === "snapshot");
+    const co = await joinSession(s.sessionId, (await invite(s.sessionId, s.ticket, "cofacilitator")).token, "Cole");
+    const coSocket = await Client.connect(s.sessionId, co.ticket, "co");
+    await coSocket.next((m) => m.type === "snapshot");
+    const people = [];
+    for (const name of ["P1", "P2", "P3", "P4"]) {
+      const j = await joinSession(s.sessionId, s.invite.token, name);
+      const c = await Client.connect(s.sessionId, j.ticket, name);
+      await c.next((m) => m.type === "snapshot");
+      people.push({ ...j, c });
+    }
+    return { s, fac, co, coSocket, people };
+  }
+
+  it("automatic assignment places staff first, one per room, then spreads the clients evenly", async () => {
+    const { s, fac, co, coSocket, people } = await staffedSession();
+    expect((await fac.command({ type: "createBreakouts", count: 2, mode: "auto" })).type).toBe("ack");
+    const plan = (await context(s.sessionId))!.round!.plan;
+    expect([plan[s.memberId], plan[co.memberId]].sort()).toEqual(["r1", "r2"]);
+    const clients = people.map((p) => plan[p.memberId]);
+    expect(clients.filter((r) => r === "r1")).toHaveLength(2);
+    expect(clients.filter((r) => r === "r2")).toHaveLength(2);
+    expect((await fac.command({ type: "openBreakouts" })).type).toBe("ack");
+    const after = (await context(s.sessionId))!;
+    expect(after.members[s.memberId].location).toBe(plan[s.memberId]);
+    expect(after.members[co.memberId].location).toBe(plan[co.memberId]);
+    for (const c of [fac, coSocket, ...people.map((p) => p.c)]) c.close();
+  });
+
+  it("opening is refused with UNSUPERVISED_ROOM when there are not enough staff, and nothing changes; confirmUnsupervised opens", async () => {
+    const { s, fac, coSocket, people } = await staffedSession();
+    await fac.command({ type: "createBreakouts", count: 3, mode: "auto" });
+    const before = await context(s.sessionId);
+    const refused = await fac.command({ type: "openBreakouts" });
+    expect(refused.error).toEqual({
+      code: "UNSUPERVISED_ROOM",
+      message: expect.stringMatching(/Room 3 would open without a facilitator or co-facilitator \(2 staff for 3 rooms\)/),
+    });
+    expect(await context(s.sessionId)).toEqual(before);
+    expect((await fac.command({ type: "openBreakouts", confirmUnsupervised: true })).type).toBe("ack");
+    expect((await context(s.sessionId))!.rooms.r3.status).toBe("open");
+    for (const c of [fac, coSocket, ...people.map((p) => p.c)]) c.close();
+  });
+
+  it("when a room's staff member drops, the other staff get a notice (clients do not), and closeRoom pulls that room back to main", async () => {
+    const { s, fac, co, coSocket, people } = await staffedSession();
+    await fac.command({ type: "createBreakouts", count: 2, mode: "auto" });
+    await fac.command({ type: "openBreakouts" });
+    const coRoom = (await context(s.sessionId))!.members[co.memberId].location!;
+    const from = fac.messages.length;
+    coSocket.close();
+    const notice = await fac.next((m) => m.type === "notice" && m.notice.kind === "roomUnsupervised", 5000, from);
+    expect(notice.notice).toEqual({
+      kind: "roomUnsupervised",
+      roomId: coRoom,
+      roomName: expect.any(String),
+      memberId: co.memberId,
+      name: "Cole",
+      reason: "disconnected",
+    });
+    for (const p of people) expect(p.c.messages.some((m) => m.type === "notice" && m.notice.kind === "roomUnsupervised")).toBe(false);
+    const inRoom = people.filter((p) => p.c.lastView().you.location === coRoom);
+    expect(inRoom).toHaveLength(2);
+    expect((await fac.command({ type: "closeRoom", roomId: coRoom })).type).toBe("ack");
+    const ctx = (await context(s.sessionId))!;
+    for (const p of inRoom) expect(ctx.members[p.memberId].location).toBe("main");
+    expect(Object.values(ctx.members).filter((m) => m.location === coRoom)).toEqual([]);
+    for (const c of [fac, ...people.map((p) => p.c)]) c.close();
   });
 });
