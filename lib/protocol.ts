@@ -265,6 +265,12 @@ export const CommandSchema = z.discriminatedUnion("type", [
   /** Back to the breakout room you were placed in this round, while it is open. */
   z.object({ type: z.literal("returnToRoom") }).strict(),
   z.object({ type: z.literal("raiseHand") }).strict(),
+  /** Ask discreetly to talk to the therapist alone: only staff learn of it. */
+  z.object({ type: z.literal("requestCheckIn") }).strict(),
+  /** Open a private room with one client (from main or during breakouts); the caller goes in with them. */
+  z.object({ type: z.literal("startCheckIn"), memberId: Id }).strict(),
+  /** End a private check-in: the client goes back exactly where they were (their breakout room if still open, else main). */
+  z.object({ type: z.literal("endCheckIn"), checkInId: Id }).strict(),
   /** How you appear to the other clients (roster "firstNames"/"aliases"); null: the default for the setting. */
   z.object({ type: z.literal("setAlias"), alias: Name.nullable() }).strict(),
   z.object({ type: z.literal("requestHelp"), message: z.string().trim().max(280).optional() }).strict(),
@@ -325,6 +331,9 @@ export const COMMANDS: { readonly [T in CommandType]: CommandSpec } = {
   returnToRoom: { roles: ["participant"], audited: true },
   raiseHand: { roles: ["participant"], audited: false },
   setAlias: { roles: ["participant"], audited: false },
+  requestCheckIn: { roles: ["participant"], audited: false },
+  startCheckIn: { roles: STAFF, audited: true },
+  endCheckIn: { roles: STAFF, audited: true },
   requestHelp: { roles: ["participant"], audited: false },
   leave: { roles: ["facilitator", "cofacilitator", "participant"], audited: false },
 };
@@ -470,6 +479,8 @@ export interface MemberPublic {
   hand: number | null;
   /** The breakout room they were placed in this round (where "return to my room" goes); null outside rounds. */
   breakoutRoom: string | null;
+  /** They asked to talk to the therapist alone (staff only; cleared when a check-in with them starts). */
+  checkInRequest: { at: number } | null;
   /** The name they chose to be known by to other clients (roster setting "firstNames"/"aliases"); staff see both. */
   alias: string | null;
   /** The group agreement as they last accepted it at the door (SHA-256 of the text, when); null: not asked (staff). */
@@ -525,8 +536,22 @@ export interface SessionPublic {
   agreementDeclines: number;
 }
 
+/**
+ * A private check-in: its own place (location = its id, "k<n>") and media room, holding one client and the staff
+ * member who opened it. `clientReturn`/`staffReturn`: where each goes back to when it ends.
+ */
+export interface CheckInPublic {
+  id: string;
+  clientId: string;
+  staffId: string;
+  startedAt: number;
+  clientReturn: string;
+  staffReturn: string;
+}
+
 /** What staff see: everything. */
 export interface StaffState {
+  checkIns: CheckInPublic[];
   session: SessionPublic;
   members: MemberPublic[];
   rooms: RoomPublic[];
@@ -561,8 +586,12 @@ export interface ParticipantView {
     media: MediaState;
     blocked: MediaBlocks;
     hand: number | null;
+    /** You asked to talk to the therapist alone, and they have not opened the check-in yet. */
+    checkInRequested: boolean;
   };
   roommates: Roommate[];
+  /** People from your place who stepped out for a moment (a private check-in): all the room learns of it. */
+  steppedOut: { id: string; name: string }[];
   /** Whose video everyone in this place is asked to feature (staff chose it), or null. */
   spotlight: string | null;
   /** The breakout room "return to my room" would take you back to (you left it for the main room), or null. */
@@ -601,6 +630,7 @@ export type Change =
   | { entity: "session"; value: SessionPublic }
   | { entity: "round"; value: RoundPublic | null }
   | { entity: "spotlights"; value: Record<string, string> }
+  | { entity: "checkIns"; value: CheckInPublic[] }
   | { entity: "media"; value: MediaRoomPublic };
 
 export type Notice =
@@ -624,6 +654,8 @@ export type Notice =
    * with this roomId brings everyone in it back to the main room.
    */
   | { kind: "roomUnsupervised"; roomId: string; roomName: string; memberId: string; name: string; reason: "disconnected" | "left" }
+  /** A client asked to talk to the therapist alone (staff only). */
+  | { kind: "checkInRequested"; memberId: string; name: string; location: string | null }
   | { kind: "sessionEnded"; reason: string }
   | { kind: "mediaError"; key: string; message: string };
 

@@ -99,6 +99,13 @@ export const sessionMachine = setup({
     muteAll: assign(({ context, event }) => u.muteAll(context, as<"muteAll">(event))),
     spotlight: assign(({ context, event }) => u.spotlight(context, as<"spotlight">(event))),
     raiseHand: assign(({ context, event }) => u.raiseHand(context, as<"raiseHand">(event))),
+    requestCheckIn: assign(({ context, event }) => u.requestCheckIn(context, as<"requestCheckIn">(event))),
+    startCheckIn: assign(({ context, event }) => u.startCheckIn(context, as<"startCheckIn">(event))),
+    endCheckIn: assign(({ context, event }) => u.endCheckIn(context, as<"endCheckIn">(event))),
+    emitCheckInRequested: emit(({ context, event }) => {
+      const m = context.members[as<"requestCheckIn">(event).actor.memberId];
+      return { type: "notice", notice: { kind: "checkInRequested", memberId: m.id, name: m.name, location: m.location } } as EmittedNotice;
+    }),
     setAlias: assign(({ context, event }) => u.setAlias(context, as<"setAlias">(event))),
     lowerHand: assign(({ context, event }) => u.lowerHand(context, as<"lowerHand">(event))),
     setMemberMedia: assign(({ context, event }) => u.setMemberMedia(context, as<"setMedia">(event))),
@@ -221,6 +228,9 @@ export const sessionMachine = setup({
         spotlight: { actions: "spotlight" },
         raiseHand: { actions: "raiseHand" },
         setAlias: { actions: "setAlias" },
+        requestCheckIn: { actions: ["requestCheckIn", "emitCheckInRequested"] },
+        startCheckIn: { actions: "startCheckIn" },
+        endCheckIn: { actions: "endCheckIn" },
         lowerHand: { actions: "lowerHand" },
         setMedia: { actions: "setMemberMedia" },
         requestHelp: { actions: ["requestHelp", "emitHelpRequested"] },

@@ -8,6 +8,7 @@ import {
   MAIN_ROOM,
   MAX_ROOM_CAPACITY,
   type ChatMessage,
+  type CheckInPublic,
   type Command,
   type MediaProvider,
   type MediaRoomPublic,
@@ -53,7 +54,12 @@ export interface SessionContext {
   spotlights: Record<string, string>;
   /** Declines of the group agreement at the door: a count only (who declined is not kept). */
   agreementDeclines: number;
+  /** Private check-ins going on, by id ("k<n>", also their place and media room key). */
+  checkIns: Record<string, CheckIn>;
+  nextCheckInNumber: number;
 }
+
+export type CheckIn = CheckInPublic;
 
 /** A chat message as the session keeps it: with who may read it (participants; staff read everything). */
 export interface ChatRecord extends ChatMessage {
@@ -135,6 +141,8 @@ export function initialContext(input: SessionInput): SessionContext {
     nextChatNumber: 1,
     spotlights: {},
     agreementDeclines: 0,
+    checkIns: {},
+    nextCheckInNumber: 1,
   };
 }
 
@@ -157,7 +165,8 @@ export function normalizeContext(ctx: SessionContext): SessionContext {
       m.inviteId !== undefined &&
       m.joinNote !== undefined &&
       m.agreement !== undefined &&
-      m.alias !== undefined
+      m.alias !== undefined &&
+      m.checkInRequest !== undefined
     )
       members[id] = m;
     else {
@@ -173,6 +182,7 @@ export function normalizeContext(ctx: SessionContext): SessionContext {
         breakoutRoom: old.breakoutRoom ?? null,
         agreement: old.agreement ?? null,
         alias: old.alias ?? null,
+        checkInRequest: old.checkInRequest ?? null,
       };
     }
   }
@@ -182,6 +192,7 @@ export function normalizeContext(ctx: SessionContext): SessionContext {
     ctx.nextChatNumber === undefined ||
     ctx.spotlights === undefined ||
     ctx.agreementDeclines === undefined ||
+    ctx.checkIns === undefined ||
     Object.keys(DEFAULT_SETTINGS).some((k) => !(k in ctx.settings));
   if (!changed && !missing) return ctx;
   return {
@@ -189,6 +200,8 @@ export function normalizeContext(ctx: SessionContext): SessionContext {
     // Settings added since: their defaults (a stored session gets the default agreement).
     settings: { ...DEFAULT_SETTINGS, ...ctx.settings },
     agreementDeclines: ctx.agreementDeclines ?? 0,
+    checkIns: ctx.checkIns ?? {},
+    nextCheckInNumber: ctx.nextCheckInNumber ?? 1,
     members: changed ? members : ctx.members,
     invites: ctx.invites ?? {},
     chat: ctx.chat ?? {},
@@ -238,9 +251,16 @@ export function memberByIdentity(ctx: SessionContext, identity: string): Member 
   return undefined;
 }
 
+/** The private check-in a member is in now, or undefined. */
+export const checkInOf = (ctx: SessionContext, memberId: string): CheckIn | undefined => {
+  const loc = ctx.members[memberId]?.location;
+  return loc ? ctx.checkIns[loc] : undefined;
+};
+
 export function placeName(ctx: SessionContext, location: string | null): string | null {
   if (location === null) return null;
   if (location === MAIN_ROOM) return "Main room";
+  if (ctx.checkIns[location]) return "Private check-in";
   return ctx.rooms[location]?.name ?? null;
 }
 

@@ -6,6 +6,7 @@ import { MAIN_ROOM, MAX_CHAT_MESSAGES, MAX_ROOM_CAPACITY, type MediaKind, type M
 import { autoAssign, smallestRoom } from "./assignment";
 import {
   admittedMembers,
+  checkInOf,
   memberByIdentity,
   occupancy,
   openRooms,
@@ -13,6 +14,7 @@ import {
   preparingRooms,
   roomCapacity,
   type ChatRecord,
+  type CheckIn,
   type CommandEvent,
   type Member,
   NO_BLOCKS,
@@ -72,7 +74,9 @@ export function relocate(
       delete spotlights[m.location];
     }
     // Arrival is per media room: a new place means not arrived yet. A breakout room is remembered for "return".
-    const breakoutRoom = to !== null && to !== MAIN_ROOM ? to : opts.keepBreakoutRoom ? m.breakoutRoom : null;
+    // A private check-in is no breakout room: stepping into one keeps the room to go back to.
+    const intoCheckIn = to !== null && ctx.checkIns[to] !== undefined;
+    const breakoutRoom = to !== null && to !== MAIN_ROOM && !intoCheckIn ? to : opts.keepBreakoutRoom || intoCheckIn ? m.breakoutRoom : null;
     members[id] = { ...m, location: to, arrivedIn: null, breakoutRoom };
   }
   return refreshEmptiness({ ...ctx, members, spotlights }, touched, now);
@@ -149,6 +153,7 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
     breakoutRoom: null,
     agreement: e.agreementHash ? { hash: e.agreementHash, at: e.now } : null,
     alias: e.role === "participant" ? (e.alias ?? null) : null,
+    checkInRequest: null,
   };
   const next: SessionContext = { ...ctx, nextMemberNumber: ctx.nextMemberNumber + 1, members: { ...ctx.members, [id]: member } };
   if (!autoAdmit) return next;
@@ -176,7 +181,10 @@ function dropFromPlans(ctx: SessionContext, memberId: string): SessionContext {
 }
 
 function depart(ctx: SessionContext, memberId: string, status: "left" | "denied", now: number): SessionContext {
-  const moved = relocate(ctx, [[memberId, null]], now);
+  // Someone leaving a private check-in ends it: the other person goes back where they were.
+  const checkIn = checkInOf(ctx, memberId);
+  const ended = checkIn ? finishCheckIn(ctx, checkIn.id, now) : ctx;
+  const moved = relocate(ended, [[memberId, null]], now);
   return dropFromPlans(patchMember(moved, memberId, { status, leftAt: now, helpRequest: null, connected: false, hand: null, media: NO_MEDIA }), memberId);
 }
 
@@ -384,7 +392,11 @@ export function openBreakouts(ctx: SessionContext, e: Cmd<"openBreakouts">): Ses
   next = { ...next, round: { ...round, openedAt: e.now, endsAt } };
   const moves: [string, string][] = [];
   for (const [memberId, roomId] of Object.entries(round.plan)) {
-    if (next.members[memberId]?.status === "admitted" && next.rooms[roomId]?.status === "open") moves.push([memberId, roomId]);
+    if (next.members[memberId]?.status !== "admitted" || next.rooms[roomId]?.status !== "open") continue;
+    // Someone in a private check-in stays there; it ends into the room they were planned for.
+    const checkIn = checkInOf(next, memberId);
+    if (checkIn) next = withCheckInReturn(next, checkIn, memberId, roomId);
+    else moves.push([memberId, roomId]);
   }
   next = relocate(next, moves, e.now);
   // Rooms nobody was planned into start their empty timer now.
@@ -489,6 +501,65 @@ export function requestHelp(ctx: SessionContext, e: Cmd<"requestHelp">): Session
 
 export const resolveHelp = (ctx: SessionContext, e: Cmd<"resolveHelp">) => patchMember(ctx, e.memberId, { helpRequest: null });
 
+// ---------------------------------------------------------------------------------------------------------------
+// Private check-ins: a place of their own ("k<n>", with its own media room) for one client and one staff member.
+// ---------------------------------------------------------------------------------------------------------------
+
+export const requestCheckIn = (ctx: SessionContext, e: Cmd<"requestCheckIn">) =>
+  patchMember(ctx, e.actor.memberId, { checkInRequest: ctx.members[e.actor.memberId].checkInRequest ?? { at: e.now } });
+
+export function startCheckIn(ctx: SessionContext, e: Cmd<"startCheckIn">): SessionContext {
+  const id = `k${ctx.nextCheckInNumber}`;
+  const client = ctx.members[e.memberId];
+  const staff = ctx.members[e.actor.memberId];
+  const checkIn: CheckIn = {
+    id,
+    clientId: client.id,
+    staffId: staff.id,
+    startedAt: e.now,
+    clientReturn: client.location ?? MAIN_ROOM,
+    staffReturn: staff.location ?? MAIN_ROOM,
+  };
+  const next: SessionContext = { ...ctx, checkIns: { ...ctx.checkIns, [id]: checkIn }, nextCheckInNumber: ctx.nextCheckInNumber + 1 };
+  const moved = relocate(
+    next,
+    [
+      [client.id, id],
+      [staff.id, id],
+    ],
+    e.now,
+  );
+  return patchMember(moved, client.id, { checkInRequest: null });
+}
+
+/** Where someone goes back to: the place they left, if it is main or a room still open; else the main room. */
+function returnPlace(ctx: SessionContext, place: string): string {
+  return place === MAIN_ROOM || ctx.rooms[place]?.status === "open" ? place : MAIN_ROOM;
+}
+
+function withCheckInReturn(ctx: SessionContext, checkIn: CheckIn, memberId: string, place: string): SessionContext {
+  const updated = memberId === checkIn.clientId ? { ...checkIn, clientReturn: place } : { ...checkIn, staffReturn: place };
+  return { ...ctx, checkIns: { ...ctx.checkIns, [checkIn.id]: updated } };
+}
+
+/** The check-in ends: both go back where they were (those still in it), and its place is gone. */
+function finishCheckIn(ctx: SessionContext, checkInId: string, now: number): SessionContext {
+  const k = ctx.checkIns[checkInId];
+  const moves: [string, string][] = [];
+  for (const [id, place] of [
+    [k.clientId, k.clientReturn],
+    [k.staffId, k.staffReturn],
+  ] as const)
+    if (ctx.members[id]?.location === k.id) moves.push([id, returnPlace(ctx, place)]);
+  // Back to their breakout room counts as "placed there this round" again; back to main keeps the room to return to.
+  const moved = relocate(ctx, moves, now, { keepBreakoutRoom: true });
+  const checkIns = { ...moved.checkIns };
+  delete checkIns[checkInId];
+  return { ...moved, checkIns };
+}
+
+export const endCheckIn = (ctx: SessionContext, e: Cmd<"endCheckIn">) => finishCheckIn(ctx, e.checkInId, e.now);
+
 export function endSession(ctx: SessionContext, now: number, reason: string): SessionContext {
   const live = Object.values(ctx.rooms)
     .filter((r) => r.status !== "closed")
@@ -503,7 +574,7 @@ export function endSession(ctx: SessionContext, now: number, reason: string): Se
     if (m.status === "admitted" || m.status === "waiting") members[m.id] = { ...m, status: "left", leftAt: now, helpRequest: null };
   }
   const roundsCompleted = next.roundsCompleted + (ctx.round?.openedAt ? 1 : 0);
-  return { ...forgetBreakoutRooms({ ...next, members }), round: null, roundsCompleted, endedAt: now, endReason: reason, spotlights: {} };
+  return { ...forgetBreakoutRooms({ ...next, members }), round: null, roundsCompleted, endedAt: now, endReason: reason, spotlights: {}, checkIns: {} };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ export function staffState(ctx: SessionContext, phase: SessionPhase): StaffState
     media: Object.values(ctx.media),
     mediaProvider: ctx.mediaProvider,
     spotlights: ctx.spotlights,
+    checkIns: Object.values(ctx.checkIns),
   };
 }
 
@@ -86,8 +87,16 @@ export function participantView(ctx: SessionContext, phase: SessionPhase, member
       media: me.media,
       blocked: me.blocked,
       hand: me.hand,
+      checkInRequested: me.checkInRequest !== null,
     },
     roommates,
+    // Who from this place is in a private check-in: "stepped out", nothing more (not with whom, not why).
+    steppedOut:
+      me.location === null
+        ? []
+        : Object.values(ctx.checkIns)
+            .filter((k) => k.clientId !== me.id && k.clientReturn === me.location && ctx.members[k.clientId]?.location === k.id)
+            .map((k) => ({ id: k.clientId, name: rosterName(ctx.members[k.clientId], ctx.settings.roster) })),
     round: round ? { number: round.number, mode: round.mode, endsAt: round.endsAt, closesAt: round.closesAt } : null,
     choosableRooms: choosable,
     spotlight: me.location !== null ? (ctx.spotlights[me.location] ?? null) : null,
@@ -124,6 +133,7 @@ export function diffForStaff(prev: SessionContext, next: SessionContext, prevPha
   if (prev.media !== next.media) for (const [key, m] of Object.entries(next.media)) if (prev.media[key] !== m) changes.push({ entity: "media", value: m });
   if (prev.round !== next.round) changes.push({ entity: "round", value: next.round });
   if (prev.spotlights !== next.spotlights) changes.push({ entity: "spotlights", value: next.spotlights });
+  if (prev.checkIns !== next.checkIns) changes.push({ entity: "checkIns", value: Object.values(next.checkIns) });
   if (
     prevPhase !== phase ||
     prev.settings !== next.settings ||

@@ -176,6 +176,12 @@ function randomCommand(type: CommandType, ctx: SessionContext, rand: () => numbe
       return { memberId: rand() < 0.3 ? null : pick(memberIds), ...(rand() < 0.3 ? { location: pick(places) } : {}) };
     case "setAlias":
       return { alias: rand() < 0.3 ? null : pick(["Sun", "Moon", "River"]) };
+    case "requestCheckIn":
+      return {};
+    case "startCheckIn":
+      return { memberId: pick(memberIds) };
+    case "endCheckIn":
+      return { checkInId: pick([...Object.keys(ctx.checkIns), "k999"]) };
   }
 }
 

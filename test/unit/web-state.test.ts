@@ -26,6 +26,7 @@ const member = (id: string, over: Partial<MemberPublic> = {}): MemberPublic => (
   breakoutRoom: null,
   agreement: null,
   alias: null,
+  checkInRequest: null,
   ...over,
 });
 const room = (id: string, over: Partial<RoomPublic> = {}): RoomPublic => ({
@@ -61,6 +62,7 @@ function staff(over: Partial<StaffState> = {}): StaffState {
     media: [],
     mediaProvider: "local",
     spotlights: {},
+    checkIns: [],
     ...over,
   };
 }

@@ -5,7 +5,9 @@
  * 2. the confidential roster: what each role receives over a real socket (no client learns another's identity or,
  *    with first names / aliases, their full name; "choose a room" shows room names and head-counts only);
  * 3. supervised rooms (staff placed first, opening refused without enough staff unless confirmed, a notice to staff
- *    when a room loses its last staff member, who pull it back with closeRoom).
+ *    when a room loses its last staff member, who pull it back with closeRoom);
+ * 4. private check-in (a discreet request only staff hear of; a private room with its own media room, from main or
+ *    during breakouts; ending it returns the client exactly where they were; others see only "stepped out").
  */
 import { describe, expect, it } from "vitest";
 import { agreementHash, DEFAULT_AGREEMENT } from "../../lib/protocol";
@@ -263,5 +265,90 @@ describe("3. supervised rooms", () => {
     for (const p of inRoom) expect(ctx.members[p.memberId].location).toBe("main");
     expect(Object.values(ctx.members).filter((m) => m.location === coRoom)).toEqual([]);
     for (const c of [fac, ...people.map((p) => p.c)]) c.close();
+  });
+});
+
+describe("4. private check-in", () => {
+  it("a client asks discreetly (only staff hear); the facilitator opens a private room during breakouts while the rest runs on; ending it returns the client to their room", async () => {
+    const s = await createSession({ settings: { autoAdmit: true } });
+    const fac = await Client.connect(s.sessionId, s.ticket, "fac");
+    await fac.next((m) => m.type === "snapshot");
+    const co = await joinSession(s.sessionId, (await invite(s.sessionId, s.ticket, "cofacilitator")).token, "Cole");
+    const coSocket = await Client.connect(s.sessionId, co.ticket, "co");
+    const people = [];
+    for (const name of ["P1", "P2", "P3", "P4"]) {
+      const j = await joinSession(s.sessionId, s.invite.token, name);
+      const c = await Client.connect(s.sessionId, j.ticket, name);
+      await c.next((m) => m.type === "snapshot");
+      people.push({ ...j, c });
+    }
+    await fac.command({ type: "createBreakouts", count: 2, mode: "auto" });
+    await fac.command({ type: "openBreakouts" });
+    const client = people[0];
+    const room = (await context(s.sessionId))!.members[client.memberId].location!;
+    const roommate = people.find((p) => p !== client && p.c.lastView().you.location === room)!;
+
+    expect((await client.c.command({ type: "requestCheckIn" })).type).toBe("ack");
+    const asked = await fac.next((m) => m.type === "notice" && m.notice.kind === "checkInRequested");
+    expect(asked.notice).toEqual({ kind: "checkInRequested", memberId: client.memberId, name: "P1", location: room });
+    await coSocket.next((m) => m.type === "notice" && m.notice.kind === "checkInRequested");
+    expect(client.c.lastView().you.checkInRequested).toBe(true);
+    for (const p of people.slice(1)) expect(p.c.raw.some((t) => t.includes('"kind":"checkInRequested"') || t.includes('"checkInRequested":true'))).toBe(false);
+
+    const ok = await fac.command({ type: "startCheckIn", memberId: client.memberId });
+    expect(ok.type).toBe("ack");
+    const placed = await client.c.next((m) => m.type === "placement" && m.placement.location === "k1");
+    expect(placed.placement).toMatchObject({ roomName: "Private check-in", media: { room: `mb-${s.sessionId}-k1`, identity: client.memberId } });
+    const facPlaced = await fac.next((m) => m.type === "placement" && m.placement.location === "k1");
+    expect(facPlaced.placement.media.room).toBe(`mb-${s.sessionId}-k1`);
+    // The round keeps running; the room-mate sees "stepped out", nothing more.
+    const ctx = (await context(s.sessionId))!;
+    expect(ctx.rooms[room].status).toBe("open");
+    expect(ctx.members[co.memberId].location).toBe("main");
+    const mateView = await roommate.c.next((m) => m.type === "view" && m.view.steppedOut.length === 1);
+    expect(mateView.view.steppedOut).toEqual([{ id: client.memberId, name: "P1" }]);
+    expect(mateView.view.roommates.some((r: any) => r.id === client.memberId)).toBe(false);
+    expect(roommate.c.raw.some((t) => t.includes("k1") || t.includes("check-in"))).toBe(false);
+    // Nobody moves the client out of it meanwhile.
+    const moved = await fac.command({ type: "move", memberId: client.memberId, to: "main" });
+    expect(moved.error).toEqual({ code: "INVALID_STATE", message: "P1 is in a private check-in; end it first" });
+    expect((await client.c.command({ type: "returnToMain" })).error.code).toBe("INVALID_STATE");
+
+    expect((await fac.command({ type: "endCheckIn", checkInId: "k1" })).type).toBe("ack");
+    const back = await client.c.next((m) => m.type === "placement" && m.placement.location === room);
+    expect(back.placement.media.room).toBe(`mb-${s.sessionId}-${room}`);
+    const after = (await context(s.sessionId))!;
+    expect(after.members[s.memberId].location).toBe("main");
+    expect(after.members[client.memberId].breakoutRoom).toBe(room);
+    expect(after.checkIns).toEqual({});
+    for (const c of [fac, coSocket, ...people.map((p) => p.c)]) c.close();
+  });
+
+  it("from main, across a round: opened while rooms are prepared, the client is kept out of the opening and returns to the room they were planned for; after the round, to main", async () => {
+    const s = await createSession({ settings: { autoAdmit: true } });
+    const F = { label: "F", memberId: s.memberId, ticket: s.ticket };
+    const people = [];
+    for (const name of ["P1", "P2", "P3"]) people.push(await joinSession(s.sessionId, s.invite.token, name));
+    const client = people[0];
+    await must(s.sessionId, F, { type: "startCheckIn", memberId: client.memberId });
+    await must(s.sessionId, F, { type: "createBreakouts", count: 2, mode: "auto" });
+    const planned = (await context(s.sessionId))!.round!.plan[client.memberId];
+    await must(s.sessionId, F, { type: "openBreakouts" });
+    expect((await context(s.sessionId))!.members[client.memberId].location).toBe("k1");
+    await must(s.sessionId, F, { type: "endCheckIn", checkInId: "k1" });
+    expect((await context(s.sessionId))!.members[client.memberId].location).toBe(planned);
+    // A second check-in outlasting the round ends into the main room.
+    await must(s.sessionId, F, { type: "startCheckIn", memberId: client.memberId });
+    await must(s.sessionId, F, { type: "closeAll", countdownSeconds: 0 });
+    await must(s.sessionId, F, { type: "endCheckIn", checkInId: "k2" });
+    const ctx = (await context(s.sessionId))!;
+    expect(ctx.members[client.memberId].location).toBe("main");
+    expect(ctx.members[s.memberId].location).toBe("main");
+    // Leaving during a check-in ends it: the facilitator is back where they were.
+    await must(s.sessionId, F, { type: "startCheckIn", memberId: people[1].memberId });
+    await must(s.sessionId, { label: "P2", memberId: people[1].memberId, ticket: people[1].ticket }, { type: "leave" });
+    const left = (await context(s.sessionId))!;
+    expect(left.checkIns).toEqual({});
+    expect(left.members[s.memberId].location).toBe("main");
   });
 });
