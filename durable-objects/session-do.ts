@@ -9,6 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { SessionError, toErrorPayload, type CommandOutcome, type RpcResult } from "../lib/errors";
 import {
+  agreementHash,
   ClientMessageSchema,
   CLOSE_CODES,
   describeZodError,
@@ -26,6 +27,7 @@ import {
   type MediaProvider,
   type Placement,
   type Role,
+  type RosterMode,
   type SequencedMessage,
   type ServerMessage,
   type Settings,
@@ -477,6 +479,10 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     role: Role;
     inviteId?: string | null;
     asCreator?: boolean;
+    /** The SHA-256 of the group agreement the joiner accepted (required of clients; staff may send it). */
+    agreementHash?: string | null;
+    /** How a client appears to the other clients (roster setting). */
+    alias?: string | null;
   }): Promise<RpcResult<{ memberId: string; status: string; role: Role; joinNote: JoinNote | null }>> {
     return refusable(() =>
       this.serial(async () => {
@@ -486,8 +492,27 @@ export class SessionDurableObject extends DurableObject<Bindings> {
         if (input.asCreator && ctx.createdBy !== input.identity) throw new SessionError("UNAUTHENTICATED", "an invite link is needed to join");
         if (input.inviteId && ctx.invites?.[input.inviteId]?.revokedAt != null) throw new SessionError("CREDENTIAL_REVOKED", "this invite has been revoked");
         if (memberByIdentity(ctx, input.identity)?.status === "denied") throw new SessionError("FORBIDDEN", "you were not admitted to this session");
+        // A client joins only by accepting the agreement as it reads now: the hash of what they were shown must match.
+        const current = await agreementHash(ctx.settings.agreement);
+        if (input.role === "participant" && input.agreementHash !== current)
+          throw new SessionError(
+            "AGREEMENT_REQUIRED",
+            input.agreementHash
+              ? "the group agreement has changed since you read it; read it again and accept it to join"
+              : "accept the group agreement to join (send the agreementHash the preview gave)",
+          );
+        const accepted = input.agreementHash === current ? current : null;
         await this.handle(
-          { type: "memberJoined", identity: input.identity, name: input.name, role: input.role, inviteId: input.inviteId ?? null, now: this.now() },
+          {
+            type: "memberJoined",
+            identity: input.identity,
+            name: input.name,
+            role: input.role,
+            inviteId: input.inviteId ?? null,
+            agreementHash: accepted,
+            alias: input.alias ?? null,
+            now: this.now(),
+          },
           SYSTEM,
         );
         const m = memberByIdentity(this.session().context, input.identity);
@@ -565,14 +590,39 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     return { role: m.role, status: m.status, name: m.name, ended: phaseOf(snap) === "ended", standing: staffStanding(m, snap.context.endedAt) };
   }
 
-  /** What an invitee may know before joining: the title, the facilitator's name, whether it is still on. */
-  async preview(): Promise<RpcResult<{ title: string; facilitatorName: string; phase: string; ended: boolean }>> {
+  /**
+   * What an invitee may know before joining: the title, the facilitator's name, whether it is still on, and the group
+   * agreement they accept to join (its text and the hash a join presents).
+   */
+  async preview(): Promise<
+    RpcResult<{
+      title: string;
+      facilitatorName: string;
+      phase: string;
+      ended: boolean;
+      agreement: { text: string; hash: string };
+      roster: RosterMode;
+    }>
+  > {
     return refusable(async () => {
       const snap = this.session();
       const ctx = snap.context;
       const facilitator = memberByIdentity(ctx, ctx.createdBy);
-      return { title: ctx.title, facilitatorName: facilitator?.name ?? "", phase: phaseOf(snap), ended: phaseOf(snap) === "ended" };
+      const agreement = { text: ctx.settings.agreement, hash: await agreementHash(ctx.settings.agreement) };
+      const ended = phaseOf(snap) === "ended";
+      return { title: ctx.title, facilitatorName: facilitator?.name ?? "", phase: phaseOf(snap), ended, agreement, roster: ctx.settings.roster };
     });
+  }
+
+  /** Someone at the door declined the group agreement: the session counts it and keeps nothing else. */
+  async declineAgreement(): Promise<RpcResult<{ declined: true }>> {
+    return refusable(() =>
+      this.serial(async () => {
+        if (phaseOf(this.session()) === "ended") throw new SessionError("SESSION_ENDED", "the session has ended");
+        await this.handle({ type: "agreementDeclined", now: this.now() }, SYSTEM);
+        return { declined: true as const };
+      }),
+    );
   }
 
   /** The session clock: reports measure time with it. */

@@ -81,6 +81,28 @@ const Location = z.union([z.literal(MAIN_ROOM), Id]);
 export const AssignmentModeSchema = z.enum(["auto", "manual", "choose"]);
 export type AssignmentMode = z.infer<typeof AssignmentModeSchema>;
 
+/** Longest group agreement a facilitator can set (characters). */
+export const MAX_AGREEMENT_CHARS = 4000;
+
+/**
+ * The group agreement a new session starts with: what every client accepts at the door (the facilitator can change
+ * it in the session's settings; the text accepted is recorded by its SHA-256).
+ */
+export const DEFAULT_AGREEMENT = [
+  "This group is confidential. What is said here, and who is here, stays here.",
+  "No recording, screenshots or photos of the session or of anyone in it, and nobody else in the room or within hearing.",
+  "Use the name you choose to be known by; do not share anyone's details outside the group.",
+  "If you are in danger or thinking of harming yourself, tell the facilitator (you can ask to talk privately) and call your local emergency number. The facilitator may contact emergency services if someone's safety is at risk.",
+].join("\n\n");
+
+/** SHA-256 of the agreement's exact text (UTF-8), as lowercase hex: what a join presents and D1 records. */
+export async function agreementHash(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export const AgreementHashSchema = z.string().regex(/^[0-9a-f]{64}$/, "agreementHash: the SHA-256 (hex) of the agreement text");
+
 export const SettingsSchema = z.object({
   /** Admit joiners without a facilitator's decision. */
   autoAdmit: z.boolean(),
@@ -103,6 +125,19 @@ export const SettingsSchema = z.object({
    * lives only in the session itself (bounded) and in the browsers that received it.
    */
   keepChatInRecord: z.boolean(),
+  /**
+   * How clients appear to other clients: "names" (the name they joined with), "firstNames" (their alias, else the
+   * first word of their name) or "aliases" (only the alias they chose, else "Member <n>"). Staff always see both.
+   */
+  roster: z.enum(["names", "firstNames", "aliases"]),
+  /**
+   * Every breakout room has a facilitator or co-facilitator in it: assignment places staff first (one per room),
+   * opening rooms without staff is refused (UNSUPERVISED_ROOM) unless confirmed, and staff hear when a room loses its
+   * last staff member.
+   */
+  supervisedRooms: z.boolean(),
+  /** The group agreement every client accepts before joining (shown on the join page). */
+  agreement: z.string().trim().min(1).max(MAX_AGREEMENT_CHARS),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -116,7 +151,23 @@ export const DEFAULT_SETTINGS: Settings = {
   maxSessionSeconds: 4 * 3600,
   maxParticipantsPerRoom: MAX_ROOM_CAPACITY,
   keepChatInRecord: false,
+  roster: "names",
+  supervisedRooms: false,
+  agreement: DEFAULT_AGREEMENT,
 };
+
+export type RosterMode = Settings["roster"];
+
+/**
+ * The name other clients see for a member under the session's roster setting. Staff are shown by their name (they are
+ * not clients); a client's identity and (in "firstNames"/"aliases") full name never reach another client.
+ */
+export function rosterName(m: { id: string; name: string; role: Role; alias: string | null }, roster: RosterMode): string {
+  if (m.role !== "participant" || roster === "names") return m.name;
+  if (m.alias) return m.alias;
+  if (roster === "firstNames") return m.name.trim().split(/\s+/)[0] ?? m.name;
+  return `Member ${m.id.replace(/^m/, "")}`;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Commands: what a client (or the HTTP API) asks the session to do. Each is authorised by role and state.
@@ -169,7 +220,8 @@ export const CommandSchema = z.discriminatedUnion("type", [
     .strict(),
   /** Assign by identity before that person has joined. */
   z.object({ type: z.literal("preAssign"), identity: IdentitySchema, roomId: Id.nullable() }).strict(),
-  z.object({ type: z.literal("openBreakouts") }).strict(),
+  /** With supervisedRooms on, confirmUnsupervised opens rooms that have no staff member planned (else UNSUPERVISED_ROOM). */
+  z.object({ type: z.literal("openBreakouts"), confirmUnsupervised: z.boolean().optional() }).strict(),
   /** Live move while rooms are open. */
   z.object({ type: z.literal("move"), memberId: Id, to: Location }).strict(),
   z.object({ type: z.literal("swap"), memberA: Id, memberB: Id }).strict(),
@@ -213,6 +265,14 @@ export const CommandSchema = z.discriminatedUnion("type", [
   /** Back to the breakout room you were placed in this round, while it is open. */
   z.object({ type: z.literal("returnToRoom") }).strict(),
   z.object({ type: z.literal("raiseHand") }).strict(),
+  /** Ask discreetly to talk to the therapist alone: only staff learn of it. */
+  z.object({ type: z.literal("requestCheckIn") }).strict(),
+  /** Open a private room with one client (from main or during breakouts); the caller goes in with them. */
+  z.object({ type: z.literal("startCheckIn"), memberId: Id }).strict(),
+  /** End a private check-in: the client goes back exactly where they were (their breakout room if still open, else main). */
+  z.object({ type: z.literal("endCheckIn"), checkInId: Id }).strict(),
+  /** How you appear to the other clients (roster "firstNames"/"aliases"); null: the default for the setting. */
+  z.object({ type: z.literal("setAlias"), alias: Name.nullable() }).strict(),
   z.object({ type: z.literal("requestHelp"), message: z.string().trim().max(280).optional() }).strict(),
   z.object({ type: z.literal("leave") }).strict(),
 ]);
@@ -270,6 +330,10 @@ export const COMMANDS: { readonly [T in CommandType]: CommandSpec } = {
   returnToMain: { roles: ["participant"], audited: true },
   returnToRoom: { roles: ["participant"], audited: true },
   raiseHand: { roles: ["participant"], audited: false },
+  setAlias: { roles: ["participant"], audited: false },
+  requestCheckIn: { roles: ["participant"], audited: false },
+  startCheckIn: { roles: STAFF, audited: true },
+  endCheckIn: { roles: STAFF, audited: true },
   requestHelp: { roles: ["participant"], audited: false },
   leave: { roles: ["facilitator", "cofacilitator", "participant"], audited: false },
 };
@@ -307,6 +371,8 @@ export const ErrorCodeSchema = z.enum([
   "RATE_LIMITED",
   "MEDIA_PROVIDER_ERROR", // Twilio refused or failed after retries
   "NOT_FOUND",
+  "UNSUPERVISED_ROOM", // supervisedRooms: a room would open without a facilitator or co-facilitator (confirm to open anyway)
+  "AGREEMENT_REQUIRED", // a client joins only by accepting the group agreement as it stands now (send its agreementHash)
   "INTERNAL",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
@@ -413,6 +479,12 @@ export interface MemberPublic {
   hand: number | null;
   /** The breakout room they were placed in this round (where "return to my room" goes); null outside rounds. */
   breakoutRoom: string | null;
+  /** They asked to talk to the therapist alone (staff only; cleared when a check-in with them starts). */
+  checkInRequest: { at: number } | null;
+  /** The name they chose to be known by to other clients (roster setting "firstNames"/"aliases"); staff see both. */
+  alias: string | null;
+  /** The group agreement as they last accepted it at the door (SHA-256 of the text, when); null: not asked (staff). */
+  agreement: { hash: string; at: number } | null;
 }
 
 export interface RoomPublic {
@@ -460,10 +532,26 @@ export interface SessionPublic {
   settings: Settings;
   roundsCompleted: number;
   preAssignments: Record<string, string>;
+  /** How many times someone declined the group agreement at the door (nothing else of them is kept). */
+  agreementDeclines: number;
+}
+
+/**
+ * A private check-in: its own place (location = its id, "k<n>") and media room, holding one client and the staff
+ * member who opened it. `clientReturn`/`staffReturn`: where each goes back to when it ends.
+ */
+export interface CheckInPublic {
+  id: string;
+  clientId: string;
+  staffId: string;
+  startedAt: number;
+  clientReturn: string;
+  staffReturn: string;
 }
 
 /** What staff see: everything. */
 export interface StaffState {
+  checkIns: CheckInPublic[];
   session: SessionPublic;
   members: MemberPublic[];
   rooms: RoomPublic[];
@@ -498,8 +586,12 @@ export interface ParticipantView {
     media: MediaState;
     blocked: MediaBlocks;
     hand: number | null;
+    /** You asked to talk to the therapist alone, and they have not opened the check-in yet. */
+    checkInRequested: boolean;
   };
   roommates: Roommate[];
+  /** People from your place who stepped out for a moment (a private check-in): all the room learns of it. */
+  steppedOut: { id: string; name: string }[];
   /** Whose video everyone in this place is asked to feature (staff chose it), or null. */
   spotlight: string | null;
   /** The breakout room "return to my room" would take you back to (you left it for the main room), or null. */
@@ -538,6 +630,7 @@ export type Change =
   | { entity: "session"; value: SessionPublic }
   | { entity: "round"; value: RoundPublic | null }
   | { entity: "spotlights"; value: Record<string, string> }
+  | { entity: "checkIns"; value: CheckInPublic[] }
   | { entity: "media"; value: MediaRoomPublic };
 
 export type Notice =
@@ -556,6 +649,13 @@ export type Notice =
   | { kind: "memberReturned"; memberId: string; name: string; from: string; roomName: string | null }
   /** Twilio reported a connection to a media room by someone not placed there; it was disconnected at once. */
   | { kind: "unexpectedConnection"; key: string; roomName: string; memberId: string | null; name: string | null }
+  /**
+   * supervisedRooms: the last staff member in an open breakout room disconnected or left it (staff). `closeRoom`
+   * with this roomId brings everyone in it back to the main room.
+   */
+  | { kind: "roomUnsupervised"; roomId: string; roomName: string; memberId: string; name: string; reason: "disconnected" | "left" }
+  /** A client asked to talk to the therapist alone (staff only). */
+  | { kind: "checkInRequested"; memberId: string; name: string; location: string | null }
   | { kind: "sessionEnded"; reason: string }
   | { kind: "mediaError"; key: string; message: string };
 

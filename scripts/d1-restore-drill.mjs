@@ -136,8 +136,10 @@ try {
     token: fac,
     body: { title: "Restore drill", mediaProvider: "local", settings: { autoAdmit: true } },
   });
+  // Clients accept the group agreement the preview shows (by its hash) to join.
+  const preview = await call(a.base, "POST", `/api/sessions/${s.sessionId}/preview`, { body: { invite: s.invite.token } });
   for (const name of ["Guest A", "Guest B", "Guest C"])
-    await call(a.base, "POST", `/api/sessions/${s.sessionId}/join`, { body: { invite: s.invite.token, name } });
+    await call(a.base, "POST", `/api/sessions/${s.sessionId}/join`, { body: { invite: s.invite.token, name, agreementHash: preview.agreement.hash } });
   await command(a.base, s.sessionId, s.ticket, { type: "createBreakouts", count: 2, mode: "auto" });
   await command(a.base, s.sessionId, s.ticket, { type: "openBreakouts" });
   await new Promise((r) => setTimeout(r, 1200));

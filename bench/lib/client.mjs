@@ -109,8 +109,10 @@ export class Api {
     return { ...r, userToken };
   }
 
+  /** Joins as a client does: reads the preview, accepts its group agreement (by hash), joins. */
   async join(sessionId, invite, name) {
-    return this.ok(`/api/sessions/${sessionId}/join`, { body: { invite, name } });
+    const preview = await this.ok(`/api/sessions/${sessionId}/preview`, { body: { invite } });
+    return this.ok(`/api/sessions/${sessionId}/join`, { body: { invite, name, agreementHash: preview.agreement.hash } });
   }
 
   /** A session with `n` auto-admitted participants (joined over HTTP, not yet connected). */

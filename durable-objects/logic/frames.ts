@@ -40,6 +40,8 @@ export function noticeAudience(n: Notice, prev: SessionContext, next: SessionCon
     case "joinRequest":
     case "mediaError":
     case "unexpectedConnection":
+    case "roomUnsupervised":
+    case "checkInRequested":
       return ["staff"];
     case "helpResolved":
     case "mediaBlocked":
@@ -139,6 +141,7 @@ function viewCandidates(prev: SessionContext, next: SessionContext, prevPhase: s
     prev.settings !== next.settings ||
     prevPhase !== phase ||
     prev.title !== next.title ||
+    prev.checkIns !== next.checkIns ||
     next.round?.mode === "choose";
   if (!sessionWide && prev.members === next.members) return [];
   const participants = Object.values(next.members).filter((m) => m.role === "participant");

@@ -11,7 +11,10 @@ export function invariantViolations(ctx: SessionContext, phase: SessionPhase): s
   for (const m of Object.values(ctx.members)) {
     if (m.status === "admitted") {
       if (m.location === null) out.push(`${m.id} is admitted but nowhere`);
-      else if (m.location !== MAIN_ROOM) {
+      else if (ctx.checkIns[m.location]) {
+        const k = ctx.checkIns[m.location];
+        if (k.clientId !== m.id && k.staffId !== m.id) out.push(`${m.id} is in check-in ${k.id}, which is not theirs`);
+      } else if (m.location !== MAIN_ROOM) {
         const r = ctx.rooms[m.location];
         if (!r) out.push(`${m.id} is in unknown room ${m.location}`);
         else if (r.status !== "open") out.push(`${m.id} is in ${r.status} room ${r.id}`);

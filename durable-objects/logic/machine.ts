@@ -64,6 +64,7 @@ export const sessionMachine = setup({
   },
   actions: {
     memberJoined: assign(({ context, event }) => u.memberJoined(context, event as Extract<SessionEvent, { type: "memberJoined" }>, contextPhase(context))),
+    countAgreementDecline: assign(({ context }) => u.countAgreementDecline(context)),
     setConnection: assign(({ context, event }) => u.setConnection(context, event as Extract<SessionEvent, { type: "connection" }>)),
     setArrival: assign(({ context, event }) => u.setArrival(context, event as Extract<SessionEvent, { type: "arrival" }>)),
     setQuality: assign(({ context, event }) => u.setQuality(context, event as Extract<SessionEvent, { type: "quality" }>)),
@@ -98,6 +99,14 @@ export const sessionMachine = setup({
     muteAll: assign(({ context, event }) => u.muteAll(context, as<"muteAll">(event))),
     spotlight: assign(({ context, event }) => u.spotlight(context, as<"spotlight">(event))),
     raiseHand: assign(({ context, event }) => u.raiseHand(context, as<"raiseHand">(event))),
+    requestCheckIn: assign(({ context, event }) => u.requestCheckIn(context, as<"requestCheckIn">(event))),
+    startCheckIn: assign(({ context, event }) => u.startCheckIn(context, as<"startCheckIn">(event))),
+    endCheckIn: assign(({ context, event }) => u.endCheckIn(context, as<"endCheckIn">(event))),
+    emitCheckInRequested: emit(({ context, event }) => {
+      const m = context.members[as<"requestCheckIn">(event).actor.memberId];
+      return { type: "notice", notice: { kind: "checkInRequested", memberId: m.id, name: m.name, location: m.location } } as EmittedNotice;
+    }),
+    setAlias: assign(({ context, event }) => u.setAlias(context, as<"setAlias">(event))),
     lowerHand: assign(({ context, event }) => u.lowerHand(context, as<"lowerHand">(event))),
     setMemberMedia: assign(({ context, event }) => u.setMemberMedia(context, as<"setMedia">(event))),
     closeRoom: assign(({ context, event }) => u.closeRoom(context, as<"closeRoom">(event))),
@@ -174,6 +183,20 @@ export const sessionMachine = setup({
         notice: { kind: "unexpectedConnection", key: e.key, roomName: placeName(context, e.key) ?? e.key, memberId: m?.id ?? null, name: m?.name ?? null },
       } as EmittedNotice;
     }),
+    // Before the assign: whether this staff member was the last one (connected) in their open room.
+    emitRoomLeftUnsupervised: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<SessionEvent, { type: "connection" | "leave" | "removeMember" }>;
+      const memberId = e.type === "connection" || e.type === "removeMember" ? e.memberId : e.actor.memberId;
+      if (e.type === "connection" && e.connected) return;
+      const room = u.roomLeftUnsupervised(context, memberId);
+      if (!room) return;
+      const m = context.members[memberId];
+      const reason = e.type === "connection" ? "disconnected" : "left";
+      enqueue.emit({
+        type: "notice",
+        notice: { kind: "roomUnsupervised", roomId: room.id, roomName: room.name, memberId, name: m.name, reason },
+      } as EmittedNotice);
+    }),
     emitSessionEnded: emit(({ context }) => ({ type: "notice", notice: { kind: "sessionEnded", reason: context.endReason ?? "ended" } }) as EmittedNotice),
   },
 }).createMachine({
@@ -185,15 +208,16 @@ export const sessionMachine = setup({
       initial: "main",
       on: {
         memberJoined: [{ guard: ({ context, event }) => willWait(context, event), actions: ["memberJoined", "emitJoinRequest"] }, { actions: "memberJoined" }],
-        connection: { actions: "setConnection" },
+        agreementDeclined: { actions: "countAgreementDecline" },
+        connection: { actions: ["emitRoomLeftUnsupervised", "setConnection"] },
         arrival: { actions: "setArrival" },
         quality: { actions: "setQuality" },
         mediaIntruder: { actions: "emitUnexpectedConnection" },
         mediaUpdated: [{ guard: "mediaFailed", actions: ["setMedia", "emitMediaError"] }, { actions: "setMedia" }],
         admit: { actions: "admit" },
         deny: { actions: "deny" },
-        removeMember: { actions: "removeMember" },
-        leave: { actions: "leave" },
+        removeMember: { actions: ["emitRoomLeftUnsupervised", "removeMember"] },
+        leave: { actions: ["emitRoomLeftUnsupervised", "leave"] },
         updateSettings: { actions: "updateSettings" },
         broadcast: { actions: ["emitBroadcast", "broadcastToChat"] },
         sendChat: { actions: "sendChat" },
@@ -203,6 +227,10 @@ export const sessionMachine = setup({
         muteAll: { actions: ["emitMutedByMuteAll", "muteAll"] },
         spotlight: { actions: "spotlight" },
         raiseHand: { actions: "raiseHand" },
+        setAlias: { actions: "setAlias" },
+        requestCheckIn: { actions: ["requestCheckIn", "emitCheckInRequested"] },
+        startCheckIn: { actions: "startCheckIn" },
+        endCheckIn: { actions: "endCheckIn" },
         lowerHand: { actions: "lowerHand" },
         setMedia: { actions: "setMemberMedia" },
         requestHelp: { actions: ["requestHelp", "emitHelpRequested"] },

@@ -15,6 +15,8 @@ export function desiredMediaKeys(ctx: SessionContext, phase: SessionPhase): Set<
   const someoneInMain = Object.values(ctx.members).some((m) => m.status === "admitted" && m.location === MAIN_ROOM);
   if (phase !== "open" || someoneInMain) keys.add(MAIN_ROOM);
   for (const r of Object.values(ctx.rooms)) if (r.status === "open" || r.status === "preparing") keys.add(r.id);
+  // Each private check-in is its own media room, for as long as it goes on.
+  for (const id of Object.keys(ctx.checkIns ?? {})) keys.add(id);
   return keys;
 }
 
@@ -31,7 +33,7 @@ export function mediaPlan(ctx: SessionContext, phase: SessionPhase, retryBlocked
     const m = ctx.media[key];
     const needs = !m || m.status === "none" || m.status === "pending" || m.status === "completed" || (m.status === "failed" && !retryBlocked(key));
     if (!needs) continue;
-    const maxParticipants = key === MAIN_ROOM ? 50 : (ctx.rooms[key]?.capacity ?? 50);
+    const maxParticipants = key === MAIN_ROOM ? 50 : ctx.checkIns?.[key] ? 2 : (ctx.rooms[key]?.capacity ?? 50);
     plan.create.push({ key, name: mediaRoomName(ctx.sessionId, key), maxParticipants });
   }
   for (const m of Object.values(ctx.media)) {

@@ -8,6 +8,7 @@ import {
   MAIN_ROOM,
   MAX_ROOM_CAPACITY,
   type ChatMessage,
+  type CheckInPublic,
   type Command,
   type MediaProvider,
   type MediaRoomPublic,
@@ -51,7 +52,14 @@ export interface SessionContext {
   nextChatNumber: number;
   /** Featured member per place ("main" or a room id). */
   spotlights: Record<string, string>;
+  /** Declines of the group agreement at the door: a count only (who declined is not kept). */
+  agreementDeclines: number;
+  /** Private check-ins going on, by id ("k<n>", also their place and media room key). */
+  checkIns: Record<string, CheckIn>;
+  nextCheckInNumber: number;
 }
+
+export type CheckIn = CheckInPublic;
 
 /** A chat message as the session keeps it: with who may read it (participants; staff read everything). */
 export interface ChatRecord extends ChatMessage {
@@ -83,7 +91,19 @@ export type CommandEvent = Command & { actor: Actor; now: number };
 
 /** Events the engine itself feeds the machine (never accepted from a client). */
 export type SystemEvent =
-  | { type: "memberJoined"; identity: string; name: string; role: Role; inviteId?: string | null; now: number }
+  /** `agreementHash`: the group agreement they accepted at the door (the Durable Object checked it is the current text). */
+  | {
+      type: "memberJoined";
+      identity: string;
+      name: string;
+      role: Role;
+      inviteId?: string | null;
+      agreementHash?: string | null;
+      alias?: string | null;
+      now: number;
+    }
+  /** Someone at the door declined the group agreement: counted, nothing else kept. */
+  | { type: "agreementDeclined"; now: number }
   /** Twilio reported `identity` connected to a media room of a place they are not in (they were disconnected). */
   | { type: "mediaIntruder"; identity: string; key: string; now: number }
   | { type: "connection"; memberId: string; connected: boolean; now: number }
@@ -120,6 +140,9 @@ export function initialContext(input: SessionInput): SessionContext {
     chat: {},
     nextChatNumber: 1,
     spotlights: {},
+    agreementDeclines: 0,
+    checkIns: {},
+    nextCheckInNumber: 1,
   };
 }
 
@@ -134,7 +157,18 @@ export function normalizeContext(ctx: SessionContext): SessionContext {
   const members: Record<string, Member> = {};
   let changed = false;
   for (const [id, m] of Object.entries(ctx.members)) {
-    if (m.media && m.blocked && m.hand !== undefined && m.breakoutRoom !== undefined && m.inviteId !== undefined && m.joinNote !== undefined) members[id] = m;
+    if (
+      m.media &&
+      m.blocked &&
+      m.hand !== undefined &&
+      m.breakoutRoom !== undefined &&
+      m.inviteId !== undefined &&
+      m.joinNote !== undefined &&
+      m.agreement !== undefined &&
+      m.alias !== undefined &&
+      m.checkInRequest !== undefined
+    )
+      members[id] = m;
     else {
       changed = true;
       const old: Partial<Member> = m;
@@ -146,13 +180,28 @@ export function normalizeContext(ctx: SessionContext): SessionContext {
         blocked: old.blocked ?? NO_BLOCKS,
         hand: old.hand ?? null,
         breakoutRoom: old.breakoutRoom ?? null,
+        agreement: old.agreement ?? null,
+        alias: old.alias ?? null,
+        checkInRequest: old.checkInRequest ?? null,
       };
     }
   }
-  const missing = ctx.invites === undefined || ctx.chat === undefined || ctx.nextChatNumber === undefined || ctx.spotlights === undefined;
+  const missing =
+    ctx.invites === undefined ||
+    ctx.chat === undefined ||
+    ctx.nextChatNumber === undefined ||
+    ctx.spotlights === undefined ||
+    ctx.agreementDeclines === undefined ||
+    ctx.checkIns === undefined ||
+    Object.keys(DEFAULT_SETTINGS).some((k) => !(k in ctx.settings));
   if (!changed && !missing) return ctx;
   return {
     ...ctx,
+    // Settings added since: their defaults (a stored session gets the default agreement).
+    settings: { ...DEFAULT_SETTINGS, ...ctx.settings },
+    agreementDeclines: ctx.agreementDeclines ?? 0,
+    checkIns: ctx.checkIns ?? {},
+    nextCheckInNumber: ctx.nextCheckInNumber ?? 1,
     members: changed ? members : ctx.members,
     invites: ctx.invites ?? {},
     chat: ctx.chat ?? {},
@@ -202,9 +251,16 @@ export function memberByIdentity(ctx: SessionContext, identity: string): Member 
   return undefined;
 }
 
+/** The private check-in a member is in now, or undefined. */
+export const checkInOf = (ctx: SessionContext, memberId: string): CheckIn | undefined => {
+  const loc = ctx.members[memberId]?.location;
+  return loc ? ctx.checkIns[loc] : undefined;
+};
+
 export function placeName(ctx: SessionContext, location: string | null): string | null {
   if (location === null) return null;
   if (location === MAIN_ROOM) return "Main room";
+  if (ctx.checkIns[location]) return "Private check-in";
   return ctx.rooms[location]?.name ?? null;
 }
 

@@ -230,6 +230,15 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
         if (!prev.chat[id]) out.push({ sql: CHAT_ROW, params: [`${sid}:${id}`, sid, id, c.channel, c.kind, c.from, c.text, c.at] });
     if (event.type === "deleteChat") out.push({ sql: CHAT_DELETED, params: [at, event.actor.memberId, `${sid}:${event.messageId}`] });
   }
+  // The group agreement: each acceptance at the door (member, time, hash of the exact text), and declines as a count.
+  if (event.type === "memberJoined" && event.agreementHash) {
+    const m = Object.values(next.members).find((x) => x.identity === event.identity);
+    if (m) {
+      out.push({ sql: ACCEPTANCE, params: [`${sid}:${m.id}:${eventNo}`, sid, m.id, event.agreementHash, at] });
+      out.push({ sql: AGREEMENT_TEXT, params: [sid, event.agreementHash, next.settings.agreement, at] });
+    }
+  }
+  if (prev.agreementDeclines !== next.agreementDeclines) out.push({ sql: DECLINES, params: [next.agreementDeclines, sid] });
   if (event.type === "mediaIntruder") {
     const m = Object.values(next.members).find((x) => x.identity === event.identity || x.id === event.identity);
     out.push(auditRow(sid, `${sid}:${eventNo}:intruder`, actor, "mediaIntruderRemoved", m?.id ?? "unknown", `ok:${event.key}`, at));
@@ -237,6 +246,10 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
   return { statements: out, analytics };
 }
 
+const ACCEPTANCE = `INSERT OR IGNORE INTO agreement_acceptances (id, session_id, member_id, text_hash, accepted_at) VALUES (?, ?, ?, ?, ?)`;
+const AGREEMENT_TEXT = `INSERT OR IGNORE INTO agreement_texts (session_id, text_hash, text, first_accepted_at) VALUES (?, ?, ?, ?)`;
+// The count as the session holds it (MAX: a replayed older batch cannot lower it).
+const DECLINES = `UPDATE sessions SET agreement_declines = MAX(agreement_declines, ?) WHERE id = ?`;
 const CHAT_ROW = `INSERT OR IGNORE INTO chat_messages (id, session_id, message_id, channel, kind, from_member, text, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 const CHAT_DELETED = `UPDATE chat_messages SET text = '', deleted_at = ?, deleted_by = ? WHERE id = ? AND deleted_at IS NULL`;
 const REVOKE_INVITE = `UPDATE invites SET revoked_at = ? WHERE id = ? AND session_id = ? AND revoked_at IS NULL`;

@@ -5,8 +5,19 @@
 import { COMMAND_ROLES, COMMAND_TYPES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../../lib/protocol";
 import { sessionMachine } from "./machine";
 import { autoAssign } from "./assignment";
-import { autoPlanResult, parseChannel, placeOf } from "./updates";
-import { admittedMembers, memberByIdentity, occupancy, plannedCount, roomCapacity, type CommandEvent, type SessionContext, type SessionPhase } from "./model";
+import { autoPlanResult, parseChannel, placeOf, unsupervisedRooms } from "./updates";
+import {
+  admittedMembers,
+  checkInOf,
+  memberByIdentity,
+  occupancy,
+  plannedCount,
+  preparingRooms,
+  roomCapacity,
+  type CommandEvent,
+  type SessionContext,
+  type SessionPhase,
+} from "./model";
 
 export interface Refusal {
   code: ErrorCode;
@@ -49,6 +60,11 @@ function admitted(ctx: SessionContext, memberId: string): Refusal | null {
   if (!m) return refuse("MEMBER_NOT_FOUND", `no member ${memberId} in this session`);
   if (m.status !== "admitted") return refuse("NOT_ADMITTED", `${m.name} is ${m.status}, not admitted`);
   return null;
+}
+
+/** Someone in a private check-in stays there until it ends (nobody moves them out of it, nor do they wander off). */
+function notInCheckIn(ctx: SessionContext, memberId: string, who = ctx.members[memberId]?.name ?? memberId): Refusal | null {
+  return checkInOf(ctx, memberId) ? refuse("INVALID_STATE", `${who} is in a private check-in; end it first`) : null;
 }
 
 /** Staff moderate participants (not each other). */
@@ -163,7 +179,7 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     for (const { memberId, roomId } of e.assignments) {
       if (seen.has(memberId)) return refuse("INVALID_MESSAGE", `${memberId} appears twice`);
       seen.add(memberId);
-      const a = admitted(ctx, memberId);
+      const a = admitted(ctx, memberId) ?? (phase === "preparing" ? null : notInCheckIn(ctx, memberId));
       if (a) return a;
       if (roomId === null) continue;
       const r = room(ctx, roomId, phase === "preparing" ? "preparing" : "open");
@@ -192,13 +208,22 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     if (phase === "preparing" && m?.status === "admitted" && ctx.round?.plan[m.id] !== e.roomId) return hasSpace(ctx, e.roomId);
     return null;
   },
-  openBreakouts: (ctx) => {
+  openBreakouts: (ctx, _p, e) => {
     const n = admittedMembers(ctx).filter((m) => m.role === "participant").length;
     if (n < 2) return refuse("TOO_FEW_PARTICIPANTS", "breakout rooms need at least 2 admitted participants");
+    if (ctx.settings.supervisedRooms && !e.confirmUnsupervised) {
+      const bare = unsupervisedRooms(ctx);
+      const staff = admittedMembers(ctx).filter((m) => m.role !== "participant").length;
+      if (bare.length)
+        return refuse(
+          "UNSUPERVISED_ROOM",
+          `${bare.map((r) => r.name).join(", ")} would open without a facilitator or co-facilitator (${staff} staff for ${preparingRooms(ctx).length} rooms); assign staff, or confirm to open unsupervised`,
+        );
+    }
     return null;
   },
   move: (ctx, _p, e) => {
-    const a = admitted(ctx, e.memberId);
+    const a = admitted(ctx, e.memberId) ?? notInCheckIn(ctx, e.memberId);
     if (a) return a;
     const t = target(ctx, e.to);
     if (t) return t;
@@ -207,7 +232,7 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
   },
   swap: (ctx, _p, e) => {
     if (e.memberA === e.memberB) return refuse("INVALID_MESSAGE", "swap needs two different members");
-    const a = admitted(ctx, e.memberA) ?? admitted(ctx, e.memberB);
+    const a = admitted(ctx, e.memberA) ?? admitted(ctx, e.memberB) ?? notInCheckIn(ctx, e.memberA) ?? notInCheckIn(ctx, e.memberB);
     if (a) return a;
     return ctx.members[e.memberA].location === ctx.members[e.memberB].location ? refuse("ALREADY_THERE", "both are in the same place") : null;
   },
@@ -217,7 +242,7 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
   cancelClosing: () => null,
   broadcast: (ctx, _p, e) => (e.roomId ? room(ctx, e.roomId, "open") : null),
   visitRoom: (ctx, _p, e) => {
-    const a = admitted(ctx, e.actor.memberId);
+    const a = admitted(ctx, e.actor.memberId) ?? notInCheckIn(ctx, e.actor.memberId, "you");
     if (a) return a;
     const t = target(ctx, e.to);
     if (t) return t;
@@ -231,7 +256,7 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
   },
   endSession: () => null,
   chooseRoom: (ctx, phase, e) => {
-    const a = admitted(ctx, e.actor.memberId);
+    const a = admitted(ctx, e.actor.memberId) ?? (phase === "preparing" ? null : notInCheckIn(ctx, e.actor.memberId, "you"));
     if (a) return a;
     if (ctx.round?.mode !== "choose") return refuse("NOT_ALLOWED_BY_SETTINGS", "this round's rooms are assigned by the facilitator");
     const r = room(ctx, e.roomId, phase === "preparing" ? "preparing" : "open");
@@ -242,13 +267,13 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     return hasSpace(ctx, e.roomId);
   },
   returnToMain: (ctx, _p, e) => {
-    const a = admitted(ctx, e.actor.memberId);
+    const a = admitted(ctx, e.actor.memberId) ?? notInCheckIn(ctx, e.actor.memberId, "you");
     if (a) return a;
     if (!ctx.settings.allowSelfReturn) return refuse("NOT_ALLOWED_BY_SETTINGS", "the facilitator has turned off returning by yourself");
     return ctx.members[e.actor.memberId].location === MAIN_ROOM ? refuse("ALREADY_THERE", "you are already in the main room") : null;
   },
   returnToRoom: (ctx, _p, e) => {
-    const a = admitted(ctx, e.actor.memberId);
+    const a = admitted(ctx, e.actor.memberId) ?? notInCheckIn(ctx, e.actor.memberId, "you");
     if (a) return a;
     const me = ctx.members[e.actor.memberId];
     if (me.breakoutRoom === null) return refuse("INVALID_STATE", "you have no breakout room to go back to in this round");
@@ -256,6 +281,15 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     return room(ctx, me.breakoutRoom, "open") ?? hasSpace(ctx, me.breakoutRoom);
   },
   raiseHand: (ctx, _p, e) => admitted(ctx, e.actor.memberId),
+  setAlias: (ctx, _p, e) => admitted(ctx, e.actor.memberId),
+  requestCheckIn: (ctx, _p, e) => admitted(ctx, e.actor.memberId) ?? notInCheckIn(ctx, e.actor.memberId, "you"),
+  startCheckIn: (ctx, _p, e) => {
+    const a = admitted(ctx, e.memberId) ?? admitted(ctx, e.actor.memberId);
+    if (a) return a;
+    if (ctx.members[e.memberId].role !== "participant") return refuse("INVALID_STATE", "a private check-in is with a client");
+    return notInCheckIn(ctx, e.memberId) ?? notInCheckIn(ctx, e.actor.memberId, "you");
+  },
+  endCheckIn: (ctx, _p, e) => (ctx.checkIns[e.checkInId] ? null : refuse("NOT_FOUND", `no private check-in ${e.checkInId}`)),
   lowerHand: (ctx, _p, e) => {
     const a = admitted(ctx, e.actor.memberId);
     if (a) return a;

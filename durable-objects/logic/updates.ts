@@ -2,10 +2,11 @@
  * Pure context updates used by the machine's named actions. Each takes a context and an event and returns a
  * new context; untouched members and rooms keep their identity so diffs stay cheap.
  */
-import { MAIN_ROOM, MAX_CHAT_MESSAGES, MAX_ROOM_CAPACITY, type MediaKind, type MediaRoomPublic, type Settings } from "../../lib/protocol";
+import { MAIN_ROOM, MAX_CHAT_MESSAGES, MAX_ROOM_CAPACITY, type MediaKind, type MediaRoomPublic, rosterName, type Settings } from "../../lib/protocol";
 import { autoAssign, smallestRoom } from "./assignment";
 import {
   admittedMembers,
+  checkInOf,
   memberByIdentity,
   occupancy,
   openRooms,
@@ -13,6 +14,7 @@ import {
   preparingRooms,
   roomCapacity,
   type ChatRecord,
+  type CheckIn,
   type CommandEvent,
   type Member,
   NO_BLOCKS,
@@ -72,7 +74,9 @@ export function relocate(
       delete spotlights[m.location];
     }
     // Arrival is per media room: a new place means not arrived yet. A breakout room is remembered for "return".
-    const breakoutRoom = to !== null && to !== MAIN_ROOM ? to : opts.keepBreakoutRoom ? m.breakoutRoom : null;
+    // A private check-in is no breakout room: stepping into one keeps the room to go back to.
+    const intoCheckIn = to !== null && ctx.checkIns[to] !== undefined;
+    const breakoutRoom = to !== null && to !== MAIN_ROOM && !intoCheckIn ? to : opts.keepBreakoutRoom || intoCheckIn ? m.breakoutRoom : null;
     members[id] = { ...m, location: to, arrivedIn: null, breakoutRoom };
   }
   return refreshEmptiness({ ...ctx, members, spotlights }, touched, now);
@@ -106,15 +110,21 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
   const inviteId = e.inviteId ?? null;
   if (existing) {
     // Rejoin: someone already admitted who left comes straight back (denied stays denied)...
+    const agreement = e.agreementHash ? { hash: e.agreementHash, at: e.now } : existing.agreement;
+    // A re-join with an alias changes it; without one, the alias they chose before stays.
+    const alias = e.alias ?? existing.alias;
     if (existing.status === "left" && existing.admittedAt !== null) {
       // ...unless the session is full: then they wait like anyone else.
-      if (admittedMembers(ctx).length >= MAX_ROOM_CAPACITY) return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null });
-      const next = patchMember(ctx, existing.id, { status: "admitted", name: e.name, leftAt: null, location: null });
+      if (admittedMembers(ctx).length >= MAX_ROOM_CAPACITY)
+        return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null, agreement, alias });
+      const next = patchMember(ctx, existing.id, { status: "admitted", name: e.name, leftAt: null, location: null, agreement, alias });
       const placed = relocate(next, [[existing.id, placeForAdmitted(next, next.members[existing.id], phase)]], e.now);
       return planPreAssigned(placed, existing.id, phase);
     }
-    if (existing.status === "left") return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null });
-    return existing.name === e.name ? ctx : patchMember(ctx, existing.id, { name: e.name });
+    if (existing.status === "left") return patchMember(ctx, existing.id, { status: "waiting", name: e.name, leftAt: null, agreement, alias });
+    return existing.name === e.name && existing.agreement === agreement && existing.alias === alias
+      ? ctx
+      : patchMember(ctx, existing.id, { name: e.name, agreement, alias });
   }
   const id = `m${ctx.nextMemberNumber}`;
   const staff = e.role !== "participant";
@@ -141,6 +151,9 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
     blocked: NO_BLOCKS,
     hand: null,
     breakoutRoom: null,
+    agreement: e.agreementHash ? { hash: e.agreementHash, at: e.now } : null,
+    alias: e.role === "participant" ? (e.alias ?? null) : null,
+    checkInRequest: null,
   };
   const next: SessionContext = { ...ctx, nextMemberNumber: ctx.nextMemberNumber + 1, members: { ...ctx.members, [id]: member } };
   if (!autoAdmit) return next;
@@ -154,6 +167,10 @@ export function admit(ctx: SessionContext, e: Cmd<"admit">, phase: string): Sess
   return planPreAssigned(placed, e.memberId, phase);
 }
 
+export const setAlias = (ctx: SessionContext, e: Cmd<"setAlias">) => patchMember(ctx, e.actor.memberId, { alias: e.alias });
+
+export const countAgreementDecline = (ctx: SessionContext): SessionContext => ({ ...ctx, agreementDeclines: ctx.agreementDeclines + 1 });
+
 export const deny = (ctx: SessionContext, e: Cmd<"deny">) => patchMember(ctx, e.memberId, { status: "denied", leftAt: e.now, joinNote: null });
 
 function dropFromPlans(ctx: SessionContext, memberId: string): SessionContext {
@@ -164,7 +181,10 @@ function dropFromPlans(ctx: SessionContext, memberId: string): SessionContext {
 }
 
 function depart(ctx: SessionContext, memberId: string, status: "left" | "denied", now: number): SessionContext {
-  const moved = relocate(ctx, [[memberId, null]], now);
+  // Someone leaving a private check-in ends it: the other person goes back where they were.
+  const checkIn = checkInOf(ctx, memberId);
+  const ended = checkIn ? finishCheckIn(ctx, checkIn.id, now) : ctx;
+  const moved = relocate(ended, [[memberId, null]], now);
   return dropFromPlans(patchMember(moved, memberId, { status, leftAt: now, helpRequest: null, connected: false, hand: null, media: NO_MEDIA }), memberId);
 }
 
@@ -221,7 +241,10 @@ function newRoom(ctx: SessionContext, name: string | undefined, capacity: number
 
 const roundSeed = (ctx: SessionContext) => (ctx.seed ^ Math.imul(ctx.roundsCompleted + 1, 0x9e3779b1)) >>> 0;
 
-/** Staff placed automatically only when chosen, plus pre-assignments: both count as fixed. */
+/**
+ * Pre-assignments count as fixed; with supervisedRooms, so do staff: placed first, one per room (in join order, into
+ * the rooms without a pre-assigned staff member), the rest of the staff stay in the main room.
+ */
 function fixedPlacements(ctx: SessionContext, includeStaff: readonly string[]): Record<string, string> {
   const fixed: Record<string, string> = {};
   for (const m of admittedMembers(ctx)) {
@@ -229,7 +252,34 @@ function fixedPlacements(ctx: SessionContext, includeStaff: readonly string[]): 
     if (pre && ctx.rooms[pre]?.status === "preparing") fixed[m.id] = pre;
   }
   void includeStaff;
+  if (!ctx.settings.supervisedRooms) return fixed;
+  const staffed = new Set(Object.entries(fixed).flatMap(([id, room]) => (ctx.members[id].role !== "participant" ? [room] : [])));
+  const rooms = preparingRooms(ctx).filter((r) => !staffed.has(r.id));
+  const staff = admittedMembers(ctx).filter((m) => m.role !== "participant" && !(m.id in fixed));
+  for (let i = 0; i < Math.min(rooms.length, staff.length); i++) fixed[staff[i].id] = rooms[i].id;
   return fixed;
+}
+
+/** supervisedRooms: preparing rooms with no staff member planned (what opening them would leave unsupervised). */
+export function unsupervisedRooms(ctx: SessionContext): Room[] {
+  const plan = ctx.round?.plan ?? {};
+  const staffed = new Set(Object.entries(plan).flatMap(([id, room]) => (ctx.members[id]?.role !== "participant" ? [room] : [])));
+  return preparingRooms(ctx).filter((r) => !staffed.has(r.id));
+}
+
+/**
+ * supervisedRooms: the open breakout room a staff member's disconnecting or leaving leaves without any connected staff
+ * member (null when they were not its last one, or the setting is off).
+ */
+export function roomLeftUnsupervised(ctx: SessionContext, memberId: string): Room | null {
+  const m = ctx.members[memberId];
+  if (!ctx.settings.supervisedRooms || !m || m.role === "participant" || m.status !== "admitted" || !m.location) return null;
+  const room = ctx.rooms[m.location];
+  if (room?.status !== "open") return null;
+  const others = Object.values(ctx.members).some(
+    (x) => x.id !== m.id && x.role !== "participant" && x.status === "admitted" && x.connected && x.location === room.id,
+  );
+  return others ? null : room;
 }
 
 /** The automatic plan for the preparing rooms (the `autoAssign` rule asks the same question, so both agree). */
@@ -342,7 +392,11 @@ export function openBreakouts(ctx: SessionContext, e: Cmd<"openBreakouts">): Ses
   next = { ...next, round: { ...round, openedAt: e.now, endsAt } };
   const moves: [string, string][] = [];
   for (const [memberId, roomId] of Object.entries(round.plan)) {
-    if (next.members[memberId]?.status === "admitted" && next.rooms[roomId]?.status === "open") moves.push([memberId, roomId]);
+    if (next.members[memberId]?.status !== "admitted" || next.rooms[roomId]?.status !== "open") continue;
+    // Someone in a private check-in stays there; it ends into the room they were planned for.
+    const checkIn = checkInOf(next, memberId);
+    if (checkIn) next = withCheckInReturn(next, checkIn, memberId, roomId);
+    else moves.push([memberId, roomId]);
   }
   next = relocate(next, moves, e.now);
   // Rooms nobody was planned into start their empty timer now.
@@ -447,6 +501,65 @@ export function requestHelp(ctx: SessionContext, e: Cmd<"requestHelp">): Session
 
 export const resolveHelp = (ctx: SessionContext, e: Cmd<"resolveHelp">) => patchMember(ctx, e.memberId, { helpRequest: null });
 
+// ---------------------------------------------------------------------------------------------------------------
+// Private check-ins: a place of their own ("k<n>", with its own media room) for one client and one staff member.
+// ---------------------------------------------------------------------------------------------------------------
+
+export const requestCheckIn = (ctx: SessionContext, e: Cmd<"requestCheckIn">) =>
+  patchMember(ctx, e.actor.memberId, { checkInRequest: ctx.members[e.actor.memberId].checkInRequest ?? { at: e.now } });
+
+export function startCheckIn(ctx: SessionContext, e: Cmd<"startCheckIn">): SessionContext {
+  const id = `k${ctx.nextCheckInNumber}`;
+  const client = ctx.members[e.memberId];
+  const staff = ctx.members[e.actor.memberId];
+  const checkIn: CheckIn = {
+    id,
+    clientId: client.id,
+    staffId: staff.id,
+    startedAt: e.now,
+    clientReturn: client.location ?? MAIN_ROOM,
+    staffReturn: staff.location ?? MAIN_ROOM,
+  };
+  const next: SessionContext = { ...ctx, checkIns: { ...ctx.checkIns, [id]: checkIn }, nextCheckInNumber: ctx.nextCheckInNumber + 1 };
+  const moved = relocate(
+    next,
+    [
+      [client.id, id],
+      [staff.id, id],
+    ],
+    e.now,
+  );
+  return patchMember(moved, client.id, { checkInRequest: null });
+}
+
+/** Where someone goes back to: the place they left, if it is main or a room still open; else the main room. */
+function returnPlace(ctx: SessionContext, place: string): string {
+  return place === MAIN_ROOM || ctx.rooms[place]?.status === "open" ? place : MAIN_ROOM;
+}
+
+function withCheckInReturn(ctx: SessionContext, checkIn: CheckIn, memberId: string, place: string): SessionContext {
+  const updated = memberId === checkIn.clientId ? { ...checkIn, clientReturn: place } : { ...checkIn, staffReturn: place };
+  return { ...ctx, checkIns: { ...ctx.checkIns, [checkIn.id]: updated } };
+}
+
+/** The check-in ends: both go back where they were (those still in it), and its place is gone. */
+function finishCheckIn(ctx: SessionContext, checkInId: string, now: number): SessionContext {
+  const k = ctx.checkIns[checkInId];
+  const moves: [string, string][] = [];
+  for (const [id, place] of [
+    [k.clientId, k.clientReturn],
+    [k.staffId, k.staffReturn],
+  ] as const)
+    if (ctx.members[id]?.location === k.id) moves.push([id, returnPlace(ctx, place)]);
+  // Back to their breakout room counts as "placed there this round" again; back to main keeps the room to return to.
+  const moved = relocate(ctx, moves, now, { keepBreakoutRoom: true });
+  const checkIns = { ...moved.checkIns };
+  delete checkIns[checkInId];
+  return { ...moved, checkIns };
+}
+
+export const endCheckIn = (ctx: SessionContext, e: Cmd<"endCheckIn">) => finishCheckIn(ctx, e.checkInId, e.now);
+
 export function endSession(ctx: SessionContext, now: number, reason: string): SessionContext {
   const live = Object.values(ctx.rooms)
     .filter((r) => r.status !== "closed")
@@ -461,7 +574,7 @@ export function endSession(ctx: SessionContext, now: number, reason: string): Se
     if (m.status === "admitted" || m.status === "waiting") members[m.id] = { ...m, status: "left", leftAt: now, helpRequest: null };
   }
   const roundsCompleted = next.roundsCompleted + (ctx.round?.openedAt ? 1 : 0);
-  return { ...forgetBreakoutRooms({ ...next, members }), round: null, roundsCompleted, endedAt: now, endReason: reason, spotlights: {} };
+  return { ...forgetBreakoutRooms({ ...next, members }), round: null, roundsCompleted, endedAt: now, endReason: reason, spotlights: {}, checkIns: {} };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -507,7 +620,8 @@ export function sendChat(ctx: SessionContext, e: Cmd<"sendChat">): SessionContex
     channel: e.channel,
     kind: "message",
     from: me.id,
-    fromName: me.name,
+    // Clients read chat too: a client is named as the roster setting shows them (staff know who by `from`).
+    fromName: rosterName(me, ctx.settings.roster),
     fromRole: me.role,
     text: e.text,
     at: e.now,

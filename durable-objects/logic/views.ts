@@ -10,6 +10,7 @@ import {
   type ParticipantView,
   type SessionPhase,
   type SessionPublic,
+  rosterName,
   type StaffState,
 } from "../../lib/protocol";
 import { type ChatRecord, occupancy, placeName, type SessionContext } from "./model";
@@ -27,6 +28,7 @@ export function sessionPublic(ctx: SessionContext, phase: SessionPhase): Session
     settings: ctx.settings,
     roundsCompleted: ctx.roundsCompleted,
     preAssignments: ctx.preAssignments,
+    agreementDeclines: ctx.agreementDeclines,
   };
 }
 
@@ -39,6 +41,7 @@ export function staffState(ctx: SessionContext, phase: SessionPhase): StaffState
     media: Object.values(ctx.media),
     mediaProvider: ctx.mediaProvider,
     spotlights: ctx.spotlights,
+    checkIns: Object.values(ctx.checkIns),
   };
 }
 
@@ -50,7 +53,16 @@ export function participantView(ctx: SessionContext, phase: SessionPhase, member
       ? []
       : Object.values(ctx.members)
           .filter((m) => m.id !== me.id && m.status === "admitted" && m.location === me.location)
-          .map((m) => ({ id: m.id, name: m.name, role: m.role, arrived: m.arrivedIn !== null, media: m.media, blocked: m.blocked, hand: m.hand }));
+          // Other clients by the roster setting's name only: never their identity, nor (firstNames/aliases) their full name.
+          .map((m) => ({
+            id: m.id,
+            name: rosterName(m, ctx.settings.roster),
+            role: m.role,
+            arrived: m.arrivedIn !== null,
+            media: m.media,
+            blocked: m.blocked,
+            hand: m.hand,
+          }));
   const choosable =
     round?.mode === "choose" && me.status === "admitted" && (phase === "preparing" || phase === "open")
       ? Object.values(ctx.rooms)
@@ -75,8 +87,16 @@ export function participantView(ctx: SessionContext, phase: SessionPhase, member
       media: me.media,
       blocked: me.blocked,
       hand: me.hand,
+      checkInRequested: me.checkInRequest !== null,
     },
     roommates,
+    // Who from this place is in a private check-in: "stepped out", nothing more (not with whom, not why).
+    steppedOut:
+      me.location === null
+        ? []
+        : Object.values(ctx.checkIns)
+            .filter((k) => k.clientId !== me.id && k.clientReturn === me.location && ctx.members[k.clientId]?.location === k.id)
+            .map((k) => ({ id: k.clientId, name: rosterName(ctx.members[k.clientId], ctx.settings.roster) })),
     round: round ? { number: round.number, mode: round.mode, endsAt: round.endsAt, closesAt: round.closesAt } : null,
     choosableRooms: choosable,
     spotlight: me.location !== null ? (ctx.spotlights[me.location] ?? null) : null,
@@ -113,11 +133,13 @@ export function diffForStaff(prev: SessionContext, next: SessionContext, prevPha
   if (prev.media !== next.media) for (const [key, m] of Object.entries(next.media)) if (prev.media[key] !== m) changes.push({ entity: "media", value: m });
   if (prev.round !== next.round) changes.push({ entity: "round", value: next.round });
   if (prev.spotlights !== next.spotlights) changes.push({ entity: "spotlights", value: next.spotlights });
+  if (prev.checkIns !== next.checkIns) changes.push({ entity: "checkIns", value: Object.values(next.checkIns) });
   if (
     prevPhase !== phase ||
     prev.settings !== next.settings ||
     prev.roundsCompleted !== next.roundsCompleted ||
     prev.preAssignments !== next.preAssignments ||
+    prev.agreementDeclines !== next.agreementDeclines ||
     prev.endedAt !== next.endedAt ||
     prev.title !== next.title
   )

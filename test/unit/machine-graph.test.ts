@@ -54,6 +54,7 @@ function abstractState(s: SessionSnapshot): string {
     help: Object.values(c.members).some((m) => m.helpRequest),
     chat: Object.keys(c.chat).length > 0,
     steppedOut: admittedMembers(c).some((m) => m.location === "main" && m.breakoutRoom !== null),
+    checkIn: Object.keys(c.checkIns).length > 0,
   });
 }
 

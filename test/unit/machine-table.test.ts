@@ -16,10 +16,12 @@ const ALL_PHASES: readonly SessionPhase[] = [...LIVE_PHASES, "ended"];
 /** Sessions in each phase, in variants that between them make every command possible somewhere. */
 function variants(): { name: string; phase: SessionPhase; s: SessionFixture }[] {
   const base = () => {
-    const s = createSession({ participants: 5, cofacilitators: 1, waiting: 2 });
+    const s = createSession({ participants: 6, cofacilitators: 1, waiting: 2 });
     s.ok("requestHelp", { message: "hi" }, s.as(s.participants[0]));
     s.ok("sendChat", { channel: "room:main", text: "welcome" });
     s.ok("raiseHand", {}, s.as(s.participants[3]));
+    // A private check-in going on (the co-facilitator with a client), so endCheckIn is possible everywhere.
+    s.ok("startCheckIn", { memberId: s.participants[5] }, s.as(s.cofacilitators[0]));
     return s;
   };
   const out: { name: string; phase: SessionPhase; s: SessionFixture }[] = [];

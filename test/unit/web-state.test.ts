@@ -24,6 +24,9 @@ const member = (id: string, over: Partial<MemberPublic> = {}): MemberPublic => (
   blocked: { audio: false, video: false, screen: false },
   hand: null,
   breakoutRoom: null,
+  agreement: null,
+  alias: null,
+  checkInRequest: null,
   ...over,
 });
 const room = (id: string, over: Partial<RoomPublic> = {}): RoomPublic => ({
@@ -48,6 +51,7 @@ function staff(over: Partial<StaffState> = {}): StaffState {
       createdAt: 0,
       endedAt: null,
       endsAt: null,
+      agreementDeclines: 0,
       settings: DEFAULT_SETTINGS,
       roundsCompleted: 0,
       preAssignments: {},
@@ -58,6 +62,7 @@ function staff(over: Partial<StaffState> = {}): StaffState {
     media: [],
     mediaProvider: "local",
     spotlights: {},
+    checkIns: [],
     ...over,
   };
 }

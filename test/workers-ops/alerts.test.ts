@@ -8,6 +8,7 @@
  */
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, inject, it, onTestFinished } from "vitest";
+import { agreementHash, DEFAULT_AGREEMENT } from "../../lib/protocol";
 import { LOCAL_TWILIO_DEFAULTS } from "../support/twilio-server";
 import { api, Client, createSession, d1, joinSession, signIn, sleep, stubFor } from "../workers/helpers";
 import worker from "./entry";
@@ -121,7 +122,14 @@ describe("alert cron", () => {
   it("overlapping cron runs announce a new incident once", async () => {
     const s = await createSession({ settings: { autoAdmit: true } });
     await stubFor(s.sessionId).failSigning(10);
-    for (let k = 0; k < 10; k++) expect((await api(`/api/sessions/${s.sessionId}/join`, { body: { invite: s.invite.token, name: `P${k}` } })).status).toBe(500);
+    for (let k = 0; k < 10; k++)
+      expect(
+        (
+          await api(`/api/sessions/${s.sessionId}/join`, {
+            body: { invite: s.invite.token, name: `P${k}`, agreementHash: await agreementHash(DEFAULT_AGREEMENT) },
+          })
+        ).status,
+      ).toBe(500);
     await until(
       () => d1(`SELECT COALESCE(SUM(n), 0) AS n FROM ops_error_counts`),
       (r: any) => r[0].n >= 10,

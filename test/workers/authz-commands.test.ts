@@ -108,6 +108,8 @@ const STAFF_FLOW: Step[] = [
     before: async (w) => void (await must(w.sessionId, w.P1, { type: "requestHelp", message: "a question" })),
     command: (w) => ({ type: "resolveHelp", memberId: w.P1.memberId }),
   },
+  { type: "startCheckIn", command: (w) => ({ type: "startCheckIn", memberId: w.P2.memberId }) },
+  { type: "endCheckIn", command: () => ({ type: "endCheckIn", checkInId: "k1" }) },
   { type: "createBreakouts", command: () => ({ type: "createBreakouts", count: 2, mode: "manual", durationSeconds: 600 }) },
   { type: "addRoom", command: () => ({ type: "addRoom", name: "Extra" }) },
   { type: "renameRoom", command: () => ({ type: "renameRoom", roomId: "r3", name: "Quiet corner" }) },
@@ -156,6 +158,8 @@ const PARTICIPANT_FLOW: Step[] = [
   { type: "requestHelp", command: () => ({ type: "requestHelp", message: "hello" }) },
   { type: "raiseHand", command: () => ({ type: "raiseHand" }) },
   { type: "lowerHand", command: () => ({ type: "lowerHand" }) },
+  { type: "setAlias", command: () => ({ type: "setAlias", alias: "Sun" }) },
+  { type: "requestCheckIn", command: () => ({ type: "requestCheckIn" }) },
   { type: "setMedia", command: () => ({ type: "setMedia", mic: true, cam: false }) },
   { type: "sendChat", command: () => ({ type: "sendChat", channel: "room:main", text: "hi all" }) },
   { type: "createBreakouts", command: () => ({ type: "createBreakouts", count: 2, mode: "choose" }) },
@@ -304,6 +308,10 @@ const PHASE_OF: Record<CommandType, Phase> = {
   lowerHand: "main",
   setMedia: "main",
   cancelClosing: "open",
+  setAlias: "main",
+  requestCheckIn: "main",
+  startCheckIn: "main",
+  endCheckIn: "main",
 };
 
 /** A command that targets real people and rooms of the world (valid for an allowed role in PHASE_OF). */
@@ -364,6 +372,12 @@ function payload(type: CommandType, w: World): Command {
       return { type };
     case "setMedia":
       return { type, mic: true };
+    case "setAlias":
+      return { type, alias: "Sun" };
+    case "startCheckIn":
+      return { type, memberId: P1 };
+    case "endCheckIn":
+      return { type, checkInId: "k1" };
     default:
       return { type } as Command;
   }

@@ -17,7 +17,7 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { COMMAND_ROLES, ClientMessageSchema, PING_FRAME, ErrorPayloadSchema, MAX_MESSAGE_BYTES, type CommandType, type ErrorCode } from "../../lib/protocol";
-import { api, Client, createSession, d1, flush, joinSession, signIn, stubFor, placementIn } from "./helpers";
+import { api, Client, createSession, d1, defaultAgreementHash, flush, joinSession, signIn, stubFor, placementIn } from "./helpers";
 import { context } from "./authz-world";
 
 const WS_FRAMES = 10_000;
@@ -417,7 +417,11 @@ describe("fuzz: HTTP bodies", () => {
       },
       { path: `/api/sessions/${s.sessionId}/commands`, token: () => p.ticket, valid: { commandId: "body-fuzz-02", command: { type: "requestHelp" } } },
       { path: `/api/sessions/${s.sessionId}/invites`, token: () => s.ticket, valid: { role: "participant" } },
-      { path: `/api/sessions/${s.sessionId}/join`, token: () => undefined, valid: { invite: s.invite.token, name: "x" } },
+      {
+        path: `/api/sessions/${s.sessionId}/join`,
+        token: () => undefined,
+        valid: { invite: s.invite.token, name: "x", agreementHash: await defaultAgreementHash() },
+      },
       { path: `/api/sessions/${s.sessionId}/breakout-rooms`, token: () => s.ticket, valid: { count: 2 } },
       { path: `/api/sessions/${s.sessionId}/move-participant`, token: () => s.ticket, valid: { memberId: p.memberId, to: "main" } },
       { path: `/api/sessions/${s.sessionId}/bulk-assign`, token: () => s.ticket, valid: { assignments: [{ memberId: p.memberId, roomId: null }] } },

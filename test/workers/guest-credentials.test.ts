@@ -6,14 +6,16 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { issueGuestCredential, issueMemberTicket } from "../../worker/auth/app-tokens";
-import { api, createSession, joinSession } from "./helpers";
+import { api, createSession, defaultAgreementHash, joinSession } from "./helpers";
 import { context, invite, must } from "./authz-world";
 
 const DAY = 24 * 3600_000;
 const appEnv = env as never;
 
 const staffState = async (sessionId: string, ticket: string) => (await api(`/api/sessions/${sessionId}`, { token: ticket })).json.staff;
-const joinBody = (sessionId: string, body: Record<string, unknown>, token?: string) => api(`/api/sessions/${sessionId}/join`, { body, token });
+/** A join accepting the (default) group agreement, so each refusal here is about the credential. */
+const joinBody = async (sessionId: string, body: Record<string, unknown>, token?: string) =>
+  api(`/api/sessions/${sessionId}/join`, { body: { agreementHash: await defaultAgreementHash(), ...body }, token });
 
 describe("guest credentials", () => {
   it("a guest's identity (what staff read) is no key: knowing it, an invite holder cannot take over or rename the member", async () => {

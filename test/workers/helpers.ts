@@ -1,6 +1,6 @@
 /** Test clients that use the product exactly as a browser does: HTTP to the Worker, WebSockets to the session. */
 import { SELF, env } from "cloudflare:test";
-import type { Command, ServerMessage } from "../../lib/protocol";
+import { agreementHash, DEFAULT_AGREEMENT, type Command, type ServerMessage } from "../../lib/protocol";
 import type { SessionDurableObject } from "./entry";
 
 export const BASE = "https://mindbloom.test";
@@ -54,9 +54,16 @@ export async function createSession(
   return { ...r.json, userToken };
 }
 
-/** A guest joins by invite; with the guestCredential of an earlier join they are that member again. */
-export async function joinSession(sessionId: string, invite: string, name: string, guestCredential?: string) {
-  const r = await api(`/api/sessions/${sessionId}/join`, { body: { invite, name, ...(guestCredential ? { guestCredential } : {}) } });
+/** The hash a join presents to accept the default group agreement (what the preview of a new session gives). */
+export const defaultAgreementHash = () => agreementHash(DEFAULT_AGREEMENT);
+
+/**
+ * A guest joins by invite, accepting the group agreement (the default one unless `agreement` is the text shown); with
+ * the guestCredential of an earlier join they are that member again.
+ */
+export async function joinSession(sessionId: string, invite: string, name: string, guestCredential?: string, agreement = DEFAULT_AGREEMENT) {
+  const body = { invite, name, agreementHash: await agreementHash(agreement), ...(guestCredential ? { guestCredential } : {}) };
+  const r = await api(`/api/sessions/${sessionId}/join`, { body });
   if (r.status !== 200) throw new Error(`join failed ${r.status} ${JSON.stringify(r.json)}`);
   return r.json as { memberId: string; ticket: string; status: string; role: string; guestCredential: string; guestCredentialExpiresAt: number };
 }

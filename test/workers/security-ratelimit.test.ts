@@ -6,7 +6,7 @@
  * RL_SIGNIN runs here with limit 10 per 10 s (vitest.config.ts; wrangler.toml: 10 per 60 s) so recovery can be awaited.
  */
 import { describe, expect, it } from "vitest";
-import { api, Client, createSession, d1, flush, joinSession, signIn, sleep, stubFor, placementIn } from "./helpers";
+import { api, Client, createSession, d1, defaultAgreementHash, flush, joinSession, signIn, sleep, stubFor, placementIn } from "./helpers";
 
 const SIGNIN = { limit: 10, periodMs: 10_000 };
 const window = (periodMs: number) => Math.floor(Date.now() / periodMs);
@@ -48,7 +48,10 @@ describe("HTTP rate limits (Workers rate-limiting bindings)", () => {
     // Per key: another client is unaffected; the same client on another route sharing the binding (join) too.
     expect((await signinFrom(uniqueIp())).status).toBe(200);
     const s = await createSession();
-    const j = await api(`/api/sessions/${s.sessionId}/join`, { body: { invite: s.invite.token, name: "Same IP" }, headers: { "CF-Connecting-IP": ip } });
+    const j = await api(`/api/sessions/${s.sessionId}/join`, {
+      body: { invite: s.invite.token, name: "Same IP", agreementHash: await defaultAgreementHash() },
+      headers: { "CF-Connecting-IP": ip },
+    });
     expect(j.status).toBe(200);
 
     // Recovery: once the window has passed (at most Retry-After seconds), the same IP signs in again.

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { CommandOutcome, RpcResult } from "../../lib/errors";
-import { MEDIA_TOKEN_LIMIT } from "../../lib/protocol";
+import { AgreementHashSchema, MEDIA_TOKEN_LIMIT } from "../../lib/protocol";
 import { CommandSchema, IdSchema, SettingsSchema, type Command, type ServerMessage } from "../../lib/protocol";
 import { defaultMediaProvider, twilioConfigured } from "../../lib/twilio/config";
 import { issueMemberTicket } from "../auth/app-tokens";
@@ -48,6 +48,10 @@ const JoinBody = z
     name: z.string().trim().min(1).max(80).optional(),
     /** What a guest's earlier join returned: presented with an invite of the same session, the guest is that member again. */
     guestCredential: z.string().min(10).max(2048).optional(),
+    /** The group agreement accepted: the `agreement.hash` the preview gave (clients join only with the current one). */
+    agreementHash: AgreementHashSchema.optional(),
+    /** How a client appears to the other clients when the roster setting is "firstNames" or "aliases" (staff see both). */
+    alias: z.string().trim().min(1).max(80).optional(),
     /** No longer accepted (a key the client chose was a password staff could read); answered with a clear refusal. */
     deviceKey: z.unknown().optional(),
   })
@@ -225,7 +229,17 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), v
   const name = cleanDisplayName(body.name ?? user?.name);
   if (!name) return apiError(c, 400, "INVALID_MESSAGE", "name: a display name is required");
   // Without an invite, only the session's creator may (re)join: the session checks.
-  const joined = unwrap(await stub.join({ identity, name, role, inviteId: inviteId ?? null, asCreator: !body.invite }));
+  const joined = unwrap(
+    await stub.join({
+      identity,
+      name,
+      role,
+      inviteId: inviteId ?? null,
+      asCreator: !body.invite,
+      agreementHash: body.agreementHash ?? null,
+      alias: body.alias ?? null,
+    }),
+  );
   const ticket = await issueMemberTicket(c.env, { sessionId, memberId: joined.memberId, role: joined.role, name });
   return c.json({
     memberId: joined.memberId,
@@ -251,13 +265,20 @@ sessions.get("/", requireUser, async (c) => {
 });
 
 /**
- * What someone holding an invite may know before joining: the session's title, the facilitator's name and whether it
- * is still on. Nothing else (no one's names, no state).
+ * What someone holding an invite may know before joining: the session's title, the facilitator's name, whether it is
+ * still on, and the group agreement (text and SHA-256) they accept to join. Nothing else (no one's names, no state).
  */
 sessions.post("/:id/preview", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), validJson(PreviewBody), async (c) => {
   const sessionId = c.req.param("id");
   await verifyInviteForJoin(c.env, c.req.valid("json").invite, sessionId);
   return c.json(unwrap(await sessionStub(c.env, sessionId).preview()), 200, { "Cache-Control": "no-store" });
+});
+
+/** Someone holding an invite declined the group agreement: counted by the session, nothing else kept (no name, no identity). */
+sessions.post("/:id/agreement/decline", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), validJson(PreviewBody), async (c) => {
+  const sessionId = c.req.param("id");
+  await verifyInviteForJoin(c.env, c.req.valid("json").invite, sessionId);
+  return c.json(unwrap(await sessionStub(c.env, sessionId).declineAgreement()));
 });
 
 sessions.get("/:id", requireMember, async (c) => {

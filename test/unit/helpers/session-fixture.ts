@@ -408,6 +408,22 @@ export function sampleCommands(ctx: SessionContext, phase: SessionPhase, type: C
     case "raiseHand":
       if (people[0]) asMember(people[0], {});
       break;
+    case "setAlias":
+      if (people[0]) asMember(people[0], { alias: "Sun" });
+      break;
+    case "requestCheckIn":
+      if (people[0] && !ctx.checkIns[people[0].location ?? ""]) asMember(people[0], {});
+      break;
+    case "startCheckIn": {
+      const p = people.find((x) => !ctx.checkIns[x.location ?? ""]);
+      if (p && staff && !ctx.checkIns[ctx.members[staff.memberId]?.location ?? ""]) asStaff({ memberId: p.id });
+      break;
+    }
+    case "endCheckIn": {
+      const k = Object.keys(ctx.checkIns)[0];
+      if (k) asStaff({ checkInId: k });
+      break;
+    }
     case "lowerHand": {
       if (people[0]) asMember(people[0], {});
       const raised = people.find((x) => x.hand !== null);
@@ -499,4 +515,8 @@ export const ALL_COMMAND_TYPES = [
   "lowerHand",
   "setMedia",
   "cancelClosing",
+  "setAlias",
+  "requestCheckIn",
+  "startCheckIn",
+  "endCheckIn",
 ] as const satisfies readonly CommandType[];

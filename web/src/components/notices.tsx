@@ -24,6 +24,10 @@ function text(n: Notice, audience: "participant" | "staff", me: string | null, r
       return "The session has ended.";
     case "mediaError":
       return audience === "staff" ? `Video problem (${roomName(n.key)}): ${n.message}` : null;
+    case "roomUnsupervised":
+      return audience === "staff" ? `${n.roomName} has no facilitator now (${n.name} ${n.reason}). Close the room to bring everyone back to main.` : null;
+    case "checkInRequested":
+      return audience === "staff" ? `${n.name} would like to talk to you privately${n.location ? ` (${roomName(n.location)})` : ""}.` : null;
     case "unexpectedConnection":
       return audience === "staff" ? `An unexpected connection to ${n.roomName}${n.name ? ` (${n.name})` : ""} was removed.` : null;
     case "mediaBlocked":

@@ -56,6 +56,14 @@ export interface JoinResult {
   guestCredentialExpiresAt?: number;
 }
 
+export interface SessionPreview {
+  title: string;
+  facilitatorName: string;
+  phase: string;
+  ended: boolean;
+  agreement: { text: string; hash: string };
+}
+
 async function request<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (opts.body !== undefined) headers["Content-Type"] = "application/json";
@@ -83,13 +91,6 @@ async function request<T>(method: string, path: string, opts: { token?: string |
 const enc = encodeURIComponent;
 
 /** What an invitee may know before joining (POST /api/sessions/:id/preview). */
-export interface SessionPreview {
-  title: string;
-  facilitatorName: string;
-  phase: string;
-  ended: boolean;
-}
-
 /** A session in the facilitator's list (GET /api/sessions). */
 export type SessionListItem = SessionRecord;
 
@@ -104,12 +105,16 @@ export const api = {
     request<Invite>("POST", `/api/sessions/${enc(sessionId)}/invites`, { token: ticket, body }),
   revokeInvite: (sessionId: string, ticket: string, inviteId: string) =>
     request<{ revoked: true }>("DELETE", `/api/sessions/${enc(sessionId)}/invites/${enc(inviteId)}`, { token: ticket }),
-  /** Join with an invite (no account), or with a user token and no invite. */
-  join: (sessionId: string, body: { invite?: string; name?: string; guestCredential?: string }, userToken?: string | null) =>
+  /** What an invite holder sees before joining: title, facilitator, and the group agreement to accept (text + hash). */
+  preview: (sessionId: string, invite: string) => request<SessionPreview>("POST", `/api/sessions/${enc(sessionId)}/preview`, { body: { invite } }),
+  /** Decline the group agreement: the session counts it and keeps nothing else. */
+  declineAgreement: (sessionId: string, invite: string) =>
+    request<{ declined: true }>("POST", `/api/sessions/${enc(sessionId)}/agreement/decline`, { body: { invite } }),
+  /** Join with an invite (no account), or with a user token and no invite; clients send the accepted agreement's hash. */
+  join: (sessionId: string, body: { invite?: string; name?: string; guestCredential?: string; agreementHash?: string }, userToken?: string | null) =>
     request<JoinResult>("POST", `/api/sessions/${enc(sessionId)}/join`, { token: userToken ?? null, body }),
   /** A short invite link's code, resolved to a freshly signed invite for the same session (GET /api/invite-links/:code). */
   inviteLink: (code: string) => request<{ sessionId: string; invite: string; role: string; expiresAt: number }>("GET", `/api/invite-links/${enc(code)}`),
-  preview: (sessionId: string, invite: string) => request<SessionPreview>("POST", `/api/sessions/${enc(sessionId)}/preview`, { body: { invite } }),
   /** The signed-in facilitator's sessions, newest first (at most 50). */
   mySessions: (userToken: string) => request<{ sessions: SessionListItem[] }>("GET", "/api/sessions", { token: userToken }),
   state: (sessionId: string, ticket: string) =>
@@ -148,6 +153,7 @@ export function describeError(code: string, fallback?: string): string {
     CREDENTIAL_EXPIRED: "This link has expired. Ask the facilitator for a new one.",
     CREDENTIAL_REVOKED: "This link is no longer valid. Ask the facilitator for a new one.",
     SESSION_ENDED: "This session has ended.",
+    AGREEMENT_REQUIRED: "Please read the group agreement and accept it to join.",
     SESSION_FULL: "This session is full.",
     ROOM_FULL: "That room is full.",
     ROOM_NOT_FOUND: "That room no longer exists.",

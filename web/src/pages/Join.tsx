@@ -2,6 +2,7 @@ import { createResource, createSignal, For, onCleanup, onMount, Show } from "sol
 import { createAction, ErrorText } from "../components/common";
 import { ControlButton } from "../components/room/ui";
 import { PreflightCheck } from "../components/preflight";
+import { AgreementGate } from "../components/therapy/AgreementGate";
 import { LocalVideo } from "../components/video";
 import { api, ApiError, describeError } from "../lib/api";
 import { DAMAGED_INVITE, inviteLooksIntact, MISSING_INVITE } from "../lib/room";
@@ -26,14 +27,14 @@ function ticketRole(ticket: string): Role {
  * again). A credential the server refuses as such (expired, from another invite) is forgotten and the guest joins as a
  * new one, which cannot take over anyone; any other refusal (e.g. removed) is shown.
  */
-async function joinAsGuest(sessionId: string, invite: string, name: string) {
+async function joinAsGuest(sessionId: string, invite: string, name: string, agreementHash: string | undefined) {
   const guestCredential = storage.guestCredential(sessionId);
   try {
-    return await api.join(sessionId, guestCredential ? { invite, name, guestCredential } : { invite, name });
+    return await api.join(sessionId, guestCredential ? { invite, name, guestCredential, agreementHash } : { invite, name, agreementHash });
   } catch (e) {
     if (!guestCredential || !(e instanceof ApiError) || (e.details as { field?: string } | undefined)?.field !== "guestCredential") throw e;
     storage.setGuestCredential(sessionId, null);
-    return api.join(sessionId, { invite, name });
+    return api.join(sessionId, { invite, name, agreementHash });
   }
 }
 
@@ -70,6 +71,8 @@ export default function Join(props: { sessionId: string; invite: string | null }
       return describeError(e.code, e.message);
     return null;
   };
+  // The group agreement's hash once accepted (invite joins; staff links are not asked but may accept too).
+  const [agreementHash, setAgreementHash] = createSignal<string | null>(null);
   // Without an invite only the session's creator (signed in) may join; a link cut short or edited fails here already.
   const blocked = (): string | null => {
     if (!props.invite) return user ? null : MISSING_INVITE;
@@ -112,7 +115,7 @@ export default function Join(props: { sessionId: string; invite: string | null }
     const invite = props.invite;
     const res = await join.run(async () => {
       try {
-        return invite ? await joinAsGuest(props.sessionId, invite, n) : await api.join(props.sessionId, { name: n }, user?.token);
+        return invite ? await joinAsGuest(props.sessionId, invite, n, agreementHash() ?? undefined) : await api.join(props.sessionId, { name: n }, user?.token);
       } catch (e) {
         // With an invite and no sign-in sent, "unauthenticated" can only mean the invite itself did not check out.
         if (invite && e instanceof ApiError && e.code === "UNAUTHENTICATED") throw new Error(DAMAGED_INVITE);
@@ -257,6 +260,9 @@ export default function Join(props: { sessionId: string; invite: string | null }
           </Show>
           <h1 id="join-h">Ready to join?</h1>
           <p class="muted">You may wait a moment until the facilitator lets you in. Camera and microphone can be turned on or off at any time.</p>
+          <Show when={props.invite && !blocked() && ticketRole(props.invite) === "participant"}>
+            <AgreementGate sessionId={props.sessionId} invite={props.invite!} onAccepted={setAgreementHash} />
+          </Show>
           <form onSubmit={onSubmit} data-testid="join-form" noValidate>
             <div class="field">
               <label for="join-name">
