@@ -133,6 +133,16 @@ const SESSION_ROWS: Record<string, RowSpec> = {
     request: (w) => ({ method: "GET", path: `${sid(w)}/cost` }),
     check: (r, label, w) => expect(r.json.sessionId, label).toBe(w.sessionId),
   },
+  "`GET /api/sessions/:id/attendance`": {
+    phase: "main",
+    request: (w) => ({ method: "GET", path: `${sid(w)}/attendance` }),
+    check: (r, label, w) => expect([r.json.session?.id, Array.isArray(r.json.members)], label).toEqual([w.sessionId, true]),
+  },
+  "`GET /api/sessions/:id/attendance.csv`": {
+    phase: "main",
+    request: (w) => ({ method: "GET", path: `${sid(w)}/attendance.csv` }),
+    check: (r, label) => expect(r.headers.get("content-type"), label).toMatch(/^text\/csv/),
+  },
 };
 
 async function perform(sessionId: string, req: Req, token: string | undefined, headers: Record<string, string> = {}) {

@@ -54,7 +54,7 @@ export interface JoinResult {
   guestCredentialExpiresAt?: number;
 }
 
-async function request<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
+export async function request<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (opts.body !== undefined) headers["Content-Type"] = "application/json";
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
@@ -78,7 +78,7 @@ async function request<T>(method: string, path: string, opts: { token?: string |
   return json as T;
 }
 
-const enc = encodeURIComponent;
+export const enc = encodeURIComponent;
 
 export const api = {
   health: () => request<{ ok: boolean }>("GET", "/api/health"),
