@@ -12,6 +12,7 @@ import {
   type MediaProvider,
   type MediaRoomPublic,
   type MemberPublic,
+  type PlanPublic,
   type Role,
   type RoomPublic,
   type RoundPublic,
@@ -51,6 +52,8 @@ export interface SessionContext {
   nextChatNumber: number;
   /** Featured member per place ("main" or a room id). */
   spotlights: Record<string, string>;
+  /** The session plan being run (logic/plan.ts); absent in sessions stored before plans, which is the same as null. */
+  plan?: PlanPublic | null;
 }
 
 /** A chat message as the session keeps it: with who may read it (participants; staff read everything). */

@@ -5,6 +5,7 @@
 import { COMMAND_ROLES, COMMAND_TYPES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../../lib/protocol";
 import { sessionMachine } from "./machine";
 import { autoAssign } from "./assignment";
+import { checkNextStep } from "./plan";
 import { autoPlanResult, parseChannel, placeOf } from "./updates";
 import { admittedMembers, memberByIdentity, occupancy, plannedCount, roomCapacity, type CommandEvent, type SessionContext, type SessionPhase } from "./model";
 
@@ -230,6 +231,8 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     return m.helpRequest ? null : refuse("INVALID_STATE", `${m.name} has not asked for help`);
   },
   endSession: () => null,
+  loadPlan: () => null,
+  nextStep: (ctx) => checkNextStep(ctx),
   chooseRoom: (ctx, phase, e) => {
     const a = admitted(ctx, e.actor.memberId);
     if (a) return a;

@@ -39,6 +39,7 @@ export function staffState(ctx: SessionContext, phase: SessionPhase): StaffState
     media: Object.values(ctx.media),
     mediaProvider: ctx.mediaProvider,
     spotlights: ctx.spotlights,
+    plan: ctx.plan ?? null,
   };
 }
 
@@ -113,6 +114,7 @@ export function diffForStaff(prev: SessionContext, next: SessionContext, prevPha
   if (prev.media !== next.media) for (const [key, m] of Object.entries(next.media)) if (prev.media[key] !== m) changes.push({ entity: "media", value: m });
   if (prev.round !== next.round) changes.push({ entity: "round", value: next.round });
   if (prev.spotlights !== next.spotlights) changes.push({ entity: "spotlights", value: next.spotlights });
+  if (prev.plan !== next.plan) changes.push({ entity: "plan", value: next.plan ?? null });
   if (
     prevPhase !== phase ||
     prev.settings !== next.settings ||

@@ -20,6 +20,8 @@ function variants(): { name: string; phase: SessionPhase; s: SessionFixture }[] 
     s.ok("requestHelp", { message: "hi" }, s.as(s.participants[0]));
     s.ok("sendChat", { channel: "room:main", text: "welcome" });
     s.ok("raiseHand", {}, s.as(s.participants[3]));
+    // A plan, so "nextStep" is possible in every live phase (its first step, a main-room step, fits anywhere).
+    s.ok("loadPlan", { plan: { id: "plan-1", name: "Group", steps: [{ kind: "main", title: "Together", durationSeconds: null }] } });
     return s;
   };
   const out: { name: string; phase: SessionPhase; s: SessionFixture }[] = [];

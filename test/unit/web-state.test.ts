@@ -58,6 +58,7 @@ function staff(over: Partial<StaffState> = {}): StaffState {
     media: [],
     mediaProvider: "local",
     spotlights: {},
+    plan: null,
     ...over,
   };
 }
