@@ -170,6 +170,69 @@ export function rosterName(m: { id: string; name: string; role: Role; alias: str
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Session plans (recurring groups): ordered steps a facilitator saves and runs one "nextStep" at a time.
+// ---------------------------------------------------------------------------------------------------------------
+
+export const MAX_PLAN_STEPS = 20;
+const StepMinutes = z
+  .number()
+  .int()
+  .min(30)
+  .max(4 * 3600)
+  .nullable();
+
+/**
+ * One step of a plan. "main": everyone in the main room (open rooms close, with the step's countdown); its duration is
+ * the facilitator's guide (shown, not enforced). "breakouts": rooms by count or by size (pairs: roomSize 2), the mode,
+ * and the round's timer (the round ends by itself); "auto" and "choose" rounds open at once, "manual" ones wait in
+ * preparing for the facilitator's placements.
+ */
+export const PlanStepSchema = z.discriminatedUnion("kind", [
+  z
+    .object({
+      kind: z.literal("main"),
+      title: Name,
+      durationSeconds: StepMinutes,
+      /** Countdown before open rooms close when this step starts; default 0 (at once). */
+      closingCountdownSeconds: z.number().int().min(0).max(300).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal("breakouts"),
+      title: Name,
+      durationSeconds: StepMinutes,
+      mode: AssignmentModeSchema,
+      roomCount: z.number().int().min(1).max(MAX_BREAKOUT_ROOMS).optional(),
+      roomSize: z.number().int().min(2).max(MAX_ROOM_CAPACITY).optional(),
+      /** Facilitators and co-facilitators are placed in rooms too (auto mode). */
+      includeStaff: z.boolean().optional(),
+    })
+    .strict()
+    .refine((s) => (s.roomCount === undefined) !== (s.roomSize === undefined), { message: "give either roomCount or roomSize" }),
+]);
+export type PlanStep = z.infer<typeof PlanStepSchema>;
+
+export const PlanBodySchema = z
+  .object({
+    name: z.string().trim().min(1).max(120),
+    steps: z.array(PlanStepSchema).min(1).max(MAX_PLAN_STEPS),
+  })
+  .strict();
+export type PlanBody = z.infer<typeof PlanBodySchema>;
+
+/** A plan running in a session (staff see it; it lives in the session's persisted state). */
+export interface PlanPublic {
+  id: string;
+  name: string;
+  steps: PlanStep[];
+  /** The step running now; -1 before the first "nextStep". */
+  index: number;
+  /** When the current step started (session clock), or null before the first. */
+  stepStartedAt: number | null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Commands: what a client (or the HTTP API) asks the session to do. Each is authorised by role and state.
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -234,6 +297,10 @@ export const CommandSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("visitRoom"), to: Location }).strict(),
   z.object({ type: z.literal("resolveHelp"), memberId: Id }).strict(),
   z.object({ type: z.literal("endSession") }).strict(),
+  /** Put a saved plan in the session (replacing one there); it starts at its first "nextStep". */
+  z.object({ type: z.literal("loadPlan"), plan: PlanBodySchema.extend({ id: Id }).strict() }).strict(),
+  /** Run the plan's next step: its rooms, mode and timer, through the breakout commands. */
+  z.object({ type: z.literal("nextStep") }).strict(),
   // Chat (everyone), moderation (staff)
   /**
    * A chat message. Channels: "room:<place>" (the main room or a breakout room; participants only their own place),
@@ -318,6 +385,8 @@ export const COMMANDS: { readonly [T in CommandType]: CommandSpec } = {
   visitRoom: { roles: STAFF, audited: true },
   resolveHelp: { roles: STAFF, audited: false },
   endSession: { roles: ["facilitator"], audited: true },
+  loadPlan: { roles: STAFF, audited: true },
+  nextStep: { roles: STAFF, audited: true },
   sendChat: { roles: ["facilitator", "cofacilitator", "participant"], audited: false },
   deleteChat: { roles: STAFF, audited: true },
   blockMedia: { roles: STAFF, audited: true },
@@ -560,6 +629,8 @@ export interface StaffState {
   mediaProvider: MediaProvider;
   /** Featured member per place ("main" or a room id). */
   spotlights: Record<string, string>;
+  /** The session plan being run, or null. */
+  plan: PlanPublic | null;
 }
 
 /** What a participant sees: only their own place and the people in it. */
@@ -631,7 +702,8 @@ export type Change =
   | { entity: "round"; value: RoundPublic | null }
   | { entity: "spotlights"; value: Record<string, string> }
   | { entity: "checkIns"; value: CheckInPublic[] }
-  | { entity: "media"; value: MediaRoomPublic };
+  | { entity: "media"; value: MediaRoomPublic }
+  | { entity: "plan"; value: PlanPublic | null };
 
 export type Notice =
   | { kind: "broadcast"; text: string; roomId: string | null; from: string }

@@ -11,6 +11,7 @@ import { sessions } from "./routes/sessions";
 import { system } from "./routes/system";
 import { twilio } from "./routes/twilio";
 import { reports } from "./routes/reports";
+import { plans } from "./routes/plans";
 import { preflight } from "./routes/preflight";
 import { monitoring, requestLogger } from "./routes/monitoring";
 import { logConfigurationProblemsOnce } from "./config";
@@ -36,6 +37,7 @@ app.route("/api/twilio", twilio);
 app.route("/api/sessions", reports);
 app.route("/api/sessions", preflight);
 app.route("/api/monitoring", monitoring);
+app.route("/api/plans", plans);
 
 app.notFound(async (c) => {
   if (c.req.path.startsWith("/api/") || !c.env.ASSETS) return apiError(c, 404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`);

@@ -7,6 +7,7 @@ import { type ActorLogic, type AnyActorLogic, type AnyActorScope, createActor, i
 import type { Notice, SessionPhase } from "../../lib/protocol";
 import { type EmittedNotice, phaseOf, type SessionSnapshot, sessionMachine } from "./machine";
 import { contextPhase, isCommandEvent, normalizeContext, type SessionContext, type SessionEvent, type SessionInput } from "./model";
+import { planCommands, upcomingStep } from "./plan";
 import { checkCommand, type Refusal } from "./rules";
 
 /** Parts of the context kept as one stored row per entry (a move rewrites one member of fifty, not all). */
@@ -58,13 +59,42 @@ export function step(snapshot: SessionSnapshot, event: SessionEvent): StepResult
   if (isCommandEvent(event)) {
     const refusal = checkCommand(snapshot.context, prevPhase, event);
     if (refusal) return { ok: false, error: refusal };
+    if (event.type === "nextStep") return planStep(snapshot, event, prevPhase);
   }
+  return machineStep(snapshot, event, prevPhase);
+}
+
+/** The machine takes one (already checked) event. */
+function machineStep(snapshot: SessionSnapshot, event: SessionEvent, prevPhase: SessionPhase): StepResult {
   const [next, actions] = pureTransition(snapshot, event);
   const phase = phaseOf(next);
   if (phase !== contextPhase(next.context)) throw new Error(`engine: state ${phase} disagrees with context ${contextPhase(next.context)}`);
   const notices: Notice[] = [];
   for (const a of actions) if (a.type === "xstate.emit") notices.push((a.params as { event: EmittedNotice }).event.notice);
   return { ok: true, snapshot: next, prev: snapshot.context, next: next.context, prevPhase, phase, notices };
+}
+
+/**
+ * "nextStep": the breakout commands the plan's next step stands for (logic/plan.ts), each checked and run as if sent
+ * by the same person, then the machine advances the plan. One step for storage and clients: all or nothing, and a
+ * refusal names the plan step that could not run.
+ */
+function planStep(snapshot: SessionSnapshot, event: Extract<SessionEvent, { type: "nextStep" }>, prevPhase: SessionPhase): StepResult {
+  const upcoming = upcomingStep(snapshot.context);
+  let current = snapshot;
+  const notices: Notice[] = [];
+  for (const command of planCommands(snapshot.context, prevPhase, event)) {
+    const r = step(current, command);
+    if (!r.ok) {
+      const where = "code" in upcoming ? "" : `step ${upcoming.index + 1} (${upcoming.step.title}): `;
+      return { ok: false, error: { code: r.error.code, message: `${where}${r.error.message}` } };
+    }
+    current = r.snapshot;
+    notices.push(...r.notices);
+  }
+  const last = machineStep(current, event, phaseOf(current));
+  if (!last.ok) return last;
+  return { ...last, prev: snapshot.context, prevPhase, notices: [...notices, ...last.notices] };
 }
 
 /** What storage keeps of a snapshot: the state value and the context (with `without` parts emptied; stored apart). */

@@ -22,6 +22,7 @@ import {
   type SessionInput,
   initialContext,
 } from "./model";
+import * as plan from "./plan";
 import * as u from "./updates";
 
 type Cmd<T extends CommandEvent["type"]> = Extract<CommandEvent, { type: T }>;
@@ -122,6 +123,9 @@ export const sessionMachine = setup({
     finishRound: assign(({ context, event }) => u.finishRound(context, event.now)),
     endByCommand: assign(({ context, event }) => u.endSession(context, event.now, "ended by facilitator")),
     endForTime: assign(({ context, event }) => u.endSession(context, event.now, "maximum session duration reached")),
+    loadPlan: assign(({ context, event }) => plan.loadPlan(context, as<"loadPlan">(event))),
+    // The step's breakout commands ran just before (engine.ts planStep): this only moves the plan on.
+    advancePlan: assign(({ context, event }) => plan.advancePlan(context, as<"nextStep">(event))),
 
     // Notices: the Durable Object delivers them to the right audience.
     emitJoinRequest: emit(({ context, event }) => {
@@ -235,6 +239,8 @@ export const sessionMachine = setup({
         setMedia: { actions: "setMemberMedia" },
         requestHelp: { actions: ["requestHelp", "emitHelpRequested"] },
         resolveHelp: { actions: ["resolveHelp", "emitHelpResolved"] },
+        loadPlan: { actions: "loadPlan" },
+        nextStep: { actions: "advancePlan" },
         endSession: { target: "ended", actions: ["endByCommand", "emitSessionEnded"] },
         tick: { guard: "sessionTimeUp", target: "ended", actions: ["endForTime", "emitSessionEnded"] },
       },

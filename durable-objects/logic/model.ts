@@ -13,6 +13,7 @@ import {
   type MediaProvider,
   type MediaRoomPublic,
   type MemberPublic,
+  type PlanPublic,
   type Role,
   type RoomPublic,
   type RoundPublic,
@@ -57,6 +58,8 @@ export interface SessionContext {
   /** Private check-ins going on, by id ("k<n>", also their place and media room key). */
   checkIns: Record<string, CheckIn>;
   nextCheckInNumber: number;
+  /** The session plan being run (logic/plan.ts); absent in sessions stored before plans, which is the same as null. */
+  plan?: PlanPublic | null;
 }
 
 export type CheckIn = CheckInPublic;

@@ -5,6 +5,7 @@
 import { COMMAND_ROLES, COMMAND_TYPES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../../lib/protocol";
 import { sessionMachine } from "./machine";
 import { autoAssign } from "./assignment";
+import { checkNextStep } from "./plan";
 import { autoPlanResult, parseChannel, placeOf, unsupervisedRooms } from "./updates";
 import {
   admittedMembers,
@@ -255,6 +256,8 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     return m.helpRequest ? null : refuse("INVALID_STATE", `${m.name} has not asked for help`);
   },
   endSession: () => null,
+  loadPlan: () => null,
+  nextStep: (ctx) => checkNextStep(ctx),
   chooseRoom: (ctx, phase, e) => {
     const a = admitted(ctx, e.actor.memberId) ?? (phase === "preparing" ? null : notInCheckIn(ctx, e.actor.memberId, "you"));
     if (a) return a;

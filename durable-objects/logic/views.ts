@@ -42,6 +42,7 @@ export function staffState(ctx: SessionContext, phase: SessionPhase): StaffState
     mediaProvider: ctx.mediaProvider,
     spotlights: ctx.spotlights,
     checkIns: Object.values(ctx.checkIns),
+    plan: ctx.plan ?? null,
   };
 }
 
@@ -134,6 +135,7 @@ export function diffForStaff(prev: SessionContext, next: SessionContext, prevPha
   if (prev.round !== next.round) changes.push({ entity: "round", value: next.round });
   if (prev.spotlights !== next.spotlights) changes.push({ entity: "spotlights", value: next.spotlights });
   if (prev.checkIns !== next.checkIns) changes.push({ entity: "checkIns", value: Object.values(next.checkIns) });
+  if (prev.plan !== next.plan) changes.push({ entity: "plan", value: next.plan ?? null });
   if (
     prevPhase !== phase ||
     prev.settings !== next.settings ||

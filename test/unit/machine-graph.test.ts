@@ -92,12 +92,15 @@ const VALUES: Record<SessionPhase, unknown> = {
 };
 
 function newFixture(): SessionFixture {
-  return createSession({
+  const s = createSession({
     participants: 4,
     cofacilitators: 1,
     waiting: 2,
     settings: { maxSessionSeconds: 3 * 3600, emptyRoomTimeoutSeconds: 120, warningSeconds: 60, closingCountdownSeconds: 60 },
   });
+  // A plan is loaded, so "nextStep" is on offer from the start (the plan's step is not part of the abstract state).
+  s.ok("loadPlan", { plan: { id: "plan-1", name: "Group", steps: [{ kind: "main", title: "Together", durationSeconds: null }] } });
+  return s;
 }
 
 function startSnapshot(s: SessionFixture): SessionSnapshot {
@@ -127,6 +130,13 @@ function expectedPhase(event: SessionEvent, before: SessionContext, from: Sessio
     }
     case "closeRoom":
       return openRooms(after).length === 0 ? ["main"] : [from];
+    case "nextStep": {
+      // Where the plan's step puts the session: the main room (after a countdown, if it has one), or a new round.
+      const step = before.plan?.steps[before.plan.index + 1];
+      if (!step) return [from];
+      if (step.kind === "main") return from === "open" && (step.closingCountdownSeconds ?? 0) > 0 ? ["closing"] : ["main"];
+      return [step.mode === "manual" ? "preparing" : "open"];
+    }
     default:
       return [from];
   }

@@ -23,7 +23,20 @@ type Step =
   | { kind: "media"; what: "connection" | "arrival" | "quality" | "mediaUpdated"; seed: number };
 
 /** Commands that talk and moderate inside a room without moving anyone through the session. */
-const ROOM_TALK = new Set<string>(["sendChat", "deleteChat", "blockMedia", "allowMedia", "muteAll", "spotlight", "raiseHand", "lowerHand", "setMedia"]);
+// Plan commands too: a plan's steps are breakout commands, which the flow offers on their own already.
+const ROOM_TALK = new Set<string>([
+  "sendChat",
+  "deleteChat",
+  "blockMedia",
+  "allowMedia",
+  "muteAll",
+  "spotlight",
+  "raiseHand",
+  "lowerHand",
+  "setMedia",
+  "loadPlan",
+  "nextStep",
+]);
 
 /** Every command type, with the ones that move a session through its round listed more often. */
 const WEIGHTED_TYPES: CommandType[] = [
@@ -158,7 +171,21 @@ function randomCommand(type: CommandType, ctx: SessionContext, rand: () => numbe
     case "returnToRoom":
     case "raiseHand":
     case "cancelClosing":
+    case "nextStep":
       return {};
+    case "loadPlan":
+      return {
+        plan: {
+          id: "p1",
+          name: "Group",
+          steps: [
+            { kind: "main", title: "Check-in", durationSeconds: 600, closingCountdownSeconds: pick([0, 30]) },
+            { kind: "breakouts", title: "Pairs", durationSeconds: pick([null, 900]), mode: pick(["auto", "manual", "choose"]), roomSize: 2 },
+            { kind: "breakouts", title: "Threes", durationSeconds: 600, mode: "auto", roomCount: pick([1, 2, 3]), includeStaff: rand() < 0.5 },
+            { kind: "main", title: "Debrief", durationSeconds: null },
+          ],
+        },
+      };
     case "lowerHand":
       return rand() < 0.5 ? {} : { memberId: pick(memberIds) };
     case "setMedia":

@@ -22,6 +22,8 @@ function variants(): { name: string; phase: SessionPhase; s: SessionFixture }[] 
     s.ok("raiseHand", {}, s.as(s.participants[3]));
     // A private check-in going on (the co-facilitator with a client), so endCheckIn is possible everywhere.
     s.ok("startCheckIn", { memberId: s.participants[5] }, s.as(s.cofacilitators[0]));
+    // A plan, so "nextStep" is possible in every live phase (its first step, a main-room step, fits anywhere).
+    s.ok("loadPlan", { plan: { id: "plan-1", name: "Group", steps: [{ kind: "main", title: "Together", durationSeconds: null }] } });
     return s;
   };
   const out: { name: string; phase: SessionPhase; s: SessionFixture }[] = [];

@@ -63,6 +63,7 @@ function staff(over: Partial<StaffState> = {}): StaffState {
     mediaProvider: "local",
     spotlights: {},
     checkIns: [],
+    plan: null,
     ...over,
   };
 }

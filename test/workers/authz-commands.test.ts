@@ -89,6 +89,16 @@ interface Step {
   before?: (w: FlowWorld) => Promise<void>;
 }
 
+/** A saved plan as the plans route loads it: check-in in the main room, then pairs. */
+const SAMPLE_PLAN = {
+  id: "plan-1",
+  name: "Thursday group",
+  steps: [
+    { kind: "main" as const, title: "Check-in", durationSeconds: 600 },
+    { kind: "breakouts" as const, title: "Pairs", durationSeconds: 900, mode: "auto" as const, roomSize: 2 },
+  ],
+};
+
 const STAFF_FLOW: Step[] = [
   { type: "updateSettings", command: () => ({ type: "updateSettings", settings: { autoAdmit: false } }) },
   {
@@ -152,6 +162,8 @@ const STAFF_FLOW: Step[] = [
   { type: "closeAll", command: () => ({ type: "closeAll", countdownSeconds: 60 }) },
   { type: "cancelClosing", command: () => ({ type: "cancelClosing" }) },
   { type: "closeAll", command: () => ({ type: "closeAll", countdownSeconds: 0 }) },
+  { type: "loadPlan", command: () => ({ type: "loadPlan", plan: SAMPLE_PLAN }) },
+  { type: "nextStep", command: () => ({ type: "nextStep" }) },
 ];
 
 const PARTICIPANT_FLOW: Step[] = [
@@ -312,6 +324,8 @@ const PHASE_OF: Record<CommandType, Phase> = {
   requestCheckIn: "main",
   startCheckIn: "main",
   endCheckIn: "main",
+  loadPlan: "main",
+  nextStep: "main",
 };
 
 /** A command that targets real people and rooms of the world (valid for an allowed role in PHASE_OF). */
@@ -378,6 +392,8 @@ function payload(type: CommandType, w: World): Command {
       return { type, memberId: P1 };
     case "endCheckIn":
       return { type, checkInId: "k1" };
+    case "loadPlan":
+      return { type, plan: SAMPLE_PLAN };
     default:
       return { type } as Command;
   }

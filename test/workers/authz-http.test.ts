@@ -133,6 +133,16 @@ const SESSION_ROWS: Record<string, RowSpec> = {
     request: (w) => ({ method: "GET", path: `${sid(w)}/cost` }),
     check: (r, label, w) => expect(r.json.sessionId, label).toBe(w.sessionId),
   },
+  "`GET /api/sessions/:id/attendance`": {
+    phase: "main",
+    request: (w) => ({ method: "GET", path: `${sid(w)}/attendance` }),
+    check: (r, label, w) => expect([r.json.session?.id, Array.isArray(r.json.members)], label).toEqual([w.sessionId, true]),
+  },
+  "`GET /api/sessions/:id/attendance.csv`": {
+    phase: "main",
+    request: (w) => ({ method: "GET", path: `${sid(w)}/attendance.csv` }),
+    check: (r, label) => expect(r.headers.get("content-type"), label).toMatch(/^text\/csv/),
+  },
 };
 
 async function perform(sessionId: string, req: Req, token: string | undefined, headers: Record<string, string> = {}) {
@@ -211,7 +221,19 @@ describe("docs/authorization.md: account endpoints × user tokens", () => {
     "`POST /api/sessions`": { method: "POST", path: "/api/sessions", body: { title: "Thursday group", mediaProvider: "local" } },
     "`GET /api/monitoring/overview`": { method: "GET", path: "/api/monitoring/overview" },
     "`GET /api/monitoring/timeseries`": { method: "GET", path: "/api/monitoring/timeseries?minutes=5" },
+    "`GET /api/plans`": { method: "GET", path: "/api/plans" },
+    "`POST /api/plans`": { method: "POST", path: "/api/plans", body: { name: "Group", steps: [{ kind: "main", title: "Check-in", durationSeconds: 600 }] } },
+    // :planId is a plan of another facilitator (made in beforeAll): nobody in these columns owns it.
+    "`GET /api/plans/:planId` (another facilitator's plan)": { method: "GET", path: "/api/plans/:planId" },
+    "`PUT /api/plans/:planId` (another facilitator's plan)": {
+      method: "PUT",
+      path: "/api/plans/:planId",
+      body: { name: "Group", steps: [{ kind: "main", title: "Check-in", durationSeconds: 600 }] },
+    },
+    "`DELETE /api/plans/:planId` (another facilitator's plan)": { method: "DELETE", path: "/api/plans/:planId" },
+    "`POST /api/plans/:planId/sessions` (another facilitator's plan)": { method: "POST", path: "/api/plans/:planId/sessions", body: {} },
   };
+  let otherPlanId = "";
   const tokens = {} as Record<(typeof COLUMNS)[number], string | undefined>;
 
   beforeAll(async () => {
@@ -221,6 +243,8 @@ describe("docs/authorization.md: account endpoints × user tokens", () => {
     tokens["operator user"] = await signIn("Op", "operator");
     tokens.anonymous = undefined;
     tokens["member ticket"] = (await smallWorld("main")).F.ticket;
+    const owner = await signIn("PlanOwner", "facilitator");
+    otherPlanId = (await api("/api/plans", { token: owner, body: REQUESTS["`POST /api/plans`"].body })).json.plan.id;
   });
 
   it("every documented endpoint has a request here", () => {
@@ -236,13 +260,16 @@ describe("docs/authorization.md: account endpoints × user tokens", () => {
       const row = docTable("Endpoint", 2).find((r) => r.key === key)!;
       for (const column of COLUMNS) {
         const cell = endpointCell(row.cells[column]);
-        const r = await api(REQUESTS[key].path, { method: REQUESTS[key].method, token: tokens[column], body: REQUESTS[key].body });
+        const path = REQUESTS[key].path.replace(":planId", otherPlanId);
+        const r = await api(path, { method: REQUESTS[key].method, token: tokens[column], body: REQUESTS[key].body });
         expect({ status: r.status, code: cell.status < 400 ? null : r.json?.error?.code }, `${key} × ${column}`).toEqual({
           status: cell.status,
           code: cell.code,
         });
         if (key === "`POST /api/sessions`" && r.status === 201) expect(r.json).toMatchObject({ sessionId: expect.any(String), ticket: expect.any(String) });
       }
+      // Nobody but its owner changed or deleted the other facilitator's plan.
+      if (key.includes(":planId")) expect(await d1(`SELECT name FROM session_plans WHERE id = ?`, otherPlanId), key).toEqual([{ name: "Group" }]);
     });
   }
 });

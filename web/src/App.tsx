@@ -6,6 +6,7 @@ import ConsolePage from "./pages/Console";
 import Home from "./pages/Home";
 import Join from "./pages/Join";
 import ShortInvite from "./pages/ShortInvite";
+import Attendance from "./pages/Attendance";
 import Report from "./pages/Report";
 import SessionPage from "./pages/Session";
 import { currentUser, isOperator } from "./lib/user";
@@ -72,6 +73,15 @@ export default function App() {
           keyed
         >
           {(id) => <Report sessionId={id} />}
+        </Match>
+        <Match
+          when={(() => {
+            const r = route();
+            return r.name === "attendance" ? r.sessionId : null;
+          })()}
+          keyed
+        >
+          {(id) => <Attendance sessionId={id} />}
         </Match>
         <Match
           when={(() => {

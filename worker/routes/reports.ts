@@ -4,6 +4,9 @@
  *                        cost controls and the live estimate (JSON)
  * - GET /:id/report.csv  the same as one CSV table
  * - GET /:id/cost        the live estimate for the console
+ * - GET /:id/attendance      per member: admitted and left, minutes per room, staff present, help and check-in
+ *                            requests (lib/attendance.ts, from the same stays as the report: the sums agree)
+ * - GET /:id/attendance.csv  the same as one CSV table
  *
  * Who may read them: current staff of that session (worker/auth/staff.ts: admitted now, or still in it when it ended;
  * facilitator or co-facilitator ticket), the user who created the session
@@ -13,6 +16,7 @@
  */
 import { Hono } from "hono";
 import { buildReport, priceNanosFrom, reportCsv, type MemberRow, type RoomRow, type SessionReport, type SessionRow, type StayRow } from "../../lib/cost";
+import { attendanceCsv, buildAttendance, REQUEST_EVENTS, type AttendanceRecord, type RequestEventRow } from "../../lib/attendance";
 import { verifyMemberTicket, verifyUserOrDevToken } from "../auth/app-tokens";
 import { NOT_CURRENT_STAFF, staffStanding } from "../auth/staff";
 import { AuthError } from "../auth/user-tokens";
@@ -103,6 +107,12 @@ export async function loadSessionRows(env: Bindings, sessionId: string, log?: Re
 
 /** Authorise, load and compute; a Response when refused or missing. */
 async function reportFor(c: AppContext): Promise<SessionReport | Response> {
+  const loaded = await reportWithRows(c);
+  return loaded instanceof Response ? loaded : loaded.report;
+}
+
+/** reportFor, with the rows it was computed from (attendance is derived from the very same stays). */
+async function reportWithRows(c: AppContext): Promise<{ report: SessionReport; rows: SessionRows } | Response> {
   const sessionId = c.req.param("id")!;
   if (!/^[A-Za-z0-9_.:@-]{1,64}$/.test(sessionId)) return apiError(c, 404, "NOT_FOUND", "no such session");
   const access = await reportAccess(c, sessionId);
@@ -113,7 +123,7 @@ async function reportFor(c: AppContext): Promise<SessionReport | Response> {
   const now = await sessionNow(c.env, sessionId);
   const report = buildReport({ ...rows, now, priceNanos: priceNanosFrom(c.env.PRICE_PER_PARTICIPANT_MINUTE) });
   log.info("report computed", { sessionId, access: access.kind, rooms: report.rooms.length, members: report.attendance.length });
-  return report;
+  return { report, rows };
 }
 
 export const reports = new Hono<AppEnv>();
@@ -169,6 +179,40 @@ reports.get("/:id/cost", async (c) => {
       200,
       NO_STORE,
     );
+  } catch (err) {
+    return errorResponse(c, err);
+  }
+});
+
+/** The attendance record: the report's rows and asOf, plus the session's help and check-in requests. */
+async function attendanceFor(c: AppContext): Promise<AttendanceRecord | Response> {
+  const loaded = await reportWithRows(c);
+  if (loaded instanceof Response) return loaded;
+  const { results } = await c.env.DB.prepare(`SELECT event, actor, at FROM session_analytics_events WHERE session_id = ?1 AND event IN (?2, ?3) ORDER BY seq`)
+    .bind(loaded.report.session.id, REQUEST_EVENTS.help, REQUEST_EVENTS.checkIn)
+    .all<RequestEventRow>();
+  return buildAttendance({ report: loaded.report, stays: loaded.rows.stays, requests: results });
+}
+
+reports.get("/:id/attendance.csv", async (c) => {
+  try {
+    const record = await attendanceFor(c);
+    if (record instanceof Response) return record;
+    return c.body(attendanceCsv(record), 200, {
+      "Content-Type": "text/csv; charset=utf-8",
+      "Content-Disposition": `attachment; filename="session-${record.session.id}-attendance.csv"`,
+      ...NO_STORE,
+    });
+  } catch (err) {
+    return errorResponse(c, err);
+  }
+});
+
+reports.get("/:id/attendance", async (c) => {
+  try {
+    const record = await attendanceFor(c);
+    if (record instanceof Response) return record;
+    return c.json(record, 200, NO_STORE);
   } catch (err) {
     return errorResponse(c, err);
   }

@@ -13,10 +13,11 @@ import { guestForJoin, type GuestJoin } from "../auth/guests";
 import { NOT_CURRENT_STAFF, staffStandingIn } from "../auth/staff";
 import { createInvite, type CreatedInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
 import { verifyUserOrDevToken } from "../auth/app-tokens";
-import { AuthError, cleanDisplayName } from "../auth/user-tokens";
+import { AuthError, cleanDisplayName, type UserPrincipal } from "../auth/user-tokens";
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
 import { bearer, refusalOf, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppEnv, type MemberContext } from "../http";
+import type { Bindings } from "../../lib/runtime/env";
 import { validJson } from "../validate";
 import type { SessionRecord } from "../../lib/cost";
 
@@ -128,9 +129,21 @@ export const sessions = new Hono<AppEnv>();
 sessions.post("/", requireUser, rateLimit({ binding: "RL_SESSIONS", scope: "create" }), validJson(CreateSessionBody), async (c) => {
   const user = c.var.principal;
   if (user.appRole !== "facilitator") return apiError(c, 403, "FORBIDDEN", "only facilitators create sessions");
-  const body = c.req.valid("json");
+  const created = await createSessionFor(c, user, c.req.valid("json"));
+  if (created.refused !== undefined) return apiError(c, 409, "MEDIA_PROVIDER_ERROR", created.refused);
+  return c.json(created, 201);
+});
+
+export type CreateSessionInput = z.infer<typeof CreateSessionBody>;
+
+/**
+ * A new session with `user` as its facilitator: the session object, their ticket and a participant invite (what
+ * POST /api/sessions answers; session plans and recurring groups start sessions the same way), or why the media
+ * provider asked for cannot be used (409 MEDIA_PROVIDER_ERROR).
+ */
+export async function createSessionFor(c: { env: Bindings; req: { url: string } }, user: UserPrincipal, body: CreateSessionInput) {
   let provider = body.mediaProvider ?? defaultMediaProvider(c.env);
-  if (provider === "twilio" && !twilioConfigured(c.env)) return apiError(c, 409, "MEDIA_PROVIDER_ERROR", "Twilio is not configured on this deployment");
+  if (provider === "twilio" && !twilioConfigured(c.env)) return { refused: "Twilio is not configured on this deployment" } as const;
   if (provider === "local" && twilioConfigured(c.env) && c.env.APP_ENV !== "development") provider = "twilio";
   const sessionId = newSessionId();
   const identity = `user:${user.userId}`;
@@ -148,18 +161,15 @@ sessions.post("/", requireUser, rateLimit({ binding: "RL_SESSIONS", scope: "crea
   );
   const ticket = await issueMemberTicket(c.env, { sessionId, memberId, role: "facilitator", name: user.name });
   const invite = await createInvite(c.env, { sessionId, role: "participant", createdBy: identity });
-  return c.json(
-    {
-      sessionId,
-      memberId,
-      mediaProvider: provider,
-      ticket: ticket.token,
-      ticketExpiresAt: ticket.expiresAt,
-      invite: invitePayload(c, invite),
-    },
-    201,
-  );
-});
+  return {
+    sessionId,
+    memberId,
+    mediaProvider: provider,
+    ticket: ticket.token,
+    ticketExpiresAt: ticket.expiresAt,
+    invite: invitePayload(c, invite),
+  };
+}
 
 sessions.post("/:id/invites", requireMember, validJson(InviteBody), async (c) => {
   const member = c.var.member;

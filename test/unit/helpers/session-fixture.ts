@@ -467,6 +467,21 @@ export function sampleCommands(ctx: SessionContext, phase: SessionPhase, type: C
       asStaff({ memberId: null });
       break;
     }
+    case "loadPlan":
+      asStaff({
+        plan: {
+          id: "plan-1",
+          name: "Group",
+          steps: [
+            { kind: "main", title: "Check-in", durationSeconds: 600 },
+            { kind: "breakouts", title: "Pairs", durationSeconds: 900, mode: "auto", roomSize: 2 },
+          ],
+        },
+      });
+      break;
+    case "nextStep":
+      asStaff({});
+      break;
     case "leave": {
       const p = people[people.length - 1] ?? waiting[0];
       if (p) asMember(p, {});
@@ -519,4 +534,6 @@ export const ALL_COMMAND_TYPES = [
   "requestCheckIn",
   "startCheckIn",
   "endCheckIn",
+  "loadPlan",
+  "nextStep",
 ] as const satisfies readonly CommandType[];

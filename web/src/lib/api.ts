@@ -64,7 +64,7 @@ export interface SessionPreview {
   agreement: { text: string; hash: string };
 }
 
-async function request<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
+export async function request<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (opts.body !== undefined) headers["Content-Type"] = "application/json";
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
@@ -88,7 +88,7 @@ async function request<T>(method: string, path: string, opts: { token?: string |
   return json as T;
 }
 
-const enc = encodeURIComponent;
+export const enc = encodeURIComponent;
 
 /** What an invitee may know before joining (POST /api/sessions/:id/preview). */
 /** A session in the facilitator's list (GET /api/sessions). */

@@ -27,6 +27,7 @@ export type Route =
   | { name: "console"; sessionId: string }
   | { name: "monitor" }
   | { name: "report"; sessionId: string }
+  | { name: "attendance"; sessionId: string }
   | { name: "notFound" };
 
 export function matchRoute(u: URL): Route {
@@ -38,6 +39,7 @@ export function matchRoute(u: URL): Route {
   if (parts[0] === "console" && parts.length === 2) return { name: "console", sessionId: parts[1] };
   if (parts[0] === "monitor" && parts.length === 1) return { name: "monitor" };
   if (parts[0] === "report" && parts.length === 2) return { name: "report", sessionId: parts[1] };
+  if (parts[0] === "report" && parts.length === 3 && parts[2] === "attendance") return { name: "attendance", sessionId: parts[1] };
   return { name: "notFound" };
 }
 

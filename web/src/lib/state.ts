@@ -41,6 +41,9 @@ export function applyChanges(staff: StaffState, changes: readonly Change[]): voi
       case "session":
         staff.session = c.value;
         break;
+      case "plan":
+        staff.plan = c.value;
+        break;
     }
   }
 }

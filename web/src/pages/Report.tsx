@@ -103,6 +103,11 @@ function ReportView(props: { report: SessionReport; onDownload: () => void; down
           <button type="button" onClick={() => props.onDownload()} disabled={props.downloading} data-testid="report-csv">
             Download CSV
           </button>
+          <p class="m0">
+            <a href={`/report/${encodeURIComponent(r().session.id)}/attendance`} onClick={linkClick} data-testid="report-attendance-link">
+              Attendance record (per client, printable)
+            </a>
+          </p>
           <p class="muted small m0" role="status">
             {props.saved ? "Downloaded." : ""}
           </p>
