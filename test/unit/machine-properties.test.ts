@@ -23,7 +23,8 @@ type Step =
   | { kind: "media"; what: "connection" | "arrival" | "quality" | "mediaUpdated"; seed: number };
 
 /** Commands that talk and moderate inside a room without moving anyone through the session. */
-// Plan commands too: a plan's steps are breakout commands, which the flow offers on their own already.
+// Plan commands too: a plan's steps are breakout commands, which the flow offers on their own already. And the
+// therapy side trips (aliases, check-ins), which happen beside a round, not as part of it.
 const ROOM_TALK = new Set<string>([
   "sendChat",
   "deleteChat",
@@ -36,6 +37,10 @@ const ROOM_TALK = new Set<string>([
   "setMedia",
   "loadPlan",
   "nextStep",
+  "setAlias",
+  "requestCheckIn",
+  "startCheckIn",
+  "endCheckIn",
 ]);
 
 /** Every command type, with the ones that move a session through its round listed more often. */
@@ -43,7 +48,7 @@ const WEIGHTED_TYPES: CommandType[] = [
   ...ALL_COMMAND_TYPES,
   ...(["createBreakouts", "createBreakouts", "openBreakouts", "openBreakouts", "openBreakouts", "move", "move", "swap"] as const),
   ...(["closeRoom", "closeAll", "extendRound", "chooseRoom", "returnToMain", "bulkAssign", "preAssign", "admit"] as const),
-  ...(["returnToMain", "returnToRoom", "returnToRoom"] as const),
+  ...(["returnToMain", "returnToRoom", "returnToRoom", "cancelClosing", "cancelClosing"] as const),
 ];
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
