@@ -5,7 +5,7 @@
  * any byte that was posted.
  */
 import { describe, expect, inject, it } from "vitest";
-import { api, Client, createSession, joinSession, sleep, stubFor } from "../workers/helpers";
+import { api, Client, createSession, defaultAgreementHash, joinSession, sleep, stubFor } from "../workers/helpers";
 
 const ops = () => `http://127.0.0.1:${inject("opsPort")}`;
 
@@ -39,7 +39,7 @@ describe("Sentry (SENTRY_DSN at a local envelope receiver)", () => {
     // 1. A Worker route fails: the join's token signing breaks (in the DO), the RPC throws, the route answers 500.
     await stubFor(s.sessionId).failSigning(1);
     const failed = await api(`/api/sessions/${s.sessionId}/join?invite=${encodeURIComponent(s.invite.token)}`, {
-      body: { invite: s.invite.token, name: "Jane Doe" },
+      body: { invite: s.invite.token, name: "Jane Doe", agreementHash: await defaultAgreementHash() },
       headers: { Cookie: "sb-access-token=secret-cookie-value", "X-Request-Id": "req-sentry-route-1" },
     });
     expect(failed.status).toBe(500);
