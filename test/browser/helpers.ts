@@ -468,7 +468,8 @@ export async function facilitatorCreatesSession(page: Page, opts: { name?: strin
 }
 
 /**
- * A participant opens the invite link, waits for the camera preview to play, enters a name and joins; resolves once
+ * A participant opens the invite link, waits for the camera preview to play, enters a name, accepts the group
+ * agreement and joins; resolves once
  * in the waiting room or a room.
  */
 export async function participantJoins(page: Page, inviteUrl: string, name: string): Promise<void> {
@@ -480,6 +481,8 @@ export async function participantJoins(page: Page, inviteUrl: string, name: stri
     { timeoutMs: 20_000, what: `${name}'s camera preview` },
   );
   await page.getByTestId("join-name").fill(name);
+  // A client joins only by accepting the group agreement, shown with the session's title above the form.
+  await page.getByTestId("agreement-accept").check();
   await page.getByTestId("join-submit").click();
   await page.waitForURL(/\/session\//);
   await page.locator('[data-testid="waiting-room"], [data-testid="participant-room"]').first().waitFor();

@@ -58,7 +58,7 @@ export default function Join(props: { sessionId: string; invite: string | null }
   const join = createAction();
   // Before joining: the session's title, the facilitator's name and whether it is still on (POST …/preview). The
   // server checks the invite here, so a tampered, expired or revoked link is named before anyone types a name.
-  const [preview] = createResource(
+  const [preview, { refetch: reloadPreview }] = createResource(
     () => (props.invite && inviteLooksIntact(props.invite) ? props.invite : null),
     (invite) => api.preview(props.sessionId, invite),
   );
@@ -261,7 +261,14 @@ export default function Join(props: { sessionId: string; invite: string | null }
           <h1 id="join-h">Ready to join?</h1>
           <p class="muted">You may wait a moment until the facilitator lets you in. Camera and microphone can be turned on or off at any time.</p>
           <Show when={props.invite && !blocked() && ticketRole(props.invite) === "participant"}>
-            <AgreementGate sessionId={props.sessionId} invite={props.invite!} onAccepted={setAgreementHash} />
+            <AgreementGate
+              sessionId={props.sessionId}
+              invite={props.invite!}
+              preview={preview.error ? null : (preview() ?? null)}
+              failed={Boolean(preview.error)}
+              onReload={() => void reloadPreview()}
+              onAccepted={setAgreementHash}
+            />
           </Show>
           <form onSubmit={onSubmit} data-testid="join-form" noValidate>
             <div class="field">

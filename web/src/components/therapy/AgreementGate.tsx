@@ -1,19 +1,27 @@
 /**
- * The group agreement at the door: the session's title, the facilitator's name and the agreement text, which a client
- * accepts (the join then sends its hash) or declines (the session only counts it). A changed agreement is shown again.
+ * The group agreement at the door: the agreement text, which a client accepts (the join then sends its hash) or declines (the session only counts it). A changed agreement is shown again.
  */
-import { createResource, createSignal, For, Show } from "solid-js";
+import { createSignal, For, Show } from "solid-js";
 import { api, type SessionPreview } from "../../lib/api";
-import { ErrorText, errorMessage } from "../common";
 
-export function AgreementGate(props: { sessionId: string; invite: string; onAccepted: (hash: string | null) => void }) {
+/**
+ * `preview` is the join page's own (POST …/preview, read once for the page: it shares the join's rate limit), so the
+ * title and the facilitator's name are shown there, above this.
+ */
+export function AgreementGate(props: {
+  sessionId: string;
+  invite: string;
+  preview: SessionPreview | null;
+  failed: boolean;
+  onReload: () => void;
+  onAccepted: (hash: string | null) => void;
+}) {
   const [accepted, setAccepted] = createSignal(false);
   const [declined, setDeclined] = createSignal(false);
-  const [preview, { refetch }] = createResource<SessionPreview>(() => api.preview(props.sessionId, props.invite));
 
   function toggle(on: boolean) {
     setAccepted(on);
-    props.onAccepted(on ? (preview()?.agreement.hash ?? null) : null);
+    props.onAccepted(on ? (props.preview?.agreement.hash ?? null) : null);
   }
 
   async function decline() {
@@ -24,13 +32,17 @@ export function AgreementGate(props: { sessionId: string; invite: string; onAcce
 
   return (
     <section class="card agreement" aria-labelledby="agreement-h" data-testid="agreement">
-      <ErrorText error={preview.error ? errorMessage(preview.error) : null} testid="agreement-error" />
-      <Show when={preview()}>
+      <Show when={props.failed}>
+        <p class="error" role="alert" data-testid="agreement-error">
+          The group agreement could not be loaded, and joining needs it.{" "}
+          <button type="button" class="link" onClick={() => props.onReload()}>
+            Try again
+          </button>
+        </p>
+      </Show>
+      <Show when={props.preview}>
         {(p) => (
           <>
-            <p class="muted" data-testid="agreement-session">
-              {p().title} · with {p().facilitatorName}
-            </p>
             <h2 id="agreement-h">Group agreement</h2>
             <For each={p().agreement.text.split(/\n{2,}/)}>{(para) => <p>{para}</p>}</For>
             <Show
@@ -38,7 +50,7 @@ export function AgreementGate(props: { sessionId: string; invite: string; onAcce
               fallback={
                 <p class="banner info" role="status" data-testid="agreement-declined">
                   You declined the agreement, so you will not join. Nothing about you was kept.{" "}
-                  <button type="button" class="link" onClick={() => (setDeclined(false), void refetch())}>
+                  <button type="button" class="link" onClick={() => (setDeclined(false), props.onReload())}>
                     Read it again
                   </button>
                 </p>
