@@ -27,7 +27,7 @@ import {
   type MediaProvider,
   type Placement,
   type Role,
-  type RosterMode,
+  type SessionPreview,
   type SequencedMessage,
   type ServerMessage,
   type Settings,
@@ -594,16 +594,7 @@ export class SessionDurableObject extends DurableObject<Bindings> {
    * What an invitee may know before joining: the title, the facilitator's name, whether it is still on, and the group
    * agreement they accept to join (its text and the hash a join presents).
    */
-  async preview(): Promise<
-    RpcResult<{
-      title: string;
-      facilitatorName: string;
-      phase: string;
-      ended: boolean;
-      agreement: { text: string; hash: string };
-      roster: RosterMode;
-    }>
-  > {
+  async preview(): Promise<RpcResult<SessionPreview>> {
     return refusable(async () => {
       const snap = this.session();
       const ctx = snap.context;

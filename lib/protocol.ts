@@ -158,6 +158,17 @@ export const DEFAULT_SETTINGS: Settings = {
 
 export type RosterMode = Settings["roster"];
 
+/** What someone holding an invite may know before joining (POST /api/sessions/:id/preview): nothing about anyone else. */
+export interface SessionPreview {
+  title: string;
+  facilitatorName: string;
+  phase: string;
+  ended: boolean;
+  /** The group agreement a client accepts at the door, and the SHA-256 of its exact text that the join sends back. */
+  agreement: { text: string; hash: string };
+  roster: RosterMode;
+}
+
 /**
  * The name other clients see for a member under the session's roster setting. Staff are shown by their name (they are
  * not clients); a client's identity and (in "firstNames"/"aliases") full name never reach another client.

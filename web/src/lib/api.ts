@@ -3,7 +3,9 @@
  * carrying the server's typed error code, so screens can show the right message next to the right control.
  */
 import type { SessionRecord, SessionReport } from "../../../lib/cost";
-import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, Settings, StaffState } from "../../../lib/protocol";
+import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, SessionPreview, Settings, StaffState } from "../../../lib/protocol";
+
+export type { SessionPreview };
 
 export type { SessionReport };
 
@@ -54,14 +56,6 @@ export interface JoinResult {
   /** Guests only: what re-joining with the invite proves they are this member again (keep it; send it back). */
   guestCredential?: string;
   guestCredentialExpiresAt?: number;
-}
-
-export interface SessionPreview {
-  title: string;
-  facilitatorName: string;
-  phase: string;
-  ended: boolean;
-  agreement: { text: string; hash: string };
 }
 
 export async function request<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
