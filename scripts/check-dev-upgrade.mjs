@@ -69,7 +69,9 @@ try {
   const { token: userToken } = await json("POST", "/api/auth/dev-signin", { body: { name: "Check", role: "facilitator" } });
   const s = await json("POST", "/api/sessions", { token: userToken, body: { title: "Upgrade check", mediaProvider: "local", settings: { autoAdmit: true } } });
   const preview = await json("POST", `/api/sessions/${s.sessionId}/preview`, { body: { invite: s.invite.token } });
-  const guest = await json("POST", `/api/sessions/${s.sessionId}/join`, { body: { invite: s.invite.token, name: "Guest", agreementHash: preview.agreement.hash } });
+  const guest = await json("POST", `/api/sessions/${s.sessionId}/join`, {
+    body: { invite: s.invite.token, name: "Guest", agreementHash: preview.agreement.hash },
+  });
   await json("POST", `/api/sessions/${s.sessionId}/commands`, { token: guest.ticket, body: { commandId: `check-${Date.now()}`, command: { type: "leave" } } });
   const forged = `${s.ticket.split(".").slice(0, 2).join(".")}.${"A".repeat(43)}`;
   const ws = (ticket) => `/api/sessions/${s.sessionId}/ws${ticket ? `?ticket=${encodeURIComponent(ticket)}` : ""}`;
