@@ -687,9 +687,8 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       // retries and is let in once admitted).
       const standing = staffStanding(m, snap.context.endedAt);
       if (isStaff(m.role) && !standing.current) return json({ error: { code: "NOT_ADMITTED", message: NOT_CURRENT_STAFF[standing.why] } }, 409);
-      // A connection draws on the member's message budget like a message does: a member reconnecting in a loop is
-      // refused here, before a hello and a snapshot are built for each attempt.
-      const wait = this.hub.takeFor(memberId, m.role, this.now());
+      // A member reconnecting in a loop is refused here, before a hello and a snapshot are built for each attempt.
+      const wait = this.hub.takeConnection(memberId, this.now());
       if (wait > 0)
         return json({ error: { code: "RATE_LIMITED", message: "too many connections; try again shortly" } }, 429, {
           "Retry-After": String(Math.ceil(wait / 1000)),

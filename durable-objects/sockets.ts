@@ -47,6 +47,8 @@ export class SocketHub {
   /** Attachments read once per socket per instance (deserializeAttachment is a structured-clone read each time). */
   private readonly attachments = new WeakMap<WebSocket, SocketAttachment>();
   private readonly budgets = new Map<string, { budget: MessageBudget; taken: number }>();
+  /** New connections per member: a reconnect loop is refused before any work, apart from the message budget. */
+  private readonly connectionBudgets = new Map<string, MessageBudget>();
   /** Sockets closed for flooding or replaced: anything they still send is dropped. */
   private readonly cutOff = new WeakSet<WebSocket>();
 
@@ -126,6 +128,13 @@ export class SocketHub {
     return Math.min(b.budget.retryAfterMs(now), 60_000);
   }
 
+  /** Takes one new connection from the member's connection budget: 0 when allowed, else how long until one would be. */
+  takeConnection(memberId: string, now: number): number {
+    let b = this.connectionBudgets.get(memberId);
+    if (!b) this.connectionBudgets.set(memberId, (b = new MessageBudget(CONNECTION_BUDGET)));
+    return b.take(now) ? 0 : Math.min(b.retryAfterMs(now), 60_000);
+  }
+
   /**
    * The member's budget: in memory while awake; after hibernation, the latest state any of their sockets carries
    * (a fresh, full budget only for a member with no socket yet).
@@ -163,6 +172,12 @@ export class SocketHub {
     }
   }
 }
+
+/**
+ * Connections per member: tabs, reconnects after a network change or a restart, never dozens a minute. Kept in memory
+ * only: a socket that connects wakes the object anyway, and eviction forgets at most one burst.
+ */
+const CONNECTION_BUDGET: MessageBudgetConfig = { capacity: 10, refillPerSecond: 1 };
 
 export function budgetConfig(spec: string | undefined, role: Role): MessageBudgetConfig {
   const [c, r] = (spec ?? (role === "participant" ? "30/10" : "600/300")).split("/").map(Number);

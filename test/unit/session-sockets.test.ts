@@ -64,6 +64,19 @@ describe("SocketHub", () => {
     expect(hub.take(s2, 9_000)).toBe(false);
   });
 
+  it("connections per member: a burst of 10, then a wait until one refills (1 per second), per member and apart from messages", () => {
+    const hub = hubOn(new FakeSocketHost());
+    const waits = Array.from({ length: 11 }, () => hub.takeConnection("m2", 50_000));
+    expect(waits.slice(0, 10)).toEqual(Array(10).fill(0));
+    expect(waits[10]).toBeGreaterThan(0);
+    expect(waits[10]).toBeLessThanOrEqual(1000);
+    expect(hub.takeConnection("m3", 50_000)).toBe(0);
+    expect(hub.takeConnection("m2", 51_000)).toBe(0);
+    // The message budget is untouched by connecting.
+    const ws = hub.accept("m2", "participant", 51_000).server;
+    expect(Array.from({ length: budget.capacity }, () => hub.take(ws, 51_000)).every(Boolean)).toBe(true);
+  });
+
   it("budget specs: 'burst/perSecond', with safe defaults", () => {
     expect(budgetConfig("50/20", "participant")).toEqual({ capacity: 50, refillPerSecond: 20 });
     expect(budgetConfig(undefined, "participant")).toEqual({ capacity: 30, refillPerSecond: 10 });

@@ -253,12 +253,12 @@ describe("3. one member, many sockets", () => {
     for (const t of tabs) t.close();
   });
 
-  it("a member reconnecting in a loop draws on the same budget: past it, the upgrade is refused 429 before any work", async () => {
+  it("a member reconnecting in a loop: past a burst of 10 connections, the upgrade is refused 429 before any work", async () => {
     const s = await createSession({ settings: { autoAdmit: true } });
     const p = await joinSession(s.sessionId, s.invite.token, "Loop");
     const statuses: number[] = [];
     let refused: Response | null = null;
-    for (let i = 0; i < 45 && !refused; i++) {
+    for (let i = 0; i < 25 && !refused; i++) {
       const res = await SELF.fetch(`${BASE}/api/sessions/${s.sessionId}/ws?ticket=${p.ticket}`, { headers: { Upgrade: "websocket" } });
       statuses.push(res.status);
       if (res.status === 101) {
@@ -266,8 +266,10 @@ describe("3. one member, many sockets", () => {
         res.webSocket!.close(1000, "again");
       } else refused = res;
     }
-    // The participant budget's burst is 30: about that many connections, then a typed refusal with Retry-After.
-    expect(statuses.filter((x) => x === 101).length).toBeGreaterThanOrEqual(25);
+    // A burst of 10 connections (plus what refills at 1/s while the loop runs), then a typed refusal with Retry-After.
+    const accepted = statuses.filter((x) => x === 101).length;
+    expect(accepted).toBeGreaterThanOrEqual(10);
+    expect(accepted).toBeLessThan(20);
     expect(refused?.status).toBe(429);
     expect(Number(refused?.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
     expect(((await refused!.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");

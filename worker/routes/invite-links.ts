@@ -10,7 +10,7 @@ import { rateLimit } from "../middleware/rate-limit";
 
 export const inviteLinks = new Hono<AppEnv>();
 
-inviteLinks.get("/:code", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), async (c) => {
+inviteLinks.get("/:code", rateLimit({ binding: "RL_SIGNIN", scope: "door" }), async (c) => {
   const code = c.req.param("code");
   if (!SHORT_CODE_RE.test(code)) return apiError(c, 404, "NOT_FOUND", "this link is not (or no longer) an invitation");
   return c.json(await resolveShortCode(c.env, code), 200, { "Cache-Control": "no-store" });

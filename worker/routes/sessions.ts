@@ -278,14 +278,16 @@ sessions.get("/", requireUser, async (c) => {
  * What someone holding an invite may know before joining: the session's title, the facilitator's name, whether it is
  * still on, and the group agreement (text and SHA-256) they accept to join. Nothing else (no one's names, no state).
  */
-sessions.post("/:id/preview", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), validJson(PreviewBody), async (c) => {
+// The door (preview, declining the agreement, resolving a short link) has its own scope: a page reads the preview
+// before every join, and a group joining from one clinic network would otherwise spend the join limit twice over.
+sessions.post("/:id/preview", rateLimit({ binding: "RL_SIGNIN", scope: "door" }), validJson(PreviewBody), async (c) => {
   const sessionId = c.req.param("id");
   await verifyInviteForJoin(c.env, c.req.valid("json").invite, sessionId);
   return c.json(unwrap(await sessionStub(c.env, sessionId).preview()), 200, { "Cache-Control": "no-store" });
 });
 
 /** Someone holding an invite declined the group agreement: counted by the session, nothing else kept (no name, no identity). */
-sessions.post("/:id/agreement/decline", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), validJson(PreviewBody), async (c) => {
+sessions.post("/:id/agreement/decline", rateLimit({ binding: "RL_SIGNIN", scope: "door" }), validJson(PreviewBody), async (c) => {
   const sessionId = c.req.param("id");
   await verifyInviteForJoin(c.env, c.req.valid("json").invite, sessionId);
   return c.json(unwrap(await sessionStub(c.env, sessionId).declineAgreement()));
