@@ -51,7 +51,7 @@ import { nextDeadline } from "./logic/updates";
 import { chatFor, participantView, staffState } from "./logic/views";
 import { Outbox } from "./outbox";
 import { CallbackInbox, ProviderRooms } from "./provider-rooms";
-import { budgetConfig, durableObjectSockets, SocketHub } from "./sockets";
+import { budgetConfig, connectionBudgetConfig, durableObjectSockets, SocketHub } from "./sockets";
 import type { LoggedFrame } from "./store";
 import { SessionStore } from "./store";
 
@@ -113,7 +113,11 @@ export class SessionDurableObject extends DurableObject<Bindings> {
       log: (level, msg, fields) => log(level, msg, { session: this.snapshot?.context.sessionId, ...fields }),
       rescheduled: () => this.serial(() => this.scheduleAlarm()),
     });
-    this.hub = new SocketHub(durableObjectSockets(ctx), (role) => this.messageBudget(role));
+    this.hub = new SocketHub(
+      durableObjectSockets(ctx),
+      (role) => this.messageBudget(role),
+      () => this.connectionBudget(),
+    );
     this.fanout = new Fanout(this.hub, this.store);
     ctx.blockConcurrencyWhile(async () => this.load());
   }
@@ -131,6 +135,11 @@ export class SessionDurableObject extends DurableObject<Bindings> {
   /** Each member's message budget (SOCKET_BUDGET_PARTICIPANT / SOCKET_BUDGET_STAFF), shared by their sockets. */
   protected messageBudget(role: Role): MessageBudgetConfig {
     return budgetConfig(role === "participant" ? this.env.SOCKET_BUDGET_PARTICIPANT : this.env.SOCKET_BUDGET_STAFF, role);
+  }
+
+  /** Each member's budget of new connections (SOCKET_CONNECT_BUDGET). */
+  protected connectionBudget(): MessageBudgetConfig {
+    return connectionBudgetConfig(this.env.SOCKET_CONNECT_BUDGET);
   }
 
   protected mediaAuthorityFor(provider: MediaProvider): MediaAuthority {

@@ -55,6 +55,7 @@ export class SocketHub {
   constructor(
     private readonly host: SocketHost,
     private readonly budgetFor: (role: Role) => MessageBudgetConfig,
+    private readonly connectionBudget: () => MessageBudgetConfig = () => connectionBudgetConfig(undefined),
   ) {}
 
   /** Accept a new socket for a member; their oldest sockets beyond the cap are closed (newest wins). */
@@ -131,7 +132,7 @@ export class SocketHub {
   /** Takes one new connection from the member's connection budget: 0 when allowed, else how long until one would be. */
   takeConnection(memberId: string, now: number): number {
     let b = this.connectionBudgets.get(memberId);
-    if (!b) this.connectionBudgets.set(memberId, (b = new MessageBudget(CONNECTION_BUDGET)));
+    if (!b) this.connectionBudgets.set(memberId, (b = new MessageBudget(this.connectionBudget())));
     return b.take(now) ? 0 : Math.min(b.retryAfterMs(now), 60_000);
   }
 
@@ -173,13 +174,17 @@ export class SocketHub {
   }
 }
 
-/**
- * Connections per member: tabs, reconnects after a network change or a restart, never dozens a minute. Kept in memory
- * only: a socket that connects wakes the object anyway, and eviction forgets at most one burst.
- */
-const CONNECTION_BUDGET: MessageBudgetConfig = { capacity: 10, refillPerSecond: 1 };
-
 export function budgetConfig(spec: string | undefined, role: Role): MessageBudgetConfig {
   const [c, r] = (spec ?? (role === "participant" ? "30/10" : "600/300")).split("/").map(Number);
   return { capacity: c > 0 ? c : 30, refillPerSecond: r >= 0 ? r : 10 };
+}
+
+/**
+ * New connections per member (SOCKET_CONNECT_BUDGET, default "10/1"): tabs, reconnects after a network change or a
+ * restart, never dozens a minute. Kept in memory only: a socket that connects wakes the object anyway, and eviction
+ * forgets at most one burst.
+ */
+export function connectionBudgetConfig(spec: string | undefined): MessageBudgetConfig {
+  const [c, r] = (spec ?? "10/1").split("/").map(Number);
+  return { capacity: c > 0 ? c : 10, refillPerSecond: r >= 0 ? r : 1 };
 }

@@ -43,6 +43,8 @@ export interface Bindings extends Pick<WranglerEnv, "SESSION" | "DB">, Partial<P
   /** Per-socket message budget "burst/perSecond"; defaults 30/10 for participants, 600/300 for staff. */
   SOCKET_BUDGET_PARTICIPANT?: string;
   SOCKET_BUDGET_STAFF?: string;
+  /** New connections per member, "burst/perSecond" (default "10/1"). */
+  SOCKET_CONNECT_BUDGET?: string;
   /** "true" adds debug-level structured logs. */
   DEBUG_LOGS?: string;
 

@@ -10,7 +10,7 @@ import { phaseOf } from "../../durable-objects/logic/machine";
 import { SessionDurableObject as ProductionSessionDurableObject } from "../../durable-objects/session-do";
 import type { MediaProvider, Role } from "../../lib/protocol";
 import type { MessageBudgetConfig } from "../../lib/runtime/token-bucket";
-import { budgetConfig } from "../../durable-objects/sockets";
+import { budgetConfig, connectionBudgetConfig } from "../../durable-objects/sockets";
 import { app } from "../../worker/app";
 
 export default app;
@@ -55,10 +55,16 @@ export class SessionDurableObject extends ProductionSessionDurableObject {
     return spec ? budgetConfig(spec, role) : super.messageBudget(role);
   }
 
-  /** Message budgets "burst/perSecond" for this session's members (before they connect), e.g. for a parser fuzz. */
-  async setMessageBudgets(budgets: { participant?: string; staff?: string }): Promise<void> {
+  protected override connectionBudget(): MessageBudgetConfig {
+    const spec = this.store.kvGet("test:budget:connect");
+    return spec ? connectionBudgetConfig(spec) : super.connectionBudget();
+  }
+
+  /** Message and connection budgets "burst/perSecond" for this session's members (before they connect), e.g. for a parser fuzz. */
+  async setMessageBudgets(budgets: { participant?: string; staff?: string; connect?: string }): Promise<void> {
     if (budgets.participant) this.store.kvSet("test:budget:participant", budgets.participant);
     if (budgets.staff) this.store.kvSet("test:budget:staff", budgets.staff);
+    if (budgets.connect) this.store.kvSet("test:budget:connect", budgets.connect);
   }
 
   private handled = 0;

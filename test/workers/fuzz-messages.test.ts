@@ -288,7 +288,7 @@ describe("fuzz: WebSocket frames", () => {
     staffTicket = s.ticket;
     // A member's budget is shared by all their sockets (security-ratelimit.test.ts tests it); this fuzz is about
     // answers, so the rotors' members get budgets they cannot exhaust.
-    await stubFor(sessionId).setMessageBudgets({ participant: "100000/100000", staff: "100000/100000" });
+    await stubFor(sessionId).setMessageBudgets({ participant: "100000/100000", staff: "100000/100000", connect: "100000/100000" });
     const p1 = await joinSession(sessionId, s.invite.token, "Fuzz target");
     const p2 = await joinSession(sessionId, s.invite.token, "Bystander");
     participantTicket = p1.ticket;
