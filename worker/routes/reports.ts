@@ -59,7 +59,15 @@ export async function reportAccess(c: AppContext, sessionId: string): Promise<Re
     throw ticketError ?? err;
   }
   if (user.appRole === "operator") return { kind: "operator", userId: user.userId };
-  const row = await c.env.DB.prepare(`SELECT created_by FROM sessions WHERE id = ?`).bind(sessionId).first<{ created_by: string }>();
+  const createdBy = () => c.env.DB.prepare(`SELECT created_by FROM sessions WHERE id = ?`).bind(sessionId).first<{ created_by: string }>();
+  let row = await createdBy();
+  if (!row) {
+    // D1 follows the session through its outbox: a session created a moment ago may not be there yet.
+    await sessionStub(c.env, sessionId)
+      .flushOutbox()
+      .catch(() => undefined);
+    row = await createdBy();
+  }
   if (row && row.created_by === `user:${user.userId}`) return { kind: "owner", userId: user.userId };
   return apiError(c, 403, "FORBIDDEN", "only facilitators and operators read session reports");
 }
