@@ -6,6 +6,7 @@
 import { createResource, createSignal, For, Match, Show, Switch } from "solid-js";
 import { createAction, ErrorText } from "../components/common";
 import { api, ApiError, describeError, type SessionReport } from "../lib/api";
+import { saveBlob } from "../lib/records-api";
 import { linkClick } from "../lib/router";
 import { storage } from "../lib/storage";
 import { currentUser } from "../lib/user";
@@ -37,14 +38,7 @@ export default function Report(props: { sessionId: string }) {
     if (!t) return;
     const blob = await download.run(() => api.reportCsv(props.sessionId, t));
     if (!blob) return;
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = `session-${props.sessionId}-report.csv`;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveBlob(blob, `session-${props.sessionId}-report.csv`);
     setSaved(true);
   }
 
