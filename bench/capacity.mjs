@@ -37,7 +37,9 @@ const many = load("many.json")?.result;
 const latest = load("latest.json");
 const fmt = (x, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toLocaleString("en-US", { maximumFractionDigits: d }));
 const rows = [];
-const add = (what, perSession, limit, sessions, source) => rows.push({ what, perSession, limit, sessions, source });
+// unit: what `sessions` counts (concurrent sessions unless the row is a burst or a size).
+const add = (what, perSession, limit, sessions, source, unit = "concurrent sessions") =>
+  rows.push({ what, perSession, limit, sessions, source, unit });
 
 if (!bill) console.log(`no ${path.join(dir, "bill.json")}: run  npm run bench -- --only=bill --no-wrangler --out=<dir>`);
 else {
@@ -69,6 +71,7 @@ else {
       `${fmt(LIMITS.d1QueriesPerSecond)} queries/s`,
       LIMITS.d1QueriesPerSecond / st,
       "bill.json step 'round 1: create 3 rooms + open'",
+      "sessions opening in one second",
     );
   }
   if (h.d1BytesGrown > 0)
@@ -78,6 +81,7 @@ else {
       "10 GB",
       LIMITS.d1MaxBytes / h.d1BytesGrown,
       "session-hours until full, not concurrent sessions",
+      "session-hours",
     );
   // Analytics Engine: points in one invocation. The opening is the largest single invocation (one point per member
   // moved and one per token minted, + the round); it caps session size, not the number of sessions.
@@ -135,8 +139,8 @@ if (idle && !idle.error)
   );
 
 console.log(`Capacity projection from ${dir}${bill ? ` (bill run ${load("bill.json").meta?.startedAt})` : ""}\n`);
-console.log("| what | per session | limit | concurrent sessions | note |\n|---|---|---|---|---|");
+console.log("| what | per session | limit | sessions it carries | note |\n|---|---|---|---|---|");
 for (const r of rows)
-  console.log(`| ${r.what} | ${r.perSession} | ${r.limit} | ${Number.isFinite(r.sessions) ? fmt(Math.floor(r.sessions)) : "–"} | ${r.source} |`);
+  console.log(`| ${r.what} | ${r.perSession} | ${r.limit} | ${Number.isFinite(r.sessions) ? `${fmt(Math.floor(r.sessions))} ${r.unit}` : "–"} | ${r.source} |`);
 const binding = rows.filter((r) => Number.isFinite(r.sessions) && !/size/.test(r.what)).sort((a, b) => a.sessions - b.sessions)[0];
-if (binding) console.log(`\nSaturates first: ${binding.what} at ≈ ${fmt(Math.floor(binding.sessions))} concurrent sessions.`);
+if (binding) console.log(`\nSaturates first: ${binding.what} at ≈ ${fmt(Math.floor(binding.sessions))} ${binding.unit}.`);
