@@ -38,8 +38,7 @@ const latest = load("latest.json");
 const fmt = (x, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toLocaleString("en-US", { maximumFractionDigits: d }));
 const rows = [];
 // unit: what `sessions` counts (concurrent sessions unless the row is a burst or a size).
-const add = (what, perSession, limit, sessions, source, unit = "concurrent sessions") =>
-  rows.push({ what, perSession, limit, sessions, source, unit });
+const add = (what, perSession, limit, sessions, source, unit = "concurrent sessions") => rows.push({ what, perSession, limit, sessions, source, unit });
 
 if (!bill) console.log(`no ${path.join(dir, "bill.json")}: run  npm run bench -- --only=bill --no-wrangler --out=<dir>`);
 else {

@@ -213,8 +213,9 @@ async function profiled(name, fn) {
 async function profiledInner(name, fn) {
   const insp = await Inspector.connect(w.inspectorPort);
   await insp.start(100);
+  let out;
   try {
-    await fn();
+    out = await fn();
   } finally {
     const prof = await insp.stop();
     insp.close();
@@ -261,6 +262,8 @@ async function profiledInner(name, fn) {
       file: path.relative(ROOT, file),
       busyMs: s.busyMs,
       idleMs: s.idleMs,
+      // What the profiled run did (moves: commands acked; fan-out: rounds), to read the profile per event.
+      events: out?.commands ?? out?.rounds ?? null,
       topSelf: s.topSelf,
       inclusive: s.inclusive(inclusiveNames),
     };
