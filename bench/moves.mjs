@@ -5,7 +5,9 @@ import { summarize, sleep } from "./lib/client.mjs";
 import { cpuMs } from "./lib/wrangler.mjs";
 import { connectedSession, closeSession } from "./fanout.mjs";
 
-export async function run({ base, seconds = 10, window = 1, participants = 49, provider = "twilio", countTransitions, workerdPid, log = () => {} }) {
+// With `twilio` (the local Twilio server), every participant is on media: connected to the room they are placed in
+// (as their browser would be, right after each placement), so moves cost what they cost in production.
+export async function run({ base, seconds = 10, window = 1, participants = 49, provider = "twilio", countTransitions, workerdPid, log = () => {}, twilio }) {
   const conn = await connectedSession(base, participants, { provider });
   const { fac, clients, session } = conn;
   const created = await fac.command({ type: "createBreakouts", count: 10, mode: "auto" });
@@ -17,6 +19,12 @@ export async function run({ base, seconds = 10, window = 1, participants = 49, p
   const memberIds = session.participants.map((p) => p.memberId);
   const rooms = [...new Set(where)].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
   if (rooms.length !== 10) throw new Error(`expected 10 rooms in use, got ${rooms.join(",")}`);
+  const mediaRoom = (key) => `mb-${session.sessionId}-${key}`;
+  const callbacks0 = twilio?.deliveries.length ?? 0;
+  if (twilio) {
+    memberIds.forEach((id, i) => twilio.connectParticipant(mediaRoom(where[i]), id));
+    await twilio.flushDeliveries();
+  }
 
   const acks = [];
   const refusals = {};
@@ -42,10 +50,13 @@ export async function run({ base, seconds = 10, window = 1, participants = 49, p
       if (r.msg.type === "ack") {
         ok++;
         where[i] = to;
+        if (twilio) twilio.connectParticipant(mediaRoom(to), memberIds[i]);
       } else refusals[r.msg.error.code] = (refusals[r.msg.error.code] ?? 0) + 1;
     }
   }
   await Promise.all(Array.from({ length: window }, worker));
+  // With media, a move is done when its callbacks are handled too.
+  if (twilio) await twilio.flushDeliveries();
   const elapsed = (performance.now() - t0) / 1000;
   const workerdCpuMsPerCommand = workerdPid ? +((cpuMs(workerdPid) - cpu0) / Math.max(1, sent)).toFixed(2) : null;
   log(`  moves: ${ok} ok in ${elapsed.toFixed(1)} s (window ${window}); checking D1…`);
@@ -73,6 +84,12 @@ export async function run({ base, seconds = 10, window = 1, participants = 49, p
     commands: sent,
     moved: ok,
     refusals,
+    ...(twilio && {
+      media: {
+        callbacks: twilio.deliveries.length - callbacks0,
+        failedCallbacks: twilio.deliveries.slice(callbacks0).filter((d) => !(d.callback.workerStatus >= 200 && d.callback.workerStatus < 300)).length,
+      },
+    }),
     commandsPerSecond: Math.round(ok / elapsed),
     // CPU the user worker's workerd process (session DO + D1 + runtime) spent per command: robust to other load.
     workerdCpuMsPerCommand,

@@ -122,6 +122,20 @@ const meta = {
 };
 
 let twilio;
+const BENCH_PUBLIC_URL = "https://bench.mindbloom.test";
+/** Twilio's status callbacks to the Worker running now (its public URL stands for the direct socket). */
+async function deliverToWorker(cb) {
+  if (!w?.directUrl) return;
+  const headers = { "X-Twilio-Signature": cb.signature, "I-Twilio-Idempotency-Token": cb.idempotencyToken, "User-Agent": "TwilioProxy/1.1" };
+  if (cb.method === "POST") headers["Content-Type"] = "application/x-www-form-urlencoded";
+  const res = await fetch(cb.url.replace(BENCH_PUBLIC_URL, w.directUrl), {
+    method: cb.method,
+    headers,
+    body: cb.method === "POST" ? cb.body : undefined,
+  }).catch(() => null);
+  await res?.arrayBuffer();
+  cb.workerStatus = res?.status ?? 0; // bench/moves.mjs counts refused deliveries
+}
 let w = null;
 const stopW = async () => {
   if (w) await w.stop();
@@ -139,6 +153,9 @@ function benchVars() {
     TWILIO_API_KEY_SID: twilio.credentials.apiKeySid,
     TWILIO_API_KEY_SECRET: twilio.credentials.apiKeySecret,
     TWILIO_API_BASE: twilio.url,
+    // Status callbacks configured, as in production: the local server posts them to the Worker under test
+    // (deliverToWorker), signed over this public URL.
+    PUBLIC_BASE_URL: BENCH_PUBLIC_URL,
     // Raised per-socket message budgets: the defaults (staff 600 burst / 300 per s) would close the facilitator's
     // socket long before 2,000 commands/s. Reported in the output.
     SOCKET_BUDGET_STAFF: "1000000/1000000",
@@ -296,7 +313,7 @@ try {
   }
   if (only.has("micro")) await timed("micro", () => micro.run({ project }));
   applyMigrations(persistTo, project);
-  twilio = await startLocalTwilio({ port: 0, host: "127.0.0.1" });
+  twilio = await startLocalTwilio({ port: 0, host: "127.0.0.1", deliverCallbacks: deliverToWorker });
 
   // Phase A: the product on workerd.
   if (["fanout", "moves", "token", "many", "resume"].some((n) => only.has(n))) await start("A");
@@ -308,6 +325,11 @@ try {
       );
     await timed("movesWindow16", () =>
       moves.run({ base: w.directUrl, seconds: SIZES.movesSeconds, window: 16, countTransitions, workerdPid: w.pids.userWorkerd, log }),
+    );
+    // The same with everyone on media: each move also kicks the old connection (REST), and Twilio's callbacks
+    // (disconnected, connected to the new room: an arrival) come back to the session.
+    await timed("movesWindow16Media", () =>
+      moves.run({ base: w.directUrl, seconds: SIZES.movesSeconds, window: 16, countTransitions, workerdPid: w.pids.userWorkerd, log, twilio }),
     );
   }
   const tokenRun = (targets, extra = {}) =>

@@ -14,7 +14,10 @@ import { subscriptionPlan, subscriptionsMayChange } from "./logic/subscriptions"
 import type { SessionContext, SystemEvent } from "./logic/model";
 
 /** The REST calls this collaborator makes (TwilioVideoClient has them; tests may pass the same client at a local server). */
-export type ProviderClient = Pick<TwilioVideoClient, "createRoom" | "completeRoom" | "disconnectParticipant" | "listRooms" | "updateSubscribeRules">;
+export type ProviderClient = Pick<
+  TwilioVideoClient,
+  "createRoom" | "completeRoom" | "disconnectParticipant" | "listRooms" | "listParticipants" | "updateSubscribeRules"
+>;
 
 export interface ProviderRoomsHost {
   now(): number;
@@ -53,6 +56,11 @@ export class ProviderRooms {
   private sweepAt: number | null;
   /** Who moved out of which place when: a late "connected" for a room someone just left is a race, not an intrusion. */
   private readonly recentlyLeft = new Map<string, { key: string; at: number }>();
+  /**
+   * Participants Twilio's callbacks reported connected, by "<identity>|<room name>": a kick goes straight to the
+   * participant's sid (one POST) instead of looking the identity up first. Memory only: after a wake, a kick looks up.
+   */
+  private readonly connected = new Map<string, { roomSid: string; sid: string }>();
 
   /** Subscribe rules applied at Twilio, by "<room>|<subscriber>" (JSON of the rules); stored, so a wake re-posts nothing. */
   private readonly applied: Map<string, string>;
@@ -84,10 +92,28 @@ export class ProviderRooms {
         if (!before || before.location === null || before.location === m.location) continue;
         // A move (not a removal): a "connected" for the old room may still be on its way.
         if (m.location !== null) this.recentlyLeft.set(m.id, { key: before.location, at: this.host.now() });
-        work.push(this.disconnect(next, before.location, m.id));
+        if (this.mayBeConnected(before)) work.push(this.disconnect(next, before.location, m.id));
       }
     }
     return work;
+  }
+
+  /**
+   * Whether a member may hold a connection to their place's media room. With status callbacks Twilio tells us
+   * (arrivedIn): a member it has not reported there is not connected, and a "connected" still on its way is kicked
+   * when it lands (CallbackInbox: an intruder), so a move costs no REST call for them. Without callbacks anyone may be.
+   */
+  private mayBeConnected(m: { arrivedIn: string | null }): boolean {
+    return this.statusCallbackUrl === undefined || m.arrivedIn !== null;
+  }
+
+  /** A verified status callback that was applied: remember who is connected where, for the kicks. */
+  observe(e: VideoStatusEvent) {
+    const p = e.participant;
+    if (!p?.identity || !p.sid) return;
+    const key = `${p.identity}|${e.roomName}`;
+    if (e.event === "participant-connected") this.connected.set(key, { roomSid: e.roomSid, sid: p.sid });
+    else if (e.event === "participant-disconnected" && this.connected.get(key)?.sid === p.sid) this.connected.delete(key);
   }
 
   /** Whether `identity` moved out of the place `key` moments ago (its connection there may just be late news). */
@@ -101,8 +127,11 @@ export class ProviderRooms {
   async disconnect(ctx: SessionContext, place: string, identity: string): Promise<void> {
     const room = ctx.media[place];
     if (room?.status === "completed") return;
+    const name = mediaRoomName(ctx.sessionId, place);
+    const known = this.connected.get(`${identity}|${name}`);
     try {
-      await this.client.disconnectParticipant(room?.sid ?? mediaRoomName(ctx.sessionId, place), identity);
+      await this.client.disconnectParticipant(known?.roomSid ?? room?.sid ?? name, known?.sid ?? identity);
+      this.connected.delete(`${identity}|${name}`);
     } catch (err) {
       this.host.log("warn", "twilio disconnect failed", { session: ctx.sessionId, member: identity, error: err });
     }
@@ -229,13 +258,16 @@ export class ProviderRooms {
 
   /**
    * List the account's in-progress rooms and complete every one of this session's that it does not want, so no billed
-   * room is orphaned. Every 5 minutes while the session lives, and until all are closed.
+   * room is orphaned; in the rooms it keeps, audit who is connected (a lost callback must not leave anyone listening
+   * to a room they were moved out of, nor a connected member unseen). Every 5 minutes while the session lives, and
+   * until all are closed.
    */
-  async sweep(): Promise<{ completed: string[] }> {
+  async sweep(): Promise<{ completed: string[]; kicked: string[] }> {
     const cur = this.host.current();
-    if (!cur) return { completed: [] };
+    if (!cur) return { completed: [], kicked: [] };
     const sessionId = cur.ctx.sessionId;
     const completed: string[] = [];
+    const kicked: string[] = [];
     try {
       const rooms = await this.client.listRooms({ status: "in-progress", pageSize: 100 });
       for (const room of rooms) {
@@ -244,7 +276,11 @@ export class ProviderRooms {
         // Both are nullable in Twilio's spec: a room without a name is none of ours.
         if (room.uniqueName === null) continue;
         const key = keyOfMediaRoom(sessionId, room.uniqueName);
-        if (key === null || desiredMediaKeys(now.ctx, now.phase).has(key)) continue;
+        if (key === null) continue;
+        if (desiredMediaKeys(now.ctx, now.phase).has(key)) {
+          kicked.push(...(await this.audit(room.sid ?? room.uniqueName, room.uniqueName, key)));
+          continue;
+        }
         await this.client.completeRoom(room.sid ?? room.uniqueName);
         completed.push(room.uniqueName);
         const known = now.ctx.media[key];
@@ -259,7 +295,25 @@ export class ProviderRooms {
       this.sweepAt = this.host.now() + 30_000;
     }
     await this.host.rescheduled();
-    return { completed };
+    return { completed, kicked };
+  }
+
+  /** One kept room's connected participants against the session: kick who is not placed there, record who is. */
+  private async audit(room: string, name: string, key: string): Promise<string[]> {
+    const kicked: string[] = [];
+    for (const p of await this.client.listParticipants(room, { status: "connected", pageSize: 100 })) {
+      const cur = this.host.current();
+      if (!cur || !p.identity) break;
+      const m = cur.ctx.members[p.identity];
+      if (m?.location === key) {
+        if (m.arrivedIn !== name) await this.host.apply({ type: "arrival", memberId: p.identity, mediaRoom: name, now: this.host.now() });
+      } else {
+        await this.client.disconnectParticipant(room, p.sid ?? p.identity);
+        kicked.push(p.identity);
+        this.host.log("warn", "twilio sweep kicked a participant not placed in the room", { session: cur.ctx.sessionId, key, member: p.identity });
+      }
+    }
+    return kicked;
   }
 
   /** The earliest time this collaborator needs the alarm: a creation retry or the next sweep. */

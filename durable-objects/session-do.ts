@@ -38,7 +38,7 @@ import { log } from "../lib/runtime/log";
 import { NOT_CURRENT_STAFF, staffStanding, type StaffStanding } from "../lib/staff";
 import type { MessageBudgetConfig } from "../lib/runtime/token-bucket";
 import { TwilioVideoClient } from "../lib/twilio/rest";
-import type { VideoStatusEvent } from "../lib/twilio/callbacks";
+import { orderingScopes, type VideoStatusEvent } from "../lib/twilio/callbacks";
 import { Fanout } from "./fanout";
 import { Grants, mediaAuthority, type MediaAuthority, type MintedGrants, noGrants } from "./grants";
 import { createSession, step } from "./logic/engine";
@@ -645,16 +645,20 @@ export class SessionDurableObject extends DurableObject<Bindings> {
     return this.serial(async () => {
       const snap = this.snapshot;
       if (!snap) return { applied: false, verdict: "unknown-session" };
-      const inbox = new CallbackInbox(JSON.parse(this.store.kvGet("callbacks") ?? "{}"));
+      const { own, parent } = orderingScopes(e);
+      const inbox = new CallbackInbox(this.store.callbackMarks([own, parent]));
       const decision = inbox.decide(e, snap.context, this.now());
       if (decision.verdict !== "apply") return { applied: false, verdict: decision.verdict };
+      this.provider?.observe(e);
       if (decision.intruder && this.provider) {
         const { identity, key } = decision.intruder;
         this.ctx.waitUntil(this.provider.disconnect(snap.context, key, identity));
         // A late "connected" for a room they just left is a race, settled by the disconnect; anything else, staff hear of.
         if (!this.provider.justLeft(identity, key) && decision.event) await this.handle(decision.event, SYSTEM);
       } else if (decision.event) await this.handle(decision.event, SYSTEM);
-      this.store.kvSet("callbacks", JSON.stringify(inbox.commit(e)));
+      const marks = inbox.commit(e);
+      if (e.event === "room-ended") this.store.forgetCallbackRoom(e.roomSid);
+      else this.store.saveCallbackMark(own, marks[own]);
       if (decision.reconcile && this.provider) this.ctx.waitUntil(this.provider.reconcile());
       return { applied: true, verdict: decision.verdict };
     });

@@ -5,6 +5,7 @@
  * one `transaction`. Runs on anything with `exec` and `transactionSync`, so it is tested on Node's SQLite too.
  */
 import type { MediaGrant } from "../lib/protocol";
+import type { CallbackOrderingState, ScopeMark } from "../lib/twilio/callbacks";
 import { type PersistedSession, restoreSnapshot, STORED_PARTS, type StoredPart } from "./logic/engine";
 import type { SessionSnapshot } from "./logic/machine";
 import type { SessionContext } from "./logic/model";
@@ -67,6 +68,13 @@ export class SessionStore {
       CREATE TABLE IF NOT EXISTS state_parts (part TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (part, id));
       DROP TABLE IF EXISTS seen_callbacks;
       DROP TABLE IF EXISTS log;`);
+    // Older objects kept every callback ordering mark in one row, read and rewritten whole on each callback.
+    const legacy = this.kvGet("callbacks");
+    if (legacy !== null)
+      this.transaction(() => {
+        for (const [scope, mark] of Object.entries(JSON.parse(legacy) as CallbackOrderingState)) this.saveCallbackMark(scope, mark);
+        this.sql.exec(`DELETE FROM kv WHERE k = 'callbacks'`);
+      });
   }
 
   kvGet(k: string): string | null {
@@ -76,6 +84,30 @@ export class SessionStore {
 
   kvSet(k: string, v: string) {
     this.sql.exec(`INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, k, v);
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // Twilio status-callback ordering: one row per scope (a room, a participant, a track), so a callback reads and
+  // writes only its own scopes however many participants the session has seen.
+  // ----------------------------------------------------------------------------------------------------------
+
+  callbackMarks(scopes: readonly (string | undefined)[]): CallbackOrderingState {
+    const state: CallbackOrderingState = {};
+    for (const scope of scopes) {
+      if (scope === undefined) continue;
+      const raw = this.kvGet(`cb:${scope}`);
+      if (raw !== null) state[scope] = JSON.parse(raw) as ScopeMark;
+    }
+    return state;
+  }
+
+  saveCallbackMark(scope: string, mark: ScopeMark) {
+    this.kvSet(`cb:${scope}`, JSON.stringify(mark));
+  }
+
+  /** A room ended: its late events no longer matter. */
+  forgetCallbackRoom(roomSid: string) {
+    this.sql.exec(`DELETE FROM kv WHERE k = ? OR (k >= ? AND k < ?)`, `cb:${roomSid}`, `cb:${roomSid}/`, `cb:${roomSid}0`);
   }
 
   // ----------------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ beforeEach(() => server.reset());
 const roomNamed = (name: string) => [...server.rooms.values()].filter((r) => r.uniqueName === name).at(-1);
 
 /** A session held the way the DO holds it: events from the collaborator are stepped and installed. */
-function harness(participants = 4) {
+function harness(participants = 4, { callbacks = true } = {}) {
   const s = createSession({ participants, settings: { autoAdmit: true } });
   let snapshot: SessionSnapshot = s.engine.snapshot;
   let now = s.now;
@@ -38,7 +38,7 @@ function harness(participants = 4) {
     baseUrl: server.url,
     timeoutMs: 2000,
   });
-  const rooms = new ProviderRooms(client, "https://mb.test/cb", {
+  const rooms = new ProviderRooms(client, callbacks ? "https://mb.test/cb" : undefined, {
     now: () => now,
     current: () => ({ ctx: snapshot.context, phase: phaseOf(snapshot) }),
     apply: async (e) => {
@@ -67,7 +67,25 @@ function harness(participants = 4) {
     snapshot = r.snapshot;
     await Promise.all(rooms.afterStep(r.prev, r.next, r.prevPhase, r.phase));
   };
-  return { s, rooms, applied, command, system, kv, name, ctx: () => snapshot.context, advance: (ms: number) => (now += ms) };
+  /** Twilio's callbacks so far, handled as the DO's twilioEvent does: decided, observed, stepped (intruders kicked). */
+  const inbox = new CallbackInbox({});
+  const deliver = async () => {
+    for (const c of server.pendingCallbacks()) {
+      const e = parseStatusCallback(c.params);
+      const d = inbox.decide(e, snapshot.context, now);
+      if (d.verdict !== "apply") continue;
+      rooms.observe(e);
+      if (d.intruder) await rooms.disconnect(snapshot.context, d.intruder.key, d.intruder.identity);
+      if (d.event) await system(d.event as never);
+      inbox.commit(e);
+    }
+  };
+  /** A member's browser connects to a media room, and Twilio's callbacks reach the session. */
+  const connect = async (key: string, memberId: string) => {
+    server.connectParticipant(name(key), memberId);
+    await deliver();
+  };
+  return { s, rooms, applied, command, system, kv, name, connect, deliver, ctx: () => snapshot.context, advance: (ms: number) => (now += ms) };
 }
 
 describe("ProviderRooms", () => {
@@ -94,16 +112,69 @@ describe("ProviderRooms", () => {
     await h.rooms.reconcile();
     const [a] = h.s.participants;
     const first = h.ctx().members[a].location!;
-    server.connectParticipant(h.name(first), a);
+    await h.connect(first, a);
+    expect(h.ctx().members[a].arrivedIn).toBe(h.name(first));
     const other = first === "r1" ? "r2" : "r1";
+    const before = server.requests.length;
     await h.command("move", { memberId: a, to: other });
     expect([...roomNamed(h.name(first))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
-    server.connectParticipant(h.name(other), a);
+    // Its sid came with the callback: the kick is one POST, no lookup.
+    expect(server.requests.slice(before).map((r) => r.method)).toEqual(["POST"]);
+    await h.connect(other, a);
     await h.command("closeRoom", { roomId: other });
     expect([...roomNamed(h.name(other))!.participants.values()].every((p) => p.status === "disconnected")).toBe(true);
-    server.connectParticipant(h.name("main"), a);
+    await h.connect("main", a);
     await h.command("endSession");
     expect([...roomNamed(h.name("main"))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+  });
+
+  it("a move of someone Twilio has not reported connected costs no REST call; a late connection to the old room is kicked", async () => {
+    const h = harness(4);
+    await h.command("createBreakouts", { count: 2 });
+    await h.command("openBreakouts");
+    await h.rooms.reconcile();
+    const [a] = h.s.participants;
+    const first = h.ctx().members[a].location!;
+    const other = first === "r1" ? "r2" : "r1";
+    const before = server.requests.length;
+    await h.command("move", { memberId: a, to: other });
+    expect(server.requests.slice(before)).toEqual([]);
+    // Their browser was connecting to the old room meanwhile (its callback lands after the move): kicked at once.
+    await h.connect(first, a);
+    expect([...roomNamed(h.name(first))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+    expect(h.ctx().members[a].arrivedIn).toBeNull();
+  });
+
+  it("without status callbacks a move always disconnects (nobody tells us who is connected)", async () => {
+    const h = harness(4, { callbacks: false });
+    await h.command("createBreakouts", { count: 2 });
+    await h.command("openBreakouts");
+    await h.rooms.reconcile();
+    const [a] = h.s.participants;
+    const first = h.ctx().members[a].location!;
+    server.connectParticipant(h.name(first), a);
+    server.pendingCallbacks();
+    await h.command("move", { memberId: a, to: first === "r1" ? "r2" : "r1" });
+    expect([...roomNamed(h.name(first))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+  });
+
+  it("the sweep's audit kicks a connection whose callback was lost and records an unreported arrival", async () => {
+    const h = harness(4);
+    await h.command("createBreakouts", { count: 2 });
+    await h.command("openBreakouts");
+    await h.rooms.reconcile();
+    const [a, b] = h.s.participants;
+    const aFirst = h.ctx().members[a].location!;
+    const bRoom = h.ctx().members[b].location!;
+    // Both connect; Twilio's callbacks are lost. Then a is moved (nobody knew a was connected: no kick).
+    server.connectParticipant(h.name(aFirst), a);
+    server.connectParticipant(h.name(bRoom), b);
+    server.pendingCallbacks();
+    await h.command("move", { memberId: a, to: aFirst === "r1" ? "r2" : "r1" });
+    const { kicked } = await h.rooms.sweep();
+    expect(kicked).toEqual([a]);
+    expect([...roomNamed(h.name(aFirst))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+    expect(h.ctx().members[b].arrivedIn).toBe(h.name(bRoom));
   });
 
   it("a failed creation is reported once, retried after a backoff, and recovers", async () => {

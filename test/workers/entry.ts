@@ -99,8 +99,8 @@ export class SessionDurableObject extends ProductionSessionDurableObject {
     await this.serial(() => this.handle({ ...event, now: this.now() } as SystemEvent, SYSTEM));
   }
 
-  async sweepProviderRooms(): Promise<{ completed: string[] }> {
-    return this.provider ? this.provider.sweep() : { completed: [] };
+  async sweepProviderRooms(): Promise<{ completed: string[]; kicked: string[] }> {
+    return this.provider ? this.provider.sweep() : { completed: [], kicked: [] };
   }
 
   /** The engine's whole state in memory, and bookkeeping. */
