@@ -2,7 +2,7 @@
 // exactly one breakout_room_transitions row per location change.
 import { performance } from "node:perf_hooks";
 import { summarize, sleep } from "./lib/client.mjs";
-import { cpuMs } from "./lib/wrangler.mjs";
+import { cpuSplitMs } from "./lib/wrangler.mjs";
 import { connectedSession, closeSession } from "./fanout.mjs";
 
 // With `twilio` (the local Twilio server), every participant is on media: connected to the room they are placed in
@@ -31,7 +31,7 @@ export async function run({ base, seconds = 10, window = 1, participants = 49, p
   let ok = 0;
   let next = 0;
   const inFlight = new Set();
-  const cpu0 = workerdPid ? cpuMs(workerdPid) : NaN;
+  const cpu0 = workerdPid ? cpuSplitMs(workerdPid) : null;
   const t0 = performance.now();
   const stopAt = t0 + seconds * 1000;
   const maxCommands = 200_000; // bound by count as well as time
@@ -58,7 +58,11 @@ export async function run({ base, seconds = 10, window = 1, participants = 49, p
   // With media, a move is done when its callbacks are handled too.
   if (twilio) await twilio.flushDeliveries();
   const elapsed = (performance.now() - t0) / 1000;
-  const workerdCpuMsPerCommand = workerdPid ? +((cpuMs(workerdPid) - cpu0) / Math.max(1, sent)).toFixed(2) : null;
+  const cpu1 = workerdPid ? cpuSplitMs(workerdPid) : null;
+  const perCommand = (ms) => +(ms / Math.max(1, sent)).toFixed(2);
+  const workerdCpuMsPerCommand = cpu0 && cpu1 ? perCommand(cpu1.user - cpu0.user + cpu1.system - cpu0.system) : null;
+  // Of it, the kernel's share (socket writes and reads, SQLite's file calls).
+  const workerdSystemCpuMsPerCommand = cpu0 && cpu1 ? perCommand(cpu1.system - cpu0.system) : null;
   log(`  moves: ${ok} ok in ${elapsed.toFixed(1)} s (window ${window}); checking D1…`);
 
   // Every move is one transition row; joins (facilitator + participants) and the opening moves are the others.
@@ -93,6 +97,7 @@ export async function run({ base, seconds = 10, window = 1, participants = 49, p
     commandsPerSecond: Math.round(ok / elapsed),
     // CPU the user worker's workerd process (session DO + D1 + runtime) spent per command: robust to other load.
     workerdCpuMsPerCommand,
+    workerdSystemCpuMsPerCommand,
     ackMs: summarize(acks),
     d1: { expectedTransitions: expected, rows: d1Rows, match: d1Rows === expected, observedAfterMs: drainedAfterMs },
   };

@@ -62,12 +62,21 @@ export class SessionStore {
 
   private migrate() {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS frames (first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, frames TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS event_frames (first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, audiences TEXT NOT NULL, texts TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS commands (id TEXT PRIMARY KEY, response TEXT NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS grants (member TEXT PRIMARY KEY, grant TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS state_parts (part TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (part, id));
       DROP TABLE IF EXISTS seen_callbacks;
       DROP TABLE IF EXISTS log;`);
+    // Older objects logged each event's frames as one JSON array of [audience, text] (every text escaped again).
+    if (this.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'frames'`).toArray().length)
+      this.transaction(() => {
+        for (const row of this.sql.exec<{ first_seq: number; frames: string }>(`SELECT first_seq, frames FROM frames ORDER BY first_seq`).toArray()) {
+          const list = JSON.parse(row.frames) as [string, string][];
+          this.appendFrames(list.map(([audience, text], i) => ({ seq: row.first_seq + i, audience: audience.split(" "), text })));
+        }
+        this.sql.exec(`DROP TABLE frames`);
+      });
     // Older objects kept every callback ordering mark in one row, read and rewritten whole on each callback.
     const legacy = this.kvGet("callbacks");
     if (legacy !== null)
@@ -161,37 +170,44 @@ export class SessionStore {
   }
 
   // ----------------------------------------------------------------------------------------------------------
-  // Frame log: one row per event (its frames, in seq order), so an event costs one insert however many it sends.
+  // Frame log: one row per event (its frames, in seq order), so an event costs one insert however many it sends. The
+  // texts are JSON, which never holds a raw newline: joined by newlines they are stored as they are sent, unescaped.
   // ----------------------------------------------------------------------------------------------------------
 
   appendFrames(frames: readonly LoggedFrame[]) {
     if (!frames.length) return;
-    const rows = frames.map((f) => [f.audience.join(" "), f.text]);
-    this.sql.exec(`INSERT INTO frames (first_seq, last_seq, frames) VALUES (?, ?, ?)`, frames[0].seq, frames[frames.length - 1].seq, JSON.stringify(rows));
+    this.sql.exec(
+      `INSERT INTO event_frames (first_seq, last_seq, audiences, texts) VALUES (?, ?, ?, ?)`,
+      frames[0].seq,
+      frames[frames.length - 1].seq,
+      JSON.stringify(frames.map((f) => f.audience.join(" "))),
+      frames.map((f) => f.text).join("\n"),
+    );
   }
 
   /** The oldest seq the log still holds, or null when it holds none. */
   oldestSeq(): number | null {
-    return this.sql.exec<{ s: number | null }>(`SELECT MIN(first_seq) AS s FROM frames`).toArray()[0]?.s ?? null;
+    return this.sql.exec<{ s: number | null }>(`SELECT MIN(first_seq) AS s FROM event_frames`).toArray()[0]?.s ?? null;
   }
 
   /** Logged frames after `lastSeq`, in order. */
   *framesAfter(lastSeq: number): Generator<LoggedFrame> {
-    for (const row of this.sql.exec<{ first_seq: number; frames: string }>(
-      `SELECT first_seq, frames FROM frames WHERE last_seq > ? ORDER BY first_seq`,
+    for (const row of this.sql.exec<{ first_seq: number; audiences: string; texts: string }>(
+      `SELECT first_seq, audiences, texts FROM event_frames WHERE last_seq > ? ORDER BY first_seq`,
       lastSeq,
     )) {
-      const list = JSON.parse(row.frames) as [string, string][];
-      for (let i = 0; i < list.length; i++) {
+      const audiences = JSON.parse(row.audiences) as string[];
+      const texts = row.texts.split("\n");
+      for (let i = 0; i < texts.length; i++) {
         const seq = row.first_seq + i;
-        if (seq > lastSeq) yield { seq, audience: list[i][0].split(" "), text: list[i][1] };
+        if (seq > lastSeq) yield { seq, audience: audiences[i].split(" "), text: texts[i] };
       }
     }
   }
 
   /** Bounded history: frames up to `seq` go (a client further behind gets a snapshot), and old command answers. */
   prune(seq: number, commandsKeep: number) {
-    this.sql.exec(`DELETE FROM frames WHERE last_seq <= ?`, seq);
+    this.sql.exec(`DELETE FROM event_frames WHERE last_seq <= ?`, seq);
     this.sql.exec(`DELETE FROM commands WHERE id IN (SELECT id FROM commands ORDER BY at DESC LIMIT -1 OFFSET ?)`, commandsKeep);
     this.commandKeys = null;
   }

@@ -341,12 +341,18 @@ function safeTail(file) {
 
 /** CPU time (user+system, ms) of a process so far. */
 export function cpuMs(pid) {
+  const { user, system } = cpuSplitMs(pid);
+  return user + system;
+}
+
+/** User and kernel CPU of a process so far (kernel: socket and file syscalls on its behalf). */
+export function cpuSplitMs(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ = 100
+    return { user: (Number(f[11]) * 1000) / 100, system: (Number(f[12]) * 1000) / 100 }; // USER_HZ = 100
   } catch {
-    return NaN;
+    return { user: NaN, system: NaN };
   }
 }
 

@@ -109,6 +109,34 @@ describe("SessionStore", () => {
     expect(store.oldestSeq()).toBeNull();
   });
 
+  it("a frame log written by the previous layout (one JSON array per event) replays the same after the upgrade", () => {
+    const storage = memoryStorage();
+    storage.db.exec(`CREATE TABLE frames (first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, frames TEXT NOT NULL)`);
+    const texts = [`{"type":"patch","seq":5,"note":"a\\nb \\"quoted\\""}`, `{"type":"view","seq":6}`, `{"type":"ack","seq":7}`];
+    storage.db.prepare(`INSERT INTO frames VALUES (?, ?, ?)`).run(5, 6, JSON.stringify([["staff", texts[0]], ["m:m1 staff", texts[1]]]));
+    storage.db.prepare(`INSERT INTO frames VALUES (?, ?, ?)`).run(7, 7, JSON.stringify([["*", texts[2]]]));
+    const store = new SessionStore(storage);
+    expect([...store.framesAfter(4)]).toEqual([
+      { seq: 5, audience: ["staff"], text: texts[0] },
+      { seq: 6, audience: ["m:m1", "staff"], text: texts[1] },
+      { seq: 7, audience: ["*"], text: texts[2] },
+    ]);
+    expect(storage.db.prepare(`SELECT name FROM sqlite_master WHERE name = 'frames'`).all()).toEqual([]);
+    expect(store.oldestSeq()).toBe(5);
+  });
+
+  it("keeps Twilio callback ordering marks one row per scope, forgets an ended room's, and splits the old single row", () => {
+    const storage = memoryStorage();
+    const old = new SessionStore(storage);
+    old.kvSet("callbacks", JSON.stringify({ RM1: { at: 1, keys: ["a"] }, "RM1/PA1": { at: 2, keys: ["b"] }, RM2: { at: 3, keys: ["c"] } }));
+    const store = new SessionStore(storage);
+    expect(store.kvGet("callbacks")).toBeNull();
+    expect(store.callbackMarks(["RM1/PA1", "RM1", undefined, "RM9"])).toEqual({ "RM1/PA1": { at: 2, keys: ["b"] }, RM1: { at: 1, keys: ["a"] } });
+    store.saveCallbackMark("RM1/PA1/MT1", { at: 4, keys: ["d"] });
+    store.forgetCallbackRoom("RM1");
+    expect(store.callbackMarks(["RM1", "RM1/PA1", "RM1/PA1/MT1", "RM2"])).toEqual({ RM2: { at: 3, keys: ["c"] } });
+  });
+
   it("loads a head written by the previous layout (inline context, seq and eventNo in their own rows)", () => {
     const storage = memoryStorage();
     const store = new SessionStore(storage);
