@@ -762,6 +762,12 @@ export class SessionDurableObject extends DurableObject<Bindings> {
           if (m && m.status === "admitted" && m.quality !== msg.level)
             await this.handle({ type: "quality", memberId: att.memberId, level: msg.level, now: this.now() }, SYSTEM);
         });
+      case "mediaProblem":
+        return this.serial(async () => {
+          const m = this.snapshot?.context.members[att.memberId];
+          if (m && m.status === "admitted" && (m.mediaProblem?.code ?? null) !== msg.code)
+            await this.handle({ type: "mediaProblem", memberId: att.memberId, code: msg.code, now: this.now() }, SYSTEM);
+        });
       case "arrived":
         // Twilio mode trusts only Twilio's signed callbacks for arrival.
         if (this.snapshot?.context.mediaProvider !== "local") return;

@@ -482,6 +482,19 @@ export const ClientMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("signal"), to: Id, data: z.record(z.string(), z.unknown()) }).strict(),
   /** Network quality sample from the client's media connection (0 = unknown/bad .. 5 = excellent). */
   z.object({ type: z.literal("quality"), level: z.number().int().min(0).max(5) }).strict(),
+  /**
+   * What keeps the sender's media from connecting, as their app knows it: a Twilio error code ("53405") or a browser
+   * error name ("NotAllowedError"); null once it connects. Staff see it beside the member ("stuck connecting").
+   */
+  z
+    .object({
+      type: z.literal("mediaProblem"),
+      code: z
+        .string()
+        .regex(/^[A-Za-z0-9_]{1,40}$/)
+        .nullable(),
+    })
+    .strict(),
   /** Media arrival as the client sees it (local media mode; Twilio mode uses signed status callbacks). */
   z.object({ type: z.literal("arrived"), mediaRoom: z.string().max(200).nullable() }).strict(),
   /** Ask for a fresh media token for the current room (answered with a `mediaToken` frame). */
@@ -543,6 +556,8 @@ export interface MemberPublic {
   arrivedIn: string | null;
   connected: boolean;
   quality: number | null;
+  /** What their app reports keeps their media from connecting, since when (staff only; cleared on arrival). */
+  mediaProblem: { code: string; at: number } | null;
   helpRequest: { at: number; message: string } | null;
   joinedAt: number;
   admittedAt: number | null;

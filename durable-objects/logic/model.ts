@@ -112,6 +112,7 @@ export type SystemEvent =
   | { type: "connection"; memberId: string; connected: boolean; now: number }
   | { type: "arrival"; memberId: string; mediaRoom: string | null; now: number }
   | { type: "quality"; memberId: string; level: number; now: number }
+  | { type: "mediaProblem"; memberId: string; code: string | null; now: number }
   | { type: "mediaUpdated"; media: MediaRoomPublic; now: number }
   | { type: "tick"; now: number };
 

@@ -207,6 +207,8 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
       target: null,
       data: { level: event.level, role: next.members[event.memberId]?.role ?? null },
     });
+  if (event.type === "mediaProblem" && event.code !== null)
+    analytics.push({ event: "media_problem", actor: event.memberId, target: next.members[event.memberId]?.location ?? null, data: { code: event.code } });
   if (event.type === "arrival" && event.mediaRoom) analytics.push({ event: "participant_arrived", actor: event.memberId, target: event.mediaRoom, data: null });
 
   for (const [i, a] of analytics.entries())

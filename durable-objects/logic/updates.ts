@@ -141,6 +141,7 @@ export function memberJoined(ctx: SessionContext, e: Sys<"memberJoined">, phase:
     arrivedIn: null,
     connected: false,
     quality: null,
+    mediaProblem: null,
     helpRequest: null,
     joinedAt: e.now,
     admittedAt: autoAdmit ? e.now : null,
@@ -207,8 +208,18 @@ export function updateSettings(ctx: SessionContext, e: Cmd<"updateSettings">): S
 export const setConnection = (ctx: SessionContext, e: Sys<"connection">) =>
   ctx.members[e.memberId] && ctx.members[e.memberId].connected !== e.connected ? patchMember(ctx, e.memberId, { connected: e.connected }) : ctx;
 
-export const setArrival = (ctx: SessionContext, e: Sys<"arrival">) =>
-  ctx.members[e.memberId] && ctx.members[e.memberId].arrivedIn !== e.mediaRoom ? patchMember(ctx, e.memberId, { arrivedIn: e.mediaRoom }) : ctx;
+/** Arriving in a media room settles whatever kept the member from connecting. */
+export function setArrival(ctx: SessionContext, e: Sys<"arrival">): SessionContext {
+  const m = ctx.members[e.memberId];
+  if (!m || m.arrivedIn === e.mediaRoom) return ctx;
+  return patchMember(ctx, e.memberId, e.mediaRoom !== null && m.mediaProblem ? { arrivedIn: e.mediaRoom, mediaProblem: null } : { arrivedIn: e.mediaRoom });
+}
+
+export function setMediaProblem(ctx: SessionContext, e: Sys<"mediaProblem">): SessionContext {
+  const m = ctx.members[e.memberId];
+  if (!m || (m.mediaProblem?.code ?? null) === e.code) return ctx;
+  return patchMember(ctx, e.memberId, { mediaProblem: e.code === null ? null : { code: e.code, at: e.now } });
+}
 
 export const setQuality = (ctx: SessionContext, e: Sys<"quality">) =>
   ctx.members[e.memberId] && ctx.members[e.memberId].quality !== e.level ? patchMember(ctx, e.memberId, { quality: e.level }) : ctx;

@@ -69,6 +69,7 @@ function eventsFor(s: SessionSnapshot): SessionEvent[] {
   out.push({ type: "connection", memberId: "m2", connected: !ctx.members.m2?.connected, now: t });
   out.push({ type: "arrival", memberId: "m2", mediaRoom: "mb-s-test-main", now: t });
   out.push({ type: "quality", memberId: "m2", level: 3, now: t });
+  out.push({ type: "mediaProblem", memberId: "m2", code: ctx.members.m2?.mediaProblem ? null : "53405", now: t });
   out.push({ type: "mediaUpdated", media: { key: "main", name: "mb-s-test-main", status: "ready", sid: "RM1", error: null }, now: t });
   // Ticks: a second later, and exactly at each deadline still ahead.
   const deadlines = new Set<number>([t]);

@@ -20,7 +20,7 @@ type Step =
   | { kind: "cmd"; type: CommandType; plausible: boolean; actorMode: number; seed: number }
   | { kind: "tick"; mode: "small" | "deadline" | "large"; ms: number }
   | { kind: "join"; who: number; role: Role }
-  | { kind: "media"; what: "connection" | "arrival" | "quality" | "mediaUpdated"; seed: number };
+  | { kind: "media"; what: "connection" | "arrival" | "quality" | "mediaProblem" | "mediaUpdated"; seed: number };
 
 /** Commands that talk and moderate inside a room without moving anyone through the session. */
 // Plan commands too: a plan's steps are breakout commands, which the flow offers on their own already. And the
@@ -85,7 +85,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant("media" as const),
-      what: fc.constantFrom("connection" as const, "arrival" as const, "quality" as const, "mediaUpdated" as const),
+      what: fc.constantFrom("connection" as const, "arrival" as const, "quality" as const, "mediaProblem" as const, "mediaUpdated" as const),
       seed: fc.integer(),
     }),
   },
@@ -249,6 +249,7 @@ function buildEvent(s: SessionFixture, step: Step): EventInput | { at: number } 
       if (step.what === "connection") return { type: "connection", memberId: id, connected: rand() < 0.5 };
       if (step.what === "arrival") return { type: "arrival", memberId: id, mediaRoom: rand() < 0.5 ? null : "mb-s-test-main" };
       if (step.what === "quality") return { type: "quality", memberId: id, level: Math.floor(rand() * 6) };
+      if (step.what === "mediaProblem") return { type: "mediaProblem", memberId: id, code: rand() < 0.5 ? null : "NotAllowedError" };
       return { type: "mediaUpdated", media: { key: MAIN_ROOM, name: "mb-s-test-main", status: "ready", sid: "RM1", error: null } };
     }
     case "flow": {

@@ -113,7 +113,14 @@ describe("SessionStore", () => {
     const storage = memoryStorage();
     storage.db.exec(`CREATE TABLE frames (first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, frames TEXT NOT NULL)`);
     const texts = [`{"type":"patch","seq":5,"note":"a\\nb \\"quoted\\""}`, `{"type":"view","seq":6}`, `{"type":"ack","seq":7}`];
-    storage.db.prepare(`INSERT INTO frames VALUES (?, ?, ?)`).run(5, 6, JSON.stringify([["staff", texts[0]], ["m:m1 staff", texts[1]]]));
+    storage.db.prepare(`INSERT INTO frames VALUES (?, ?, ?)`).run(
+      5,
+      6,
+      JSON.stringify([
+        ["staff", texts[0]],
+        ["m:m1 staff", texts[1]],
+      ]),
+    );
     storage.db.prepare(`INSERT INTO frames VALUES (?, ?, ?)`).run(7, 7, JSON.stringify([["*", texts[2]]]));
     const store = new SessionStore(storage);
     expect([...store.framesAfter(4)]).toEqual([

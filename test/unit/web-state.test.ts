@@ -2,6 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS, type MemberPublic, type RoomPublic, type StaffState } from "../../lib/protocol";
 import { isOfferer, lossBetween, parseMeshSignal, pickRenderedVideos, qualityLevel } from "../../web/src/media/mesh";
+import { connectingState, connectingText, STUCK_AFTER_MS } from "../../web/src/lib/connecting";
+import { reportableMediaCode, staffMediaProblem } from "../../web/src/lib/media-errors";
 import { applyChanges, boardColumns, estimateCost, formatDuration, hasArrived, UNASSIGNED } from "../../web/src/lib/state";
 
 const member = (id: string, over: Partial<MemberPublic> = {}): MemberPublic => ({
@@ -14,6 +16,7 @@ const member = (id: string, over: Partial<MemberPublic> = {}): MemberPublic => (
   arrivedIn: null,
   connected: true,
   quality: null,
+  mediaProblem: null,
   helpRequest: null,
   joinedAt: 0,
   admittedAt: 0,
@@ -215,5 +218,40 @@ describe("local mesh helpers", () => {
     expect(parseMeshSignal({ kind: "candidate", room: "r", pc: "p", candidate: null })).toBeNull();
     expect(parseMeshSignal({ kind: "hello", inst: "i" })).toBeNull();
     expect(parseMeshSignal({ kind: "nonsense", room: "r" })).toBeNull();
+  });
+});
+
+describe("stuck connecting (staff)", () => {
+  const sid = "s1";
+  it("an online, placed member not in video is connecting, then stuck after the threshold; in video, offline or waiting: nothing", () => {
+    const m = member("m2", { location: "r1" });
+    expect(connectingState(sid, m, 1_000, 1_000 + STUCK_AFTER_MS - 1)).toEqual({ kind: "connecting", since: 1_000 });
+    const stuck = connectingState(sid, m, 1_000, 1_000 + 45_000)!;
+    expect(stuck).toEqual({ kind: "stuck", since: 1_000 });
+    expect(connectingText(stuck, 46_000)).toBe("stuck connecting to video for 45 s");
+    expect(connectingState(sid, { ...m, arrivedIn: "mb-s1-r1" }, 0, 60_000)).toBeNull();
+    expect(connectingState(sid, { ...m, connected: false }, 0, 60_000)).toBeNull();
+    expect(connectingState(sid, { ...m, status: "waiting", location: null }, 0, 60_000)).toBeNull();
+    // In video in the room they left: not where they are now, so still connecting.
+    expect(connectingState(sid, { ...m, arrivedIn: "mb-s1-main" }, 0, 5_000)?.kind).toBe("connecting");
+  });
+
+  it("a reported problem says what is wrong in staff's words, at once", () => {
+    const m = member("m2", { mediaProblem: { code: "53405", at: 500 } });
+    const state = connectingState(sid, m, 400, 600)!;
+    expect(state).toMatchObject({ kind: "problem", since: 500 });
+    expect(connectingText(state, 600)).toBe("can't connect: their network blocks video (UDP / port 3478)");
+    expect(staffMediaProblem("NotAllowedError")).toBe("camera or microphone blocked in their browser");
+    expect(staffMediaProblem("53000")).toBe("cannot reach the video service (network)");
+    expect(staffMediaProblem("20104")).toBe("video pass rejected (they should reconnect)");
+    expect(staffMediaProblem("53205")).toBe("video open in another tab or device");
+    expect(staffMediaProblem("weird")).toBe("video will not connect (weird)");
+  });
+
+  it("codes are made safe for the protocol", () => {
+    expect(reportableMediaCode("ice_failed")).toBe("ice_failed");
+    expect(reportableMediaCode("a-b c")).toBe("a_b_c");
+    expect(reportableMediaCode("")).toBe("unknown");
+    expect(reportableMediaCode("x".repeat(60))).toHaveLength(40);
   });
 });

@@ -204,3 +204,25 @@ export function explainMediaError(err: unknown): ExplainedMediaError {
   if (n >= 20100 && n < 20200) return { ...TWILIO[20101], code };
   return { ...FALLBACK, code };
 }
+
+/**
+ * The same failure as staff read it beside the member ("stuck connecting"): what is wrong on their side, in a few
+ * words, from the code their app reported (the `mediaProblem` message). Staff can then tell them what to do.
+ */
+export function staffMediaProblem(code: string): string {
+  const e = explainMediaError(code);
+  if (code === "NotAllowedError" || code === "SecurityError") return "camera or microphone blocked in their browser";
+  if (e.action === "devices") return "camera or microphone not working";
+  const n = Number(code);
+  if (n === 53205) return "video open in another tab or device";
+  if (n >= 20100 && n < 20200) return "video pass rejected (they should reconnect)";
+  if ((n >= 53400 && n < 53500) || code === "ice_failed") return "their network blocks video (UDP / port 3478)";
+  if (n >= 53000 && n < 53100) return "cannot reach the video service (network)";
+  if (n === 53105) return "the video room is full";
+  return `video will not connect (${code || "unknown error"})`;
+}
+
+/** The code as the protocol carries it (letters, digits and "_", at most 40). */
+export function reportableMediaCode(code: string): string {
+  return (code.replace(/[^A-Za-z0-9_]/g, "_") || "unknown").slice(0, 40);
+}

@@ -13,7 +13,7 @@ import type { LocalTracks, MediaEvent, MediaProviderClient, RemoteTrack } from "
 import { MAX_RENDERED_VIDEO_TRACKS, TwilioProvider } from "../media/twilio";
 import { api } from "./api";
 import { debugLog } from "./debug";
-import { type ExplainedMediaError, explainMediaError } from "./media-errors";
+import { type ExplainedMediaError, explainMediaError, reportableMediaCode } from "./media-errors";
 import { allowedTracks } from "./moderation";
 import { isCommandError } from "./session-core";
 import type { SessionClient } from "./session-client";
@@ -410,6 +410,22 @@ export function createMediaSession(client: SessionClient, opts: MediaSessionOpti
       if (reconnect && active?.kind === "local" && status() === "connected") client.send({ type: "arrived", mediaRoom: room() });
     }),
   );
+
+  // What keeps video from connecting, for staff ("stuck connecting" beside the member): the failure's code while it
+  // lasts, null once connected. A report the socket could not take goes out when it is back.
+  let reportedProblem: string | null = null;
+  let wantedProblem: string | null = null;
+  function reportProblem() {
+    if (wantedProblem !== reportedProblem && client.send({ type: "mediaProblem", code: wantedProblem })) reportedProblem = wantedProblem;
+  }
+  createEffect(() => {
+    const err = error();
+    if (status() === "connected") wantedProblem = null;
+    else if (err) wantedProblem = reportableMediaCode(err.code);
+    else return;
+    reportProblem();
+  });
+  offs.push(client.onOpen(() => reportProblem()));
 
   // Quality samples to the server: the first as soon as there is one, then about every 10 s (Twilio reports a level
   // only when it changes, so the latest one is repeated).

@@ -30,6 +30,7 @@ import { createMediaSession } from "../lib/media-session";
 import { handsSummary, moderationActions, raisedHands } from "../lib/moderation";
 import { mediaModeLabel, phaseLabel, usageLabel, waitingSummary } from "../lib/room";
 import { createSessionClient } from "../lib/session-client";
+import { connectingText, createConnectingTracker } from "../lib/connecting";
 import { estimateCost, formatDuration, PRICE_PER_PARTICIPANT_MINUTE, placeLabel } from "../lib/state";
 import { storage, type StoredSession } from "../lib/storage";
 
@@ -161,6 +162,7 @@ function Console(props: { stored: StoredSession }) {
     const s = staff();
     return s ? helpAsking(s).length : 0;
   };
+  const connecting = createConnectingTracker(staff);
   const isFacilitator = () => client.me()?.role === "facilitator";
   const here = () => me()?.location ?? null;
 
@@ -319,6 +321,18 @@ function Console(props: { stored: StoredSession }) {
                         </button>
                       </div>
                     </Show>
+                    <Show when={connecting.stuck().length > 0 && panels.open() !== "people"}>
+                      <div class="notice warn" role="status" data-testid="stuck-notice">
+                        <span>
+                          {connecting.stuck().length === 1
+                            ? `${connecting.stuck()[0].member.name} (${roomName(connecting.stuck()[0].member.location)}): ${connectingText(connecting.stuck()[0].state, connecting.now())}`
+                            : `${connecting.stuck().length} people can't get into video`}
+                        </span>
+                        <button type="button" class="small secondary" onClick={() => panels.show("people")} data-testid="stuck-review">
+                          See who
+                        </button>
+                      </div>
+                    </Show>
                     <Show when={helpCount() > 0 && panels.open() !== "help"}>
                       <div class="notice warn" role="status" data-testid="help-notice">
                         <span>
@@ -392,7 +406,7 @@ function Console(props: { stored: StoredSession }) {
                             <BreakoutPanelBody client={client} staff={s()} draft={draft} myId={myId()} now={client.now()} />
                           </Match>
                           <Match when={id === "people"}>
-                            <PeoplePanelBody client={client} staff={s()} myId={myId()} onReviewWaiting={() => panels.show("waiting")} />
+                            <PeoplePanelBody client={client} staff={s()} myId={myId()} connecting={connecting} onReviewWaiting={() => panels.show("waiting")} />
                           </Match>
                           <Match when={id === "waiting"}>
                             <WaitingPanelBody client={client} staff={s()} />

@@ -9,6 +9,7 @@ import type { MediaSession } from "../../lib/media-session";
 import { moderationActions, raisedHands } from "../../lib/moderation";
 import { waitingSummary } from "../../lib/room";
 import type { SessionClient } from "../../lib/session-client";
+import { type ConnectingTracker, connectingText } from "../../lib/connecting";
 import { hasArrived, placeLabel } from "../../lib/state";
 import { storage } from "../../lib/storage";
 import { CopyField, createAction, ErrorText, QualityBars } from "../common";
@@ -145,7 +146,14 @@ export function HelpPanelBody(props: { client: SessionClient; staff: StaffState;
 // People
 // ---------------------------------------------------------------------------------------------------------------
 
-export function PeoplePanelBody(props: { client: SessionClient; staff: StaffState; myId: string; onReviewWaiting: () => void }) {
+export function PeoplePanelBody(props: {
+  client: SessionClient;
+  staff: StaffState;
+  myId: string;
+  /** Who is connecting to video, stuck or failing (the console's tracker). */
+  connecting?: ConnectingTracker;
+  onReviewWaiting: () => void;
+}) {
   const order: Record<string, number> = { admitted: 0, waiting: 1, left: 2, denied: 3 };
   const people = () => [...props.staff.members].sort((a, b) => order[a.status] - order[b.status] || a.name.localeCompare(b.name));
   const admitted = () => props.staff.members.filter((m) => m.status === "admitted").length;
@@ -218,6 +226,7 @@ export function PeoplePanelBody(props: { client: SessionClient; staff: StaffStat
         <For each={people()}>
           {(m) => {
             const arrived = () => m.status === "admitted" && hasArrived(props.staff.session.id, m);
+            const connecting = () => props.connecting?.states().get(m.id) ?? null;
             return (
               <li
                 class="person"
@@ -227,6 +236,7 @@ export function PeoplePanelBody(props: { client: SessionClient; staff: StaffStat
                 data-status={m.status}
                 data-location={m.location ?? ""}
                 data-arrived={arrived() ? "true" : "false"}
+                data-connecting={connecting()?.kind ?? ""}
               >
                 <span class="avatar-dot" aria-hidden="true">
                   {m.name.slice(0, 1).toUpperCase()}
@@ -245,7 +255,15 @@ export function PeoplePanelBody(props: { client: SessionClient; staff: StaffStat
                         : m.status === "left"
                           ? "left"
                           : "not admitted"}
-                    {m.status === "admitted" ? (arrived() ? " · in video" : " · not in video yet") : ""}
+                    {m.status === "admitted" && (arrived() || !connecting()) ? (arrived() ? " · in video" : " · not in video yet") : ""}
+                    <Show when={connecting()}>
+                      {(c) => (
+                        <span class={c().kind === "connecting" ? "" : "warn-text"} data-testid={`connecting-${m.id}`}>
+                          {" · "}
+                          {connectingText(c(), props.connecting?.now() ?? Date.now())}
+                        </span>
+                      )}
+                    </Show>
                     {m.status === "admitted" && !m.connected ? " · offline" : ""}
                     {m.helpRequest ? " · asked for help" : ""}
                   </span>
