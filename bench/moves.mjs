@@ -2,7 +2,7 @@
 // exactly one breakout_room_transitions row per location change.
 import { performance } from "node:perf_hooks";
 import { summarize, sleep } from "./lib/client.mjs";
-import { cpuSplitMs } from "./lib/wrangler.mjs";
+import { cpuSplitMs, threadCpuMs } from "./lib/wrangler.mjs";
 import { connectedSession, closeSession } from "./fanout.mjs";
 
 // With `twilio` (the local Twilio server), every participant is on media: connected to the room they are placed in
@@ -32,6 +32,7 @@ export async function run({ base, seconds = 10, window = 1, participants = 49, p
   let next = 0;
   const inFlight = new Set();
   const cpu0 = workerdPid ? cpuSplitMs(workerdPid) : null;
+  const threads0 = workerdPid ? threadCpuMs(workerdPid) : {};
   const t0 = performance.now();
   const stopAt = t0 + seconds * 1000;
   const maxCommands = 200_000; // bound by count as well as time
@@ -63,6 +64,14 @@ export async function run({ base, seconds = 10, window = 1, participants = 49, p
   const workerdCpuMsPerCommand = cpu0 && cpu1 ? perCommand(cpu1.user - cpu0.user + cpu1.system - cpu0.system) : null;
   // Of it, the kernel's share (socket writes and reads, SQLite's file calls).
   const workerdSystemCpuMsPerCommand = cpu0 && cpu1 ? perCommand(cpu1.system - cpu0.system) : null;
+  // By thread (workerd runs the isolates on its main thread; others do I/O): where the process's CPU went.
+  const threads1 = workerdPid ? threadCpuMs(workerdPid) : {};
+  const workerdCpuMsPerCommandByThread = Object.entries(threads1)
+    .map(([tid, t]) => ({ thread: `${t.name}#${tid}`, ms: t.ms - (threads0[tid]?.ms ?? 0) }))
+    .filter((t) => t.ms > 0)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 6)
+    .map((t) => ({ thread: t.thread, msPerCommand: perCommand(t.ms) }));
   log(`  moves: ${ok} ok in ${elapsed.toFixed(1)} s (window ${window}); checking D1…`);
 
   // Every move is one transition row; joins (facilitator + participants) and the opening moves are the others.
@@ -98,6 +107,7 @@ export async function run({ base, seconds = 10, window = 1, participants = 49, p
     // CPU the user worker's workerd process (session DO + D1 + runtime) spent per command: robust to other load.
     workerdCpuMsPerCommand,
     workerdSystemCpuMsPerCommand,
+    workerdCpuMsPerCommandByThread,
     ackMs: summarize(acks),
     d1: { expectedTransitions: expected, rows: d1Rows, match: d1Rows === expected, observedAfterMs: drainedAfterMs },
   };

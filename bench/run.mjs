@@ -430,6 +430,7 @@ try {
     await start("P", { profile: true });
     if (only.has("fanout")) await profiled("fanout", () => fanout.run({ base: w.directUrl, rounds: 40 }));
     if (only.has("moves")) await profiled("moves", () => moves.run({ base: w.directUrl, seconds: 5, window: 16 }));
+    if (only.has("moves")) await profiled("movesMedia", () => moves.run({ base: w.directUrl, seconds: 5, window: 16, twilio }));
     if (only.has("token"))
       await profiled("token", () =>
         token.run({

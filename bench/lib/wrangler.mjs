@@ -345,6 +345,25 @@ export function cpuMs(pid) {
   return user + system;
 }
 
+/** CPU (user + kernel, ms) of each thread of a process so far, by thread id, with the thread's name. */
+export function threadCpuMs(pid) {
+  const out = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+        out[tid] = { name: s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")), ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
+      } catch {
+        /* the thread ended */
+      }
+    }
+  } catch {
+    /* the process ended */
+  }
+  return out;
+}
+
 /** User and kernel CPU of a process so far (kernel: socket and file syscalls on its behalf). */
 export function cpuSplitMs(pid) {
   try {
