@@ -44,11 +44,12 @@ export async function startPeer(env) {
 }
 
 /** One autocannon run; `next()` gives the next request (path, headers, body). */
-function cannon(url, next, { connections, duration }) {
+function cannon(url, next, { connections, duration, overallRate }) {
   return autocannon({
     url,
     connections,
     duration,
+    ...(overallRate ? { overallRate } : {}),
     requests: [
       {
         method: "POST",
@@ -130,6 +131,7 @@ export async function run({
   }
 
   const runs = [];
+  const fixedRate = {};
   try {
     for (const t of all) await cannon(t.url, nextFor(t), { connections, duration: warmup });
     await beforeMeasure?.();
@@ -154,6 +156,23 @@ export async function run({
         log(`  token: ${t.label} rep ${rep + 1}: ${Math.round(ok / r.duration)} ok/s, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx}`);
       }
     }
+    // The same offered rate for both, half the peer's maximum: latency without saturation (issue 16's goal 3).
+    const peerRuns = runs.filter((r) => r.kind === "peer");
+    if (peerRuns.length) {
+      const rate = Math.round(peerRuns.reduce((a, r) => a + r.okPerSecond, 0) / peerRuns.length / 2);
+      for (const t of all) {
+        const r = await cannon(t.url, nextFor(t), { connections, duration, overallRate: rate });
+        fixedRate[t.label] = {
+          offeredPerSecond: rate,
+          okPerSecond: Math.round(r["2xx"] / r.duration),
+          non2xx: r.non2xx,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          max: r.latency.max,
+        };
+        log(`  token: ${t.label} at ${rate}/s: p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`);
+      }
+    }
   } finally {
     await peer.stop();
   }
@@ -168,6 +187,7 @@ export async function run({
       p99: mean((r) => r.latencyMs.p99),
       max: Math.max(...rs.map((r) => r.latencyMs.max)),
       non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+      atHalfPeerRate: fixedRate[t.label] ?? null,
       cpuMsPerRequest: Object.fromEntries(
         Object.keys(rs[0].cpuMsByProcess).map((p) => [
           p,
