@@ -105,8 +105,11 @@ export const api = {
   declineAgreement: (sessionId: string, invite: string) =>
     request<{ declined: true }>("POST", `/api/sessions/${enc(sessionId)}/agreement/decline`, { body: { invite } }),
   /** Join with an invite (no account), or with a user token and no invite; clients send the accepted agreement's hash. */
-  join: (sessionId: string, body: { invite?: string; name?: string; guestCredential?: string; agreementHash?: string }, userToken?: string | null) =>
-    request<JoinResult>("POST", `/api/sessions/${enc(sessionId)}/join`, { token: userToken ?? null, body }),
+  join: (
+    sessionId: string,
+    body: { invite?: string; name?: string; guestCredential?: string; agreementHash?: string; alias?: string },
+    userToken?: string | null,
+  ) => request<JoinResult>("POST", `/api/sessions/${enc(sessionId)}/join`, { token: userToken ?? null, body }),
   /** A short invite link's code, resolved to a freshly signed invite for the same session (GET /api/invite-links/:code). */
   inviteLink: (code: string) => request<{ sessionId: string; invite: string; role: string; expiresAt: number }>("GET", `/api/invite-links/${enc(code)}`),
   /** The signed-in facilitator's sessions, newest first (at most 50). */

@@ -99,9 +99,13 @@ export function hasArrived(sessionId: string, m: Pick<MemberPublic, "location" |
   return m.location !== null && m.arrivedIn === mediaRoomName(sessionId, m.location);
 }
 
+/** A private check-in's place ("k<n>"; breakout rooms are "r<n>"). */
+export const isCheckInPlace = (location: string | null): boolean => location !== null && /^k\d+$/.test(location);
+
 export function placeLabel(rooms: readonly RoomPublic[], location: string | null): string {
   if (location === null) return "—";
   if (location === MAIN_ROOM) return "Main room";
+  if (isCheckInPlace(location)) return "Private check-in";
   return rooms.find((r) => r.id === location)?.name ?? location;
 }
 
