@@ -34,7 +34,7 @@ import { createMediaSession } from "../lib/media-session";
 import { handsSummary, moderationActions, raisedHands } from "../lib/moderation";
 import { mediaModeLabel, phaseLabel, usageLabel, waitingSummary } from "../lib/room";
 import { createSessionClient } from "../lib/session-client";
-import { estimateCost, formatDuration, PRICE_PER_PARTICIPANT_MINUTE, placeLabel } from "../lib/state";
+import { estimateCost, formatDuration, isCheckInPlace, PRICE_PER_PARTICIPANT_MINUTE, placeLabel } from "../lib/state";
 import { storage, type StoredSession } from "../lib/storage";
 
 export default function ConsolePage(props: { sessionId: string }) {
@@ -263,7 +263,19 @@ function Console(props: { stored: StoredSession }) {
                       </span>
                     </div>
                     <div class="top-status">
-                      <Show when={here() && here() !== MAIN_ROOM}>
+                      <Show when={isCheckInPlace(here())}>
+                        <button
+                          type="button"
+                          class="top-button"
+                          disabled={back.pending()}
+                          onClick={() => back.run(() => client.command({ type: "endCheckIn", checkInId: here() as string }))}
+                          data-testid="top-end-checkin"
+                        >
+                          <Icon name="back" />
+                          <span>End check-in</span>
+                        </button>
+                      </Show>
+                      <Show when={here() && here() !== MAIN_ROOM && !isCheckInPlace(here())}>
                         <button
                           type="button"
                           class="top-button"

@@ -237,11 +237,6 @@ export function PeoplePanelBody(props: { client: SessionClient; staff: StaffStat
                     {m.id === props.myId ? " (you)" : ""}
                     <Show when={roleLabel(m.role)}>{(r) => <span class="badge">{r()}</span>}</Show>
                   </span>
-                  <Show when={m.role === "participant" && props.staff.session.settings.roster !== "names"}>
-                    <span class="muted small" data-testid={`shown-as-${m.id}`}>
-                      the group sees “{rosterName(m, props.staff.session.settings.roster)}”
-                    </span>
-                  </Show>
                   <span class="muted small">
                     {m.status === "admitted"
                       ? placeLabel(props.staff.rooms, m.location)
@@ -254,6 +249,10 @@ export function PeoplePanelBody(props: { client: SessionClient; staff: StaffStat
                     {m.status === "admitted" && !m.connected ? " · offline" : ""}
                     {m.helpRequest ? " · asked for help" : ""}
                     {m.checkInRequest ? " · asked to talk privately" : ""}
+                    <Show when={m.role === "participant" && props.staff.session.settings.roster !== "names"}>
+                      {" · "}
+                      <span data-testid={`shown-as-${m.id}`}>shown as “{rosterName(m, props.staff.session.settings.roster)}”</span>
+                    </Show>
                   </span>
                 </span>
                 <Show when={m.status === "admitted"}>
