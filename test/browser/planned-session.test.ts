@@ -196,7 +196,8 @@ describe("a planned, supervised session with a confidential roster and a private
     const clients = console_.getByTestId("attendance-clients");
     await waitForText(clients, "Anastasia Real", { contains: true, timeoutMs: 30_000 });
     await waitForText(clients, "Benedikt Real", { contains: true });
-    // Anastasia's row counts her one check-in request.
+    // Anastasia's row counts her one check-in request, and names the check-in's place in words.
+    await waitForText(clients.locator("tr", { hasText: "Anastasia Real" }), "Private check-in", { contains: true });
     const anaRow = clients.locator("tr", { hasText: "Anastasia Real" });
     expect(((await anaRow.locator("td.num").last().textContent()) ?? "").trim()).toBe("1");
     await screenshot(console_, "planned-07-attendance");
