@@ -134,6 +134,22 @@ describe("a planned, supervised session with a confidential roster and a private
     await screenshot(ana.page, "planned-02-client-alias");
     await screenshot(console_, "planned-02-console-people");
 
+    // --- Two rooms by hand with one facilitator: opening them asks first, naming the room without staff. -----------
+    await console_.getByTestId("toggle-breakouts").click();
+    await console_.getByTestId("rooms-count").fill("2");
+    await console_.getByTestId("rooms-mode").selectOption("auto");
+    await console_.getByTestId("create-rooms-submit").click();
+    await console_.getByTestId("open-rooms").click();
+    const dialog = console_.getByTestId("unsupervised-dialog");
+    await waitForText(dialog.getByTestId("unsupervised-rooms"), /^Room 2 would open without a facilitator or co-facilitator \(1 staff for 2 rooms\)\.$/);
+    await screenshot(console_, "planned-03-console-unsupervised-dialog");
+    await dialog.getByRole("button", { name: "Not yet" }).click();
+    await waitForCount(console_.locator('[data-testid="unsupervised-dialog"][open]'), 0);
+    expect(await console_.getByTestId("session-phase").textContent()).toBe("Preparing breakout rooms");
+    await console_.getByTestId("cancel-rooms").click();
+    await waitForText(console_.getByTestId("session-phase"), "Everyone in the main room", { timeoutMs: 20_000 });
+    await console_.getByTestId("toggle-breakouts").click();
+
     // --- Next step: together; next step: the supervised round. -----------------------------------------------------
     await console_.getByTestId("next-step").click();
     await waitForText(console_.getByTestId("plan-current"), "Step 1 of 3: Welcome", { contains: true });
