@@ -11,7 +11,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { launchChromium, memberIdOf, newPerson, pollUntil, screenshot, waitForCount, waitForText, type Person } from "./helpers.ts";
+import { horizontalOverflow, launchChromium, memberIdOf, newPerson, pollUntil, screenshot, waitForCount, waitForText, type Person } from "./helpers.ts";
 
 const baseURL = inject("appUrl");
 
@@ -81,11 +81,17 @@ describe("a planned, supervised session with a confidential roster and a private
     await console_.getByTestId("plan-save").click();
     await waitForText(console_.getByTestId("plan-error"), "Step 3: minutes are a whole number from 1 to 240", { contains: true });
     await console_.getByTestId("step-minutes-2").fill("5");
+    await screenshot(console_, "planned-01-plan-editor");
     await console_.getByTestId("plan-save").click();
     const planItem = console_.locator('[data-testid^="plan-plan_"]');
     await waitForCount(planItem, 1);
     await waitForText(planItem, "Sharing round: 1 room, assigned automatically · 15 min", { contains: true });
     await screenshot(console_, "planned-01-plans-page");
+    // On a phone the list and its actions fit the width.
+    await console_.setViewportSize({ width: 390, height: 844 });
+    expect((await horizontalOverflow(console_)).overflow, "plans page overflow on a phone").toBe(0);
+    await screenshot(console_, "planned-01-plans-page-phone");
+    await console_.setViewportSize({ width: 1280, height: 900 });
 
     // --- A session from the plan: the console shows the plan strip, not started. -----------------------------------
     await console_.locator('[data-testid^="plan-start-"]').click();
@@ -162,6 +168,11 @@ describe("a planned, supervised session with a confidential roster and a private
     await waitForText(ana.page.getByTestId("room-name"), "Room 1", { timeoutMs: 20_000 });
     await waitForText(ben.page.getByTestId("room-name"), "Room 1", { timeoutMs: 20_000 });
     await screenshot(console_, "planned-03-console-round");
+    await console_.setViewportSize({ width: 390, height: 844 });
+    await console_.getByTestId("next-step").waitFor();
+    expect((await horizontalOverflow(console_)).overflow, "console overflow on a phone").toBe(0);
+    await screenshot(console_, "planned-03-console-round-phone");
+    await console_.setViewportSize({ width: 1280, height: 900 });
 
     // --- Anastasia asks discreetly to talk privately: only staff hear of it. ---------------------------------------
     await openMore(ana.page, "checkin-menu");
