@@ -157,7 +157,7 @@ export function buildAttendance(input: { report: SessionReport; stays: readonly 
       .sort(([x], [y]) => (order.get(x) ?? Number.MAX_SAFE_INTEGER) - (order.get(y) ?? Number.MAX_SAFE_INTEGER))
       .map(([key, v]) => ({
         key,
-        name: roomName.get(key) ?? key,
+        name: /^k\d+$/.test(key) ? "Private check-in" : (roomName.get(key) ?? key),
         ms: v.ms,
         minutes: minutes(v.ms),
         staffPresentMs: v.staffMs,

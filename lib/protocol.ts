@@ -685,6 +685,9 @@ export interface ParticipantView {
     hand: number | null;
     /** You asked to talk to the therapist alone, and they have not opened the check-in yet. */
     checkInRequested: boolean;
+    /** The session's roster setting and your alias: what the other clients see you as is rosterName(you, roster). */
+    roster: RosterMode;
+    alias: string | null;
   };
   roommates: Roommate[];
   /** People from your place who stepped out for a moment (a private check-in): all the room learns of it. */

@@ -199,6 +199,7 @@ export function recordsFor(input: RecordInput): { statements: Statement[]; analy
   for (const n of notices) {
     if (n.kind === "broadcast") analytics.push({ event: "broadcast", actor: n.from, target: n.roomId, data: null });
     if (n.kind === "helpRequested") analytics.push({ event: "help_requested", actor: n.memberId, target: n.location, data: null });
+    if (n.kind === "checkInRequested") analytics.push({ event: "checkin_requested", actor: n.memberId, target: n.location, data: null });
   }
   if (event.type === "quality")
     analytics.push({

@@ -89,6 +89,8 @@ export function participantView(ctx: SessionContext, phase: SessionPhase, member
       blocked: me.blocked,
       hand: me.hand,
       checkInRequested: me.checkInRequest !== null,
+      roster: ctx.settings.roster,
+      alias: me.alias,
     },
     roommates,
     // Who from this place is in a private check-in: "stepped out", nothing more (not with whom, not why).

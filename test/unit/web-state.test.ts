@@ -109,6 +109,27 @@ describe("applyChanges", () => {
     applyChanges(s, [{ entity: "round", value: null }]);
     expect(s.round).toBeNull();
   });
+  it("replaces the spotlights, the running check-ins and the plan", () => {
+    const s = staff({ members: [member("m1"), member("f", { role: "facilitator" })] });
+    const checkIn = { id: "k1", clientId: "m1", staffId: "f", startedAt: 10, clientReturn: "r1", staffReturn: "main" };
+    const plan = { id: "p1", name: "Weekly", steps: [{ kind: "main" as const, title: "Welcome", durationSeconds: 300 }], index: 0, stepStartedAt: 5 };
+    applyChanges(s, [
+      { entity: "spotlights", value: { main: "f" } },
+      { entity: "checkIns", value: [checkIn] },
+      { entity: "plan", value: plan },
+    ]);
+    expect(s.spotlights).toEqual({ main: "f" });
+    expect(s.checkIns).toEqual([checkIn]);
+    expect(s.plan).toEqual(plan);
+    applyChanges(s, [
+      { entity: "spotlights", value: {} },
+      { entity: "checkIns", value: [] },
+      { entity: "plan", value: null },
+    ]);
+    expect(s.spotlights).toEqual({});
+    expect(s.checkIns).toEqual([]);
+    expect(s.plan).toBeNull();
+  });
 });
 
 describe("estimateCost", () => {

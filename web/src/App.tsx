@@ -5,6 +5,7 @@ import { currentUrl, linkClick, matchRoute } from "./lib/router";
 import ConsolePage from "./pages/Console";
 import Home from "./pages/Home";
 import Join from "./pages/Join";
+import Plans from "./pages/Plans";
 import ShortInvite from "./pages/ShortInvite";
 import Attendance from "./pages/Attendance";
 import Report from "./pages/Report";
@@ -64,6 +65,9 @@ export default function App() {
         </Match>
         <Match when={route().name === "monitor"}>
           <Monitor />
+        </Match>
+        <Match when={route().name === "plans"}>
+          <Plans />
         </Match>
         <Match
           when={(() => {

@@ -1,7 +1,15 @@
-import { For } from "solid-js";
+import { For, Show } from "solid-js";
 import type { Notice } from "../../../lib/protocol";
 import type { NoticeEntry, SessionClient } from "../lib/session-client";
+import { createAction, ErrorText } from "./common";
 import { Icon } from "./room/icons";
+
+/** The one thing to do about a notice (staff: bring an unsupervised room back, start a requested check-in). */
+export interface NoticeAction {
+  label: string;
+  testid: string;
+  run: () => Promise<unknown>;
+}
 
 function text(n: Notice, audience: "participant" | "staff", me: string | null, roomName: (id: string | null) => string): string | null {
   switch (n.kind) {
@@ -25,7 +33,7 @@ function text(n: Notice, audience: "participant" | "staff", me: string | null, r
     case "mediaError":
       return audience === "staff" ? `Video problem (${roomName(n.key)}): ${n.message}` : null;
     case "roomUnsupervised":
-      return audience === "staff" ? `${n.roomName} has no facilitator now (${n.name} ${n.reason}). Close the room to bring everyone back to main.` : null;
+      return audience === "staff" ? `${n.roomName} has no facilitator now (${n.name} ${n.reason}).` : null;
     case "checkInRequested":
       return audience === "staff" ? `${n.name} would like to talk to you privately${n.location ? ` (${roomName(n.location)})` : ""}.` : null;
     case "unexpectedConnection":
@@ -49,6 +57,11 @@ function text(n: Notice, audience: "participant" | "staff", me: string | null, r
 
 const EVENT_NOTICE_MS = 20_000;
 
+/** Whether an event notice is still on screen (not dismissed, not faded), so a lasting summary need not repeat it. */
+export function noticeShowing(client: SessionClient, match: (n: Notice) => boolean): boolean {
+  return client.notices().some((e) => match(e.notice) && (client.now(), Date.now() - e.receivedAt < EVENT_NOTICE_MS));
+}
+
 /** Messages and events, newest last (three at most), each dismissible. The notices row announces them politely. */
 export function Notices(props: {
   client: SessionClient;
@@ -56,6 +69,8 @@ export function Notices(props: {
   roomName?: (id: string | null) => string;
   /** Hide notices that no longer matter (e.g. a join request already answered). */
   isRelevant?: (n: Notice) => boolean;
+  /** The action a notice offers, if any; the notice goes away once it succeeded. */
+  action?: (n: Notice) => NoticeAction | null;
 }) {
   const roomName = (id: string | null) => props.roomName?.(id) ?? (id === "main" ? "Main room" : (id ?? ""));
   const shown = () =>
@@ -70,14 +85,35 @@ export function Notices(props: {
       .slice(-3);
   return (
     <For each={shown()}>
-      {(x) => (
-        <div class={`notice ${x.e.notice.kind === "broadcast" ? "message" : "info"}`} data-testid={`notice-${x.e.notice.kind}`}>
-          <span>{x.t}</span>
-          <button type="button" class="icon-button small" aria-label="Dismiss message" onClick={() => props.client.dismissNotice(x.e.id)}>
-            <Icon name="close" />
-          </button>
-        </div>
-      )}
+      {(x) => {
+        const a = createAction();
+        const action = () => props.action?.(x.e.notice) ?? null;
+        return (
+          <div class={`notice ${x.e.notice.kind === "broadcast" ? "message" : "info"}`} data-testid={`notice-${x.e.notice.kind}`}>
+            <span>{x.t}</span>
+            <Show when={action()}>
+              {(act) => (
+                <button
+                  type="button"
+                  class="small"
+                  disabled={a.pending()}
+                  onClick={async () => {
+                    const done = await a.run(act().run);
+                    if (done !== undefined) props.client.dismissNotice(x.e.id);
+                  }}
+                  data-testid={act().testid}
+                >
+                  {act().label}
+                </button>
+              )}
+            </Show>
+            <button type="button" class="icon-button small" aria-label="Dismiss message" onClick={() => props.client.dismissNotice(x.e.id)}>
+              <Icon name="close" />
+            </button>
+            <ErrorText error={a.error()} />
+          </div>
+        );
+      }}
     </For>
   );
 }

@@ -3,7 +3,7 @@
  * carrying the server's typed error code, so screens can show the right message next to the right control.
  */
 import type { SessionRecord, SessionReport } from "../../../lib/cost";
-import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, SessionPreview, Settings, StaffState } from "../../../lib/protocol";
+import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, PlanBody, SessionPreview, Settings, StaffState } from "../../../lib/protocol";
 
 export type { SessionPreview };
 
@@ -47,6 +47,13 @@ export interface CreatedSession {
   memberId: string;
   ticket: string;
   invite: Invite;
+}
+
+/** A saved session plan (GET /api/plans): worker/routes/plans.ts PlanRecord. */
+export interface SavedPlan extends PlanBody {
+  id: string;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface JoinResult {
@@ -105,12 +112,27 @@ export const api = {
   declineAgreement: (sessionId: string, invite: string) =>
     request<{ declined: true }>("POST", `/api/sessions/${enc(sessionId)}/agreement/decline`, { body: { invite } }),
   /** Join with an invite (no account), or with a user token and no invite; clients send the accepted agreement's hash. */
-  join: (sessionId: string, body: { invite?: string; name?: string; guestCredential?: string; agreementHash?: string }, userToken?: string | null) =>
-    request<JoinResult>("POST", `/api/sessions/${enc(sessionId)}/join`, { token: userToken ?? null, body }),
+  join: (
+    sessionId: string,
+    body: { invite?: string; name?: string; guestCredential?: string; agreementHash?: string; alias?: string },
+    userToken?: string | null,
+  ) => request<JoinResult>("POST", `/api/sessions/${enc(sessionId)}/join`, { token: userToken ?? null, body }),
   /** A short invite link's code, resolved to a freshly signed invite for the same session (GET /api/invite-links/:code). */
   inviteLink: (code: string) => request<{ sessionId: string; invite: string; role: string; expiresAt: number }>("GET", `/api/invite-links/${enc(code)}`),
   /** The signed-in facilitator's sessions, newest first (at most 50). */
   mySessions: (userToken: string) => request<{ sessions: SessionListItem[] }>("GET", "/api/sessions", { token: userToken }),
+  /** The signed-in facilitator's session plans, newest first. */
+  plans: (userToken: string) => request<{ plans: SavedPlan[] }>("GET", "/api/plans", { token: userToken }),
+  createPlan: (userToken: string, body: PlanBody) => request<{ plan: SavedPlan }>("POST", "/api/plans", { token: userToken, body }),
+  updatePlan: (userToken: string, planId: string, body: PlanBody) =>
+    request<{ plan: SavedPlan }>("PUT", `/api/plans/${enc(planId)}`, { token: userToken, body }),
+  deletePlan: (userToken: string, planId: string) => request<{ deleted: true; id: string }>("DELETE", `/api/plans/${enc(planId)}`, { token: userToken }),
+  /** A new session with the plan loaded (its steps run with "Next step" in the console). */
+  startPlan: (userToken: string, planId: string, body: { title?: string; settings?: Partial<Settings> } = {}) =>
+    request<CreatedSession & { plan: { id: string; name: string; steps: number } }>("POST", `/api/plans/${enc(planId)}/sessions`, {
+      token: userToken,
+      body,
+    }),
   state: (sessionId: string, ticket: string) =>
     request<{ staff?: StaffState; view?: ParticipantView }>("GET", `/api/sessions/${enc(sessionId)}`, { token: ticket }),
   command: (sessionId: string, ticket: string, commandId: string, command: Command) =>

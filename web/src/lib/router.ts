@@ -26,6 +26,8 @@ export type Route =
   | { name: "session"; sessionId: string }
   | { name: "console"; sessionId: string }
   | { name: "monitor" }
+  /** The facilitator's session plans. */
+  | { name: "plans" }
   | { name: "report"; sessionId: string }
   | { name: "attendance"; sessionId: string }
   | { name: "notFound" };
@@ -38,6 +40,7 @@ export function matchRoute(u: URL): Route {
   if (parts[0] === "session" && parts.length === 2) return { name: "session", sessionId: parts[1] };
   if (parts[0] === "console" && parts.length === 2) return { name: "console", sessionId: parts[1] };
   if (parts[0] === "monitor" && parts.length === 1) return { name: "monitor" };
+  if (parts[0] === "plans" && parts.length === 1) return { name: "plans" };
   if (parts[0] === "report" && parts.length === 2) return { name: "report", sessionId: parts[1] };
   if (parts[0] === "report" && parts.length === 3 && parts[2] === "attendance") return { name: "attendance", sessionId: parts[1] };
   return { name: "notFound" };

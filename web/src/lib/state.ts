@@ -20,7 +20,8 @@ function upsert<T extends object>(list: T[], value: T, key: (t: T) => string): v
 
 /**
  * Apply a staff patch in place: members, rooms and media rooms are upserted by id (key for media), updating the
- * existing object field by field; the round and the session are replaced. Works on a plain object and on a Solid
+ * existing object field by field; the round, the session, the spotlights, the running check-ins and the plan are
+ * replaced. Works on a plain object and on a Solid
  * `produce` draft.
  */
 export function applyChanges(staff: StaffState, changes: readonly Change[]): void {
@@ -41,9 +42,18 @@ export function applyChanges(staff: StaffState, changes: readonly Change[]): voi
       case "session":
         staff.session = c.value;
         break;
+      case "spotlights":
+        staff.spotlights = c.value;
+        break;
+      case "checkIns":
+        staff.checkIns = c.value;
+        break;
       case "plan":
         staff.plan = c.value;
         break;
+      default:
+        // Every Change entity is handled above: a new one added to the protocol fails to compile here.
+        c satisfies never;
     }
   }
 }
@@ -89,9 +99,13 @@ export function hasArrived(sessionId: string, m: Pick<MemberPublic, "location" |
   return m.location !== null && m.arrivedIn === mediaRoomName(sessionId, m.location);
 }
 
+/** A private check-in's place ("k<n>"; breakout rooms are "r<n>"). */
+export const isCheckInPlace = (location: string | null): boolean => location !== null && /^k\d+$/.test(location);
+
 export function placeLabel(rooms: readonly RoomPublic[], location: string | null): string {
   if (location === null) return "—";
   if (location === MAIN_ROOM) return "Main room";
+  if (isCheckInPlace(location)) return "Private check-in";
   return rooms.find((r) => r.id === location)?.name ?? location;
 }
 

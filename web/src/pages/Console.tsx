@@ -7,17 +7,21 @@ import { createEffect, createMemo, createSignal, Match, on, onCleanup, Show, Swi
 import { MAIN_ROOM } from "../../../lib/protocol";
 import { ConnectionBanner, createAction, ErrorText } from "../components/common";
 import { BreakoutPanelBody, createBreakoutDraft } from "../components/console/Breakouts";
+import { PlanPanelBody, PlanStrip } from "../components/console/Plan";
 import {
   admitAll,
+  CheckInPanelBody,
+  checkInAsking,
   helpAsking,
   HelpPanelBody,
   InvitePanelBody,
   PeoplePanelBody,
   SettingsPanelBody,
+  startCheckIn,
   waitingMembers,
   WaitingPanelBody,
 } from "../components/console/StaffPanels";
-import { Notices } from "../components/notices";
+import { Notices, noticeShowing } from "../components/notices";
 import { ChatPanelBody } from "../components/room/ChatPanel";
 import { Icon } from "../components/room/icons";
 import { CameraButton, MediaNotices, MediaStatusChip, MicButton, ShareButton } from "../components/room/MediaControls";
@@ -31,7 +35,7 @@ import { handsSummary, moderationActions, raisedHands } from "../lib/moderation"
 import { mediaModeLabel, phaseLabel, usageLabel, waitingSummary } from "../lib/room";
 import { createSessionClient } from "../lib/session-client";
 import { connectingText, createConnectingTracker } from "../lib/connecting";
-import { estimateCost, formatDuration, PRICE_PER_PARTICIPANT_MINUTE, placeLabel } from "../lib/state";
+import { estimateCost, formatDuration, isCheckInPlace, PRICE_PER_PARTICIPANT_MINUTE, placeLabel } from "../lib/state";
 import { storage, type StoredSession } from "../lib/storage";
 
 export default function ConsolePage(props: { sessionId: string }) {
@@ -53,7 +57,7 @@ export default function ConsolePage(props: { sessionId: string }) {
   );
 }
 
-type PanelId = "breakouts" | "people" | "waiting" | "help" | "invite" | "settings" | "chat";
+type PanelId = "breakouts" | "people" | "waiting" | "help" | "invite" | "settings" | "chat" | "checkins" | "plan";
 
 const PANEL_TITLES: Record<PanelId, string> = {
   breakouts: "Breakout rooms",
@@ -63,6 +67,8 @@ const PANEL_TITLES: Record<PanelId, string> = {
   invite: "Invite people",
   settings: "Settings",
   chat: "Chat",
+  checkins: "Private check-ins",
+  plan: "Session plan",
 };
 
 function Console(props: { stored: StoredSession }) {
@@ -163,6 +169,16 @@ function Console(props: { stored: StoredSession }) {
     return s ? helpAsking(s).length : 0;
   };
   const connecting = createConnectingTracker(staff);
+  const checkInCount = () => {
+    const s = staff();
+    return s ? checkInAsking(s).length + s.checkIns.length : 0;
+  };
+  // Requests whose own notice (with its "Start check-in") has faded or was dismissed: a lasting reminder shows them.
+  const checkInReminders = () => {
+    const s = staff();
+    if (!s) return [];
+    return checkInAsking(s).filter((m) => !noticeShowing(client, (n) => n.kind === "checkInRequested" && n.memberId === m.id));
+  };
   const isFacilitator = () => client.me()?.role === "facilitator";
   const here = () => me()?.location ?? null;
 
@@ -178,6 +194,15 @@ function Console(props: { stored: StoredSession }) {
     },
     { id: "chat", label: "Chat", icon: "chat", onSelect: () => panels.show("chat"), class: "phone-only", badge: chat.unread() },
     { id: "help", label: "Help requests", icon: "help", onSelect: () => panels.show("help"), class: "phone-only", badge: helpCount() },
+    {
+      id: "checkins",
+      label: "Private check-ins",
+      icon: "help",
+      onSelect: () => panels.show("checkins"),
+      badge: checkInCount(),
+      testid: "open-checkins",
+    },
+    { id: "plan", label: "Session plan", icon: "timer", onSelect: () => panels.show("plan"), testid: "open-plan" },
     { id: "waiting", label: "Waiting room", icon: "waiting", onSelect: () => panels.show("waiting"), badge: waitingCount(), testid: "open-waiting" },
     { id: "invite", label: "Invite people", icon: "invite", onSelect: () => panels.show("invite"), testid: "open-invite" },
     { id: "settings", label: "Settings", icon: "settings", onSelect: () => panels.show("settings"), testid: "open-settings" },
@@ -240,7 +265,19 @@ function Console(props: { stored: StoredSession }) {
                       </span>
                     </div>
                     <div class="top-status">
-                      <Show when={here() && here() !== MAIN_ROOM}>
+                      <Show when={isCheckInPlace(here())}>
+                        <button
+                          type="button"
+                          class="top-button"
+                          disabled={back.pending()}
+                          onClick={() => back.run(() => client.command({ type: "endCheckIn", checkInId: here() as string }))}
+                          data-testid="top-end-checkin"
+                        >
+                          <Icon name="back" />
+                          <span>End check-in</span>
+                        </button>
+                      </Show>
+                      <Show when={here() && here() !== MAIN_ROOM && !isCheckInPlace(here())}>
                         <button
                           type="button"
                           class="top-button"
@@ -345,14 +382,41 @@ function Console(props: { stored: StoredSession }) {
                         </button>
                       </div>
                     </Show>
+                    <Show when={s().plan}>{(plan) => <PlanStrip client={client} plan={plan()} now={client.now()} onOpen={() => panels.show("plan")} />}</Show>
+                    <Show when={checkInReminders().length > 0 && panels.open() !== "checkins"}>
+                      <div class="notice info" role="status" data-testid="checkin-notice">
+                        <span>
+                          {checkInReminders().length === 1
+                            ? `${checkInReminders()[0]?.name} would like to talk to you privately (${roomName(checkInReminders()[0]?.location ?? null)})`
+                            : `${checkInReminders().length} people would like to talk to you privately`}
+                        </span>
+                        <button type="button" class="small secondary" onClick={() => panels.show("checkins")} data-testid="checkin-review">
+                          See requests
+                        </button>
+                      </div>
+                    </Show>
                     <Notices
                       client={client}
                       audience="staff"
                       roomName={roomName}
+                      action={(n) => {
+                        if (n.kind === "roomUnsupervised")
+                          return {
+                            label: "Bring room back to main",
+                            testid: "notice-close-room",
+                            run: () => client.command({ type: "closeRoom", roomId: n.roomId }),
+                          };
+                        if (n.kind === "checkInRequested")
+                          return { label: "Start check-in", testid: "notice-start-checkin", run: () => startCheckIn(client, n.memberId) };
+                        return null;
+                      }}
                       isRelevant={(n) => {
                         if (n.kind === "helpRequested") return false; // the grouped help notice above
                         if (n.kind === "roundWarning") return s().session.phase === "open" && s().round?.endsAt === n.endsAt;
                         if (n.kind === "roomClosing") return s().session.phase === "open" || s().session.phase === "closing";
+                        // Only while it still applies: the room is open, the request not yet taken up.
+                        if (n.kind === "roomUnsupervised") return s().rooms.some((r) => r.id === n.roomId && r.status === "open");
+                        if (n.kind === "checkInRequested") return s().members.some((m) => m.id === n.memberId && m.checkInRequest !== null);
                         return true;
                       }}
                     />
@@ -413,6 +477,12 @@ function Console(props: { stored: StoredSession }) {
                           </Match>
                           <Match when={id === "help"}>
                             <HelpPanelBody client={client} staff={s()} myId={myId()} />
+                          </Match>
+                          <Match when={id === "checkins"}>
+                            <CheckInPanelBody client={client} staff={s()} myId={myId()} now={client.now()} />
+                          </Match>
+                          <Match when={id === "plan"}>
+                            <PlanPanelBody client={client} staff={s()} now={client.now()} />
                           </Match>
                           <Match when={id === "invite"}>
                             <InvitePanelBody sessionId={st.sessionId} ticket={st.ticket} initial={st.invite ?? null} />

@@ -123,6 +123,12 @@ export default function Home() {
                 </button>
                 <ErrorText error={create.error()} testid="create-session-error" />
               </form>
+              <p class="small">
+                <a href="/plans" onClick={linkClick} data-testid="plans-link">
+                  Your session plans
+                </a>{" "}
+                <span class="muted">(the steps of a recurring group, to start a session from)</span>
+              </p>
             </Card>
           )}
         </Match>

@@ -27,14 +27,15 @@ function ticketRole(ticket: string): Role {
  * again). A credential the server refuses as such (expired, from another invite) is forgotten and the guest joins as a
  * new one, which cannot take over anyone; any other refusal (e.g. removed) is shown.
  */
-async function joinAsGuest(sessionId: string, invite: string, name: string, agreementHash: string | undefined) {
+async function joinAsGuest(sessionId: string, invite: string, name: string, agreementHash: string | undefined, alias: string | undefined) {
   const guestCredential = storage.guestCredential(sessionId);
+  const body = { invite, name, agreementHash, ...(alias ? { alias } : {}) };
   try {
-    return await api.join(sessionId, guestCredential ? { invite, name, guestCredential, agreementHash } : { invite, name, agreementHash });
+    return await api.join(sessionId, guestCredential ? { ...body, guestCredential } : body);
   } catch (e) {
     if (!guestCredential || !(e instanceof ApiError) || (e.details as { field?: string } | undefined)?.field !== "guestCredential") throw e;
     storage.setGuestCredential(sessionId, null);
-    return api.join(sessionId, { invite, name, agreementHash });
+    return api.join(sessionId, body);
   }
 }
 
@@ -47,6 +48,7 @@ export default function Join(props: { sessionId: string; invite: string | null }
   }
   const user = storage.user();
   const [name, setName] = createSignal(existing?.name ?? (user?.user.name as string | undefined) ?? "");
+  const [alias, setAlias] = createSignal("");
   const [tracks, setTracks] = createSignal<LocalTracks>({ audio: null, video: null });
   const [problems, setProblems] = createSignal<{ audio: string | null; video: string | null }>({ audio: null, video: null });
   const [devices, setDevices] = createSignal<{ audio: MediaDeviceInfo[]; video: MediaDeviceInfo[] }>({ audio: [], video: [] });
@@ -78,6 +80,10 @@ export default function Join(props: { sessionId: string; invite: string | null }
     if (!props.invite) return user ? null : MISSING_INVITE;
     return inviteLooksIntact(props.invite) ? previewProblem() : DAMAGED_INVITE;
   };
+
+  // A confidential roster: the other clients see an alias (or a first name / "Member n"), never the name typed here.
+  const roster = () => (preview.error ? null : (preview()?.roster ?? null));
+  const rosterHidesNames = () => roster() === "firstNames" || roster() === "aliases";
 
   const deviceIdOf = (t: LocalTracks["audio"]) => ((t as MediaStreamTrack | null)?.getSettings().deviceId as string | undefined) ?? null;
 
@@ -115,7 +121,9 @@ export default function Join(props: { sessionId: string; invite: string | null }
     const invite = props.invite;
     const res = await join.run(async () => {
       try {
-        return invite ? await joinAsGuest(props.sessionId, invite, n, agreementHash() ?? undefined) : await api.join(props.sessionId, { name: n }, user?.token);
+        return invite
+          ? await joinAsGuest(props.sessionId, invite, n, agreementHash() ?? undefined, (rosterHidesNames() && alias().trim()) || undefined)
+          : await api.join(props.sessionId, { name: n }, user?.token);
       } catch (e) {
         // With an invite and no sign-in sent, "unauthenticated" can only mean the invite itself did not check out.
         if (invite && e instanceof ApiError && e.code === "UNAUTHENTICATED") throw new Error(DAMAGED_INVITE);
@@ -273,7 +281,14 @@ export default function Join(props: { sessionId: string; invite: string | null }
           <form onSubmit={onSubmit} data-testid="join-form" noValidate>
             <div class="field">
               <label for="join-name">
-                Your name <span class="hint">(shown to the group; a first name is fine)</span>
+                Your name{" "}
+                <span class="hint">
+                  {rosterHidesNames()
+                    ? roster() === "aliases"
+                      ? "(only the facilitators see it)"
+                      : "(the group sees your first name only)"
+                    : "(shown to the group; a first name is fine)"}
+                </span>
               </label>
               <input
                 id="join-name"
@@ -287,6 +302,23 @@ export default function Join(props: { sessionId: string; invite: string | null }
                 required
               />
             </div>
+            <Show when={rosterHidesNames()}>
+              <div class="field">
+                <label for="join-alias">
+                  How others in the group see you{" "}
+                  <span class="hint">(optional{roster() === "aliases" ? "; otherwise “Member” and a number" : "; otherwise your first name"})</span>
+                </label>
+                <input
+                  id="join-alias"
+                  type="text"
+                  autocomplete="off"
+                  maxLength={80}
+                  value={alias()}
+                  onInput={(e) => setAlias(e.currentTarget.value)}
+                  data-testid="join-alias"
+                />
+              </div>
+            </Show>
             <button
               type="submit"
               class="join-button"

@@ -14,8 +14,9 @@ import { createMediaSession } from "../lib/media-session";
 import { roundWarningShown } from "../lib/room";
 import { navigate } from "../lib/router";
 import { createSessionClient } from "../lib/session-client";
-import { formatDuration } from "../lib/state";
+import { formatDuration, isCheckInPlace } from "../lib/state";
 import { storage, type StoredSession } from "../lib/storage";
+import { rosterName } from "../../../lib/protocol";
 
 export default function SessionPage(props: { sessionId: string }) {
   const stored = storage.session(props.sessionId);
@@ -34,7 +35,7 @@ export default function SessionPage(props: { sessionId: string }) {
   );
 }
 
-type PanelId = "people" | "chat" | "help" | "choose" | "settings";
+type PanelId = "people" | "chat" | "help" | "choose" | "settings" | "you" | "checkin";
 
 function ParticipantRoom(props: { stored: StoredSession }) {
   const st = props.stored;
@@ -71,6 +72,11 @@ function ParticipantRoom(props: { stored: StoredSession }) {
   const leave = createAction();
   const hand = createAction();
   const toRoom = createAction();
+  const alias = createAction();
+  const checkIn = createAction();
+  /** The alias being typed (null: not edited, the field shows the one the session has). */
+  const [aliasDraft, setAliasDraft] = createSignal<string | null>(null);
+  const [aliasSaved, setAliasSaved] = createSignal(false);
   const [helpText, setHelpText] = createSignal("");
   const [moving, setMoving] = createSignal<string | null>(null);
   const [confirmReturn, setConfirmReturn] = createSignal(false);
@@ -115,9 +121,23 @@ function ParticipantRoom(props: { stored: StoredSession }) {
     const c = view()?.round?.closesAt;
     return c ? c - client.now() : null;
   });
+  const inCheckIn = () => isCheckInPlace(view()?.you.location ?? null);
   const inBreakout = () => {
     const loc = view()?.you.location;
-    return !!loc && loc !== "main";
+    return !!loc && loc !== "main" && !inCheckIn();
+  };
+  // Under a confidential roster ("firstNames"/"aliases") a client chooses how the others see them.
+  const rosterHidesNames = () => {
+    const r = view()?.you.roster;
+    return r === "firstNames" || r === "aliases";
+  };
+  const shownAs = () => {
+    const v = view();
+    return v ? rosterName({ id: v.you.memberId, name: v.you.name, role: v.you.role, alias: v.you.alias }, v.you.roster) : "";
+  };
+  const defaultShownAs = () => {
+    const v = view();
+    return v ? rosterName({ id: v.you.memberId, name: v.you.name, role: v.you.role, alias: null }, v.you.roster) : "";
   };
   const endsIn = createMemo(() => {
     const e = view()?.round?.endsAt;
@@ -168,6 +188,26 @@ function ParticipantRoom(props: { stored: StoredSession }) {
     if (ok) {
       panels.close();
       setHelpText("");
+    }
+  }
+
+  async function saveAlias(e: SubmitEvent) {
+    e.preventDefault();
+    const text = (aliasDraft() ?? view()?.you.alias ?? "").trim();
+    setAliasSaved(false);
+    const ok = await alias.run(() => client.command({ type: "setAlias", alias: text || null }));
+    if (ok) {
+      setAliasDraft(null);
+      setAliasSaved(true);
+    }
+  }
+
+  async function clearAlias() {
+    setAliasSaved(false);
+    const ok = await alias.run(() => client.command({ type: "setAlias", alias: null }));
+    if (ok) {
+      setAliasDraft(null);
+      setAliasSaved(true);
     }
   }
 
@@ -224,6 +264,17 @@ function ParticipantRoom(props: { stored: StoredSession }) {
         class: "phone-only",
       });
     if ((v?.choosableRooms.length ?? 0) > 0) items.push({ id: "choose", label: "Choose a room", icon: "rooms", onSelect: () => panels.show("choose") });
+    items.push({
+      id: "checkin",
+      label: inCheckIn() ? "Private check-in" : v?.you.checkInRequested ? "Private talk requested" : "Talk to the therapist privately",
+      hint: v?.you.checkInRequested ? "Only the facilitators see your request" : undefined,
+      icon: "help",
+      onSelect: () => panels.show("checkin"),
+      separatorBefore: true,
+      testid: "checkin-menu",
+    });
+    if (rosterHidesNames())
+      items.push({ id: "you", label: "How others see you", hint: shownAs(), icon: "people", onSelect: () => panels.show("you"), testid: "shown-as-menu" });
     items.push({
       id: "layout",
       label: stageView() === "speaker" ? "Gallery view" : "Speaker view",
@@ -327,6 +378,11 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                         This round ends in {formatDuration(endsIn() ?? 0)}.
                       </div>
                     </Show>
+                    <Show when={inCheckIn()}>
+                      <div class="notice info" role="status" data-testid="checkin-notice">
+                        You are in a private check-in with the therapist. Only the two of you are here; the group goes on without you.
+                      </div>
+                    </Show>
                     <Show when={v().returnTo}>
                       {(r) => (
                         <div class="notice info" role="status" data-testid="return-to-room-notice">
@@ -393,7 +449,14 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                             <span class="avatar-dot" aria-hidden="true">
                               {v().you.name.slice(0, 1).toUpperCase()}
                             </span>
-                            <span class="person-name">{v().you.name} (you)</span>
+                            <span class="person-main">
+                              <span class="person-name">{v().you.name} (you)</span>
+                              <Show when={rosterHidesNames()}>
+                                <span class="muted small" data-testid="people-shown-as">
+                                  Others see you as {shownAs()}
+                                </span>
+                              </Show>
+                            </span>
                             <Show when={roleLabel(v().you.role)}>{(r) => <span class="badge">{r()}</span>}</Show>
                             <Show when={handUp()}>
                               <span class="badge">Hand raised</span>
@@ -420,6 +483,95 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                             )}
                           </For>
                         </ul>
+                        <Show when={v().steppedOut.length > 0}>
+                          <p class="muted small" data-testid="stepped-out">
+                            {v()
+                              .steppedOut.map((p) => p.name)
+                              .join(", ")}{" "}
+                            stepped out for a moment.
+                          </p>
+                        </Show>
+                        <Show when={rosterHidesNames()}>
+                          <button type="button" class="secondary small" onClick={() => panels.show("you")} data-testid="open-shown-as">
+                            How others see you
+                          </button>
+                        </Show>
+                      </Panel>
+                    </Match>
+                    <Match when={panels.open() === "you"}>
+                      <Panel id="you" title="How others see you" onClose={panels.close}>
+                        <p data-testid="shown-as">
+                          Others in the group see you as <strong>{shownAs()}</strong>.
+                        </p>
+                        <p class="muted small">
+                          {v().you.roster === "aliases"
+                            ? `This group keeps names private: without a name of your choosing you appear as ${defaultShownAs()}.`
+                            : `This group uses first names: without a name of your choosing you appear as ${defaultShownAs()}.`}{" "}
+                          The facilitators always see the name you joined with.
+                        </p>
+                        <form onSubmit={saveAlias} data-testid="alias-form">
+                          <div class="field">
+                            <label for="alias-input">
+                              Name to be known by <span class="hint">(leave empty for the default)</span>
+                            </label>
+                            <input
+                              id="alias-input"
+                              type="text"
+                              maxLength={80}
+                              autocomplete="off"
+                              value={aliasDraft() ?? v().you.alias ?? ""}
+                              onInput={(e) => {
+                                setAliasDraft(e.currentTarget.value);
+                                setAliasSaved(false);
+                              }}
+                              data-testid="alias-input"
+                            />
+                          </div>
+                          <div class="row">
+                            <button type="submit" disabled={alias.pending()} data-testid="alias-save">
+                              Save
+                            </button>
+                            <Show when={v().you.alias}>
+                              <button type="button" class="secondary" disabled={alias.pending()} onClick={() => void clearAlias()} data-testid="alias-clear">
+                                Use the default
+                              </button>
+                            </Show>
+                          </div>
+                          <p class="muted small" role="status">
+                            {aliasSaved() ? "Saved." : ""}
+                          </p>
+                          <ErrorText error={alias.error()} />
+                        </form>
+                      </Panel>
+                    </Match>
+                    <Match when={panels.open() === "checkin"}>
+                      <Panel id="checkin" title="Talk privately" onClose={panels.close}>
+                        <Switch>
+                          <Match when={inCheckIn()}>
+                            <p>You are in a private check-in with the therapist now. When it ends you go back to where you were.</p>
+                          </Match>
+                          <Match when={v().you.checkInRequested}>
+                            <p role="status" data-testid="checkin-sent">
+                              Your request was sent. Only the facilitators can see it; nobody else in the group is told.
+                            </p>
+                            <p class="muted">The therapist will open a private room with you when they can. You can stay where you are until then.</p>
+                          </Match>
+                          <Match when={true}>
+                            <p>You can ask to talk to the therapist on your own. Only the facilitators see your request; nobody else in the group is told.</p>
+                            <p class="muted small">
+                              When the therapist is ready, you both move to a private room for a moment. The others see only that you stepped out.
+                            </p>
+                            <button
+                              type="button"
+                              disabled={checkIn.pending()}
+                              onClick={() => checkIn.run(() => client.command({ type: "requestCheckIn" }))}
+                              data-testid="send-checkin"
+                            >
+                              Ask to talk privately
+                            </button>
+                            <ErrorText error={checkIn.error()} />
+                          </Match>
+                        </Switch>
                       </Panel>
                     </Match>
                     <Match when={panels.open() === "chat"}>

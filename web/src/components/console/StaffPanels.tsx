@@ -3,14 +3,14 @@
  * settings. Each is the body of a Panel (components/room/ui.tsx).
  */
 import { createSignal, For, Show } from "solid-js";
-import type { MemberPublic, Settings, StaffState } from "../../../../lib/protocol";
+import { rosterName, type CheckInPublic, type MemberPublic, type Settings, type StaffState } from "../../../../lib/protocol";
 import { api, type Invite } from "../../lib/api";
 import type { MediaSession } from "../../lib/media-session";
 import { moderationActions, raisedHands } from "../../lib/moderation";
 import { waitingSummary } from "../../lib/room";
 import type { SessionClient } from "../../lib/session-client";
 import { type ConnectingTracker, connectingText } from "../../lib/connecting";
-import { hasArrived, placeLabel } from "../../lib/state";
+import { formatDuration, hasArrived, placeLabel } from "../../lib/state";
 import { storage } from "../../lib/storage";
 import { CopyField, createAction, ErrorText, QualityBars } from "../common";
 import { DeviceSettings } from "../room/DeviceSettings";
@@ -266,6 +266,11 @@ export function PeoplePanelBody(props: {
                     </Show>
                     {m.status === "admitted" && !m.connected ? " · offline" : ""}
                     {m.helpRequest ? " · asked for help" : ""}
+                    {m.checkInRequest ? " · asked to talk privately" : ""}
+                    <Show when={m.role === "participant" && props.staff.session.settings.roster !== "names"}>
+                      {" · "}
+                      <span data-testid={`shown-as-${m.id}`}>shown as “{rosterName(m, props.staff.session.settings.roster)}”</span>
+                    </Show>
                   </span>
                 </span>
                 <Show when={m.status === "admitted"}>
@@ -339,6 +344,87 @@ function mediaSummary(m: MemberPublic): string {
   const mic = m.blocked.audio ? "muted by staff" : m.media.mic ? "microphone on" : "microphone off";
   const cam = m.blocked.video ? "camera turned off by staff" : m.media.cam ? "camera on" : "camera off";
   return `${m.name}: ${mic}, ${cam}${m.media.screen ? ", sharing the screen" : ""}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Private check-ins
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Clients who asked to talk privately, oldest request first. */
+export const checkInAsking = (staff: StaffState) =>
+  staff.members.filter((m) => m.checkInRequest && m.status === "admitted").sort((a, b) => (a.checkInRequest?.at ?? 0) - (b.checkInRequest?.at ?? 0));
+
+/** Open a private check-in with a client: the caller and that client move into a room of their own. */
+export const startCheckIn = (client: SessionClient, memberId: string) => client.command({ type: "startCheckIn", memberId });
+
+export function CheckInPanelBody(props: { client: SessionClient; staff: StaffState; myId: string; now: number }) {
+  const name = (id: string) => props.staff.members.find((m) => m.id === id)?.name ?? "someone";
+  return (
+    <div data-testid="checkins">
+      <section class="panel-section" aria-labelledby="checkin-requests-h">
+        <h3 id="checkin-requests-h">Asked to talk privately</h3>
+        <Show when={checkInAsking(props.staff).length > 0} fallback={<p class="muted small">Nobody is waiting for a private talk.</p>}>
+          <ul class="people-list">
+            <For each={checkInAsking(props.staff)}>
+              {(m) => {
+                const a = createAction();
+                return (
+                  <li class="help-item" data-testid={`checkin-request-${m.id}`}>
+                    <p class="m0">
+                      <strong>{m.name}</strong> <span class="muted">in {placeLabel(props.staff.rooms, m.location)}</span>
+                    </p>
+                    <p class="muted small m0">asked {formatDuration(props.now - (m.checkInRequest?.at ?? props.now))} ago · only staff see this request</p>
+                    <button
+                      type="button"
+                      class="small"
+                      disabled={a.pending()}
+                      onClick={() => a.run(() => startCheckIn(props.client, m.id))}
+                      data-testid={`start-checkin-${m.id}`}
+                    >
+                      Start private check-in
+                    </button>
+                    <ErrorText error={a.error()} />
+                  </li>
+                );
+              }}
+            </For>
+          </ul>
+        </Show>
+      </section>
+      <section class="panel-section" aria-labelledby="checkin-running-h">
+        <h3 id="checkin-running-h">Private check-ins now</h3>
+        <Show when={props.staff.checkIns.length > 0} fallback={<p class="muted small">No private check-in is going on.</p>}>
+          <ul class="people-list">
+            <For each={props.staff.checkIns}>
+              {(k: CheckInPublic) => {
+                const a = createAction();
+                return (
+                  <li class="help-item" data-testid={`checkin-${k.id}`}>
+                    <p class="m0">
+                      <strong>{name(k.clientId)}</strong> with {k.staffId === props.myId ? "you" : name(k.staffId)}
+                    </p>
+                    <p class="muted small m0">
+                      {formatDuration(props.now - k.startedAt)} · {name(k.clientId)} goes back to {placeLabel(props.staff.rooms, k.clientReturn)}
+                    </p>
+                    <button
+                      type="button"
+                      class="small secondary"
+                      disabled={a.pending()}
+                      onClick={() => a.run(() => props.client.command({ type: "endCheckIn", checkInId: k.id }))}
+                      data-testid={`end-checkin-${k.id}`}
+                    >
+                      End check-in
+                    </button>
+                    <ErrorText error={a.error()} />
+                  </li>
+                );
+              }}
+            </For>
+          </ul>
+        </Show>
+      </section>
+    </div>
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -490,6 +576,34 @@ export function SettingsPanelBody(props: { client: SessionClient; staff: StaffSt
               <span class="hint block">
                 When on, messages sent from now on are saved with the session's report. When off, chat stays only in the live session and in the browsers that
                 received it.
+              </span>
+            </span>
+          </label>
+          <div class="field">
+            <label for="roster-mode">How participants see each other</label>
+            <select
+              id="roster-mode"
+              value={s().roster}
+              onChange={(e) => set({ roster: e.currentTarget.value as Settings["roster"] })}
+              data-testid="setting-roster"
+            >
+              <option value="names">By the name they joined with</option>
+              <option value="firstNames">By first name (or the name they choose)</option>
+              <option value="aliases">Only by the name they choose (else “Member” and a number)</option>
+            </select>
+            <span class="hint block">Facilitators always see everyone's full name.</span>
+          </div>
+          <label class="check top">
+            <input
+              type="checkbox"
+              checked={s().supervisedRooms}
+              onChange={(e) => set({ supervisedRooms: e.currentTarget.checked })}
+              data-testid="setting-supervised"
+            />
+            <span>
+              Every breakout room has a facilitator in it
+              <span class="hint block">
+                Staff are placed first, one per room; you are asked before rooms open without one, and told when a room loses its last facilitator.
               </span>
             </span>
           </label>
