@@ -88,6 +88,17 @@ function harness(participants = 4, { callbacks = true } = {}) {
   return { s, rooms, applied, command, system, kv, name, connect, deliver, ctx: () => snapshot.context, advance: (ms: number) => (now += ms) };
 }
 
+/** Four participants in a round of two open rooms, their media rooms created. */
+async function roundOfTwoRooms(opts: { callbacks?: boolean } = {}) {
+  const h = harness(4, opts);
+  await h.command("createBreakouts", { count: 2 });
+  await h.command("openBreakouts");
+  await h.rooms.reconcile();
+  return h;
+}
+/** Where Twilio has a member in a room now (undefined: never connected there). */
+const statusIn = (name: string, identity: string) => [...roomNamed(name)!.participants.values()].find((p) => p.identity === identity)?.status;
+
 describe("ProviderRooms", () => {
   it("creates the rooms the session needs, reports them as events, and completes them when they are not needed", async () => {
     const h = harness();
@@ -106,10 +117,7 @@ describe("ProviderRooms", () => {
   });
 
   it("disconnects a member from the media room of every place they leave: a move, a close, the end", async () => {
-    const h = harness(4);
-    await h.command("createBreakouts", { count: 2 });
-    await h.command("openBreakouts");
-    await h.rooms.reconcile();
+    const h = await roundOfTwoRooms();
     const [a] = h.s.participants;
     const first = h.ctx().members[a].location!;
     await h.connect(first, a);
@@ -117,7 +125,7 @@ describe("ProviderRooms", () => {
     const other = first === "r1" ? "r2" : "r1";
     const before = server.requests.length;
     await h.command("move", { memberId: a, to: other });
-    expect([...roomNamed(h.name(first))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+    expect(statusIn(h.name(first), a)).toBe("disconnected");
     // Its sid came with the callback: the kick is one POST, no lookup.
     expect(server.requests.slice(before).map((r) => r.method)).toEqual(["POST"]);
     await h.connect(other, a);
@@ -125,14 +133,11 @@ describe("ProviderRooms", () => {
     expect([...roomNamed(h.name(other))!.participants.values()].every((p) => p.status === "disconnected")).toBe(true);
     await h.connect("main", a);
     await h.command("endSession");
-    expect([...roomNamed(h.name("main"))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+    expect(statusIn(h.name("main"), a)).toBe("disconnected");
   });
 
   it("a move of someone Twilio has not reported connected costs no REST call; a late connection to the old room is kicked", async () => {
-    const h = harness(4);
-    await h.command("createBreakouts", { count: 2 });
-    await h.command("openBreakouts");
-    await h.rooms.reconcile();
+    const h = await roundOfTwoRooms();
     const [a] = h.s.participants;
     const first = h.ctx().members[a].location!;
     const other = first === "r1" ? "r2" : "r1";
@@ -141,28 +146,22 @@ describe("ProviderRooms", () => {
     expect(server.requests.slice(before)).toEqual([]);
     // Their browser was connecting to the old room meanwhile (its callback lands after the move): kicked at once.
     await h.connect(first, a);
-    expect([...roomNamed(h.name(first))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+    expect(statusIn(h.name(first), a)).toBe("disconnected");
     expect(h.ctx().members[a].arrivedIn).toBeNull();
   });
 
   it("without status callbacks a move always disconnects (nobody tells us who is connected)", async () => {
-    const h = harness(4, { callbacks: false });
-    await h.command("createBreakouts", { count: 2 });
-    await h.command("openBreakouts");
-    await h.rooms.reconcile();
+    const h = await roundOfTwoRooms({ callbacks: false });
     const [a] = h.s.participants;
     const first = h.ctx().members[a].location!;
     server.connectParticipant(h.name(first), a);
     server.pendingCallbacks();
     await h.command("move", { memberId: a, to: first === "r1" ? "r2" : "r1" });
-    expect([...roomNamed(h.name(first))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+    expect(statusIn(h.name(first), a)).toBe("disconnected");
   });
 
   it("the sweep's audit kicks a connection whose callback was lost and records an unreported arrival", async () => {
-    const h = harness(4);
-    await h.command("createBreakouts", { count: 2 });
-    await h.command("openBreakouts");
-    await h.rooms.reconcile();
+    const h = await roundOfTwoRooms();
     const [a, b] = h.s.participants;
     const aFirst = h.ctx().members[a].location!;
     const bRoom = h.ctx().members[b].location!;
@@ -173,7 +172,7 @@ describe("ProviderRooms", () => {
     await h.command("move", { memberId: a, to: aFirst === "r1" ? "r2" : "r1" });
     const { kicked } = await h.rooms.sweep();
     expect(kicked).toEqual([a]);
-    expect([...roomNamed(h.name(aFirst))!.participants.values()].find((p) => p.identity === a)?.status).toBe("disconnected");
+    expect(statusIn(h.name(aFirst), a)).toBe("disconnected");
     expect(h.ctx().members[b].arrivedIn).toBe(h.name(bRoom));
   });
 

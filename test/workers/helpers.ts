@@ -68,6 +68,24 @@ export async function joinSession(sessionId: string, invite: string, name: strin
   return r.json as { memberId: string; ticket: string; status: string; role: string; guestCredential: string; guestCredentialExpiresAt: number };
 }
 
+/**
+ * A session with its facilitator and `n` clients ("Client 1"…) connected, each past its first snapshot; clients are
+ * let in at once unless `settings` say otherwise.
+ */
+export async function sessionWithClients(n: number, opts: { mediaProvider?: "local" | "twilio"; settings?: Record<string, unknown> } = {}) {
+  const s = await createSession({ settings: { autoAdmit: true, ...opts.settings }, mediaProvider: opts.mediaProvider });
+  const fac = await Client.connect(s.sessionId, s.ticket, "fac");
+  await fac.next((m) => m.type === "snapshot");
+  const people = [];
+  for (let i = 0; i < n; i++) {
+    const j = await joinSession(s.sessionId, s.invite.token, `Client ${i + 1}`);
+    const c = await Client.connect(s.sessionId, j.ticket, `p${i + 1}`);
+    await c.next((m) => m.type === "snapshot");
+    people.push({ ...j, c });
+  }
+  return { s, fac, people, stub: stubFor(s.sessionId) };
+}
+
 export function stubFor(sessionId: string): DurableObjectStub<SessionDurableObject> {
   const ns = (env as any).SESSION as DurableObjectNamespace<SessionDurableObject>;
   return ns.get(ns.idFromName(sessionId));

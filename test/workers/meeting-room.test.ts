@@ -5,27 +5,13 @@
  * be turned on by its owner; stepping out of a room and back; keeping rooms open; a staff visit answering help.
  */
 import { describe, expect, inject, it } from "vitest";
-import { Client, createSession, d1, flush, joinSession, sleep, stubFor } from "./helpers";
-
-async function sessionWith(n: number, opts: { mediaProvider?: "local" | "twilio"; settings?: Record<string, unknown> } = {}) {
-  const s = await createSession({ settings: { autoAdmit: true, ...opts.settings }, mediaProvider: opts.mediaProvider ?? "local" });
-  const fac = await Client.connect(s.sessionId, s.ticket, "fac");
-  await fac.next((m) => m.type === "snapshot");
-  const people = [];
-  for (let i = 0; i < n; i++) {
-    const j = await joinSession(s.sessionId, s.invite.token, `Client ${i + 1}`);
-    const c = await Client.connect(s.sessionId, j.ticket, `p${i + 1}`);
-    await c.next((m) => m.type === "snapshot");
-    people.push({ ...j, c });
-  }
-  return { s, fac, people, stub: stubFor(s.sessionId) };
-}
+import { Client, d1, flush, sleep, stubFor, sessionWithClients } from "./helpers";
 
 const chats = (c: Client) => c.messages.filter((m) => m.type === "chat").map((m) => m.message);
 
 describe("chat", () => {
   it("a breakout room's chat reaches that room and staff only; main's reaches main; private threads reach staff and that client", async () => {
-    const { s, fac, people, stub } = await sessionWith(4);
+    const { s, fac, people, stub } = await sessionWithClients(4);
     await fac.command({ type: "createBreakouts", count: 2, mode: "auto" });
     await fac.command({ type: "openBreakouts" });
     await sleep(30);
@@ -70,7 +56,7 @@ describe("chat", () => {
   });
 
   it("chat is not written to D1 unless the facilitator keeps it; staff delete a message for everyone; broadcasts appear in chat", async () => {
-    const { s, fac, people } = await sessionWith(2);
+    const { s, fac, people } = await sessionWithClients(2);
     const [a, b] = people;
     await a.c.command({ type: "sendChat", channel: "room:main", text: "off the record" });
     await flush(s.sessionId);
@@ -96,7 +82,7 @@ describe("chat", () => {
 
 describe("moderation", () => {
   it("a muted member cannot unmute themselves until staff allow it; staff and the member hear of it; hands are in order", async () => {
-    const { fac, people } = await sessionWith(3);
+    const { fac, people } = await sessionWithClients(3);
     const [a, b, c] = people;
     await a.c.command({ type: "setMedia", mic: true, cam: true });
     expect((await fac.command({ type: "blockMedia", memberId: a.memberId, kind: "audio" })).type).toBe("ack");
@@ -131,7 +117,7 @@ describe("moderation", () => {
   });
 
   it("Twilio mode: once a member is muted, the media server has nobody subscribed to their audio (within 2 s)", async () => {
-    const { s, fac, people, stub } = await sessionWith(2, { mediaProvider: "twilio" });
+    const { s, fac, people, stub } = await sessionWithClients(2, { mediaProvider: "twilio" });
     const base = `http://127.0.0.1:${inject("twilioPort")}/__local`;
     const local = async (path: string, body?: unknown) =>
       (await fetch(`${base}/${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) })).json() as Promise<any>;
@@ -180,7 +166,7 @@ describe("moderation", () => {
 
 describe("rounds", () => {
   it("stepping out to the main room and back; staff hear of it; keeping rooms open does not time an untimed round", async () => {
-    const { fac, people, stub } = await sessionWith(4);
+    const { fac, people, stub } = await sessionWithClients(4);
     await fac.command({ type: "createBreakouts", count: 2, mode: "auto" });
     await fac.command({ type: "openBreakouts" });
     const [a] = people;
@@ -200,7 +186,7 @@ describe("rounds", () => {
   });
 
   it("a staff visit answers the help requests of the room visited", async () => {
-    const { fac, people, stub } = await sessionWith(4);
+    const { fac, people, stub } = await sessionWithClients(4);
     await fac.command({ type: "createBreakouts", count: 2, mode: "auto" });
     await fac.command({ type: "openBreakouts" });
     const [a] = people;

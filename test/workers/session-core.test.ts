@@ -7,30 +7,16 @@
  */
 import { describe, expect, it } from "vitest";
 import { PING_FRAME, PONG_FRAME } from "../../lib/protocol";
-import { Client, createSession, joinSession, sleep, stubFor } from "./helpers";
+import { Client, sleep, stubFor, sessionWithClients } from "./helpers";
 
 const SEQUENCED = new Set(["snapshot", "patch", "view", "placement", "notice"]);
 const isSequenced = (t: string) => SEQUENCED.has(JSON.parse(t).type);
 /** The sequenced frames a client received, as sent (text), after `seq`. */
 const framesAfter = (c: Client, seq: number) => c.raw.filter((t) => isSequenced(t) && JSON.parse(t).seq > seq);
 
-async function sessionWith(n: number, mediaProvider: "local" | "twilio" = "local") {
-  const s = await createSession({ settings: { autoAdmit: true }, mediaProvider });
-  const fac = await Client.connect(s.sessionId, s.ticket, "fac");
-  await fac.next((m) => m.type === "snapshot");
-  const people = [];
-  for (let i = 0; i < n; i++) {
-    const j = await joinSession(s.sessionId, s.invite.token, `Client ${i + 1}`);
-    const c = await Client.connect(s.sessionId, j.ticket, `p${i + 1}`);
-    await c.next((m) => m.type === "snapshot");
-    people.push({ ...j, c });
-  }
-  return { s, fac, people };
-}
-
 describe("exact resume", () => {
   it("a tab resuming from an old seq receives exactly what a tab connected throughout received after it", async () => {
-    const { s, fac, people } = await sessionWith(6);
+    const { s, fac, people } = await sessionWithClients(6);
     const [p1, p2] = people;
     // A second tab for a participant and for the facilitator; they drop, the first tabs stay.
     const p1b = await Client.connect(s.sessionId, p1.ticket, "p1-tab2");
@@ -75,7 +61,7 @@ describe("exact resume", () => {
   });
 
   it("a seq names one frame: across every client of a session, no seq carries two different frames", async () => {
-    const { fac, people } = await sessionWith(4);
+    const { fac, people } = await sessionWithClients(4);
     await fac.command({ type: "createBreakouts", count: 2, mode: "auto" });
     await fac.command({ type: "openBreakouts" });
     await fac.command({ type: "closeAll", countdownSeconds: 0 });
@@ -94,7 +80,7 @@ describe("exact resume", () => {
 
 describe("compute → commit → effects", () => {
   it("a token signing failure mid-step changes nothing in memory or storage; the retry then applies", async () => {
-    const { s, fac, people } = await sessionWith(4, "twilio");
+    const { s, fac, people } = await sessionWithClients(4, { mediaProvider: "twilio" });
     const stub = stubFor(s.sessionId);
     expect((await fac.command({ type: "createBreakouts", count: 2, mode: "auto" })).type).toBe("ack");
     // Let the provider rooms settle first (their results arrive as events of their own).
@@ -136,7 +122,7 @@ describe("compute → commit → effects", () => {
 
 describe("sessions that sleep", () => {
   it("keepalives are answered without running the session's code; other frames run it", async () => {
-    const { s, fac } = await sessionWith(1);
+    const { s, fac } = await sessionWithClients(1);
     const stub = stubFor(s.sessionId);
     await sleep(20);
     const before = await stub.messagesHandled();

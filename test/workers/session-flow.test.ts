@@ -1,24 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
-import { api, Client, createSession, d1, flush, joinSession, staffMirror, stubFor, sleep, placementIn } from "./helpers";
-
-async function sessionWith(n: number, settings: Record<string, unknown> = { autoAdmit: true }) {
-  const s = await createSession({ settings });
-  const fac = await Client.connect(s.sessionId, s.ticket, "fac");
-  await fac.next((m) => m.type === "snapshot");
-  const people = [];
-  for (let i = 0; i < n; i++) {
-    const j = await joinSession(s.sessionId, s.invite.token, `Client ${i + 1}`);
-    const c = await Client.connect(s.sessionId, j.ticket, `p${i + 1}`);
-    await c.next((m) => m.type === "snapshot");
-    people.push({ ...j, c });
-  }
-  return { s, fac, people };
-}
+import { api, Client, d1, flush, staffMirror, stubFor, sleep, placementIn, sessionWithClients } from "./helpers";
 
 describe("a full session over WebSockets", () => {
   it("runs two breakout rounds; each client hears exactly what it may", async () => {
-    const { s, fac, people } = await sessionWith(6);
+    const { s, fac, people } = await sessionWithClients(6);
     for (const p of people) await p.c.next((m) => placementIn(m)?.location === "main");
 
     // Round 1: 3 rooms, automatic.
@@ -136,7 +122,7 @@ describe("a full session over WebSockets", () => {
   });
 
   it("answers a retried command again without applying it twice", async () => {
-    const { s, fac, people } = await sessionWith(2);
+    const { s, fac, people } = await sessionWithClients(2);
     const a = await fac.command({ type: "createBreakouts", count: 2, mode: "auto" }, "retry-cmd-0001");
     const b = await fac.command({ type: "createBreakouts", count: 2, mode: "auto" }, "retry-cmd-0001");
     const c = await fac.command({ type: "createBreakouts", count: 2, mode: "auto" }, "retry-cmd-0001");
@@ -161,7 +147,7 @@ describe("a full session over WebSockets", () => {
   });
 
   it("resumes a reconnecting client from its last seq, or with a snapshot when too far behind", async () => {
-    const { s, fac, people } = await sessionWith(3);
+    const { s, fac, people } = await sessionWithClients(3);
     const p = people[0];
     const seqBefore = p.c.lastSeq;
     p.c.close();
@@ -184,7 +170,7 @@ describe("a full session over WebSockets", () => {
   });
 
   it("restores the session after the Durable Object is evicted mid-breakout, timers still firing", async () => {
-    const { s, fac, people } = await sessionWith(4);
+    const { s, fac, people } = await sessionWithClients(4);
     await fac.command({ type: "createBreakouts", count: 2, mode: "auto", durationSeconds: 300 });
     await fac.command({ type: "openBreakouts" });
     const stub = stubFor(s.sessionId);

@@ -4,28 +4,14 @@
  * room clears it; a waiting member's report and a malformed code change nothing; operators get an analytics row.
  */
 import { describe, expect, it } from "vitest";
-import { Client, createSession, d1, flush, joinSession, sleep, stubFor } from "./helpers";
-
-async function sessionWith(n: number) {
-  const s = await createSession({ settings: { autoAdmit: true }, mediaProvider: "local" });
-  const fac = await Client.connect(s.sessionId, s.ticket, "fac");
-  await fac.next((m) => m.type === "snapshot");
-  const people = [];
-  for (let i = 0; i < n; i++) {
-    const j = await joinSession(s.sessionId, s.invite.token, `Client ${i + 1}`);
-    const c = await Client.connect(s.sessionId, j.ticket, `p${i + 1}`);
-    await c.next((m) => m.type === "snapshot");
-    people.push({ ...j, c });
-  }
-  return { s, fac, people, stub: stubFor(s.sessionId) };
-}
+import { Client, createSession, d1, flush, joinSession, sleep, stubFor, sessionWithClients } from "./helpers";
 
 const memberPatch = (memberId: string) => (m: any) =>
   m.type === "patch" && m.changes.some((c: any) => c.entity === "member" && c.value?.id === memberId && c.value.mediaProblem !== undefined);
 
 describe("stuck connecting", () => {
   it("staff see a client's media problem, nobody else does; arriving clears it; D1 has the analytics row", async () => {
-    const { s, fac, people, stub } = await sessionWith(2);
+    const { s, fac, people, stub } = await sessionWithClients(2, { mediaProvider: "local" });
     const [a, b] = people;
     const fromFac = fac.messages.length;
     const fromB = b.c.raw.length;
