@@ -17,6 +17,8 @@ export async function connectedSession(base, n, { provider = "twilio" } = {}) {
 }
 
 export async function closeSession(conn) {
+  // Ended, not just left: a session left running keeps its timers (token refresh, sweeps) and would load the next bench.
+  await conn.fac.command({ type: "endSession" }).catch(() => {});
   await Promise.all([conn.fac, ...conn.clients].map((c) => c.closeAndWait(3000)));
 }
 
