@@ -157,6 +157,15 @@ describe("a planned, supervised session with a confidential roster and a private
     await console_.getByTestId("toggle-breakouts").click();
 
     // --- Next step: together; next step: the supervised round. -----------------------------------------------------
+    // The plan panel lists the facilitator's saved plans; loading one again starts it over.
+    await console_.getByTestId("plan-details").click();
+    const saved = console_.locator('[data-testid^="load-plan-"]');
+    await waitForCount(saved, 1);
+    await waitForText(saved, "Tuesday group 3 steps", { contains: true });
+    await saved.getByRole("button", { name: "Load again" }).click();
+    await waitForText(console_.getByTestId("plan-current"), "Plan “Tuesday group” not started", { contains: true });
+    await screenshot(console_, "planned-03-console-plan-panel");
+    await console_.getByTestId("panel-close").click();
     await console_.getByTestId("next-step").click();
     await waitForText(console_.getByTestId("plan-current"), "Step 1 of 3: Welcome", { contains: true });
     await waitForText(console_.getByTestId("next-step"), "Next step: Sharing round");

@@ -120,7 +120,7 @@ export default function Plans() {
                     required
                   />
                 </div>
-                <ol class="list">
+                <ol class="plan-editor-steps">
                   <For each={d().steps}>
                     {(step, i) => (
                       <li class="plan-step-editor" data-testid={`step-${i()}`}>
