@@ -7,11 +7,25 @@
  * discreetly to talk privately; the facilitator starts the check-in from the notice (both move to a room of their
  * own, the other client sees only that someone stepped out) and ends it from the check-in panel (both go back to the
  * breakout room). The last step brings everyone back; the session ends; the attendance page counts the request.
+ * A second session: a supervised room whose co-facilitator's browser goes away; the facilitator's notice says so and
+ * "Bring room back to main" moves that room's clients to the main room.
  * Screenshots of the console and the client room at each step go to test-artifacts/browser/planned-*.png.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { horizontalOverflow, launchChromium, memberIdOf, newPerson, pollUntil, screenshot, waitForCount, waitForText, type Person } from "./helpers.ts";
+import {
+  facilitatorCreatesSession,
+  horizontalOverflow,
+  launchChromium,
+  memberIdOf,
+  newPerson,
+  participantJoins,
+  pollUntil,
+  screenshot,
+  waitForCount,
+  waitForText,
+  type Person,
+} from "./helpers.ts";
 
 const baseURL = inject("appUrl");
 
@@ -157,6 +171,15 @@ describe("a planned, supervised session with a confidential roster and a private
     await console_.getByTestId("toggle-breakouts").click();
 
     // --- Next step: together; next step: the supervised round. -----------------------------------------------------
+    // The plan panel lists the facilitator's saved plans; loading one again starts it over.
+    await console_.getByTestId("plan-details").click();
+    const saved = console_.locator('[data-testid^="load-plan-"]');
+    await waitForCount(saved, 1);
+    await waitForText(saved, "Tuesday group 3 steps", { contains: true });
+    await saved.getByRole("button", { name: "Load again" }).click();
+    await waitForText(console_.getByTestId("plan-current"), "Plan “Tuesday group” not started", { contains: true });
+    await screenshot(console_, "planned-03-console-plan-panel");
+    await console_.getByTestId("panel-close").click();
     await console_.getByTestId("next-step").click();
     await waitForText(console_.getByTestId("plan-current"), "Step 1 of 3: Welcome", { contains: true });
     await waitForText(console_.getByTestId("next-step"), "Next step: Sharing round");
@@ -231,4 +254,68 @@ describe("a planned, supervised session with a confidential roster and a private
 
     for (const p of [fac, ana, ben]) expect(p.errors, `${p.name}'s page errors`).toEqual([]);
   }, 240_000);
+
+  it("a supervised room whose co-facilitator drops out: staff hear of it and bring the room back to main in one click", async () => {
+    const lead = await newPerson(browser, baseURL, { name: "Lee (facilitator)" });
+    const co = await newPerson(browser, baseURL, { name: "Cody (co-facilitator)" });
+    const clients = [await newPerson(browser, baseURL, { name: "Dana" }), await newPerson(browser, baseURL, { name: "Eli" })];
+    try {
+      const page = lead.page;
+      const { sessionId, inviteUrl } = await facilitatorCreatesSession(page, { name: "Lee", title: "Thursday group" });
+      await page.getByTestId("new-cofacilitator-invite").click();
+      const coUrl = await page.getByTestId("cofacilitator-link").inputValue();
+      await openMore(page, "open-settings");
+      await page.getByTestId("setting-supervised").check();
+      await pollUntil(
+        () => page.getByTestId("setting-supervised").isChecked(),
+        (v) => v,
+        { timeoutMs: 10_000, what: "supervised rooms on" },
+      );
+      // The co-facilitator joins from their link (no agreement, no waiting room) and lands in the console.
+      await co.page.goto(coUrl);
+      await co.page.getByTestId("join-name").fill("Cody");
+      await co.page.getByTestId("join-submit").click();
+      await co.page.getByTestId("console").waitFor();
+      const coId = await memberIdOf(co.page, sessionId);
+      for (const c of clients) await participantJoins(c.page, inviteUrl, c.name);
+      await page.getByTestId("waiting-admit-all").click();
+      for (const c of clients) await c.page.getByTestId("participant-room").waitFor();
+
+      // Two rooms: staff are placed first, one per room, so they open without a question.
+      await page.getByTestId("toggle-breakouts").click();
+      await page.getByTestId("rooms-count").fill("2");
+      await page.getByTestId("rooms-mode").selectOption("auto");
+      await page.getByTestId("create-rooms-submit").click();
+      await page.getByTestId("open-rooms").click();
+      await waitForText(page.getByTestId("session-phase"), "Breakout rooms open", { timeoutMs: 20_000 });
+      await page.getByTestId("toggle-people").click();
+      const coRoom = await pollUntil(
+        () => page.getByTestId(`person-${coId}`).getAttribute("data-location"),
+        (l) => !!l && l !== "main",
+        { timeoutMs: 20_000, what: "the co-facilitator placed in a room" },
+      );
+      // Cody's browser goes away: the room is left without staff.
+      await co.context.close();
+      const notice = page.getByTestId("notice-roomUnsupervised");
+      await waitForText(notice, /^Room \d has no facilitator now \(Cody (disconnected|left)\)\./, { timeoutMs: 30_000 });
+      await screenshot(page, "planned-08-console-room-unsupervised");
+      await page.getByTestId("notice-close-room").click();
+      await waitForCount(notice, 0);
+      // Everyone who was in Cody's room is back in the main room; the other room goes on.
+      await pollUntil(
+        async () =>
+          Promise.all(
+            clients.map(async (c) => ({
+              loc: await page.getByTestId(`person-${await memberIdOf(c.page, sessionId)}`).getAttribute("data-location"),
+              room: ((await c.page.getByTestId("room-name").textContent()) ?? "").trim(),
+            })),
+          ),
+        (rows) => rows.every((r) => r.loc !== coRoom) && rows.some((r) => r.room === "Main room"),
+        { timeoutMs: 20_000, what: "the unsupervised room's clients back in main" },
+      );
+      for (const p of [lead, ...clients]) expect(p.errors, `${p.name}'s page errors`).toEqual([]);
+    } finally {
+      for (const p of [lead, ...clients]) await p.context.close().catch(() => {});
+    }
+  }, 180_000);
 });

@@ -82,7 +82,11 @@ export default function Plans() {
     navigate(`/console/${encodeURIComponent(created.sessionId)}`);
   }
 
-  const update = (i: number, patch: Partial<StepDraft>) => setDraft("plan", "steps", i, patch);
+  const update = (i: number, patch: Partial<StepDraft>) => {
+    // What the last save said no longer holds once the step changes.
+    save.setError(null);
+    setDraft("plan", "steps", i, patch);
+  };
   const move = (i: number, by: -1 | 1) =>
     setDraft(
       "plan",
@@ -120,7 +124,7 @@ export default function Plans() {
                     required
                   />
                 </div>
-                <ol class="list">
+                <ol class="plan-editor-steps">
                   <For each={d().steps}>
                     {(step, i) => (
                       <li class="plan-step-editor" data-testid={`step-${i()}`}>

@@ -8,6 +8,7 @@ import type { PlanPublic, StaffState } from "../../../../lib/protocol";
 import { api, type SavedPlan } from "../../lib/api";
 import { elapsedLabel, planProgress, stepSummary } from "../../lib/plans";
 import type { SessionClient } from "../../lib/session-client";
+import { CommandError } from "../../lib/session-core";
 import { currentUser } from "../../lib/user";
 import { createAction, ErrorText } from "../common";
 
@@ -23,7 +24,20 @@ function NextStepButton(props: { client: SessionClient; plan: PlanPublic; class?
             type="button"
             class={props.class ?? "small"}
             disabled={a.pending()}
-            onClick={() => a.run(() => props.client.command({ type: "nextStep" }))}
+            onClick={() =>
+              a.run(async () => {
+                try {
+                  return await props.client.command({ type: "nextStep" });
+                } catch (e) {
+                  // A plan step cannot confirm rooms without staff: say what the facilitator can do instead.
+                  if (e instanceof CommandError && e.code === "UNSUPERVISED_ROOM")
+                    throw new Error(
+                      `${e.message.split(";")[0]}. The plan stays where it is: add a co-facilitator, or set up this round in Breakout rooms, where you can open rooms without staff.`,
+                    );
+                  throw e;
+                }
+              })
+            }
             data-testid={props.testid}
             title={stepSummary(n())}
           >
