@@ -311,7 +311,7 @@ export const CommandSchema = z.discriminatedUnion("type", [
   /** Put a saved plan in the session (replacing one there); it starts at its first "nextStep". */
   z.object({ type: z.literal("loadPlan"), plan: PlanBodySchema.extend({ id: Id }).strict() }).strict(),
   /** Run the plan's next step: its rooms, mode and timer, through the breakout commands. */
-  z.object({ type: z.literal("nextStep") }).strict(),
+  z.object({ type: z.literal("nextStep"), confirmUnsupervised: z.boolean().optional() }).strict(),
   // Chat (everyone), moderation (staff)
   /**
    * A chat message. Channels: "room:<place>" (the main room or a breakout room; participants only their own place),

@@ -72,6 +72,7 @@ export function planCommands(ctx: SessionContext, phase: SessionPhase, e: Cmd<"n
     durationSeconds: step.durationSeconds,
     ...(staff.length ? { includeStaff: staff.map((m) => m.id) } : {}),
   });
-  if (step.mode !== "manual") out.push({ ...base, type: "openBreakouts" });
+  // The facilitator's confirmation of rooms without staff (supervisedRooms) carries over to the step's opening.
+  if (step.mode !== "manual") out.push({ ...base, type: "openBreakouts", ...(e.confirmUnsupervised ? { confirmUnsupervised: true } : {}) });
   return out;
 }

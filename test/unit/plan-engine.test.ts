@@ -106,6 +106,15 @@ describe("session plans", () => {
     expect(s.locationOf(s.cofacilitators[0])).toMatch(/^r/);
   });
 
+  it("with supervised rooms, a step that would open rooms without staff is refused until the facilitator confirms", () => {
+    const s = createSession({ participants: 4, settings: { supervisedRooms: true } });
+    s.ok("loadPlan", { plan: { ...PLAN, steps: [{ kind: "breakouts", title: "Pairs", durationSeconds: 600, mode: "auto", roomSize: 2 }] } });
+    s.refused("UNSUPERVISED_ROOM", "nextStep");
+    expect([s.phase, s.ctx.plan!.index]).toEqual(["main", -1]);
+    s.ok("nextStep", { confirmUnsupervised: true });
+    expect([s.phase, s.ctx.plan!.index]).toEqual(["open", 0]);
+  });
+
   it("room count by size never leaves someone alone", () => {
     const pairs = { kind: "breakouts", title: "P", durationSeconds: null, mode: "auto", roomSize: 2 } as const;
     expect([2, 3, 4, 5, 9].map((n) => roomCountFor(pairs, n))).toEqual([1, 1, 2, 2, 4]);
