@@ -14,8 +14,8 @@ import { boardColumns, formatDuration, hasArrived, placeLabel, UNASSIGNED, type 
 import { createAction, errorMessage, ErrorText } from "../common";
 import { Icon } from "../room/icons";
 import { roleLabel } from "../room/Stage";
-import { ConfirmDialog, MenuButton, type MenuItem } from "../room/ui";
-import { CommandError } from "../../lib/session-core";
+import { MenuButton, type MenuItem } from "../room/ui";
+import { createUnsupervisedConfirm, UnsupervisedDialog } from "./unsupervised";
 
 // The create form's draft (web/src/lib/breakout-draft.ts) is owned by the console so it outlives the round.
 
@@ -204,21 +204,9 @@ function RoundControls(props: { client: SessionClient; staff: StaffState; now: n
   const [countdown, setCountdown] = createSignal(String(props.staff.session.settings.closingCountdownSeconds));
   const [extendBy, setExtendBy] = createSignal("300");
   // supervisedRooms: opening rooms without staff needs a confirmation (the server's refusal names the rooms).
-  const [unsupervised, setUnsupervised] = createSignal<string | null>(null);
-  const openRooms = async (confirmUnsupervised: boolean) => {
-    const ok = await open.run(async () => {
-      try {
-        return await props.client.command({ type: "openBreakouts", ...(confirmUnsupervised ? { confirmUnsupervised: true } : {}) });
-      } catch (e) {
-        if (e instanceof CommandError && e.code === "UNSUPERVISED_ROOM" && !confirmUnsupervised) {
-          setUnsupervised(e.message.split(";")[0] ?? e.message);
-          return null;
-        }
-        throw e;
-      }
-    });
-    if (ok) setUnsupervised(null);
-  };
+  const unsupervised = createUnsupervisedConfirm(open, (confirmUnsupervised) =>
+    props.client.command({ type: "openBreakouts", ...(confirmUnsupervised ? { confirmUnsupervised: true } : {}) }),
+  );
   const modeLabel = () =>
     (({ auto: "assigned automatically", manual: "assigned by you", choose: "chosen by participants" }) as Record<string, string>)[round()?.mode ?? "auto"];
   const endsIn = () => (round()?.endsAt ? (round()?.endsAt as number) - props.now : null);
@@ -244,7 +232,7 @@ function RoundControls(props: { client: SessionClient; staff: StaffState; now: n
       </p>
       <Show when={phase() === "preparing"}>
         <div class="row mt">
-          <button type="button" disabled={open.pending()} onClick={() => void openRooms(false)} data-testid="open-rooms">
+          <button type="button" disabled={open.pending()} onClick={() => void unsupervised.run(false)} data-testid="open-rooms">
             Open rooms
           </button>
           <button
@@ -276,21 +264,9 @@ function RoundControls(props: { client: SessionClient; staff: StaffState; now: n
           </button>
         </div>
         <ErrorText error={open.error() ?? shuffle.error() ?? add.error() ?? cancel.error()} />
-        <ConfirmDialog
-          open={unsupervised() !== null}
-          title="Open rooms without a facilitator?"
-          confirmLabel="Open anyway"
-          cancelLabel="Not yet"
-          pending={open.pending()}
-          error={open.error()}
-          testid="unsupervised-dialog"
-          confirmTestid="open-unsupervised"
-          onConfirm={() => void openRooms(true)}
-          onClose={() => setUnsupervised(null)}
-        >
-          <p data-testid="unsupervised-rooms">{unsupervised()}.</p>
+        <UnsupervisedDialog confirm={unsupervised} action={open} testid="unsupervised-dialog" confirmTestid="open-unsupervised">
           <p>This session asks for a facilitator or co-facilitator in every room. You can place staff in those rooms first, or open them as they are.</p>
-        </ConfirmDialog>
+        </UnsupervisedDialog>
       </Show>
       <Show when={phase() === "open" || phase() === "closing"}>
         <Show when={phase() === "closing"}>

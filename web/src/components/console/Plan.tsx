@@ -3,36 +3,22 @@
  * its elapsed time against its duration, and one-click "Next step"), and a panel to load one of the facilitator's
  * saved plans (GET /api/plans with their sign-in) into the session ("loadPlan").
  */
-import { createResource, createSignal, For, Show } from "solid-js";
+import { createResource, For, Show } from "solid-js";
 import type { PlanPublic, StaffState } from "../../../../lib/protocol";
 import { api, type SavedPlan } from "../../lib/api";
 import { elapsedLabel, planProgress, stepSummary } from "../../lib/plans";
 import type { SessionClient } from "../../lib/session-client";
-import { CommandError } from "../../lib/session-core";
 import { currentUser } from "../../lib/user";
 import { createAction, ErrorText } from "../common";
-import { ConfirmDialog } from "../room/ui";
+import { createUnsupervisedConfirm, UnsupervisedDialog } from "./unsupervised";
 
 /** Run the plan's next step (its rooms, mode and timer); rooms it would open without staff need a confirmation. */
 function NextStepButton(props: { client: SessionClient; plan: PlanPublic; class?: string; testid: string }) {
   const a = createAction();
   const next = () => props.plan.steps[props.plan.index + 1] ?? null;
-  // supervisedRooms: the server's refusal names the rooms that would open without a facilitator.
-  const [unsupervised, setUnsupervised] = createSignal<string | null>(null);
-  const run = async (confirmUnsupervised: boolean) => {
-    const ok = await a.run(async () => {
-      try {
-        return await props.client.command({ type: "nextStep", ...(confirmUnsupervised ? { confirmUnsupervised: true } : {}) });
-      } catch (e) {
-        if (e instanceof CommandError && e.code === "UNSUPERVISED_ROOM" && !confirmUnsupervised) {
-          setUnsupervised(e.message.split(";")[0] ?? e.message);
-          return null;
-        }
-        throw e;
-      }
-    });
-    if (ok) setUnsupervised(null);
-  };
+  const unsupervised = createUnsupervisedConfirm(a, (confirmUnsupervised) =>
+    props.client.command({ type: "nextStep", ...(confirmUnsupervised ? { confirmUnsupervised: true } : {}) }),
+  );
   return (
     <Show when={next()}>
       {(n) => (
@@ -41,31 +27,19 @@ function NextStepButton(props: { client: SessionClient; plan: PlanPublic; class?
             type="button"
             class={props.class ?? "small"}
             disabled={a.pending()}
-            onClick={() => void run(false)}
+            onClick={() => void unsupervised.run(false)}
             data-testid={props.testid}
             title={stepSummary(n())}
           >
             {props.plan.index < 0 ? "Start" : "Next step"}: {n().title}
           </button>
-          <ErrorText error={unsupervised() === null ? a.error() : null} testid={`${props.testid}-error`} />
-          <ConfirmDialog
-            open={unsupervised() !== null}
-            title="Open rooms without a facilitator?"
-            confirmLabel="Open anyway"
-            cancelLabel="Not yet"
-            pending={a.pending()}
-            error={a.error()}
-            testid={`${props.testid}-unsupervised`}
-            confirmTestid={`${props.testid}-open-unsupervised`}
-            onConfirm={() => void run(true)}
-            onClose={() => setUnsupervised(null)}
-          >
-            <p>{unsupervised()}.</p>
+          <ErrorText error={unsupervised.rooms() === null ? a.error() : null} testid={`${props.testid}-error`} />
+          <UnsupervisedDialog confirm={unsupervised} action={a} testid={`${props.testid}-unsupervised`} confirmTestid={`${props.testid}-open-unsupervised`}>
             <p>
               This session asks for a facilitator or co-facilitator in every room. Add a co-facilitator first, or run “{n().title}” with these rooms as they
               are.
             </p>
-          </ConfirmDialog>
+          </UnsupervisedDialog>
         </>
       )}
     </Show>
