@@ -44,6 +44,9 @@ export function applyChanges(staff: StaffState, changes: readonly Change[]): voi
       case "plan":
         staff.plan = c.value;
         break;
+      case "pairRules":
+        staff.pairRules = c.value;
+        break;
     }
   }
 }
