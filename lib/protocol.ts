@@ -244,6 +244,21 @@ export interface PlanPublic {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Pairing rules: who must not share a breakout room, and who must (staff only).
+// ---------------------------------------------------------------------------------------------------------------
+
+export const MAX_PAIR_RULES = 100;
+export const PairRuleKindSchema = z.enum(["apart", "together"]);
+export type PairRuleKind = z.infer<typeof PairRuleKindSchema>;
+
+/** One rule between two members (memberA sorts before memberB: one rule per pair). */
+export interface PairRule {
+  memberA: string;
+  memberB: string;
+  rule: PairRuleKind;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Commands: what a client (or the HTTP API) asks the session to do. Each is authorised by role and state.
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -281,8 +296,11 @@ export const CommandSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("renameRoom"), roomId: Id, name: Name }).strict(),
   z.object({ type: z.literal("deleteRoom"), roomId: Id }).strict(),
   z.object({ type: z.literal("autoAssign") }).strict(),
-  /** Manual assignment while preparing (roomId null = unassigned/main). */
-  z.object({ type: z.literal("assign"), memberId: Id, roomId: Id.nullable() }).strict(),
+  /**
+   * Manual assignment while preparing (roomId null = unassigned/main). Manual placements (assign, bulkAssign, move,
+   * swap) that break a pairing rule are refused (PAIRING_RULE) unless confirmRule is set.
+   */
+  z.object({ type: z.literal("assign"), memberId: Id, roomId: Id.nullable(), confirmRule: z.boolean().optional() }).strict(),
   z
     .object({
       type: z.literal("bulkAssign"),
@@ -290,6 +308,7 @@ export const CommandSchema = z.discriminatedUnion("type", [
         .array(z.object({ memberId: Id, roomId: Id.nullable() }).strict())
         .min(1)
         .max(MAX_ROOM_CAPACITY),
+      confirmRule: z.boolean().optional(),
     })
     .strict(),
   /** Assign by identity before that person has joined. */
@@ -297,8 +316,13 @@ export const CommandSchema = z.discriminatedUnion("type", [
   /** With supervisedRooms on, confirmUnsupervised opens rooms that have no staff member planned (else UNSUPERVISED_ROOM). */
   z.object({ type: z.literal("openBreakouts"), confirmUnsupervised: z.boolean().optional() }).strict(),
   /** Live move while rooms are open. */
-  z.object({ type: z.literal("move"), memberId: Id, to: Location }).strict(),
-  z.object({ type: z.literal("swap"), memberA: Id, memberB: Id }).strict(),
+  z.object({ type: z.literal("move"), memberId: Id, to: Location, confirmRule: z.boolean().optional() }).strict(),
+  z.object({ type: z.literal("swap"), memberA: Id, memberB: Id, confirmRule: z.boolean().optional() }).strict(),
+  /**
+   * A pairing rule between two people (staff only; clients never learn of it): "apart" keeps them out of the same
+   * breakout room, "together" puts them in the same one; null removes the rule. Automatic assignment honours the rules.
+   */
+  z.object({ type: z.literal("setPairRule"), memberA: Id, memberB: Id, rule: PairRuleKindSchema.nullable() }).strict(),
   z.object({ type: z.literal("closeRoom"), roomId: Id }).strict(),
   z.object({ type: z.literal("closeAll"), countdownSeconds: z.number().int().min(0).max(300).optional() }).strict(),
   z.object({ type: z.literal("extendRound"), seconds: z.number().int().min(30).max(3600) }).strict(),
@@ -388,6 +412,7 @@ export const COMMANDS: { readonly [T in CommandType]: CommandSpec } = {
   openBreakouts: { roles: STAFF, audited: true },
   move: { roles: STAFF, audited: true },
   swap: { roles: STAFF, audited: true },
+  setPairRule: { roles: STAFF, audited: true },
   closeRoom: { roles: STAFF, audited: true },
   closeAll: { roles: STAFF, audited: true },
   extendRound: { roles: STAFF, audited: true },
@@ -453,6 +478,8 @@ export const ErrorCodeSchema = z.enum([
   "NOT_FOUND",
   "UNSUPERVISED_ROOM", // supervisedRooms: a room would open without a facilitator or co-facilitator (confirm to open anyway)
   "AGREEMENT_REQUIRED", // a client joins only by accepting the group agreement as it stands now (send its agreementHash)
+  "PAIRING_RULE", // a manual placement breaks a pairing rule (the message names it; confirmRule places anyway)
+  "PAIRING_IMPOSSIBLE", // no automatic assignment into these rooms satisfies the pairing rules
   "INTERNAL",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
@@ -657,6 +684,8 @@ export interface StaffState {
   spotlights: Record<string, string>;
   /** The session plan being run, or null. */
   plan: PlanPublic | null;
+  /** Pairing rules (staff only; never in a participant's view). */
+  pairRules: PairRule[];
 }
 
 /** What a participant sees: only their own place and the people in it. */
@@ -732,7 +761,8 @@ export type Change =
   | { entity: "spotlights"; value: Record<string, string> }
   | { entity: "checkIns"; value: CheckInPublic[] }
   | { entity: "media"; value: MediaRoomPublic }
-  | { entity: "plan"; value: PlanPublic | null };
+  | { entity: "plan"; value: PlanPublic | null }
+  | { entity: "pairRules"; value: PairRule[] };
 
 export type Notice =
   | { kind: "broadcast"; text: string; roomId: string | null; from: string }

@@ -38,6 +38,17 @@ export function invariantViolations(ctx: SessionContext, phase: SessionPhase): s
       if (!ctx.rooms[roomId]) out.push(`plan names unknown room ${roomId}`);
     }
   }
+  const pairs = new Set<string>();
+  for (const r of ctx.pairRules ?? []) {
+    if (!(r.memberA < r.memberB)) out.push(`pairing rule ${r.memberA}/${r.memberB} is not in order`);
+    if (pairs.has(`${r.memberA}|${r.memberB}`)) out.push(`two pairing rules for ${r.memberA}/${r.memberB}`);
+    pairs.add(`${r.memberA}|${r.memberB}`);
+    for (const id of [r.memberA, r.memberB]) {
+      const m = ctx.members[id];
+      if (!m) out.push(`pairing rule names unknown member ${id}`);
+      else if (m.status === "denied") out.push(`pairing rule names ${m.status} member ${id}`);
+    }
+  }
   if ((phase === "main" || phase === "ended") && ctx.round !== null) out.push(`round present in ${phase}`);
   return out;
 }

@@ -13,6 +13,7 @@ import {
   type MediaProvider,
   type MediaRoomPublic,
   type MemberPublic,
+  type PairRule,
   type PlanPublic,
   type Role,
   type RoomPublic,
@@ -60,6 +61,8 @@ export interface SessionContext {
   nextCheckInNumber: number;
   /** The session plan being run (logic/plan.ts); absent in sessions stored before plans, which is the same as null. */
   plan?: PlanPublic | null;
+  /** Pairing rules (staff only), one per pair; absent in sessions stored before them, which is the same as none. */
+  pairRules?: PairRule[];
 }
 
 export type CheckIn = CheckInPublic;

@@ -2,11 +2,21 @@
  * Why a command may not run now: role (lib/protocol's COMMANDS), membership, phase (the phases whose machine states
  * handle it) and data (one check per command). The engine asks once per command, before the machine sees it.
  */
-import { COMMAND_ROLES, COMMAND_TYPES, MAIN_ROOM, MAX_BREAKOUT_ROOMS, MAX_ROOM_CAPACITY, type CommandType, type ErrorCode } from "../../lib/protocol";
+import {
+  COMMAND_ROLES,
+  COMMAND_TYPES,
+  MAIN_ROOM,
+  MAX_BREAKOUT_ROOMS,
+  MAX_PAIR_RULES,
+  MAX_ROOM_CAPACITY,
+  type CommandType,
+  type ErrorCode,
+  type PairRule,
+} from "../../lib/protocol";
 import { sessionMachine } from "./machine";
 import { autoAssign } from "./assignment";
 import { checkNextStep } from "./plan";
-import { autoPlanResult, parseChannel, placeOf, unsupervisedRooms } from "./updates";
+import { autoPlanResult, pairRuleOf, parseChannel, placeOf, preparedRound, ruleBroken, unsupervisedRooms } from "./updates";
 import {
   admittedMembers,
   checkInOf,
@@ -99,6 +109,35 @@ function roomNames(_ctx: SessionContext, e: Extract<CommandEvent, { type: "creat
   return e.names ?? Array.from({ length: e.count ?? 0 }, (_, i) => `Room ${i + 1}`);
 }
 
+/**
+ * A manual placement (member → place: a planned room while preparing, a location while open) that newly breaks a
+ * pairing rule is refused, naming the rule, unless confirmed. Rules already broken before it are not raised again.
+ */
+function pairing(ctx: SessionContext, phase: SessionPhase, moves: ReadonlyMap<string, string | null>, confirmed: boolean | undefined): Refusal | null {
+  if (confirmed || !ctx.pairRules?.length) return null;
+  const before = (id: string) => (phase === "preparing" ? (ctx.round?.plan[id] ?? null) : ctx.members[id].location);
+  const after = (id: string) => (moves.has(id) ? moves.get(id)! : before(id));
+  const broken = ctx.pairRules.filter((r) => (moves.has(r.memberA) || moves.has(r.memberB)) && ruleBroken(ctx, r, after) && !ruleBroken(ctx, r, before));
+  if (broken.length === 0) return null;
+  const roomName = (p: string | null) => (p ? (ctx.rooms[p]?.name ?? p) : "the main room");
+  const say = (r: PairRule) => {
+    const [a, b] = [ctx.members[r.memberA].name, ctx.members[r.memberB].name];
+    return r.rule === "apart"
+      ? `${a} and ${b} are to be kept apart, and this puts both in ${roomName(after(r.memberA))}`
+      : `${a} and ${b} are to stay together, and this puts them in ${roomName(after(r.memberA))} and ${roomName(after(r.memberB))}`;
+  };
+  return refuse("PAIRING_RULE", `${broken.map(say).join("; ")}; confirm to place them anyway`);
+}
+
+/** Why no automatic assignment satisfies the rules, in words staff can act on. */
+function impossible(ctx: SessionContext, rooms: number): Refusal {
+  const n = ctx.pairRules?.length ?? 0;
+  return refuse(
+    "PAIRING_IMPOSSIBLE",
+    `no assignment into ${rooms} room${rooms === 1 ? "" : "s"} satisfies the ${n} pairing rule${n === 1 ? "" : "s"}; change a rule, change the rooms, or assign by hand`,
+  );
+}
+
 const participantsToPlace = (ctx: SessionContext, includeStaff: readonly string[] = []) =>
   admittedMembers(ctx).filter((m) => m.role === "participant" || includeStaff.includes(m.id));
 
@@ -140,6 +179,11 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
       const cap = roomCapacity(ctx, e.capacity);
       const plan = autoAssign({ memberIds: people.map((m) => m.id), rooms: names.map((_, i) => ({ id: `x${i}`, capacity: cap })), seed: 0 });
       if (!plan.ok) return refuse("ROOM_FULL", `${plan.needed} people do not fit in ${names.length} rooms of ${cap}`);
+      // With pairing rules, the plan the update will make (its rooms, seed and fixed placements) must exist.
+      if (ctx.pairRules?.length) {
+        const real = autoPlanResult(preparedRound(ctx, e), e.includeStaff ?? []);
+        if (!real.ok && real.reason === "PAIRING_IMPOSSIBLE") return impossible(ctx, names.length);
+      }
     }
     return null;
   },
@@ -165,14 +209,15 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
   autoAssign: (ctx) => {
     // The same computation the update runs (pre-assignments included), so an accepted autoAssign never empties the plan.
     const plan = autoPlanResult(ctx, []);
+    if (!plan.ok && plan.reason === "PAIRING_IMPOSSIBLE") return impossible(ctx, preparingRooms(ctx).length);
     return plan.ok ? null : refuse("ROOM_FULL", `${plan.needed} people do not fit (${plan.available} places)`);
   },
-  assign: (ctx, _p, e) => {
+  assign: (ctx, p, e) => {
     const a = admitted(ctx, e.memberId);
     if (a) return a;
     if (e.roomId === null) return null;
     if (ctx.round?.plan[e.memberId] === e.roomId) return null; // already planned there: idempotent
-    return room(ctx, e.roomId, "preparing") ?? hasSpace(ctx, e.roomId);
+    return room(ctx, e.roomId, "preparing") ?? hasSpace(ctx, e.roomId) ?? pairing(ctx, p, new Map([[e.memberId, e.roomId]]), e.confirmRule);
   },
   bulkAssign: (ctx, phase, e) => {
     const seen = new Set<string>();
@@ -198,7 +243,8 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
       }
       if (staying + arriving > r.capacity) return refuse("ROOM_FULL", `${r.name} would hold ${staying + arriving} (capacity ${r.capacity})`);
     }
-    return null;
+    const moves = new Map(e.assignments.map((a) => [a.memberId, a.roomId ?? (phase === "preparing" ? null : MAIN_ROOM)]));
+    return pairing(ctx, phase, moves, e.confirmRule);
   },
   preAssign: (ctx, phase, e) => {
     if (e.roomId === null) return null;
@@ -223,19 +269,42 @@ const CHECKS: { [T in CommandType]: Check<T> } = {
     }
     return null;
   },
-  move: (ctx, _p, e) => {
+  move: (ctx, p, e) => {
     const a = admitted(ctx, e.memberId) ?? notInCheckIn(ctx, e.memberId);
     if (a) return a;
     const t = target(ctx, e.to);
     if (t) return t;
     if (ctx.members[e.memberId].location === e.to) return refuse("ALREADY_THERE", `${ctx.members[e.memberId].name} is already there`);
-    return hasSpace(ctx, e.to);
+    return hasSpace(ctx, e.to) ?? pairing(ctx, p, new Map([[e.memberId, e.to]]), e.confirmRule);
   },
-  swap: (ctx, _p, e) => {
+  swap: (ctx, p, e) => {
     if (e.memberA === e.memberB) return refuse("INVALID_MESSAGE", "swap needs two different members");
     const a = admitted(ctx, e.memberA) ?? admitted(ctx, e.memberB) ?? notInCheckIn(ctx, e.memberA) ?? notInCheckIn(ctx, e.memberB);
     if (a) return a;
-    return ctx.members[e.memberA].location === ctx.members[e.memberB].location ? refuse("ALREADY_THERE", "both are in the same place") : null;
+    const [la, lb] = [ctx.members[e.memberA].location, ctx.members[e.memberB].location];
+    if (la === lb) return refuse("ALREADY_THERE", "both are in the same place");
+    return pairing(
+      ctx,
+      p,
+      new Map([
+        [e.memberA, lb],
+        [e.memberB, la],
+      ]),
+      e.confirmRule,
+    );
+  },
+  setPairRule: (ctx, _p, e) => {
+    if (e.memberA === e.memberB) return refuse("INVALID_MESSAGE", "a pairing rule needs two different people");
+    for (const id of [e.memberA, e.memberB]) {
+      const m = ctx.members[id];
+      if (!m) return refuse("MEMBER_NOT_FOUND", `no member ${id} in this session`);
+      if (m.status !== "admitted" && m.status !== "waiting") return refuse("INVALID_STATE", `${m.name} is ${m.status}`);
+    }
+    const [a, b] = [ctx.members[e.memberA].name, ctx.members[e.memberB].name];
+    const current = pairRuleOf(ctx, e.memberA, e.memberB);
+    if (e.rule === null) return current ? null : refuse("NOT_FOUND", `there is no pairing rule between ${a} and ${b}`);
+    if (!current && (ctx.pairRules?.length ?? 0) >= MAX_PAIR_RULES) return refuse("INVALID_STATE", `a session holds at most ${MAX_PAIR_RULES} pairing rules`);
+    return null;
   },
   closeRoom: (ctx, _p, e) => room(ctx, e.roomId, "open"),
   closeAll: () => null,

@@ -2,7 +2,16 @@
  * Pure context updates used by the machine's named actions. Each takes a context and an event and returns a
  * new context; untouched members and rooms keep their identity so diffs stay cheap.
  */
-import { MAIN_ROOM, MAX_CHAT_MESSAGES, MAX_ROOM_CAPACITY, type MediaKind, type MediaRoomPublic, rosterName, type Settings } from "../../lib/protocol";
+import {
+  MAIN_ROOM,
+  MAX_CHAT_MESSAGES,
+  MAX_ROOM_CAPACITY,
+  type MediaKind,
+  type MediaRoomPublic,
+  type PairRule,
+  rosterName,
+  type Settings,
+} from "../../lib/protocol";
 import { autoAssign, smallestRoom } from "./assignment";
 import {
   admittedMembers,
@@ -98,7 +107,11 @@ function placeForAdmitted(ctx: SessionContext, m: Member, phase: string): string
   const pre = ctx.preAssignments[m.identity];
   if (pre && ctx.rooms[pre]?.status === "open" && occupancy(ctx, pre) < ctx.rooms[pre].capacity) return pre;
   if (ctx.settings.lateJoiners !== "auto" || ctx.round?.mode === "choose") return MAIN_ROOM;
-  return smallestRoom(openRooms(ctx), (id) => occupancy(ctx, id)) ?? MAIN_ROOM;
+  // Pairing rules: only rooms that break none of theirs (the room of someone they are to be with, none with someone to
+  // keep apart); when that room is full, the main room (staff decide).
+  const rules = (ctx.pairRules ?? []).filter((r) => r.memberA === m.id || r.memberB === m.id);
+  const fits = (roomId: string) => !rules.some((r) => ruleBroken(ctx, r, (id) => (id === m.id ? roomId : ctx.members[id].location)));
+  return smallestRoom(rules.length ? openRooms(ctx).filter((r) => fits(r.id)) : openRooms(ctx), (id) => occupancy(ctx, id)) ?? MAIN_ROOM;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -172,7 +185,60 @@ export const setAlias = (ctx: SessionContext, e: Cmd<"setAlias">) => patchMember
 
 export const countAgreementDecline = (ctx: SessionContext): SessionContext => ({ ...ctx, agreementDeclines: ctx.agreementDeclines + 1 });
 
-export const deny = (ctx: SessionContext, e: Cmd<"deny">) => patchMember(ctx, e.memberId, { status: "denied", leftAt: e.now, joinNote: null });
+export const deny = (ctx: SessionContext, e: Cmd<"deny">) =>
+  withoutPairRules(patchMember(ctx, e.memberId, { status: "denied", leftAt: e.now, joinNote: null }), e.memberId);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pairing rules
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The pair in the order rules keep it (one rule per pair, whichever way round it was named). */
+export const pairKey = (a: string, b: string): [string, string] => (a < b ? [a, b] : [b, a]);
+
+export const pairRuleOf = (ctx: SessionContext, a: string, b: string): PairRule | undefined => {
+  const [x, y] = pairKey(a, b);
+  return (ctx.pairRules ?? []).find((r) => r.memberA === x && r.memberB === y);
+};
+
+/** Set (or with rule null, remove) the rule between two members; a new rule for a pair replaces the old one. */
+export function setPairRule(ctx: SessionContext, e: Cmd<"setPairRule">): SessionContext {
+  const [memberA, memberB] = pairKey(e.memberA, e.memberB);
+  const rules = ctx.pairRules ?? [];
+  const rest = rules.filter((r) => r.memberA !== memberA || r.memberB !== memberB);
+  if (e.rule === null) return rest.length === rules.length ? ctx : { ...ctx, pairRules: rest };
+  return { ...ctx, pairRules: [...rest, { memberA, memberB, rule: e.rule }] };
+}
+
+/** Someone denied or removed is gone for good: the rules naming them go too (someone who left keeps theirs, ignored while away). */
+function withoutPairRules(ctx: SessionContext, memberId: string): SessionContext {
+  const rules = ctx.pairRules ?? [];
+  const rest = rules.filter((r) => r.memberA !== memberId && r.memberB !== memberId);
+  return rest.length === rules.length ? ctx : { ...ctx, pairRules: rest };
+}
+
+/** The rules as automatic assignment takes them (assignment ignores people it is not placing). */
+export function assignmentRules(ctx: SessionContext): { apart: [string, string][]; together: [string, string][] } {
+  const apart: [string, string][] = [];
+  const together: [string, string][] = [];
+  for (const r of ctx.pairRules ?? []) (r.rule === "apart" ? apart : together).push([r.memberA, r.memberB]);
+  return { apart, together };
+}
+
+/**
+ * Whether a rule is broken by where two people are (places: a planned room while preparing, a location while open).
+ * "apart": both in the same breakout room. "together": both in breakout rooms, different ones (someone unassigned,
+ * in the main room or in a private check-in breaks nothing: staff decided they sit this round out).
+ */
+export function ruleBroken(ctx: SessionContext, rule: PairRule, placeOf: (memberId: string) => string | null): boolean {
+  const a = ctx.members[rule.memberA];
+  const b = ctx.members[rule.memberB];
+  if (a?.status !== "admitted" || b?.status !== "admitted") return false;
+  const pa = placeOf(a.id);
+  const pb = placeOf(b.id);
+  const inRoom = (p: string | null) => p !== null && p !== MAIN_ROOM && ctx.rooms[p] !== undefined;
+  if (!inRoom(pa) || !inRoom(pb)) return false;
+  return rule.rule === "apart" ? pa === pb : pa !== pb;
+}
 
 function dropFromPlans(ctx: SessionContext, memberId: string): SessionContext {
   if (!ctx.round || !(memberId in ctx.round.plan)) return ctx;
@@ -189,10 +255,10 @@ function depart(ctx: SessionContext, memberId: string, status: "left" | "denied"
   return dropFromPlans(patchMember(moved, memberId, { status, leftAt: now, helpRequest: null, connected: false, hand: null, media: NO_MEDIA }), memberId);
 }
 
-/** Removed: out of every place and plan; their invite remembers it (and stops working, when asked to). */
+/** Removed: out of every place and plan (and pairing rule); their invite remembers it (and stops working, when asked to). */
 export function removeMember(ctx: SessionContext, e: Cmd<"removeMember">): SessionContext {
   const inviteId = ctx.members[e.memberId].inviteId ?? null;
-  const next = depart(ctx, e.memberId, "denied", e.now);
+  const next = withoutPairRules(depart(ctx, e.memberId, "denied", e.now), e.memberId);
   if (inviteId === null) return next;
   const cur = ctx.invites?.[inviteId] ?? { removed: 0, revokedAt: null };
   const record = { removed: cur.removed + 1, revokedAt: e.revokeInvite ? (cur.revokedAt ?? e.now) : cur.revokedAt };
@@ -297,7 +363,13 @@ export function roomLeftUnsupervised(ctx: SessionContext, memberId: string): Roo
 export function autoPlanResult(ctx: SessionContext, includeStaff: readonly string[]) {
   const rooms = Object.values(ctx.rooms).filter((r) => r.status === "preparing");
   const people = admittedMembers(ctx).filter((m) => m.role === "participant" || includeStaff.includes(m.id));
-  return autoAssign({ memberIds: people.map((m) => m.id), rooms, fixed: fixedPlacements(ctx, includeStaff), seed: roundSeed(ctx) });
+  return autoAssign({
+    memberIds: people.map((m) => m.id),
+    rooms,
+    fixed: fixedPlacements(ctx, includeStaff),
+    seed: roundSeed(ctx),
+    ...assignmentRules(ctx),
+  });
 }
 
 function autoPlan(ctx: SessionContext, includeStaff: readonly string[]): Record<string, string> {
@@ -319,6 +391,13 @@ function withoutPastRounds(ctx: SessionContext): SessionContext {
 }
 
 export function createBreakouts(ctx: SessionContext, e: Cmd<"createBreakouts">): SessionContext {
+  const next = preparedRound(ctx, e);
+  const plan = e.mode === "auto" ? autoPlan(next, e.includeStaff ?? []) : fixedPlacements(next, []);
+  return { ...next, round: { ...next.round!, plan } };
+}
+
+/** The new round's rooms, before anyone is planned (the createBreakouts rule asks autoPlanResult of it too). */
+export function preparedRound(ctx: SessionContext, e: Cmd<"createBreakouts">): SessionContext {
   const names = e.names ?? Array.from({ length: e.count ?? 0 }, (_, i) => `Room ${i + 1}`);
   const capacity = roomCapacity(ctx, e.capacity);
   const number = ctx.roundsCompleted + 1;
@@ -337,8 +416,7 @@ export function createBreakouts(ctx: SessionContext, e: Cmd<"createBreakouts">):
       closesAt: null,
     },
   };
-  const plan = e.mode === "auto" ? autoPlan(next, e.includeStaff ?? []) : fixedPlacements(next, []);
-  return { ...next, round: { ...next.round!, plan } };
+  return next;
 }
 
 export function addRoom(ctx: SessionContext, e: Cmd<"addRoom">): SessionContext {

@@ -43,6 +43,7 @@ export function staffState(ctx: SessionContext, phase: SessionPhase): StaffState
     spotlights: ctx.spotlights,
     checkIns: Object.values(ctx.checkIns),
     plan: ctx.plan ?? null,
+    pairRules: ctx.pairRules ?? [],
   };
 }
 
@@ -138,6 +139,7 @@ export function diffForStaff(prev: SessionContext, next: SessionContext, prevPha
   if (prev.spotlights !== next.spotlights) changes.push({ entity: "spotlights", value: next.spotlights });
   if (prev.checkIns !== next.checkIns) changes.push({ entity: "checkIns", value: Object.values(next.checkIns) });
   if (prev.plan !== next.plan) changes.push({ entity: "plan", value: next.plan ?? null });
+  if (prev.pairRules !== next.pairRules) changes.push({ entity: "pairRules", value: next.pairRules ?? [] });
   if (
     prevPhase !== phase ||
     prev.settings !== next.settings ||

@@ -55,6 +55,7 @@ function abstractState(s: SessionSnapshot): string {
     chat: Object.keys(c.chat).length > 0,
     steppedOut: admittedMembers(c).some((m) => m.location === "main" && m.breakoutRoom !== null),
     checkIn: Object.keys(c.checkIns).length > 0,
+    pairRules: (c.pairRules?.length ?? 0) > 0,
   });
 }
 

@@ -150,17 +150,22 @@ function randomCommand(type: CommandType, ctx: SessionContext, rand: () => numbe
     case "leave":
       return {};
     case "assign":
-      return { memberId: pick(memberIds), roomId: roomOrNull() };
+      return { memberId: pick(memberIds), roomId: roomOrNull(), ...(rand() < 0.3 ? { confirmRule: true } : {}) };
     case "bulkAssign": {
       const n = 1 + Math.floor(rand() * 4);
-      return { assignments: Array.from({ length: n }, () => ({ memberId: pick(memberIds), roomId: roomOrNull() })) };
+      return {
+        assignments: Array.from({ length: n }, () => ({ memberId: pick(memberIds), roomId: roomOrNull() })),
+        ...(rand() < 0.3 ? { confirmRule: true } : {}),
+      };
     }
     case "preAssign":
       return { identity: pick(identities), roomId: roomOrNull() };
     case "move":
-      return { memberId: pick(memberIds), to: pick(places) };
+      return { memberId: pick(memberIds), to: pick(places), ...(rand() < 0.3 ? { confirmRule: true } : {}) };
     case "swap":
-      return { memberA: pick(memberIds), memberB: pick(memberIds) };
+      return { memberA: pick(memberIds), memberB: pick(memberIds), ...(rand() < 0.3 ? { confirmRule: true } : {}) };
+    case "setPairRule":
+      return { memberA: pick(memberIds), memberB: pick(memberIds), rule: pick(["apart", "together", null]) };
     case "closeAll":
       return rand() < 0.4 ? {} : { countdownSeconds: pick([0, 10, 60, 300]) };
     case "extendRound":
@@ -441,7 +446,7 @@ describe("random command sequences", () => {
           if (r.ok) accepted.set(type, (accepted.get(type) ?? 0) + 1);
         }
       }),
-      { numRuns: 60, seed: 7 },
+      { numRuns: 120, seed: 7 },
     );
     for (const phase of ["main", "preparing", "open", "closing", "ended"]) expect(seen.get(phase) ?? 0, phase).toBeGreaterThan(20);
     for (const type of ALL_COMMAND_TYPES) expect(accepted.get(type) ?? 0, `${type} accepted`).toBeGreaterThan(0);

@@ -67,6 +67,7 @@ function staff(over: Partial<StaffState> = {}): StaffState {
     spotlights: {},
     checkIns: [],
     plan: null,
+    pairRules: [],
     ...over,
   };
 }

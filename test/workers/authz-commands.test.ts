@@ -120,6 +120,7 @@ const STAFF_FLOW: Step[] = [
   },
   { type: "startCheckIn", command: (w) => ({ type: "startCheckIn", memberId: w.P2.memberId }) },
   { type: "endCheckIn", command: () => ({ type: "endCheckIn", checkInId: "k1" }) },
+  { type: "setPairRule", command: (w) => ({ type: "setPairRule", memberA: w.P1.memberId, memberB: w.P2.memberId, rule: "apart" }) },
   { type: "createBreakouts", command: () => ({ type: "createBreakouts", count: 2, mode: "manual", durationSeconds: 600 }) },
   { type: "addRoom", command: () => ({ type: "addRoom", name: "Extra" }) },
   { type: "renameRoom", command: () => ({ type: "renameRoom", roomId: "r3", name: "Quiet corner" }) },
@@ -326,6 +327,7 @@ const PHASE_OF: Record<CommandType, Phase> = {
   endCheckIn: "main",
   loadPlan: "main",
   nextStep: "main",
+  setPairRule: "main",
 };
 
 /** A command that targets real people and rooms of the world (valid for an allowed role in PHASE_OF). */
@@ -394,6 +396,8 @@ function payload(type: CommandType, w: World): Command {
       return { type, checkInId: "k1" };
     case "loadPlan":
       return { type, plan: SAMPLE_PLAN };
+    case "setPairRule":
+      return { type, memberA: P1, memberB: w.P2.memberId, rule: "apart" };
     default:
       return { type } as Command;
   }

@@ -339,6 +339,14 @@ export function sampleCommands(ctx: SessionContext, phase: SessionPhase, type: C
       const a = people[0];
       const b = a && admittedMembers(ctx).find((m) => m.location !== a.location);
       if (a && b) asStaff({ memberA: a.id, memberB: b.id });
+      if (a && b && ctx.pairRules?.length) asStaff({ memberA: a.id, memberB: b.id, confirmRule: true });
+      break;
+    }
+    case "setPairRule": {
+      const rule = ctx.pairRules?.[0];
+      if (rule) asStaff({ memberA: rule.memberA, memberB: rule.memberB, rule: null });
+      else if (people[0] && people[1]) asStaff({ memberA: people[0].id, memberB: people[1].id, rule: "apart" });
+      if (people[1] && people[2]) asStaff({ memberA: people[2].id, memberB: people[1].id, rule: "together" });
       break;
     }
     case "closeRoom": {
@@ -536,4 +544,5 @@ export const ALL_COMMAND_TYPES = [
   "endCheckIn",
   "loadPlan",
   "nextStep",
+  "setPairRule",
 ] as const satisfies readonly CommandType[];

@@ -51,6 +51,9 @@ export function applyChanges(staff: StaffState, changes: readonly Change[]): voi
       case "plan":
         staff.plan = c.value;
         break;
+      case "pairRules":
+        staff.pairRules = c.value;
+        break;
       default:
         // Every Change entity is handled above: a new one added to the protocol fails to compile here.
         c satisfies never;

@@ -8,13 +8,14 @@
 import { createMemo, createSignal, For, Match, Show, Switch } from "solid-js";
 import { createStore } from "solid-js/store";
 import { type BreakoutDraft, draftCommand, emptyDraft } from "../../lib/breakout-draft";
-import { MAX_ROOM_CAPACITY, type AssignmentMode, type Command, type MemberPublic, type StaffState } from "../../../../lib/protocol";
+import { MAX_ROOM_CAPACITY, type AssignmentMode, type Command, type MemberPublic, type PairRuleKind, type StaffState } from "../../../../lib/protocol";
+import { CommandError } from "../../lib/session-core";
 import type { SessionClient } from "../../lib/session-client";
 import { boardColumns, formatDuration, hasArrived, placeLabel, UNASSIGNED, type BoardColumn } from "../../lib/state";
 import { createAction, errorMessage, ErrorText } from "../common";
 import { Icon } from "../room/icons";
 import { roleLabel } from "../room/Stage";
-import { MenuButton, type MenuItem } from "../room/ui";
+import { ConfirmDialog, MenuButton, type MenuItem } from "../room/ui";
 import { createUnsupervisedConfirm, UnsupervisedDialog } from "./unsupervised";
 
 // The create form's draft (web/src/lib/breakout-draft.ts) is owned by the console so it outlives the round.
@@ -44,6 +45,7 @@ export function BreakoutPanelBody(props: { client: SessionClient; staff: StaffSt
           </Show>
         </Match>
       </Switch>
+      <PairingRules client={props.client} staff={props.staff} />
       <Broadcast client={props.client} staff={props.staff} />
     </div>
   );
@@ -357,6 +359,23 @@ function Board(props: { client: SessionClient; staff: StaffState; myId: string }
   const [announce, setAnnounce] = createSignal("");
   const colKeys = createMemo(() => cols().map((c) => c.key), [], { equals: (a, b) => a.length === b.length && a.every((k, i) => k === b[i]) });
   const colOf = (memberId: string) => cols().find((c) => c.members.some((x) => x.id === memberId));
+  // A placement refused for a pairing rule waits here for "place anyway" (sent again with confirmRule).
+  const [ruleConfirm, setRuleConfirm] = createSignal<{ cmd: Command; message: string; memberId: string | null } | null>(null);
+  const confirmAction = createAction();
+
+  /** Send a placement; a PAIRING_RULE refusal asks for confirmation instead of showing an error. */
+  async function placeCommand(cmd: Command, memberId: string | null) {
+    try {
+      await props.client.command(cmd);
+      return true;
+    } catch (e) {
+      if (e instanceof CommandError && e.code === "PAIRING_RULE") {
+        setRuleConfirm({ cmd, message: e.message, memberId });
+        return false;
+      }
+      throw e;
+    }
+  }
 
   /** Put a member in a column: plan while preparing, live move while open. */
   async function place(memberId: string, colKey: string) {
@@ -368,7 +387,7 @@ function Board(props: { client: SessionClient; staff: StaffState; myId: string }
     setRowErrors(memberId, null);
     setBusy(memberId);
     try {
-      await props.client.command(cmd);
+      if (!(await placeCommand(cmd, memberId))) return;
       setAnnounce(`${m.name} ${phase() === "preparing" ? "planned for" : "moved to"} ${cols().find((c) => c.key === colKey)?.title ?? "another room"}.`);
     } catch (e) {
       setRowErrors(memberId, errorMessage(e));
@@ -400,7 +419,7 @@ function Board(props: { client: SessionClient; staff: StaffState; myId: string }
     setRowErrors(a, null);
     setBusy(a);
     try {
-      await props.client.command({ type: "swap", memberA: a, memberB: b });
+      await placeCommand({ type: "swap", memberA: a, memberB: b }, a);
     } catch (e) {
       setRowErrors(a, errorMessage(e));
     } finally {
@@ -413,11 +432,14 @@ function Board(props: { client: SessionClient; staff: StaffState; myId: string }
     setColErrors(from.key, null);
     try {
       if (phase() === "preparing")
-        await props.client.command({
-          type: "bulkAssign",
-          assignments: from.members.map((m) => ({ memberId: m.id, roomId: toKey === UNASSIGNED ? null : toKey })),
-        });
-      else await Promise.all(from.members.map((m) => props.client.command({ type: "move", memberId: m.id, to: toKey })));
+        await placeCommand(
+          {
+            type: "bulkAssign",
+            assignments: from.members.map((m) => ({ memberId: m.id, roomId: toKey === UNASSIGNED ? null : toKey })),
+          },
+          null,
+        );
+      else await Promise.all(from.members.map((m) => placeCommand({ type: "move", memberId: m.id, to: toKey }, m.id)));
     } catch (e) {
       setColErrors(from.key, errorMessage(e));
     }
@@ -514,6 +536,33 @@ function Board(props: { client: SessionClient; staff: StaffState; myId: string }
           );
         }}
       </For>
+      <ConfirmDialog
+        open={ruleConfirm() !== null}
+        title="This breaks a pairing rule"
+        confirmLabel="Place anyway"
+        pending={confirmAction.pending()}
+        error={confirmAction.error()}
+        testid="pairing-confirm"
+        confirmTestid="pairing-confirm-ok"
+        onConfirm={async () => {
+          const c = ruleConfirm();
+          if (!c) return;
+          const ok = await confirmAction.run(async () => {
+            await props.client.command({ ...c.cmd, confirmRule: true } as Command);
+            return true;
+          });
+          if (ok) {
+            setRuleConfirm(null);
+            if (c.memberId) followFocus(c.memberId);
+          }
+        }}
+        onClose={() => {
+          confirmAction.setError(null);
+          setRuleConfirm(null);
+        }}
+      >
+        <p>{ruleConfirm()?.message}</p>
+      </ConfirmDialog>
     </div>
   );
 }
@@ -806,6 +855,91 @@ function PreAssign(props: { client: SessionClient; staff: StaffState }) {
           </For>
         </ul>
       </Show>
+    </details>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pairing rules: who must not share a room, and who must (staff only; automatic assignment honours them)
+// ---------------------------------------------------------------------------------------------------------------
+
+function PairingRules(props: { client: SessionClient; staff: StaffState }) {
+  const [a, setA] = createSignal("");
+  const [b, setB] = createSignal("");
+  const [kind, setKind] = createSignal<PairRuleKind>("apart");
+  const add = createAction();
+  const remove = createAction();
+  const people = () => props.staff.members.filter((m) => m.status === "admitted" || m.status === "waiting").sort((x, y) => x.name.localeCompare(y.name));
+  const nameOf = (id: string) => {
+    const m = props.staff.members.find((x) => x.id === id);
+    return m ? (m.status === "left" ? `${m.name} (left)` : m.name) : id;
+  };
+  return (
+    <details class="more-options panel-section" data-testid="pairing-rules">
+      <summary>Pairing rules{props.staff.pairRules.length ? ` (${props.staff.pairRules.length})` : ""}</summary>
+      <p class="muted small">Only staff see these. Automatic assignment follows them; a move that breaks one asks first.</p>
+      <form
+        class="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (!a() || !b()) return add.setError("Choose two people.");
+          if (a() === b()) return add.setError("Choose two different people.");
+          const ok = await add.run(() => props.client.command({ type: "setPairRule", memberA: a(), memberB: b(), rule: kind() }));
+          if (ok) {
+            setA("");
+            setB("");
+          }
+        }}
+      >
+        <div class="field">
+          <label for="pair-a">Person</label>
+          <select id="pair-a" value={a()} onChange={(e) => setA(e.currentTarget.value)} data-testid="pair-a">
+            <option value="">Choose…</option>
+            <For each={people()}>{(m) => <option value={m.id}>{m.name}</option>}</For>
+          </select>
+        </div>
+        <div class="field">
+          <label for="pair-kind">Rule</label>
+          <select id="pair-kind" value={kind()} onChange={(e) => setKind(e.currentTarget.value as PairRuleKind)} data-testid="pair-kind">
+            <option value="apart">must not share a room with</option>
+            <option value="together">must share a room with</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="pair-b">Other person</label>
+          <select id="pair-b" value={b()} onChange={(e) => setB(e.currentTarget.value)} data-testid="pair-b">
+            <option value="">Choose…</option>
+            <For each={people().filter((m) => m.id !== a())}>{(m) => <option value={m.id}>{m.name}</option>}</For>
+          </select>
+        </div>
+        <button type="submit" class="secondary small" disabled={add.pending()} data-testid="pair-add">
+          Add rule
+        </button>
+        <ErrorText error={add.error()} />
+      </form>
+      <Show when={props.staff.pairRules.length > 0} fallback={<p class="muted small m0">No rules yet.</p>}>
+        <ul class="list small" data-testid="pair-rules-list">
+          <For each={props.staff.pairRules}>
+            {(r) => (
+              <li class="row" data-testid="pair-rule">
+                <span class="grow">
+                  {nameOf(r.memberA)} {r.rule === "apart" ? "apart from" : "together with"} {nameOf(r.memberB)}
+                </span>
+                <button
+                  type="button"
+                  class="secondary small"
+                  disabled={remove.pending()}
+                  aria-label={`Remove the rule for ${nameOf(r.memberA)} and ${nameOf(r.memberB)}`}
+                  onClick={() => remove.run(() => props.client.command({ type: "setPairRule", memberA: r.memberA, memberB: r.memberB, rule: null }))}
+                >
+                  Remove
+                </button>
+              </li>
+            )}
+          </For>
+        </ul>
+      </Show>
+      <ErrorText error={remove.error()} />
     </details>
   );
 }
