@@ -369,7 +369,8 @@ function runSequence(steps: Step[], opts: { participants: number; autoAdmit: boo
         }
         const rooms = Object.values(ctx.rooms).filter((r) => r.status === "preparing");
         const n = Object.keys(plan).length;
-        if (fixed.size === 0 && rooms.every((r) => r.capacity >= Math.ceil(n / rooms.length))) {
+        // Under pairing rules an even plan may not exist; assignment-pairing.test.ts checks evenness whenever one does.
+        if (fixed.size === 0 && !ctx.pairRules?.length && rooms.every((r) => r.capacity >= Math.ceil(n / rooms.length))) {
           const sizes = rooms.map((r) => Object.values(plan).filter((x) => x === r.id).length);
           expect(Math.max(...sizes) - Math.min(...sizes), label()).toBeLessThanOrEqual(1);
         }
