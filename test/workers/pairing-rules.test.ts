@@ -30,13 +30,13 @@ describe("pairing rules", () => {
     expect(where[a.memberId].location).not.toBe(where[b.memberId].location);
 
     // Moving a into b's room breaks the rule: refused, naming both; confirmed, it goes through.
-    const refused = await fac.command({ type: "move", memberId: a.memberId, to: where[b.memberId].location });
+    const refused = await fac.command({ type: "move", memberId: a.memberId, to: where[b.memberId].location! });
     expect(refused.type).toBe("error");
     expect(refused.error.code).toBe("PAIRING_RULE");
     expect(refused.error.message).toContain("Client 1");
     expect(refused.error.message).toContain("Client 2");
     expect((await stub.debugState()).context!.members[a.memberId].location).toBe(where[a.memberId].location);
-    expect((await fac.command({ type: "move", memberId: a.memberId, to: where[b.memberId].location, confirmRule: true })).type).toBe("ack");
+    expect((await fac.command({ type: "move", memberId: a.memberId, to: where[b.memberId].location!, confirmRule: true })).type).toBe("ack");
 
     // Survives eviction.
     await evictDurableObject(stub);
