@@ -3,7 +3,7 @@
  * credential. sessionStorage, so each browser tab is its own member and closing the tab forgets it.
  */
 import type { Role } from "../../../lib/protocol";
-import type { Invite, SignedInUser } from "./api";
+import type { CreatedSession, Invite, SignedInUser } from "./api";
 
 export interface StoredSession {
   sessionId: string;
@@ -44,6 +44,17 @@ export const storage = {
   setUser: (u: SignedInUser | null) => write("mb.user", u),
   session: (sessionId: string) => read<StoredSession>(`mb.session.${sessionId}`),
   setSession: (s: StoredSession) => write(`mb.session.${s.sessionId}`, s),
+  /** A session the signed-in facilitator just created (start page or a plan): this tab is its facilitator. */
+  setCreatedSession: (created: CreatedSession, title: string, name: string) =>
+    write(`mb.session.${created.sessionId}`, {
+      sessionId: created.sessionId,
+      memberId: created.memberId,
+      ticket: created.ticket,
+      role: "facilitator",
+      title,
+      name,
+      invite: created.invite,
+    } satisfies StoredSession),
   updateSession: (sessionId: string, patch: Partial<StoredSession>) => {
     const cur = read<StoredSession>(`mb.session.${sessionId}`);
     if (cur) write(`mb.session.${sessionId}`, { ...cur, ...patch });

@@ -69,15 +69,7 @@ export default function Home() {
     if (!u) return;
     const created = await create.run(() => api.createSession(u.token, { title: title().trim() || "Group session" }));
     if (!created) return;
-    storage.setSession({
-      sessionId: created.sessionId,
-      memberId: created.memberId,
-      ticket: created.ticket,
-      role: "facilitator",
-      title: title().trim() || "Group session",
-      name: (u.user.name as string | undefined) ?? name(),
-      invite: created.invite,
-    });
+    storage.setCreatedSession(created, title().trim() || "Group session", (u.user.name as string | undefined) ?? name());
     navigate(`/console/${encodeURIComponent(created.sessionId)}`);
   }
 

@@ -70,15 +70,7 @@ export default function Plans() {
     if (!u) return;
     const created = await start.run(() => api.startPlan(u.token, p.id));
     if (!created) return;
-    storage.setSession({
-      sessionId: created.sessionId,
-      memberId: created.memberId,
-      ticket: created.ticket,
-      role: "facilitator",
-      title: p.name,
-      name: (u.user.name as string | undefined) ?? "",
-      invite: created.invite,
-    });
+    storage.setCreatedSession(created, p.name, (u.user.name as string | undefined) ?? "");
     navigate(`/console/${encodeURIComponent(created.sessionId)}`);
   }
 
