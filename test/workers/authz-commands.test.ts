@@ -120,7 +120,6 @@ const STAFF_FLOW: Step[] = [
   },
   { type: "startCheckIn", command: (w) => ({ type: "startCheckIn", memberId: w.P2.memberId }) },
   { type: "endCheckIn", command: () => ({ type: "endCheckIn", checkInId: "k1" }) },
-  { type: "setPairRule", command: (w) => ({ type: "setPairRule", memberA: w.P1.memberId, memberB: w.P2.memberId, rule: "apart" }) },
   { type: "createBreakouts", command: () => ({ type: "createBreakouts", count: 2, mode: "manual", durationSeconds: 600 }) },
   { type: "addRoom", command: () => ({ type: "addRoom", name: "Extra" }) },
   { type: "renameRoom", command: () => ({ type: "renameRoom", roomId: "r3", name: "Quiet corner" }) },
@@ -163,6 +162,8 @@ const STAFF_FLOW: Step[] = [
   { type: "closeAll", command: () => ({ type: "closeAll", countdownSeconds: 60 }) },
   { type: "cancelClosing", command: () => ({ type: "cancelClosing" }) },
   { type: "closeAll", command: () => ({ type: "closeAll", countdownSeconds: 0 }) },
+  // After the manual placements above, so a rule cannot refuse them (PAIRING_RULE is covered in pairing-rules.test.ts).
+  { type: "setPairRule", command: (w) => ({ type: "setPairRule", memberA: w.P1.memberId, memberB: w.P2.memberId, rule: "apart" }) },
   { type: "loadPlan", command: () => ({ type: "loadPlan", plan: SAMPLE_PLAN }) },
   { type: "nextStep", command: () => ({ type: "nextStep" }) },
 ];

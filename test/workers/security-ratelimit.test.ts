@@ -77,6 +77,20 @@ describe("HTTP rate limits (Workers rate-limiting bindings)", () => {
     expect((await api("/api/sessions", { token: await signIn("Other"), body })).status).toBe(201);
   }, 30_000);
 
+  it("the door (reading the agreement before joining) per session and network: a clinic's busy group leaves its other groups alone", async () => {
+    const [a, b] = [await createSession(), await createSession()];
+    const previewFrom = (sessionId: string, invite: string, ip: string) =>
+      api(`/api/sessions/${sessionId}/preview`, { body: { invite }, headers: { "CF-Connecting-IP": ip } });
+    const { key: ip, results } = await burstInOneWindow(SIGNIN.limit + 1, SIGNIN.periodMs, (ip) => previewFrom(a.sessionId, a.invite.token, ip), uniqueIp);
+    expect(results.map((r) => r.status)).toEqual([...Array(SIGNIN.limit).fill(200), 429]);
+    expect(results[SIGNIN.limit].json.error.code).toBe("RATE_LIMITED");
+    expect(results[SIGNIN.limit].headers.get("Retry-After")).toBeTruthy();
+    // The same network opening another group's link is counted apart.
+    const other = await previewFrom(b.sessionId, b.invite.token, ip);
+    expect(other.status).toBe(200);
+    expect(other.json.agreement.hash).toMatch(/^[0-9a-f]{64}$/);
+  }, 30_000);
+
   it("media tokens per member (counted by the session): 60 a minute, then 429 + Retry-After; another member still gets one", async () => {
     const s = await createSession({ settings: { autoAdmit: true } });
     let n = 0;

@@ -2,7 +2,7 @@
  * /api/sessions: create, invite, join, read state, run commands (the same path as the WebSocket), the mirrors of
  * the original edge functions, media tokens, and the WebSocket upgrade.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { CommandOutcome, RpcResult } from "../../lib/errors";
 import { AgreementHashSchema, MEDIA_TOKEN_LIMIT } from "../../lib/protocol";
@@ -15,7 +15,7 @@ import { createInvite, type CreatedInvite, revokeInvite, verifyInviteForJoin } f
 import { verifyUserOrDevToken } from "../auth/app-tokens";
 import { AuthError, cleanDisplayName, type UserPrincipal } from "../auth/user-tokens";
 import { apiError } from "../middleware/security";
-import { rateLimit } from "../middleware/rate-limit";
+import { defaultRateLimitKey, rateLimit } from "../middleware/rate-limit";
 import { bearer, refusalOf, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppEnv, type MemberContext } from "../http";
 import type { Bindings } from "../../lib/runtime/env";
 import { validJson } from "../validate";
@@ -124,6 +124,9 @@ async function runCommand(c: MemberContext, command: Command, commandId?: string
   return apiError(c, statusFor(outcome.error.code), outcome.error.code, outcome.error.message, outcome.error.details, headers);
 }
 
+/** Rate-limit key for the routes anyone holding an invite reaches: the session and the caller's network. */
+const perSessionKey = (c: Context) => `session:${c.req.param("id")}:${defaultRateLimitKey(c)}`;
+
 export const sessions = new Hono<AppEnv>();
 
 sessions.post("/", requireUser, rateLimit({ binding: "RL_SESSIONS", scope: "create" }), validJson(CreateSessionBody), async (c) => {
@@ -192,7 +195,8 @@ sessions.delete("/:id/invites/:inviteId", requireMember, async (c) => {
   return c.json({ revoked: true, ...result });
 });
 
-sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join" }), validJson(JoinBody), async (c) => {
+// Per session and network too: twelve clients of a residential programme join from one address within a minute.
+sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join", key: perSessionKey }), validJson(JoinBody), async (c) => {
   const sessionId = c.req.param("id");
   const body = c.req.valid("json");
   if (body.deviceKey !== undefined) {
@@ -280,14 +284,16 @@ sessions.get("/", requireUser, async (c) => {
  */
 // The door (preview, declining the agreement, resolving a short link) has its own scope: a page reads the preview
 // before every join, and a group joining from one clinic network would otherwise spend the join limit twice over.
-sessions.post("/:id/preview", rateLimit({ binding: "RL_SIGNIN", scope: "door" }), validJson(PreviewBody), async (c) => {
+// It counts per session and network, so one clinic running several groups at once does not lock the others out.
+const doorLimit = rateLimit({ binding: "RL_SIGNIN", scope: "door", key: perSessionKey });
+sessions.post("/:id/preview", doorLimit, validJson(PreviewBody), async (c) => {
   const sessionId = c.req.param("id");
   await verifyInviteForJoin(c.env, c.req.valid("json").invite, sessionId);
   return c.json(unwrap(await sessionStub(c.env, sessionId).preview()), 200, { "Cache-Control": "no-store" });
 });
 
 /** Someone holding an invite declined the group agreement: counted by the session, nothing else kept (no name, no identity). */
-sessions.post("/:id/agreement/decline", rateLimit({ binding: "RL_SIGNIN", scope: "door" }), validJson(PreviewBody), async (c) => {
+sessions.post("/:id/agreement/decline", doorLimit, validJson(PreviewBody), async (c) => {
   const sessionId = c.req.param("id");
   await verifyInviteForJoin(c.env, c.req.valid("json").invite, sessionId);
   return c.json(unwrap(await sessionStub(c.env, sessionId).declineAgreement()));
