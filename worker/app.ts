@@ -12,6 +12,7 @@ import { system } from "./routes/system";
 import { twilio } from "./routes/twilio";
 import { reports } from "./routes/reports";
 import { plans } from "./routes/plans";
+import { groupLinks, groups } from "./routes/groups";
 import { preflight } from "./routes/preflight";
 import { monitoring, requestLogger } from "./routes/monitoring";
 import { logConfigurationProblemsOnce } from "./config";
@@ -38,6 +39,8 @@ app.route("/api/sessions", reports);
 app.route("/api/sessions", preflight);
 app.route("/api/monitoring", monitoring);
 app.route("/api/plans", plans);
+app.route("/api/groups", groups);
+app.route("/api/group-links", groupLinks);
 
 app.notFound(async (c) => {
   if (c.req.path.startsWith("/api/") || !c.env.ASSETS) return apiError(c, 404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`);

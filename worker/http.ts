@@ -91,6 +91,12 @@ export const requireUser = createMiddleware<UserEnv>(async (c, next) => {
   await next();
 });
 
+/** After requireUser: only facilitators keep plans and groups (they are the ones who create sessions). */
+export const requireFacilitator = createMiddleware<UserEnv>(async (c, next) => {
+  if (c.var.principal.appRole !== "facilitator") return apiError(c, 403, "FORBIDDEN", "only facilitators keep session plans and groups");
+  await next();
+});
+
 /**
  * A member of the session named in the path, by their ticket: the Authorization header, or ?ticket= on the WebSocket
  * route only (browsers cannot set headers on a WebSocket; anywhere else a credential in the URL would end up in

@@ -10,10 +10,12 @@ import { refusal } from "./helpers/auth";
 import {
   APP_TOKEN_ISSUER,
   DEV_TOKEN_TTL_SECONDS,
+  GROUP_CREDENTIAL_TTL_SECONDS,
   GUEST_CREDENTIAL_TTL_SECONDS,
   INVITE_MAX_TTL_SECONDS,
   TICKET_MAX_TTL_SECONDS,
   verifyDevUserToken,
+  verifyGroupCredential,
   verifyGuestCredential,
   verifyInvite,
   verifyMemberTicket,
@@ -56,6 +58,13 @@ const KINDS = {
     sub: "guest:inv-1:0123456789abcdef0123456789abcdef",
     aud: "mindbloom-video:guest",
     verify: (t: string) => verifyGuestCredential(env, t, "s1", { now: NOW }),
+  },
+  group: {
+    max: GROUP_CREDENTIAL_TTL_SECONDS,
+    claims: { typ: "group-guest", grp: "grp_1" },
+    sub: "guest:grp_1:0123456789abcdef0123456789abcdef",
+    aud: "mindbloom-video:group-guest",
+    verify: (t: string) => verifyGroupCredential(env, t, "grp_1", { now: NOW }),
   },
 } as const;
 

@@ -232,8 +232,15 @@ describe("docs/authorization.md: account endpoints × user tokens", () => {
     },
     "`DELETE /api/plans/:planId` (another facilitator's plan)": { method: "DELETE", path: "/api/plans/:planId" },
     "`POST /api/plans/:planId/sessions` (another facilitator's plan)": { method: "POST", path: "/api/plans/:planId/sessions", body: {} },
+    "`GET /api/groups`": { method: "GET", path: "/api/groups" },
+    "`POST /api/groups`": { method: "POST", path: "/api/groups", body: { name: "Tuesday group" } },
+    "`GET /api/groups/:groupId` (another facilitator's group)": { method: "GET", path: "/api/groups/:groupId" },
+    "`PATCH /api/groups/:groupId` (another facilitator's group)": { method: "PATCH", path: "/api/groups/:groupId", body: { name: "Taken over" } },
+    "`POST /api/groups/:groupId/link` (another facilitator's group)": { method: "POST", path: "/api/groups/:groupId/link" },
+    "`POST /api/groups/:groupId/sessions` (another facilitator's group)": { method: "POST", path: "/api/groups/:groupId/sessions", body: {} },
   };
   let otherPlanId = "";
+  let otherGroup: { id: string; linkUrl: string } = { id: "", linkUrl: "" };
   const tokens = {} as Record<(typeof COLUMNS)[number], string | undefined>;
 
   beforeAll(async () => {
@@ -245,6 +252,7 @@ describe("docs/authorization.md: account endpoints × user tokens", () => {
     tokens["member ticket"] = (await smallWorld("main")).F.ticket;
     const owner = await signIn("PlanOwner", "facilitator");
     otherPlanId = (await api("/api/plans", { token: owner, body: REQUESTS["`POST /api/plans`"].body })).json.plan.id;
+    otherGroup = (await api("/api/groups", { token: owner, body: { name: "Owner's group" } })).json.group;
   });
 
   it("every documented endpoint has a request here", () => {
@@ -260,7 +268,7 @@ describe("docs/authorization.md: account endpoints × user tokens", () => {
       const row = docTable("Endpoint", 2).find((r) => r.key === key)!;
       for (const column of COLUMNS) {
         const cell = endpointCell(row.cells[column]);
-        const path = REQUESTS[key].path.replace(":planId", otherPlanId);
+        const path = REQUESTS[key].path.replace(":planId", otherPlanId).replace(":groupId", otherGroup.id);
         const r = await api(path, { method: REQUESTS[key].method, token: tokens[column], body: REQUESTS[key].body });
         expect({ status: r.status, code: cell.status < 400 ? null : r.json?.error?.code }, `${key} × ${column}`).toEqual({
           status: cell.status,
@@ -270,6 +278,11 @@ describe("docs/authorization.md: account endpoints × user tokens", () => {
       }
       // Nobody but its owner changed or deleted the other facilitator's plan.
       if (key.includes(":planId")) expect(await d1(`SELECT name FROM session_plans WHERE id = ?`, otherPlanId), key).toEqual([{ name: "Group" }]);
+      // Nor renamed the other facilitator's group, replaced its link or started a session of it.
+      if (key.includes(":groupId")) {
+        expect(await d1(`SELECT name FROM therapy_groups WHERE id = ?`, otherGroup.id), key).toEqual([{ name: "Owner's group" }]);
+        expect((await api(`/api/group-links/${otherGroup.linkUrl.split("/").pop()}`)).json.session, key).toBeNull();
+      }
     });
   }
 });

@@ -29,7 +29,7 @@ export const randomIp = () => `10.${(Math.random() * 255) | 0}.${(Math.random() 
 
 let userCounter = 0;
 export async function signIn(name: string, role: "facilitator" | "cofacilitator" | "participant" | "operator" = "facilitator") {
-  const r = await api("/api/auth/dev-signin", { body: { name, role, userId: `u${++userCounter}-${name.toLowerCase()}` } });
+  const r = await api("/api/auth/dev-signin", { body: { name, role, userId: `u${++userCounter}-${name.toLowerCase().replace(/[^a-z0-9_.:@-]/g, "-")}` } });
   if (r.status !== 200) throw new Error(`sign-in failed ${r.status} ${JSON.stringify(r.json)}`);
   return r.json.token as string;
 }

@@ -50,16 +50,19 @@ export const TICKET_TTL_SECONDS = 12 * 3600;
 export const TICKET_MAX_TTL_SECONDS = 48 * 3600;
 /** Long enough for a recurring group; the credential is only good together with a valid invite of its session. */
 export const GUEST_CREDENTIAL_TTL_SECONDS = 90 * 24 * 3600;
+/** A recurring group meets for months; the credential is renewed at every join, so only a long absence ends it. */
+export const GROUP_CREDENTIAL_TTL_SECONDS = 180 * 24 * 3600;
 /** Skew tolerated on our own tokens' exp/nbf (all Workers share NTP time; this only covers edge jitter). */
 const OWN_CLOCK_TOLERANCE_SECONDS = 5;
 
-type Kind = "dev" | "invite" | "ticket" | "guest";
+type Kind = "dev" | "invite" | "ticket" | "guest" | "group";
 /** Each kind's claims, and the longest lifetime (seconds) it is ever issued with, which verify enforces too. */
 const KINDS: Record<Kind, { typ: string; aud: string; label: string; maxTtlSeconds: number }> = {
   dev: { typ: "dev", aud: "mindbloom-video:dev-signin", label: "a development sign-in token", maxTtlSeconds: DEV_TOKEN_TTL_SECONDS },
   invite: { typ: "invite", aud: "mindbloom-video:invite", label: "an invite", maxTtlSeconds: INVITE_MAX_TTL_SECONDS },
   ticket: { typ: "ticket", aud: "mindbloom-video:ticket", label: "a member ticket", maxTtlSeconds: TICKET_MAX_TTL_SECONDS },
   guest: { typ: "guest", aud: "mindbloom-video:guest", label: "a guest credential", maxTtlSeconds: GUEST_CREDENTIAL_TTL_SECONDS },
+  group: { typ: "group-guest", aud: "mindbloom-video:group-guest", label: "a group credential", maxTtlSeconds: GROUP_CREDENTIAL_TTL_SECONDS },
 };
 
 export const INVITE_ROLES = ["participant", "cofacilitator"] as const;
@@ -122,8 +125,8 @@ async function deriveKeys(secret: string): Promise<Record<Kind, CryptoKey>> {
       false,
       ["sign", "verify"],
     );
-  const [dev, invite, ticket, guest] = await Promise.all([derive("dev"), derive("invite"), derive("ticket"), derive("guest")]);
-  return { dev, invite, ticket, guest };
+  const [dev, invite, ticket, guest, group] = await Promise.all([derive("dev"), derive("invite"), derive("ticket"), derive("guest"), derive("group")]);
+  return { dev, invite, ticket, guest, group };
 }
 
 /** The signing key for one kind, derived once per secret per isolate. */
@@ -497,4 +500,41 @@ export async function verifyGuestCredential(env: AppTokenEnv, token: string, ses
     throw malformed("guest credential");
   }
   return { sessionId: sid, inviteId: inv, identity, issuedAt: payload.iat! * 1000, expiresAt: payload.exp! * 1000 };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// (e) Group credentials
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface GroupCredentialClaims {
+  groupId: string;
+  identity: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * Issues the credential a guest of a recurring group comes back with, week after week: it names the guest's identity in
+ * the group (worker/auth/guests.ts newGroupGuestIdentity) and the group, not a session or a link, so a replaced standing
+ * link still recognises them. It opens nothing by itself: a join needs a valid invite of one of the group's sessions too.
+ */
+export async function issueGroupCredential(env: AppTokenEnv, input: { groupId: string; identity: string }, options: IssueOptions = {}): Promise<IssuedToken> {
+  const groupId = checkId("groupId", input.groupId);
+  const identity = checkId("identity", input.identity);
+  return sign(env, "group", { grp: groupId }, identity, ttl(options.ttlSeconds, GROUP_CREDENTIAL_TTL_SECONDS, GROUP_CREDENTIAL_TTL_SECONDS), options.now);
+}
+
+/**
+ * Verifies a group credential for `groupId`. Throws AuthError: UNAUTHENTICATED (forged, malformed, another kind),
+ * CREDENTIAL_EXPIRED, WRONG_SESSION (another group's).
+ */
+export async function verifyGroupCredential(env: AppTokenEnv, token: string, groupId: string, options: VerifyOptions = {}): Promise<GroupCredentialClaims> {
+  const payload = await verify(env, "group", token, options, ["grp", "sub"]);
+  const grp = payload.grp;
+  const identity = payload.sub;
+  if (typeof grp !== "string" || !ID_RE.test(grp) || typeof identity !== "string" || !ID_RE.test(identity) || !identity.startsWith("guest:")) {
+    throw malformed("group credential");
+  }
+  if (grp !== groupId) throw new AuthError("WRONG_SESSION", "this group credential is for another group", { reason: "group" });
+  return { groupId: grp, identity, issuedAt: payload.iat! * 1000, expiresAt: payload.exp! * 1000 };
 }

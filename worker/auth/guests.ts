@@ -4,7 +4,15 @@
  * with an invite of the same session is how a guest comes back as the same member. The identity itself holds no
  * secret: staff see it (MemberPublic.identity) and it lets nobody in.
  */
-import { issueGuestCredential, verifyGuestCredential, type AppTokenEnv, type InviteClaims, type IssuedToken } from "./app-tokens";
+import {
+  issueGroupCredential,
+  issueGuestCredential,
+  verifyGroupCredential,
+  verifyGuestCredential,
+  type AppTokenEnv,
+  type InviteClaims,
+  type IssuedToken,
+} from "./app-tokens";
 import { AuthError } from "./user-tokens";
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -18,6 +26,8 @@ export interface GuestJoin {
   identity: string;
   /** A fresh credential for the identity (each join renews it), to be returned to the guest. */
   credential: IssuedToken;
+  /** For a session of a recurring group: a fresh group credential for the same identity. */
+  groupCredential?: IssuedToken;
   /** True when the guest presented a credential and is the member it names. */
   returning: boolean;
 }
@@ -28,7 +38,7 @@ export interface GuestJoin {
  * credential outlives nothing: revoking the invite ends it). Anything else is refused (AuthError), never quietly turned
  * into a new guest: the caller decides what to tell the person.
  */
-export async function guestForJoin(env: AppTokenEnv, invite: InviteClaims, credential: string | undefined): Promise<GuestJoin> {
+export async function guestForJoin(env: AppTokenEnv, invite: InviteClaims, credential: string | undefined, groupId: string | null = null): Promise<GuestJoin> {
   let identity: string;
   if (credential === undefined) identity = newGuestIdentity(invite.inviteId);
   else {
@@ -39,5 +49,26 @@ export async function guestForJoin(env: AppTokenEnv, invite: InviteClaims, crede
     identity = claims.identity;
   }
   const issued = await issueGuestCredential(env, { sessionId: invite.sessionId, inviteId: invite.inviteId, identity });
-  return { identity, credential: issued, returning: credential !== undefined };
+  // A reload in a group's session (the session credential): the group's credential for the same guest comes back too.
+  const group = groupId ? await issueGroupCredential(env, { groupId, identity }) : undefined;
+  return { identity, credential: issued, ...(group ? { groupCredential: group } : {}), returning: credential !== undefined };
+}
+
+/** A guest of a recurring group: the prefix names the group (staff can tell group members apart), the rest is random. */
+export function newGroupGuestIdentity(groupId: string): string {
+  return `guest:${groupId.slice(0, 8)}:${hex(crypto.getRandomValues(new Uint8Array(16)))}`;
+}
+
+/**
+ * The identity a guest joins one of group `groupId`'s sessions as. With `groupCredential`: the group's member it names
+ * (the same person as last week); without: a new member of the group. Refusals are AuthErrors, as guestForJoin's.
+ * Both credentials come back renewed: the session's (a reload of this session) and the group's (next week).
+ */
+export async function guestForGroupJoin(env: AppTokenEnv, invite: InviteClaims, groupId: string, groupCredential: string | undefined): Promise<GuestJoin> {
+  const identity = groupCredential === undefined ? newGroupGuestIdentity(groupId) : (await verifyGroupCredential(env, groupCredential, groupId)).identity;
+  const [credential, group] = await Promise.all([
+    issueGuestCredential(env, { sessionId: invite.sessionId, inviteId: invite.inviteId, identity }),
+    issueGroupCredential(env, { groupId, identity }),
+  ]);
+  return { identity, credential, groupCredential: group, returning: groupCredential !== undefined };
 }

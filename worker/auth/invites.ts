@@ -74,6 +74,17 @@ export async function resolveShortCode(env: AppTokenEnv & Pick<Bindings, "DB">, 
   const now = options.now ?? Date.now();
   const row = await env.DB.prepare(`SELECT ${COLUMNS} FROM invites WHERE short_code = ?1`).bind(code).first<InviteRow>();
   if (!row) throw new AuthError("NOT_FOUND", "this link is not (or no longer) an invitation", { status: 404, reason: "unknown-code" });
+  return freshInviteToken(env, row, now);
+}
+
+/** resolveShortCode for an invite known by id (a recurring group's standing link hands out its session's invite). */
+export async function inviteTokenFor(env: AppTokenEnv & Pick<Bindings, "DB">, inviteId: string, options: { now?: number } = {}) {
+  const row = await getInvite(env.DB, inviteId);
+  if (!row) throw new AuthError("NOT_FOUND", "this invitation no longer exists", { status: 404, reason: "unknown-invite" });
+  return freshInviteToken(env, row, options.now ?? Date.now());
+}
+
+async function freshInviteToken(env: AppTokenEnv, row: InviteRow, now: number) {
   if (row.revoked_at !== null && row.revoked_at !== undefined) throw new AuthError("CREDENTIAL_REVOKED", "this invite has been revoked", { reason: "revoked" });
   if (row.expires_at <= now + 1000) throw new AuthError("CREDENTIAL_EXPIRED", "this invite has expired", { reason: "expired" });
   const issued = await issueInvite(

@@ -13,12 +13,11 @@
  * one that does not exist (a plan's existence is not disclosed).
  */
 import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import type { CommandOutcome } from "../../lib/errors";
 import { IdSchema, PlanBodySchema, PlanStepSchema, SettingsSchema, type PlanBody, type PlanStep } from "../../lib/protocol";
 import type { Bindings } from "../../lib/runtime/env";
-import { requireUser, sessionStub, statusFor, type AppEnv, type UserEnv } from "../http";
+import { requireFacilitator, requireUser, sessionStub, statusFor, type AppEnv, type UserEnv } from "../http";
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
 import { validJson } from "../validate";
@@ -70,11 +69,6 @@ export async function ownPlan(env: Bindings, owner: string, planId: string): Pro
 
 export const plans = new Hono<AppEnv>();
 
-/** Only facilitators have plans: they are the ones who create sessions. */
-const requireFacilitator = createMiddleware<UserEnv>(async (c, next) => {
-  if (c.var.principal.appRole !== "facilitator") return apiError(c, 403, "FORBIDDEN", "only facilitators keep session plans");
-  await next();
-});
 const ownerOf = (c: { var: UserEnv["Variables"] }) => `user:${c.var.principal.userId}`;
 const NOT_FOUND = "no such plan";
 

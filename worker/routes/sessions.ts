@@ -9,7 +9,8 @@ import { AgreementHashSchema, MEDIA_TOKEN_LIMIT } from "../../lib/protocol";
 import { CommandSchema, IdSchema, SettingsSchema, type Command, type ServerMessage } from "../../lib/protocol";
 import { defaultMediaProvider, twilioConfigured } from "../../lib/twilio/config";
 import { issueMemberTicket } from "../auth/app-tokens";
-import { guestForJoin, type GuestJoin } from "../auth/guests";
+import { guestForGroupJoin, guestForJoin, type GuestJoin } from "../auth/guests";
+import { groupOfSession, recordGroupMember } from "../auth/group-roster";
 import { NOT_CURRENT_STAFF, staffStandingIn } from "../auth/staff";
 import { createInvite, type CreatedInvite, revokeInvite, verifyInviteForJoin } from "../auth/invites";
 import { verifyUserOrDevToken } from "../auth/app-tokens";
@@ -49,6 +50,8 @@ const JoinBody = z
     name: z.string().trim().min(1).max(80).optional(),
     /** What a guest's earlier join returned: presented with an invite of the same session, the guest is that member again. */
     guestCredential: z.string().min(10).max(2048).optional(),
+    /** What an earlier join of one of a recurring group's sessions returned: the same member of the group, next week. */
+    groupCredential: z.string().min(10).max(2048).optional(),
     /** The group agreement accepted: the `agreement.hash` the preview gave (clients join only with the current one). */
     agreementHash: AgreementHashSchema.optional(),
     /** How a client appears to the other clients when the roster setting is "firstNames" or "aliases" (staff see both). */
@@ -93,7 +96,7 @@ const BulkBody = z
 
 const newSessionId = () => Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => b.toString(16).padStart(2, "0")).join("");
 
-function baseUrl(c: { env: { PUBLIC_BASE_URL?: string }; req: { url: string } }) {
+export function baseUrl(c: { env: { PUBLIC_BASE_URL?: string }; req: { url: string } }) {
   return (c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
 }
 
@@ -204,11 +207,14 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join", key:
   }
   const userToken = bearer(c);
   const user = userToken ? await verifyUserOrDevToken(c.env, userToken) : null;
-  if (user && body.guestCredential !== undefined) {
-    return apiError(c, 400, "INVALID_MESSAGE", "guestCredential: only for guests; a signed-in user joins as themselves");
+  for (const field of ["guestCredential", "groupCredential"] as const) {
+    if (user && body[field] !== undefined) return apiError(c, 400, "INVALID_MESSAGE", `${field}: only for guests; a signed-in user joins as themselves`);
+    if (!body.invite && body[field] !== undefined) {
+      return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join; a guest credential only works with one", { field: "invite" });
+    }
   }
-  if (!body.invite && body.guestCredential !== undefined) {
-    return apiError(c, 401, "UNAUTHENTICATED", "an invite link is needed to join; a guest credential only works with one", { field: "invite" });
+  if (body.guestCredential !== undefined && body.groupCredential !== undefined) {
+    return apiError(c, 400, "INVALID_MESSAGE", "groupCredential: send it or the guestCredential, not both (the group's names the same guest)");
   }
   const stub = sessionStub(c.env, sessionId);
 
@@ -216,6 +222,7 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join", key:
   let role: "participant" | "cofacilitator" | "facilitator";
   let guest: GuestJoin | null = null;
   let inviteId: string | undefined;
+  let groupId: string | null = null;
   if (body.invite) {
     const { claims } = await verifyInviteForJoin(c.env, body.invite, sessionId);
     role = claims.role;
@@ -224,10 +231,15 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join", key:
     else {
       // The Worker picks a guest's identity; a re-join proves it with the credential issued then. A refused credential
       // is answered as such (details.field says which), so the browser can forget it and join as a new guest.
+      // In a recurring group's session the guest is a member of the group: a group credential recognises them.
+      groupId = await groupOfSession(c.env.DB, sessionId);
+      const field = body.groupCredential !== undefined ? "groupCredential" : "guestCredential";
       try {
-        guest = await guestForJoin(c.env, claims, body.guestCredential);
+        if (groupId && body.guestCredential === undefined) guest = await guestForGroupJoin(c.env, claims, groupId, body.groupCredential);
+        else if (body.groupCredential !== undefined) throw new AuthError("UNAUTHENTICATED", "this session is not one of that group's", { reason: "group" });
+        else guest = await guestForJoin(c.env, claims, body.guestCredential, groupId);
       } catch (err) {
-        if (err instanceof AuthError) return apiError(c, err.status, err.code, `guestCredential: ${err.message}`, { field: "guestCredential" });
+        if (err instanceof AuthError) return apiError(c, err.status, err.code, `${field}: ${err.message}`, { field });
         throw err;
       }
       identity = guest.identity;
@@ -255,6 +267,10 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join", key:
     }),
   );
   const ticket = await issueMemberTicket(c.env, { sessionId, memberId: joined.memberId, role: joined.role, name });
+  if (body.invite && joined.role === "participant") {
+    groupId ??= await groupOfSession(c.env.DB, sessionId);
+    if (groupId) await recordGroupMember(c.env.DB, groupId, identity, name);
+  }
   return c.json({
     memberId: joined.memberId,
     status: joined.status,
@@ -263,6 +279,7 @@ sessions.post("/:id/join", rateLimit({ binding: "RL_SIGNIN", scope: "join", key:
     ticket: ticket.token,
     ticketExpiresAt: ticket.expiresAt,
     ...(guest ? { guestCredential: guest.credential.token, guestCredentialExpiresAt: guest.credential.expiresAt } : {}),
+    ...(guest?.groupCredential ? { groupId, groupCredential: guest.groupCredential.token, groupCredentialExpiresAt: guest.groupCredential.expiresAt } : {}),
   });
 });
 
