@@ -190,7 +190,7 @@ describe("keys", () => {
       const { token } = await issueMemberTicket(env, { sessionId: "s", memberId: `m${i}`, role: "participant", name: "N" }, { now: NOW });
       await verifyMemberTicket(env, token, "s", { now: NOW });
     }
-    expect(derive).toHaveBeenCalledTimes(4); // one HMAC key per kind (dev, invite, ticket, guest)
+    expect(derive).toHaveBeenCalledTimes(5); // one HMAC key per kind (dev, invite, ticket, guest, group)
     expect(importKey).toHaveBeenCalledTimes(1);
   });
 });
