@@ -7,6 +7,8 @@ import Home from "./pages/Home";
 import Join from "./pages/Join";
 import Plans from "./pages/Plans";
 import ShortInvite from "./pages/ShortInvite";
+import GroupLink from "./pages/GroupLink";
+import Groups from "./pages/Groups";
 import Attendance from "./pages/Attendance";
 import Report from "./pages/Report";
 import SessionPage from "./pages/Session";
@@ -94,7 +96,28 @@ export default function App() {
           })()}
           keyed
         >
-          {(r) => <Join sessionId={r.sessionId} invite={r.invite} />}
+          {(r) => <Join sessionId={r.sessionId} invite={r.invite} group={r.group} />}
+        </Match>
+        <Match
+          when={(() => {
+            const r = route();
+            return r.name === "groupLink" ? r.code : null;
+          })()}
+          keyed
+        >
+          {(code) => <GroupLink code={code} />}
+        </Match>
+        <Match when={route().name === "groups"}>
+          <Groups groupId={null} />
+        </Match>
+        <Match
+          when={(() => {
+            const r = route();
+            return r.name === "group" ? r.groupId : null;
+          })()}
+          keyed
+        >
+          {(id) => <Groups groupId={id} />}
         </Match>
         <Match
           when={(() => {

@@ -3,6 +3,7 @@
  * carrying the server's typed error code, so screens can show the right message next to the right control.
  */
 import type { SessionRecord, SessionReport } from "../../../lib/cost";
+import type { GroupMemberRow, GroupSessionRow } from "../../../lib/groups";
 import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, PlanBody, SessionPreview, Settings, StaffState } from "../../../lib/protocol";
 
 export type { SessionPreview };
@@ -63,6 +64,40 @@ export interface JoinResult {
   /** Guests only: what re-joining with the invite proves they are this member again (keep it; send it back). */
   guestCredential?: string;
   guestCredentialExpiresAt?: number;
+  /** A recurring group's session: what the next session of the group recognises them by (keep it across tabs). */
+  groupId?: string;
+  groupCredential?: string;
+  groupCredentialExpiresAt?: number;
+}
+
+/** A recurring group as its facilitator sees it (worker/routes/groups.ts GroupSummary). */
+export interface GroupSummary {
+  id: string;
+  name: string;
+  planId: string | null;
+  /** The standing link clients keep from week to week. */
+  linkUrl: string;
+  createdAt: number;
+  sessions: number;
+  members: number;
+  current: { sessionId: string; title: string; startedAt: number } | null;
+}
+
+/** A group's attendance history (GET /api/groups/:groupId): lib/groups.ts. */
+export interface GroupHistory {
+  group: GroupSummary;
+  sessions: GroupSessionRow[];
+  members: GroupMemberRow[];
+}
+
+export type { GroupMemberRow, GroupSessionRow };
+
+/** The standing link resolved (GET /api/group-links/:code): the current session's invite, or null between sessions. */
+export interface GroupLinkAnswer {
+  groupId: string;
+  groupName: string;
+  facilitatorName: string;
+  session: { sessionId: string; title: string; invite: string } | null;
 }
 
 export async function request<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
@@ -114,7 +149,7 @@ export const api = {
   /** Join with an invite (no account), or with a user token and no invite; clients send the accepted agreement's hash. */
   join: (
     sessionId: string,
-    body: { invite?: string; name?: string; guestCredential?: string; agreementHash?: string; alias?: string },
+    body: { invite?: string; name?: string; guestCredential?: string; groupCredential?: string; agreementHash?: string; alias?: string },
     userToken?: string | null,
   ) => request<JoinResult>("POST", `/api/sessions/${enc(sessionId)}/join`, { token: userToken ?? null, body }),
   /** A short invite link's code, resolved to a freshly signed invite for the same session (GET /api/invite-links/:code). */
@@ -133,6 +168,24 @@ export const api = {
       token: userToken,
       body,
     }),
+  /** The signed-in facilitator's recurring groups, newest first. */
+  groups: (userToken: string) => request<{ groups: GroupSummary[] }>("GET", "/api/groups", { token: userToken }),
+  createGroup: (userToken: string, body: { name: string; planId?: string }) =>
+    request<{ group: GroupSummary }>("POST", "/api/groups", { token: userToken, body }),
+  updateGroup: (userToken: string, groupId: string, body: { name?: string; planId?: string | null }) =>
+    request<{ group: GroupSummary }>("PATCH", `/api/groups/${enc(groupId)}`, { token: userToken, body }),
+  /** A new standing link; the old one stops working (returning clients are still recognised). */
+  newGroupLink: (userToken: string, groupId: string) => request<{ group: GroupSummary }>("POST", `/api/groups/${enc(groupId)}/link`, { token: userToken }),
+  /** The group with its sessions and members: the attendance history. */
+  group: (userToken: string, groupId: string) => request<GroupHistory>("GET", `/api/groups/${enc(groupId)}`, { token: userToken }),
+  /** This week's session of the group (its plan loaded, if it has one). 409 INVALID_STATE while one still runs. */
+  startGroupSession: (userToken: string, groupId: string, body: { title?: string; settings?: Partial<Settings> } = {}) =>
+    request<CreatedSession & { groupId: string; plan?: { id: string; name: string; steps: number } }>("POST", `/api/groups/${enc(groupId)}/sessions`, {
+      token: userToken,
+      body,
+    }),
+  /** A standing group link's code (public). */
+  groupLink: (code: string) => request<GroupLinkAnswer>("GET", `/api/group-links/${enc(code)}`),
   state: (sessionId: string, ticket: string) =>
     request<{ staff?: StaffState; view?: ParticipantView }>("GET", `/api/sessions/${enc(sessionId)}`, { token: ticket }),
   command: (sessionId: string, ticket: string, commandId: string, command: Command) =>

@@ -20,7 +20,13 @@ export function navigate(to: string, opts: { replace?: boolean } = {}): void {
 
 export type Route =
   | { name: "home" }
-  | { name: "join"; sessionId: string; invite: string | null }
+  /** `group`: reached by a recurring group's standing link, so the group credential is sent. */
+  | { name: "join"; sessionId: string; invite: string | null; group: string | null }
+  /** A recurring group's standing link (/g/<code>). */
+  | { name: "groupLink"; code: string }
+  /** The facilitator's recurring groups, and one group's page. */
+  | { name: "groups" }
+  | { name: "group"; groupId: string }
   /** A short invite link (/i/<code>), resolved to the join page. */
   | { name: "shortInvite"; code: string }
   | { name: "session"; sessionId: string }
@@ -35,8 +41,12 @@ export type Route =
 export function matchRoute(u: URL): Route {
   const parts = u.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { name: "home" };
-  if (parts[0] === "join" && parts.length === 2) return { name: "join", sessionId: parts[1], invite: u.searchParams.get("invite") };
+  if (parts[0] === "join" && parts.length === 2)
+    return { name: "join", sessionId: parts[1], invite: u.searchParams.get("invite"), group: u.searchParams.get("group") };
   if (parts[0] === "i" && parts.length === 2) return { name: "shortInvite", code: parts[1] };
+  if (parts[0] === "g" && parts.length === 2) return { name: "groupLink", code: parts[1] };
+  if (parts[0] === "groups" && parts.length === 1) return { name: "groups" };
+  if (parts[0] === "groups" && parts.length === 2) return { name: "group", groupId: parts[1] };
   if (parts[0] === "session" && parts.length === 2) return { name: "session", sessionId: parts[1] };
   if (parts[0] === "console" && parts.length === 2) return { name: "console", sessionId: parts[1] };
   if (parts[0] === "monitor" && parts.length === 1) return { name: "monitor" };

@@ -1,6 +1,7 @@
 /**
  * What survives a page refresh: the signed-in user (dev sign-in) and, per session, the member ticket and the guest
- * credential. sessionStorage, so each browser tab is its own member and closing the tab forgets it.
+ * credential. sessionStorage, so each browser tab is its own member and closing the tab forgets it; only a recurring
+ * group's credential is kept in localStorage (see groupCredential).
  */
 import type { Role } from "../../../lib/protocol";
 import type { CreatedSession, Invite, SignedInUser } from "./api";
@@ -21,23 +22,26 @@ export interface StoredSession {
   camOn?: boolean;
 }
 
-function read<T>(key: string): T | null {
+function read<T>(key: string, area: Storage = sessionStorage): T | null {
   try {
-    const raw = sessionStorage.getItem(key);
+    const raw = area.getItem(key);
     return raw ? (JSON.parse(raw) as T) : null;
   } catch {
     return null;
   }
 }
 
-function write(key: string, value: unknown): void {
+function write(key: string, value: unknown, area: Storage = sessionStorage): void {
   try {
-    if (value === null) sessionStorage.removeItem(key);
-    else sessionStorage.setItem(key, JSON.stringify(value));
+    if (value === null) area.removeItem(key);
+    else area.setItem(key, JSON.stringify(value));
   } catch {
     /* storage full or disabled: the app still works, a refresh just will not resume */
   }
 }
+
+const readLocal = <T>(key: string) => read<T>(key, localStorage);
+const writeLocal = (key: string, value: unknown) => write(key, value, localStorage);
 
 export const storage = {
   user: () => read<SignedInUser>("mb.user"),
@@ -63,6 +67,12 @@ export const storage = {
   /** A guest's credential for one session, kept apart from the ticket so leaving and joining again is the same member. */
   guestCredential: (sessionId: string) => read<string>(`mb.guest.${sessionId}`),
   setGuestCredential: (sessionId: string, credential: string | null) => write(`mb.guest.${sessionId}`, credential),
+  /**
+   * A recurring group's credential: in localStorage, unlike the rest, because it must outlive the tab — next week's
+   * session recognises the client by it. It names a random identity and the group, nothing else.
+   */
+  groupCredential: (groupId: string) => readLocal<string>(`mb.group.${groupId}`),
+  setGroupCredential: (groupId: string, credential: string | null) => writeLocal(`mb.group.${groupId}`, credential),
   /** Every session this tab holds a ticket for (the server has no "my sessions" list yet). */
   sessions: (): StoredSession[] => {
     const out: StoredSession[] = [];

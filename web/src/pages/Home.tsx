@@ -121,6 +121,12 @@ export default function Home() {
                 </a>{" "}
                 <span class="muted">(the steps of a recurring group, to start a session from)</span>
               </p>
+              <p class="small">
+                <a href="/groups" onClick={linkClick} data-testid="groups-link">
+                  Your groups
+                </a>{" "}
+                <span class="muted">(one link for a group that meets every week, and its attendance)</span>
+              </p>
             </Card>
           )}
         </Match>

@@ -23,23 +23,36 @@ function ticketRole(ticket: string): Role {
 }
 
 /**
- * A guest joins with the invite and, when this tab joined before, the credential that join returned (the same member
- * again). A credential the server refuses as such (expired, from another invite) is forgotten and the guest joins as a
- * new one, which cannot take over anyone; any other refusal (e.g. removed) is shown.
+ * A guest joins with the invite and, when they joined before, the credential that join returned (the same member
+ * again): reached by a recurring group's standing link, the group's credential (kept across tabs and weeks), else this
+ * tab's credential for the session. A credential the server refuses as such (expired, from another invite or group) is
+ * forgotten and the guest joins as a new one, which cannot take over anyone; any other refusal (e.g. removed) is shown.
  */
-async function joinAsGuest(sessionId: string, invite: string, name: string, agreementHash: string | undefined, alias: string | undefined) {
+async function joinAsGuest(
+  sessionId: string,
+  group: string | null,
+  invite: string,
+  name: string,
+  agreementHash: string | undefined,
+  alias: string | undefined,
+) {
+  const groupCredential = group ? storage.groupCredential(group) : null;
   const guestCredential = storage.guestCredential(sessionId);
   const body = { invite, name, agreementHash, ...(alias ? { alias } : {}) };
+  const proof = groupCredential ? { groupCredential } : guestCredential ? { guestCredential } : null;
+  if (!proof) return api.join(sessionId, body);
   try {
-    return await api.join(sessionId, guestCredential ? { ...body, guestCredential } : body);
+    return await api.join(sessionId, { ...body, ...proof });
   } catch (e) {
-    if (!guestCredential || !(e instanceof ApiError) || (e.details as { field?: string } | undefined)?.field !== "guestCredential") throw e;
-    storage.setGuestCredential(sessionId, null);
+    const field = e instanceof ApiError ? (e.details as { field?: string } | undefined)?.field : undefined;
+    if (field === "groupCredential" && group) storage.setGroupCredential(group, null);
+    else if (field === "guestCredential") storage.setGuestCredential(sessionId, null);
+    else throw e;
     return api.join(sessionId, body);
   }
 }
 
-export default function Join(props: { sessionId: string; invite: string | null }) {
+export default function Join(props: { sessionId: string; invite: string | null; group?: string | null }) {
   const existing = storage.session(props.sessionId);
   if (existing && existing.role !== "facilitator") {
     // This tab already joined: go back in (a refresh of the join page resumes too).
@@ -122,7 +135,14 @@ export default function Join(props: { sessionId: string; invite: string | null }
     const res = await join.run(async () => {
       try {
         return invite
-          ? await joinAsGuest(props.sessionId, invite, n, agreementHash() ?? undefined, (rosterHidesNames() && alias().trim()) || undefined)
+          ? await joinAsGuest(
+              props.sessionId,
+              props.group ?? null,
+              invite,
+              n,
+              agreementHash() ?? undefined,
+              (rosterHidesNames() && alias().trim()) || undefined,
+            )
           : await api.join(props.sessionId, { name: n }, user?.token);
       } catch (e) {
         // With an invite and no sign-in sent, "unauthenticated" can only mean the invite itself did not check out.
@@ -132,6 +152,7 @@ export default function Join(props: { sessionId: string; invite: string | null }
     });
     if (!res) return;
     if (res.guestCredential) storage.setGuestCredential(props.sessionId, res.guestCredential);
+    if (res.groupId && res.groupCredential) storage.setGroupCredential(res.groupId, res.groupCredential);
     const role = ticketRole(res.ticket);
     storage.setSession({
       sessionId: props.sessionId,
