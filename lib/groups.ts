@@ -7,6 +7,27 @@ import type { SessionReport } from "./cost";
 
 export const GROUP_HISTORY_SESSIONS = 26;
 
+/** A recurring group as its facilitator sees it (GET /api/groups and every answer about one group). */
+export interface GroupSummary {
+  id: string;
+  name: string;
+  planId: string | null;
+  /** The standing link clients keep from week to week: /g/<code>. */
+  linkUrl: string;
+  createdAt: number;
+  sessions: number;
+  members: number;
+  current: { sessionId: string; title: string; startedAt: number } | null;
+}
+
+/** The standing link resolved (GET /api/group-links/:code): the current session's invite, or null between sessions. */
+export interface GroupLinkAnswer {
+  groupId: string;
+  groupName: string;
+  facilitatorName: string;
+  session: { sessionId: string; title: string; invite: string } | null;
+}
+
 export interface GroupSessionRow {
   sessionId: string;
   title: string;

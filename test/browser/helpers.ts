@@ -474,6 +474,11 @@ export async function facilitatorCreatesSession(page: Page, opts: { name?: strin
  */
 export async function participantJoins(page: Page, inviteUrl: string, name: string): Promise<void> {
   await page.goto(inviteUrl);
+  await joinsFromJoinPage(page, name);
+}
+
+/** participantJoins from a join page already open (e.g. one a group's standing link led to). */
+export async function joinsFromJoinPage(page: Page, name: string): Promise<void> {
   await page.getByTestId("join-form").waitFor();
   await pollUntil(
     () => page.getByTestId("join-preview").evaluate((el: any) => (el.getVideoPlaybackQuality?.().totalVideoFrames ?? 0) as number),

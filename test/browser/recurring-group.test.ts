@@ -8,7 +8,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { horizontalOverflow, launchChromium, newPerson, pollUntil, screenshot, waitForCount, waitForText, type Person } from "./helpers.ts";
+import { horizontalOverflow, joinsFromJoinPage, launchChromium, newPerson, pollUntil, screenshot, waitForCount, waitForText, type Person } from "./helpers.ts";
 
 const baseURL = inject("appUrl");
 
@@ -20,17 +20,7 @@ let ben: Person;
 /** From the standing link through the join page (camera preview, name, agreement) into the waiting room. */
 async function joinsByGroupLink(page: Page, name: string): Promise<void> {
   await page.waitForURL(/\/join\/.+group=/, { timeout: 40_000 });
-  await page.getByTestId("join-form").waitFor();
-  await pollUntil(
-    () => page.getByTestId("join-preview").evaluate((el: any) => (el.getVideoPlaybackQuality?.().totalVideoFrames ?? 0) as number),
-    (n) => n > 2,
-    { timeoutMs: 20_000, what: `${name}'s camera preview` },
-  );
-  await page.getByTestId("join-name").fill(name);
-  await page.getByTestId("agreement-accept").check();
-  await page.getByTestId("join-submit").click();
-  await page.waitForURL(/\/session\//);
-  await page.locator('[data-testid="waiting-room"], [data-testid="participant-room"]').first().waitFor();
+  await joinsFromJoinPage(page, name);
 }
 
 async function endsSession(console_: Page): Promise<void> {

@@ -15,7 +15,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { buildReport, priceNanosFrom, type MemberRow, type RoomRow, type SessionReport, type SessionRow, type StayRow } from "../../lib/cost";
-import { buildGroupHistory, GROUP_HISTORY_SESSIONS } from "../../lib/groups";
+import { buildGroupHistory, GROUP_HISTORY_SESSIONS, type GroupLinkAnswer, type GroupSummary } from "../../lib/groups";
 import { IdSchema, SettingsSchema } from "../../lib/protocol";
 import type { Bindings } from "../../lib/runtime/env";
 import { inviteTokenFor } from "../auth/invites";
@@ -23,7 +23,7 @@ import { requireFacilitator, requireUser, sessionStub, statusFor, type AppEnv, t
 import { apiError } from "../middleware/security";
 import { defaultRateLimitKey, rateLimit } from "../middleware/rate-limit";
 import { validJson } from "../validate";
-import { ownPlan, startSessionFromPlan } from "./plans";
+import { ownPlan, StartSessionBody, startSessionFromPlan } from "./plans";
 import { baseUrl, createSessionFor } from "./sessions";
 import { sessionNow } from "./reports";
 
@@ -38,31 +38,12 @@ interface GroupRow {
   updated_at: number;
 }
 
-export interface GroupSummary {
-  id: string;
-  name: string;
-  planId: string | null;
-  /** The standing link clients keep: /g/<code>. */
-  linkUrl: string;
-  createdAt: number;
-  sessions: number;
-  members: number;
-  current: { sessionId: string; title: string; startedAt: number } | null;
-}
-
 const GroupName = z.string().trim().min(1).max(120);
 const CreateBody = z.object({ name: GroupName, planId: IdSchema.optional() }).strict();
 const UpdateBody = z
   .object({ name: GroupName.optional(), planId: IdSchema.nullable().optional() })
   .strict()
   .refine((b) => b.name !== undefined || b.planId !== undefined, { message: "give name or planId" });
-const StartBody = z
-  .object({
-    title: z.string().trim().min(1).max(120).optional(),
-    settings: SettingsSchema.partial().strict().optional(),
-    mediaProvider: z.enum(["twilio", "local"]).optional(),
-  })
-  .strict();
 
 /** 22 base64url characters, 128 random bits: the standing link is a bearer credential, like an invite token. */
 export const GROUP_LINK_RE = /^[A-Za-z0-9_-]{22}$/;
@@ -194,30 +175,37 @@ groups.post("/:groupId/link", requireUser, requireFacilitator, async (c) => {
   return c.json({ group: summary });
 });
 
-groups.post("/:groupId/sessions", requireUser, requireFacilitator, rateLimit({ binding: "RL_SESSIONS", scope: "create" }), validJson(StartBody), async (c) => {
-  const user = c.var.principal;
-  const group = await ownGroup(c.env, ownerOf(c), c.req.param("groupId"));
-  if (!group) return apiError(c, 404, "NOT_FOUND", NOT_FOUND);
-  const running = await currentSession(c.env, group.id);
-  if (running) {
-    return apiError(c, 409, "INVALID_STATE", "this group's session is still running: open it, or end it before starting the next", {
-      sessionId: running.sessionId,
-    });
-  }
-  const body = c.req.valid("json");
-  const title = body.title ?? `${group.name} — ${new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric" }).format(Date.now())}`;
-  // A plan deleted since it was chosen leaves the group without one: the session starts plain.
-  const plan = group.plan_id ? await ownPlan(c.env, group.owner, group.plan_id) : null;
-  const created = plan ? await startSessionFromPlan(c.env, c.req.url, user, plan, { ...body, title }) : await createSessionFor(c, user, { ...body, title });
-  if (created.refused !== undefined) {
-    const refused = typeof created.refused === "string" ? { code: "MEDIA_PROVIDER_ERROR" as const, message: created.refused } : created.refused;
-    return apiError(c, statusFor(refused.code), refused.code, refused.message);
-  }
-  await c.env.DB.prepare(`INSERT INTO group_sessions (session_id, group_id, invite_id, started_at) VALUES (?1, ?2, ?3, ?4)`)
-    .bind(created.sessionId, group.id, created.invite.id, Date.now())
-    .run();
-  return c.json({ ...created, groupId: group.id }, 201);
-});
+groups.post(
+  "/:groupId/sessions",
+  requireUser,
+  requireFacilitator,
+  rateLimit({ binding: "RL_SESSIONS", scope: "create" }),
+  validJson(StartSessionBody),
+  async (c) => {
+    const user = c.var.principal;
+    const group = await ownGroup(c.env, ownerOf(c), c.req.param("groupId"));
+    if (!group) return apiError(c, 404, "NOT_FOUND", NOT_FOUND);
+    const running = await currentSession(c.env, group.id);
+    if (running) {
+      return apiError(c, 409, "INVALID_STATE", "this group's session is still running: open it, or end it before starting the next", {
+        sessionId: running.sessionId,
+      });
+    }
+    const body = c.req.valid("json");
+    const title = body.title ?? `${group.name} — ${new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric" }).format(Date.now())}`;
+    // A plan deleted since it was chosen leaves the group without one: the session starts plain.
+    const plan = group.plan_id ? await ownPlan(c.env, group.owner, group.plan_id) : null;
+    const created = plan ? await startSessionFromPlan(c.env, c.req.url, user, plan, { ...body, title }) : await createSessionFor(c, user, { ...body, title });
+    if (created.refused !== undefined) {
+      const refused = typeof created.refused === "string" ? { code: "MEDIA_PROVIDER_ERROR" as const, message: created.refused } : created.refused;
+      return apiError(c, statusFor(refused.code), refused.code, refused.message);
+    }
+    await c.env.DB.prepare(`INSERT INTO group_sessions (session_id, group_id, invite_id, started_at) VALUES (?1, ?2, ?3, ?4)`)
+      .bind(created.sessionId, group.id, created.invite.id, Date.now())
+      .run();
+    return c.json({ ...created, groupId: group.id }, 201);
+  },
+);
 
 /** The attendance history: the group's last sessions, each one's report as its attendance record computes it. */
 async function history(env: Bindings, groupId: string) {
@@ -288,12 +276,12 @@ groupLinks.get(
     const group = await c.env.DB.prepare(`SELECT ${COLUMNS} FROM therapy_groups WHERE link_code = ?1`).bind(code).first<GroupRow>();
     if (!group) return gone();
     const current = await currentSession(c.env, group.id);
-    let session: { sessionId: string; title: string; invite: string } | null = null;
+    let session: GroupLinkAnswer["session"] = null;
     if (current) {
       // The facilitator may have revoked the session's invite; then there is nothing to hand out until the next session.
       const invite = await inviteTokenFor(c.env, current.inviteId).catch(() => null);
       if (invite) session = { sessionId: current.sessionId, title: current.title ?? group.name, invite: invite.invite };
     }
-    return c.json({ groupId: group.id, groupName: group.name, facilitatorName: group.owner_name, session }, 200, NO_STORE);
+    return c.json({ groupId: group.id, groupName: group.name, facilitatorName: group.owner_name, session } satisfies GroupLinkAnswer, 200, NO_STORE);
   },
 );

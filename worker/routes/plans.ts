@@ -40,9 +40,10 @@ interface PlanRow {
   updated_at: number;
 }
 
-const StartBody = z
+/** Starting a session from a plan or a group: what POST /api/sessions takes, the title optional. */
+export const StartSessionBody = z
   .object({
-    /** The session's title; the plan's name by default. */
+    /** The session's title; by default the plan's name, or the group's name and the date. */
     title: z.string().trim().min(1).max(120).optional(),
     settings: SettingsSchema.partial().strict().optional(),
     mediaProvider: z.enum(["twilio", "local"]).optional(),
@@ -117,15 +118,22 @@ plans.delete("/:planId", requireUser, requireFacilitator, async (c) => {
   return c.json({ deleted: true, id: planId });
 });
 
-plans.post("/:planId/sessions", requireUser, requireFacilitator, rateLimit({ binding: "RL_SESSIONS", scope: "create" }), validJson(StartBody), async (c) => {
-  const user = c.var.principal;
-  const plan = await ownPlan(c.env, ownerOf(c), c.req.param("planId"));
-  if (!plan) return apiError(c, 404, "NOT_FOUND", NOT_FOUND);
-  const body = c.req.valid("json");
-  const created = await startSessionFromPlan(c.env, c.req.url, user, plan, { ...body, title: body.title ?? plan.name });
-  if (created.refused) return apiError(c, statusFor(created.refused.code), created.refused.code, created.refused.message);
-  return c.json(created, 201);
-});
+plans.post(
+  "/:planId/sessions",
+  requireUser,
+  requireFacilitator,
+  rateLimit({ binding: "RL_SESSIONS", scope: "create" }),
+  validJson(StartSessionBody),
+  async (c) => {
+    const user = c.var.principal;
+    const plan = await ownPlan(c.env, ownerOf(c), c.req.param("planId"));
+    if (!plan) return apiError(c, 404, "NOT_FOUND", NOT_FOUND);
+    const body = c.req.valid("json");
+    const created = await startSessionFromPlan(c.env, c.req.url, user, plan, { ...body, title: body.title ?? plan.name });
+    if (created.refused) return apiError(c, statusFor(created.refused.code), created.refused.code, created.refused.message);
+    return c.json(created, 201);
+  },
+);
 
 /**
  * A session with `user` as facilitator, the plan loaded into it by its facilitator (the "loadPlan" command, audited

@@ -1,4 +1,4 @@
-import { createSignal, For, Show, type JSX } from "solid-js";
+import { createSignal, For, Show, type JSX, type Resource } from "solid-js";
 import { ApiError, describeError } from "../lib/api";
 import { CommandError } from "../lib/session-core";
 import type { ConnectionStatus } from "../lib/session-core";
@@ -110,5 +110,38 @@ export function Card(props: { title?: string; children: JSX.Element; testid?: st
       </Show>
       {props.children}
     </section>
+  );
+}
+
+/**
+ * A list read from the server: "Loading…" while it loads, a sentence when it could not be read, another when it is
+ * empty, else a `<ul class="list">` with one item per entry.
+ */
+export function ListOf<T>(props: {
+  items: Resource<T[] | undefined>;
+  loading: string;
+  failed: string;
+  empty: string;
+  /** Class of the status sentences ("muted small" in a panel). */
+  textClass?: string;
+  children: (item: T) => JSX.Element;
+}) {
+  return (
+    <Show
+      when={!props.items.loading}
+      fallback={
+        <p class={props.textClass} role="status">
+          {props.loading}
+        </p>
+      }
+    >
+      <Show when={!props.items.error} fallback={<ErrorText error={props.failed} />}>
+        <Show when={(props.items() ?? []).length > 0} fallback={<p class={props.textClass ?? "muted"}>{props.empty}</p>}>
+          <ul class="list">
+            <For each={props.items()}>{props.children}</For>
+          </ul>
+        </Show>
+      </Show>
+    </Show>
   );
 }

@@ -3,7 +3,7 @@
  * carrying the server's typed error code, so screens can show the right message next to the right control.
  */
 import type { SessionRecord, SessionReport } from "../../../lib/cost";
-import type { GroupMemberRow, GroupSessionRow } from "../../../lib/groups";
+import type { GroupLinkAnswer, GroupMemberRow, GroupSessionRow, GroupSummary } from "../../../lib/groups";
 import type { Command, ErrorCode, MediaGrant, MediaProvider, ParticipantView, PlanBody, SessionPreview, Settings, StaffState } from "../../../lib/protocol";
 
 export type { SessionPreview };
@@ -70,19 +70,6 @@ export interface JoinResult {
   groupCredentialExpiresAt?: number;
 }
 
-/** A recurring group as its facilitator sees it (worker/routes/groups.ts GroupSummary). */
-export interface GroupSummary {
-  id: string;
-  name: string;
-  planId: string | null;
-  /** The standing link clients keep from week to week. */
-  linkUrl: string;
-  createdAt: number;
-  sessions: number;
-  members: number;
-  current: { sessionId: string; title: string; startedAt: number } | null;
-}
-
 /** A group's attendance history (GET /api/groups/:groupId): lib/groups.ts. */
 export interface GroupHistory {
   group: GroupSummary;
@@ -90,15 +77,7 @@ export interface GroupHistory {
   members: GroupMemberRow[];
 }
 
-export type { GroupMemberRow, GroupSessionRow };
-
-/** The standing link resolved (GET /api/group-links/:code): the current session's invite, or null between sessions. */
-export interface GroupLinkAnswer {
-  groupId: string;
-  groupName: string;
-  facilitatorName: string;
-  session: { sessionId: string; title: string; invite: string } | null;
-}
+export type { GroupLinkAnswer, GroupMemberRow, GroupSessionRow, GroupSummary };
 
 export async function request<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };

@@ -4,7 +4,7 @@
  * attendance history — who came to which session and for how long. Through /api/groups (docs/protocol.md 17.7).
  */
 import { createResource, createSignal, For, Show } from "solid-js";
-import { Card, CopyField, createAction, ErrorText } from "../components/common";
+import { Card, CopyField, createAction, ErrorText, ListOf } from "../components/common";
 import { ConfirmDialog } from "../components/room/ui";
 import { api, ApiError, type GroupHistory, type GroupSummary } from "../lib/api";
 import { historyTable, minutesText } from "../lib/groups";
@@ -60,31 +60,23 @@ function GroupList(props: { token: string }) {
         A group keeps one invitation link from week to week. Clients who come back are recognised, and each session is added to the group's attendance.
       </p>
       <Card title="Groups" testid="group-list">
-        <Show when={!groups.loading} fallback={<p role="status">Loading…</p>}>
-          <Show when={!groups.error} fallback={<ErrorText error="Your groups could not be loaded just now. Reload the page to try again." />}>
-            <Show when={(groups() ?? []).length > 0} fallback={<p class="muted">No groups yet.</p>}>
-              <ul class="list">
-                <For each={groups()}>
-                  {(g) => (
-                    <li data-testid={`group-${g.id}`}>
-                      <div class="row spread">
-                        <a href={`/groups/${encodeURIComponent(g.id)}`} onClick={linkClick}>
-                          <strong>{g.name}</strong>
-                        </a>
-                        <Show when={g.current}>
-                          <span class="badge">Session running</span>
-                        </Show>
-                      </div>
-                      <p class="muted small m0">
-                        {g.sessions === 1 ? "1 session" : `${g.sessions} sessions`} · {g.members === 1 ? "1 member" : `${g.members} members`}
-                      </p>
-                    </li>
-                  )}
-                </For>
-              </ul>
-            </Show>
-          </Show>
-        </Show>
+        <ListOf items={groups} loading="Loading…" failed="Your groups could not be loaded just now. Reload the page to try again." empty="No groups yet.">
+          {(g) => (
+            <li data-testid={`group-${g.id}`}>
+              <div class="row spread">
+                <a href={`/groups/${encodeURIComponent(g.id)}`} onClick={linkClick}>
+                  <strong>{g.name}</strong>
+                </a>
+                <Show when={g.current}>
+                  <span class="badge">Session running</span>
+                </Show>
+              </div>
+              <p class="muted small m0">
+                {g.sessions === 1 ? "1 session" : `${g.sessions} sessions`} · {g.members === 1 ? "1 member" : `${g.members} members`}
+              </p>
+            </li>
+          )}
+        </ListOf>
       </Card>
       <Card title="New group" testid="group-create">
         <form onSubmit={onCreate} noValidate>

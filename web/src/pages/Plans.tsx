@@ -6,7 +6,7 @@
 import { createResource, createSignal, For, Show } from "solid-js";
 import { createStore, produce } from "solid-js/store";
 import { MAX_PLAN_STEPS, type AssignmentMode, type PlanStep } from "../../../lib/protocol";
-import { Card, createAction, ErrorText } from "../components/common";
+import { Card, createAction, ErrorText, ListOf } from "../components/common";
 import { ConfirmDialog } from "../components/room/ui";
 import { api, type SavedPlan } from "../lib/api";
 import { draftToStep, emptyStep, stepSummary, stepToDraft, type StepDraft } from "../lib/plans";
@@ -254,49 +254,35 @@ export default function Plans() {
           )}
         </Show>
         <Card title="Your plans" testid="plan-list">
-          <Show when={!plans.loading} fallback={<p role="status">Loading…</p>}>
-            <Show when={!plans.error} fallback={<ErrorText error="Your plans could not be loaded just now. Reload the page to try again." />}>
-              <Show when={(plans() ?? []).length > 0} fallback={<p class="muted">No plans yet.</p>}>
-                <ul class="list">
-                  <For each={plans()}>
-                    {(p) => (
-                      <li data-testid={`plan-${p.id}`}>
-                        <div class="row spread">
-                          <strong>{p.name}</strong>
-                          <span class="row tight">
-                            <button
-                              type="button"
-                              class="small"
-                              disabled={start.pending()}
-                              onClick={() => void startSession(p)}
-                              data-testid={`plan-start-${p.id}`}
-                            >
-                              Start a session
-                            </button>
-                            <button type="button" class="secondary small" onClick={() => edit(p)} data-testid={`plan-edit-${p.id}`}>
-                              Edit
-                            </button>
-                            <button type="button" class="quiet small danger-text" onClick={() => setDeleting(p)} data-testid={`plan-delete-${p.id}`}>
-                              Delete
-                            </button>
-                          </span>
-                        </div>
-                        <ol class="muted small">
-                          <For each={p.steps}>
-                            {(s) => (
-                              <li>
-                                {s.title}: {stepSummary(s)}
-                              </li>
-                            )}
-                          </For>
-                        </ol>
+          <ListOf items={plans} loading="Loading…" failed="Your plans could not be loaded just now. Reload the page to try again." empty="No plans yet.">
+            {(p) => (
+              <li data-testid={`plan-${p.id}`}>
+                <div class="row spread">
+                  <strong>{p.name}</strong>
+                  <span class="row tight">
+                    <button type="button" class="small" disabled={start.pending()} onClick={() => void startSession(p)} data-testid={`plan-start-${p.id}`}>
+                      Start a session
+                    </button>
+                    <button type="button" class="secondary small" onClick={() => edit(p)} data-testid={`plan-edit-${p.id}`}>
+                      Edit
+                    </button>
+                    <button type="button" class="quiet small danger-text" onClick={() => setDeleting(p)} data-testid={`plan-delete-${p.id}`}>
+                      Delete
+                    </button>
+                  </span>
+                </div>
+                <ol class="muted small">
+                  <For each={p.steps}>
+                    {(s) => (
+                      <li>
+                        {s.title}: {stepSummary(s)}
                       </li>
                     )}
                   </For>
-                </ul>
-              </Show>
-            </Show>
-          </Show>
+                </ol>
+              </li>
+            )}
+          </ListOf>
           <ErrorText error={start.error()} />
           <Show when={!draft.plan}>
             <button type="button" onClick={() => edit(null)} data-testid="new-plan">

@@ -9,7 +9,7 @@ import { api, type SavedPlan } from "../../lib/api";
 import { elapsedLabel, planProgress, stepSummary } from "../../lib/plans";
 import type { SessionClient } from "../../lib/session-client";
 import { currentUser } from "../../lib/user";
-import { createAction, ErrorText } from "../common";
+import { createAction, ErrorText, ListOf } from "../common";
 import { createUnsupervisedConfirm, UnsupervisedDialog } from "./unsupervised";
 
 /** Run the plan's next step (its rooms, mode and timer); rooms it would open without staff need a confirmation. */
@@ -120,26 +120,24 @@ export function PlanPanelBody(props: { client: SessionClient; staff: StaffState;
       <section class="panel-section" aria-labelledby="plan-load-h">
         <h3 id="plan-load-h">{props.staff.plan ? "Load another plan" : "Load a plan"}</h3>
         <Show when={token()} fallback={<p class="muted small">Plans belong to the facilitator who saved them: sign in on the start page to use yours.</p>}>
-          <Show when={!saved.loading} fallback={<p class="muted small">Loading your plans…</p>}>
-            <Show when={!saved.error} fallback={<ErrorText error="Your plans could not be loaded just now." />}>
-              <Show when={(saved() ?? []).length > 0} fallback={<p class="muted small">You have no saved plans yet.</p>}>
-                <ul class="list">
-                  <For each={saved()}>
-                    {(p) => (
-                      <li class="row spread" data-testid={`load-plan-${p.id}`}>
-                        <span>
-                          <strong>{p.name}</strong> <span class="muted small">{p.steps.length} steps</span>
-                        </span>
-                        <button type="button" class="secondary small" disabled={load.pending()} onClick={() => void loadPlan(p)}>
-                          {props.staff.plan?.id === p.id ? "Load again" : "Load plan"}
-                        </button>
-                      </li>
-                    )}
-                  </For>
-                </ul>
-              </Show>
-            </Show>
-          </Show>
+          <ListOf
+            items={saved}
+            loading="Loading your plans…"
+            failed="Your plans could not be loaded just now."
+            empty="You have no saved plans yet."
+            textClass="muted small"
+          >
+            {(p) => (
+              <li class="row spread" data-testid={`load-plan-${p.id}`}>
+                <span>
+                  <strong>{p.name}</strong> <span class="muted small">{p.steps.length} steps</span>
+                </span>
+                <button type="button" class="secondary small" disabled={load.pending()} onClick={() => void loadPlan(p)}>
+                  {props.staff.plan?.id === p.id ? "Load again" : "Load plan"}
+                </button>
+              </li>
+            )}
+          </ListOf>
           <ErrorText error={load.error()} />
         </Show>
         <p class="muted small">You make and change plans on the Plans page (from the start page, signed in).</p>
