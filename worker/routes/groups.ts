@@ -16,7 +16,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { buildReport, priceNanosFrom, type MemberRow, type RoomRow, type SessionReport, type SessionRow, type StayRow } from "../../lib/cost";
 import { buildGroupHistory, GROUP_HISTORY_SESSIONS, type GroupLinkAnswer, type GroupSummary } from "../../lib/groups";
-import { IdSchema, SettingsSchema } from "../../lib/protocol";
+import { IdSchema } from "../../lib/protocol";
 import type { Bindings } from "../../lib/runtime/env";
 import { inviteTokenFor } from "../auth/invites";
 import { requireFacilitator, requireUser, sessionStub, statusFor, type AppEnv, type UserEnv } from "../http";
