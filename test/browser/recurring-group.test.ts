@@ -65,6 +65,8 @@ describe("a recurring group over two weeks", () => {
     // --- Week 1: Ana (already on the link: it opens by itself) and Ben join. -------------------------------------------
     await console_.getByTestId("group-start").click();
     await console_.waitForURL(/\/console\//);
+    // The console offers the group's link beside the session's own invite.
+    expect(await console_.getByTestId("invite-group-link").inputValue()).toBe(link);
     await joinsByGroupLink(ana.page, "Ana");
     await ben.page.goto(link);
     await joinsByGroupLink(ben.page, "Ben");

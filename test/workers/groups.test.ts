@@ -50,6 +50,7 @@ describe("recurring groups", () => {
     const week1 = await api(`/api/groups/${group.id}/sessions`, { token: owner, body: { settings: { autoAdmit: true } } });
     expect(week1.status, JSON.stringify(week1.json)).toBe(201);
     expect(week1.json.groupId).toBe(group.id);
+    expect(week1.json.group).toEqual({ id: group.id, name: "Tuesday anxiety group", linkUrl: group.linkUrl });
     const s1 = week1.json.sessionId as string;
     const again = await api(`/api/groups/${group.id}/sessions`, { token: owner, body: {} });
     expect(again.status).toBe(409);

@@ -203,7 +203,8 @@ groups.post(
     await c.env.DB.prepare(`INSERT INTO group_sessions (session_id, group_id, invite_id, started_at) VALUES (?1, ?2, ?3, ?4)`)
       .bind(created.sessionId, group.id, created.invite.id, Date.now())
       .run();
-    return c.json({ ...created, groupId: group.id }, 201);
+    // The console offers the group's standing link, the one clients keep, beside the session's own invite.
+    return c.json({ ...created, groupId: group.id, group: { id: group.id, name: group.name, linkUrl: `${baseUrl(c)}/g/${group.link_code}` } }, 201);
   },
 );
 

@@ -70,6 +70,13 @@ export interface JoinResult {
   groupCredentialExpiresAt?: number;
 }
 
+/** The group a session belongs to, with the standing link its clients keep (the console offers it). */
+export interface GroupLinkOfSession {
+  id: string;
+  name: string;
+  linkUrl: string;
+}
+
 /** A group's attendance history (GET /api/groups/:groupId): lib/groups.ts. */
 export interface GroupHistory {
   group: GroupSummary;
@@ -159,10 +166,14 @@ export const api = {
   group: (userToken: string, groupId: string) => request<GroupHistory>("GET", `/api/groups/${enc(groupId)}`, { token: userToken }),
   /** This week's session of the group (its plan loaded, if it has one). 409 INVALID_STATE while one still runs. */
   startGroupSession: (userToken: string, groupId: string, body: { title?: string; settings?: Partial<Settings> } = {}) =>
-    request<CreatedSession & { groupId: string; plan?: { id: string; name: string; steps: number } }>("POST", `/api/groups/${enc(groupId)}/sessions`, {
-      token: userToken,
-      body,
-    }),
+    request<CreatedSession & { groupId: string; group: GroupLinkOfSession; plan?: { id: string; name: string; steps: number } }>(
+      "POST",
+      `/api/groups/${enc(groupId)}/sessions`,
+      {
+        token: userToken,
+        body,
+      },
+    ),
   /** A standing group link's code (public). */
   groupLink: (code: string) => request<GroupLinkAnswer>("GET", `/api/group-links/${enc(code)}`),
   state: (sessionId: string, ticket: string) =>

@@ -4,7 +4,7 @@
  * group's credential is kept in localStorage (see groupCredential).
  */
 import type { Role } from "../../../lib/protocol";
-import type { CreatedSession, Invite, SignedInUser } from "./api";
+import type { CreatedSession, GroupLinkOfSession, Invite, SignedInUser } from "./api";
 
 export interface StoredSession {
   sessionId: string;
@@ -15,6 +15,8 @@ export interface StoredSession {
   /** The session's title, for the list of this tab's sessions. */
   title?: string;
   invite?: Invite;
+  /** A recurring group's session (started from its page): the group and its standing link. */
+  group?: GroupLinkOfSession;
   /** Chosen devices (deviceId) from the join screen. */
   audioDeviceId?: string | null;
   videoDeviceId?: string | null;
@@ -49,7 +51,7 @@ export const storage = {
   session: (sessionId: string) => read<StoredSession>(`mb.session.${sessionId}`),
   setSession: (s: StoredSession) => write(`mb.session.${s.sessionId}`, s),
   /** A session the signed-in facilitator just created (start page or a plan): this tab is its facilitator. */
-  setCreatedSession: (created: CreatedSession, title: string, name: string) =>
+  setCreatedSession: (created: CreatedSession & { group?: GroupLinkOfSession }, title: string, name: string) =>
     write(`mb.session.${created.sessionId}`, {
       sessionId: created.sessionId,
       memberId: created.memberId,
@@ -58,6 +60,7 @@ export const storage = {
       title,
       name,
       invite: created.invite,
+      ...(created.group ? { group: created.group } : {}),
     } satisfies StoredSession),
   updateSession: (sessionId: string, patch: Partial<StoredSession>) => {
     const cur = read<StoredSession>(`mb.session.${sessionId}`);

@@ -485,7 +485,7 @@ function Console(props: { stored: StoredSession }) {
                             <PlanPanelBody client={client} staff={s()} now={client.now()} />
                           </Match>
                           <Match when={id === "invite"}>
-                            <InvitePanelBody sessionId={st.sessionId} ticket={st.ticket} initial={st.invite ?? null} />
+                            <InvitePanelBody sessionId={st.sessionId} ticket={st.ticket} initial={st.invite ?? null} group={st.group ?? null} />
                           </Match>
                           <Match when={id === "settings"}>
                             <SettingsPanelBody client={client} staff={s()} media={media} canChangeSession={isFacilitator()} />

@@ -4,7 +4,7 @@
  */
 import { createSignal, For, Show } from "solid-js";
 import { rosterName, type CheckInPublic, type MemberPublic, type Settings, type StaffState } from "../../../../lib/protocol";
-import { api, type Invite } from "../../lib/api";
+import { api, type GroupLinkOfSession, type Invite } from "../../lib/api";
 import type { MediaSession } from "../../lib/media-session";
 import { moderationActions, raisedHands } from "../../lib/moderation";
 import { waitingSummary } from "../../lib/room";
@@ -431,7 +431,7 @@ export function CheckInPanelBody(props: { client: SessionClient; staff: StaffSta
 // Invite links
 // ---------------------------------------------------------------------------------------------------------------
 
-export function InvitePanelBody(props: { sessionId: string; ticket: string; initial: Invite | null }) {
+export function InvitePanelBody(props: { sessionId: string; ticket: string; initial: Invite | null; group: GroupLinkOfSession | null }) {
   const [invite, setInvite] = createSignal<Invite | null>(props.initial);
   const [cofac, setCofac] = createSignal<Invite | null>(null);
   const [revoked, setRevoked] = createSignal<string | null>(null);
@@ -448,6 +448,18 @@ export function InvitePanelBody(props: { sessionId: string; ticket: string; init
   }
   return (
     <div data-testid="invite-card">
+      <Show when={props.group}>
+        {(g) => (
+          <section class="panel-section">
+            <CopyField
+              label={`${g().name}: the group's link`}
+              value={g().linkUrl}
+              testid="invite-group-link"
+              hint="The link your group keeps from week to week: it opens this session now, and returning clients are recognised."
+            />
+          </section>
+        )}
+      </Show>
       <section class="panel-section">
         <Show when={invite()} fallback={<p class="muted">Create a link to invite participants.</p>}>
           {(inv) => (
