@@ -452,13 +452,18 @@ export async function memberIdOf(page: Page, sessionId: string): Promise<string>
   return id;
 }
 
-/** Sign in with the development sign-in (role facilitator) and create a session; returns its id and invite URL. */
-export async function facilitatorCreatesSession(page: Page, opts: { name?: string; title?: string } = {}): Promise<{ sessionId: string; inviteUrl: string }> {
+/** The facilitator signs in on the start page (development sign-in) and sees the form to create a session. */
+export async function facilitatorSignsIn(page: Page, name: string): Promise<void> {
   await page.goto("/");
   await page.getByTestId("signin-form").waitFor();
-  await page.getByLabel("Your name").fill(opts.name ?? "Fay Facilitator");
+  await page.getByLabel("Your name").fill(name);
   await page.getByTestId("signin-submit").click();
   await page.getByTestId("create-session-form").waitFor();
+}
+
+/** Sign in with the development sign-in (role facilitator) and create a session; returns its id and invite URL. */
+export async function facilitatorCreatesSession(page: Page, opts: { name?: string; title?: string } = {}): Promise<{ sessionId: string; inviteUrl: string }> {
+  await facilitatorSignsIn(page, opts.name ?? "Fay Facilitator");
   if (opts.title) await page.getByLabel("Session title").fill(opts.title);
   await page.getByTestId("create-session").click();
   await page.waitForURL(/\/console\//);

@@ -14,6 +14,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
+  facilitatorSignsIn,
   facilitatorCreatesSession,
   horizontalOverflow,
   launchChromium,
@@ -76,10 +77,7 @@ describe("a planned, supervised session with a confidential roster and a private
   it("plan, aliases, a supervised round by Next step, a private check-in started and ended, then attendance", async () => {
     const console_ = fac.page;
     // --- The facilitator signs in and saves a plan on the Plans page. ---------------------------------------------
-    await console_.goto("/");
-    await console_.getByTestId("signin-form").waitFor();
-    await console_.getByLabel("Your name").fill("Fay");
-    await console_.getByTestId("signin-submit").click();
+    await facilitatorSignsIn(console_, "Fay");
     await console_.getByTestId("plans-link").click();
     await console_.getByTestId("plans-page").waitFor();
     await console_.getByTestId("new-plan").click();

@@ -8,7 +8,18 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { horizontalOverflow, joinsFromJoinPage, launchChromium, newPerson, pollUntil, screenshot, waitForCount, waitForText, type Person } from "./helpers.ts";
+import {
+  facilitatorSignsIn,
+  horizontalOverflow,
+  joinsFromJoinPage,
+  launchChromium,
+  newPerson,
+  pollUntil,
+  screenshot,
+  waitForCount,
+  waitForText,
+  type Person,
+} from "./helpers.ts";
 
 const baseURL = inject("appUrl");
 
@@ -43,10 +54,7 @@ describe("a recurring group over two weeks", () => {
 
   it("one standing link, a client recognised in week 2, the group's attendance history", async () => {
     const console_ = fac.page;
-    await console_.goto("/");
-    await console_.getByTestId("signin-form").waitFor();
-    await console_.getByLabel("Your name").fill("Fay");
-    await console_.getByTestId("signin-submit").click();
+    await facilitatorSignsIn(console_, "Fay");
     await console_.getByTestId("groups-link").click();
     await console_.getByTestId("groups-page").waitFor();
     await console_.getByTestId("group-name").fill("Tuesday anxiety group");
