@@ -19,8 +19,17 @@ function groupLinkProblem(e: unknown): string {
 export default function GroupLink(props: { code: string }) {
   const [answer, { refetch }] = createResource(
     () => props.code,
-    async (code): Promise<GroupLinkAnswer> => {
-      const r = await api.groupLink(code);
+    async (code, info): Promise<GroupLinkAnswer> => {
+      let r: GroupLinkAnswer;
+      try {
+        r = await api.groupLink(code);
+      } catch (e) {
+        // A check that fails while waiting (the network blinked) keeps the card; the next check tries again. A link
+        // that is no longer in use is said at once.
+        const waiting = info.value as GroupLinkAnswer | undefined;
+        if (waiting && !(e instanceof ApiError && e.code === "NOT_FOUND")) return waiting;
+        throw e;
+      }
       if (r.session) {
         const { sessionId, invite } = r.session;
         navigate(`/join/${encodeURIComponent(sessionId)}?invite=${encodeURIComponent(invite)}&group=${encodeURIComponent(r.groupId)}`, { replace: true });

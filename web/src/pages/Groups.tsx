@@ -314,9 +314,11 @@ function GroupHistoryTable(props: { history: GroupHistory }) {
               </th>
               <th scope="col">Last seen</th>
               <For each={table().columns}>
-                {(c) => (
+                {(c, i) => (
                   <th scope="col" class="num" title={c.title}>
                     {dateOf(c.startedAt)}
+                    {/* Numbered oldest first, so two sessions on one day still read apart. */}
+                    <span class="th-sub muted small">Session {props.history.group.sessions - i()}</span>
                   </th>
                 )}
               </For>
