@@ -497,3 +497,20 @@ export async function joinsFromJoinPage(page: Page, name: string): Promise<void>
   await page.waitForURL(/\/session\//);
   await page.locator('[data-testid="waiting-room"], [data-testid="participant-room"]').first().waitFor();
 }
+
+/** Open a person's "Move" menu by keyboard and pick `label` with the arrow keys and Enter. */
+export async function moveByKeyboard(page: Page, memberId: string, label: string): Promise<void> {
+  await page.getByTestId(`move-menu-${memberId}`).focus();
+  await page.keyboard.press("Enter");
+  const menu = page.getByTestId(`move-menu-${memberId}-menu`);
+  await menu.waitFor();
+  for (let i = 0; i < 12; i++) {
+    const f = await focused(page);
+    if (f.label.startsWith(label)) break;
+    await page.keyboard.press("ArrowDown");
+  }
+  const on = (await focused(page)).label;
+  if (!on.includes(label)) throw new Error(`${label} is not in ${memberId}'s Move menu (focus stopped on "${on}")`);
+  await page.keyboard.press("Enter");
+  await waitForCount(menu, 0);
+}

@@ -6,7 +6,17 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { facilitatorCreatesSession, launchChromium, newPerson, pollUntil, screenshot, waitForCount, waitForText, type Person } from "./helpers.ts";
+import {
+  facilitatorCreatesSession,
+  launchChromium,
+  moveByKeyboard,
+  newPerson,
+  pollUntil,
+  screenshot,
+  waitForCount,
+  waitForText,
+  type Person,
+} from "./helpers.ts";
 
 const baseURL = inject("appUrl");
 
@@ -85,20 +95,7 @@ describe("pairing rules in the console", () => {
     expect(sizes).toEqual([2, 2]);
 
     // --- Moving Ben into Ana's room asks first, naming them; "Place anyway" places him. -----------------------------
-    // The menu opens on a click; a row re-rendered by a late patch can drop an open menu, so open it until it shows.
-    const menu = console_.getByTestId(`move-menu-${ids.Ben}-menu`);
-    await pollUntil(
-      async () => {
-        if (!(await menu.isVisible())) await console_.getByTestId(`move-menu-${ids.Ben}`).click();
-        return menu.isVisible();
-      },
-      (open) => open,
-      { timeoutMs: 20_000, what: "Ben's Move menu open" },
-    );
-    const anaRoomName = anaRoom === "r1" ? "Room 1" : "Room 2";
-    // (Says what the menu offers if the room is not there.)
-    await waitForText(menu, anaRoomName, { contains: true });
-    await menu.getByRole("menuitem", { name: new RegExp(`^${anaRoomName}`) }).click();
+    await moveByKeyboard(console_, ids.Ben, anaRoom === "r1" ? "Room 1" : "Room 2");
     const dialog = console_.getByTestId("pairing-confirm");
     await waitForText(dialog, "Ana and Ben are to be kept apart", { contains: true });
     await screenshot(console_, "pairing-02-confirm");

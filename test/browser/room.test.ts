@@ -31,6 +31,7 @@ import {
   focused,
   launchChromium,
   memberIdOf,
+  moveByKeyboard,
   newPerson,
   participantJoins,
   pollUntil,
@@ -91,22 +92,6 @@ async function expectControlBarVisible(page: Page, where: string): Promise<void>
     expect(b.inside, `${where}: control ${b.id} inside the viewport`).toBe(true);
     expect(b.onTop, `${where}: control ${b.id} not covered (by ${b.covering})`).toBe(true);
   }
-}
-
-/** Open a person's "Move" menu by keyboard and pick `label` with the arrow keys and Enter. */
-async function moveByKeyboard(page: Page, memberId: string, label: string): Promise<void> {
-  await page.getByTestId(`move-menu-${memberId}`).focus();
-  await page.keyboard.press("Enter");
-  const menu = page.getByTestId(`move-menu-${memberId}-menu`);
-  await menu.waitFor();
-  for (let i = 0; i < 12; i++) {
-    const f = await focused(page);
-    if (f.label.startsWith(label)) break;
-    await page.keyboard.press("ArrowDown");
-  }
-  expect((await focused(page)).label).toContain(label);
-  await page.keyboard.press("Enter");
-  await waitForCount(menu, 0);
 }
 
 async function columnOf(page: Page, memberId: string): Promise<string | null> {
