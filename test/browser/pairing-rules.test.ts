@@ -95,6 +95,17 @@ describe("pairing rules in the console", () => {
     expect(sizes).toEqual([2, 2]);
 
     // --- Moving Ben into Ana's room asks first, naming them; "Place anyway" places him. -----------------------------
+    // A scroll event that leaves the Move button where it was (the panel's scroll anchoring as content changes) keeps
+    // its menu open; Escape closes it.
+    await console_.getByTestId(`move-menu-${ids.Ben}`).scrollIntoViewIfNeeded();
+    await console_.getByTestId(`move-menu-${ids.Ben}`).click();
+    const menu = console_.getByTestId(`move-menu-${ids.Ben}-menu`);
+    await menu.waitFor();
+    await console_.evaluate(() => (globalThis as any).document.dispatchEvent(new Event("scroll")));
+    await console_.waitForTimeout(200);
+    expect(await menu.isVisible(), "the menu stays open through a scroll that does not move its button").toBe(true);
+    await console_.keyboard.press("Escape");
+    await waitForCount(menu, 0);
     await moveByKeyboard(console_, ids.Ben, anaRoom === "r1" ? "Room 1" : "Room 2");
     const dialog = console_.getByTestId("pairing-confirm");
     await waitForText(dialog, "Ana and Ben are to be kept apart", { contains: true });

@@ -85,8 +85,13 @@ export function MenuButton(props: {
     list[(i + list.length) % list.length].focus();
   };
 
+  // Where the button was when the menu was placed: a scroll that leaves it there (scroll anchoring as content
+  // changes elsewhere, a scroll-into-view already done) keeps the menu open.
+  let anchor = { left: 0, top: 0 };
+
   function place() {
     const r = button.getBoundingClientRect();
+    anchor = { left: r.left, top: r.top };
     const vw = window.innerWidth;
     const vh = window.innerHeight;
     const width = Math.min(320, vw - 16);
@@ -127,6 +132,8 @@ export function MenuButton(props: {
       };
       const scroll = (e: Event) => {
         if (menu && e.target instanceof Node && menu.contains(e.target)) return;
+        const r = button.getBoundingClientRect();
+        if (Math.abs(r.left - anchor.left) < 1 && Math.abs(r.top - anchor.top) < 1) return;
         hide(false);
       };
       const resize = () => hide(false);
