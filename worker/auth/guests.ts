@@ -14,12 +14,11 @@ import {
   type IssuedToken,
 } from "./app-tokens";
 import { AuthError } from "./user-tokens";
-
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+import { randomHex } from "../random";
 
 /** `guest:<first 8 of the invite id>:<128 random bits>`: 47 characters, a valid protocol id (pre-assignment uses it). */
 export function newGuestIdentity(inviteId: string): string {
-  return `guest:${inviteId.slice(0, 8)}:${hex(crypto.getRandomValues(new Uint8Array(16)))}`;
+  return `guest:${inviteId.slice(0, 8)}:${randomHex(16)}`;
 }
 
 export interface GuestJoin {
@@ -56,7 +55,7 @@ export async function guestForJoin(env: AppTokenEnv, invite: InviteClaims, crede
 
 /** A guest of a recurring group: the prefix names the group (staff can tell group members apart), the rest is random. */
 export function newGroupGuestIdentity(groupId: string): string {
-  return `guest:${groupId.slice(0, 8)}:${hex(crypto.getRandomValues(new Uint8Array(16)))}`;
+  return `guest:${groupId.slice(0, 8)}:${randomHex(16)}`;
 }
 
 /**

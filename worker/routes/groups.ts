@@ -14,8 +14,8 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { buildReport, priceNanosFrom, type MemberRow, type RoomRow, type SessionReport, type SessionRow, type StayRow } from "../../lib/cost";
-import { buildGroupHistory, GROUP_HISTORY_SESSIONS, type GroupLinkAnswer, type GroupSummary } from "../../lib/groups";
+import { buildReport, priceNanosFrom } from "../../lib/cost";
+import { buildGroupHistory, GROUP_HISTORY_SESSIONS, type GroupHistoryInput, type GroupLinkAnswer, type GroupSummary } from "../../lib/groups";
 import { IdSchema } from "../../lib/protocol";
 import type { Bindings } from "../../lib/runtime/env";
 import { inviteTokenFor } from "../auth/invites";
@@ -23,9 +23,10 @@ import { requireFacilitator, requireUser, sessionStub, statusFor, type AppEnv, t
 import { apiError } from "../middleware/security";
 import { defaultRateLimitKey, rateLimit } from "../middleware/rate-limit";
 import { validJson } from "../validate";
+import { randomBase64url, randomHex } from "../random";
 import { ownPlan, StartSessionBody, startSessionFromPlan } from "./plans";
 import { baseUrl, createSessionFor } from "./sessions";
-import { sessionNow } from "./reports";
+import { rowsOfSessions, sessionNow } from "./reports";
 
 interface GroupRow {
   id: string;
@@ -47,12 +48,8 @@ const UpdateBody = z
 
 /** 22 base64url characters, 128 random bits: the standing link is a bearer credential, like an invite token. */
 export const GROUP_LINK_RE = /^[A-Za-z0-9_-]{22}$/;
-const newLinkCode = () =>
-  btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-const newGroupId = () => `grp_${Array.from(crypto.getRandomValues(new Uint8Array(9)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+const newLinkCode = () => randomBase64url(16);
+const newGroupId = () => `grp_${randomHex(9)}`;
 
 const NO_STORE = { "Cache-Control": "no-store" };
 const NOT_FOUND = "no such group";
@@ -210,57 +207,35 @@ groups.post(
 
 /** The attendance history: the group's last sessions, each one's report as its attendance record computes it. */
 async function history(env: Bindings, groupId: string) {
-  const { results: sessionRows } = await env.DB.prepare(
-    `SELECT session_id, started_at FROM group_sessions WHERE group_id = ?1 ORDER BY started_at DESC LIMIT ${GROUP_HISTORY_SESSIONS}`,
-  )
-    .bind(groupId)
-    .all<{ session_id: string; started_at: number }>();
-  const ids = sessionRows.map((r) => r.session_id);
   // A session D1 still records as running may have newer rows (or its end) in its outbox.
   const running = await env.DB.prepare(CURRENT_SQL).bind(groupId).first<CurrentRow>();
   if (running)
     await sessionStub(env, running.sessionId)
       .flushOutbox()
       .catch(() => undefined);
-  const inList = `SELECT session_id FROM group_sessions WHERE group_id = ?1 ORDER BY started_at DESC LIMIT ${GROUP_HISTORY_SESSIONS}`;
-  const [s, m, r, st, members] = await env.DB.batch([
-    env.DB.prepare(`SELECT id, title, phase, media_provider, created_at, ended_at, rounds_completed, settings FROM sessions WHERE id IN (${inList})`).bind(
+  const [{ results: sessionRows }, { results: members }] = await env.DB.batch([
+    env.DB.prepare(`SELECT session_id, started_at FROM group_sessions WHERE group_id = ?1 ORDER BY started_at DESC LIMIT ${GROUP_HISTORY_SESSIONS}`).bind(
       groupId,
     ),
-    env.DB.prepare(
-      `SELECT session_id, member_id, identity, display_name, role, status, joined_at, admitted_at, left_at FROM session_participants WHERE session_id IN (${inList})`,
-    ).bind(groupId),
-    env.DB.prepare(`SELECT session_id, room_id, name, round, status, capacity, opened_at, closed_at FROM breakout_rooms WHERE session_id IN (${inList})`).bind(
-      groupId,
-    ),
-    env.DB.prepare(`SELECT session_id, member_id, location, joined_at, left_at FROM breakout_room_participants WHERE session_id IN (${inList})`).bind(groupId),
     env.DB.prepare(`SELECT identity, display_name, first_seen_at, last_seen_at FROM group_members WHERE group_id = ?1`).bind(groupId),
   ]);
-  const bySession = <T extends { session_id: string }>(rows: T[]) => {
-    const out = new Map<string, T[]>();
-    for (const row of rows) out.set(row.session_id, [...(out.get(row.session_id) ?? []), row]);
-    return out;
-  };
-  const sessionById = new Map((s.results as unknown as SessionRow[]).map((row) => [row.id, row]));
-  const participants = m.results as unknown as (MemberRow & { session_id: string; identity: string })[];
-  const [membersOf, roomsOf, staysOf] = [
-    bySession(participants),
-    bySession(r.results as unknown as (RoomRow & { session_id: string })[]),
-    bySession(st.results as unknown as (StayRow & { session_id: string })[]),
-  ];
+  const started = sessionRows as unknown as { session_id: string; started_at: number }[];
+  const rows = await rowsOfSessions(
+    env,
+    started.map((row) => row.session_id),
+  );
   const priceNanos = priceNanosFrom(env.PRICE_PER_PARTICIPANT_MINUTE);
-  const reports = await Promise.all(
-    ids.map(async (id): Promise<SessionReport | null> => {
-      const session = sessionById.get(id);
-      if (!session) return null;
-      const now = session.ended_at ?? (await sessionNow(env, id));
-      return buildReport({ session, members: membersOf.get(id) ?? [], rooms: roomsOf.get(id) ?? [], stays: staysOf.get(id) ?? [], now, priceNanos });
+  const sessions = await Promise.all(
+    started.map(async ({ session_id: sessionId, started_at: startedAt }) => {
+      const of = rows.get(sessionId);
+      const now = of ? (of.session.ended_at ?? (await sessionNow(env, sessionId))) : 0;
+      return { sessionId, startedAt, report: of ? buildReport({ ...of, now, priceNanos }) : null };
     }),
   );
   return buildGroupHistory({
-    sessions: sessionRows.map((row, i) => ({ sessionId: row.session_id, startedAt: row.started_at, report: reports[i] })),
-    members: members.results as unknown as { identity: string; display_name: string; first_seen_at: number; last_seen_at: number }[],
-    participants,
+    sessions,
+    members: members as unknown as GroupHistoryInput["members"],
+    participants: [...rows.values()].flatMap((of) => of.members.map((m) => ({ session_id: of.session.id, member_id: m.member_id, identity: m.identity }))),
   });
 }
 

@@ -21,6 +21,7 @@ import { requireFacilitator, requireUser, sessionStub, statusFor, type AppEnv, t
 import { apiError } from "../middleware/security";
 import { rateLimit } from "../middleware/rate-limit";
 import { validJson } from "../validate";
+import { randomHex } from "../random";
 import { createSessionFor } from "./sessions";
 
 export interface PlanRecord {
@@ -51,7 +52,7 @@ export const StartSessionBody = z
   .strict();
 
 const NO_STORE = { "Cache-Control": "no-store" };
-const newPlanId = () => `plan_${Array.from(crypto.getRandomValues(new Uint8Array(9)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+const newPlanId = () => `plan_${randomHex(9)}`;
 
 function toRecord(row: PlanRow): PlanRecord {
   // Rows are written only from validated bodies; parsing again keeps a hand-edited row from reaching a session.

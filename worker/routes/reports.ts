@@ -83,7 +83,8 @@ export async function sessionNow(env: Bindings, sessionId: string): Promise<numb
 
 export interface SessionRows {
   session: SessionRow;
-  members: MemberRow[];
+  /** With each member's identity: who they were across sessions (a recurring group's history). */
+  members: (MemberRow & { identity: string })[];
   rooms: RoomRow[];
   stays: StayRow[];
 }
@@ -95,22 +96,34 @@ export async function loadSessionRows(env: Bindings, sessionId: string, log?: Re
   } catch (err) {
     log?.warn("report: outbox flush failed; the report may lag a little", { sessionId, error: String(err) });
   }
-  const [s, m, r, st] = await env.DB.batch([
-    env.DB.prepare(`SELECT id, title, phase, media_provider, created_at, ended_at, rounds_completed, settings FROM sessions WHERE id = ?`).bind(sessionId),
-    env.DB.prepare(`SELECT member_id, display_name, role, status, joined_at, admitted_at, left_at FROM session_participants WHERE session_id = ?`).bind(
-      sessionId,
-    ),
-    env.DB.prepare(`SELECT room_id, name, round, status, capacity, opened_at, closed_at FROM breakout_rooms WHERE session_id = ?`).bind(sessionId),
-    env.DB.prepare(`SELECT member_id, location, joined_at, left_at FROM breakout_room_participants WHERE session_id = ?`).bind(sessionId),
-  ]);
-  const session = (s.results as unknown as SessionRow[])[0];
-  if (!session) return null;
-  return {
-    session,
-    members: m.results as unknown as MemberRow[],
-    rooms: r.results as unknown as RoomRow[],
-    stays: st.results as unknown as StayRow[],
-  };
+  return (await rowsOfSessions(env, [sessionId])).get(sessionId) ?? null;
+}
+
+/**
+ * The report rows of these sessions as D1 has them now (no flush), by session id, in one batch; a session D1 has no
+ * record of is absent. At most 90 ids (D1 binds at most 100 parameters a statement).
+ */
+export async function rowsOfSessions(env: Bindings, sessionIds: readonly string[]): Promise<Map<string, SessionRows>> {
+  const out = new Map<string, SessionRows>();
+  if (sessionIds.length === 0) return out;
+  if (sessionIds.length > 90) throw new Error("rowsOfSessions: at most 90 sessions at a time");
+  const list = sessionIds.map((_, i) => `?${i + 1}`).join(", ");
+  const [s, m, r, st] = await env.DB.batch(
+    [
+      env.DB.prepare(`SELECT id, title, phase, media_provider, created_at, ended_at, rounds_completed, settings FROM sessions WHERE id IN (${list})`),
+      env.DB.prepare(
+        `SELECT session_id, member_id, identity, display_name, role, status, joined_at, admitted_at, left_at FROM session_participants WHERE session_id IN (${list})`,
+      ),
+      env.DB.prepare(`SELECT session_id, room_id, name, round, status, capacity, opened_at, closed_at FROM breakout_rooms WHERE session_id IN (${list})`),
+      env.DB.prepare(`SELECT session_id, member_id, location, joined_at, left_at FROM breakout_room_participants WHERE session_id IN (${list})`),
+    ].map((statement) => statement.bind(...sessionIds)),
+  );
+  for (const session of s.results as unknown as SessionRow[]) out.set(session.id, { session, members: [], rooms: [], stays: [] });
+  type OfSession<T> = T & { session_id: string };
+  for (const row of m.results as unknown as OfSession<SessionRows["members"][number]>[]) out.get(row.session_id)?.members.push(row);
+  for (const row of r.results as unknown as OfSession<RoomRow>[]) out.get(row.session_id)?.rooms.push(row);
+  for (const row of st.results as unknown as OfSession<StayRow>[]) out.get(row.session_id)?.stays.push(row);
+  return out;
 }
 
 /** Authorise, load and compute; a Response when refused or missing. */

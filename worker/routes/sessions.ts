@@ -20,6 +20,7 @@ import { defaultRateLimitKey, rateLimit } from "../middleware/rate-limit";
 import { bearer, refusalOf, requireMember, requireUser, sessionStub, statusFor, unwrap, type AppEnv, type MemberContext } from "../http";
 import type { Bindings } from "../../lib/runtime/env";
 import { validJson } from "../validate";
+import { randomHex } from "../random";
 import type { SessionRecord } from "../../lib/cost";
 
 const Id = IdSchema;
@@ -94,7 +95,7 @@ const BulkBody = z
   })
   .strict();
 
-const newSessionId = () => Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => b.toString(16).padStart(2, "0")).join("");
+const newSessionId = () => randomHex(10);
 
 export function baseUrl(c: { env: { PUBLIC_BASE_URL?: string }; req: { url: string } }) {
   return (c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
