@@ -1,6 +1,7 @@
 import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Show, Switch } from "solid-js";
 import { ConnectionBanner, createAction, ErrorText } from "../components/common";
 import { Notices } from "../components/notices";
+import { CheckInPanelBody, ShownAsPanelBody, shownAsOf } from "../components/therapy/ClientPanels";
 import { ChatPanelBody } from "../components/room/ChatPanel";
 import { DeviceSettings } from "../components/room/DeviceSettings";
 import { CameraButton, MediaNotices, MediaStatusChip, MicButton, ShareButton } from "../components/room/MediaControls";
@@ -16,7 +17,6 @@ import { navigate } from "../lib/router";
 import { createSessionClient } from "../lib/session-client";
 import { formatDuration, isCheckInPlace } from "../lib/state";
 import { storage, type StoredSession } from "../lib/storage";
-import { rosterName } from "../../../lib/protocol";
 
 export default function SessionPage(props: { sessionId: string }) {
   const stored = storage.session(props.sessionId);
@@ -72,11 +72,7 @@ function ParticipantRoom(props: { stored: StoredSession }) {
   const leave = createAction();
   const hand = createAction();
   const toRoom = createAction();
-  const alias = createAction();
-  const checkIn = createAction();
   /** The alias being typed (null: not edited, the field shows the one the session has). */
-  const [aliasDraft, setAliasDraft] = createSignal<string | null>(null);
-  const [aliasSaved, setAliasSaved] = createSignal(false);
   const [helpText, setHelpText] = createSignal("");
   const [moving, setMoving] = createSignal<string | null>(null);
   const [confirmReturn, setConfirmReturn] = createSignal(false);
@@ -131,14 +127,7 @@ function ParticipantRoom(props: { stored: StoredSession }) {
     const r = view()?.you.roster;
     return r === "firstNames" || r === "aliases";
   };
-  const shownAs = () => {
-    const v = view();
-    return v ? rosterName({ id: v.you.memberId, name: v.you.name, role: v.you.role, alias: v.you.alias }, v.you.roster) : "";
-  };
-  const defaultShownAs = () => {
-    const v = view();
-    return v ? rosterName({ id: v.you.memberId, name: v.you.name, role: v.you.role, alias: null }, v.you.roster) : "";
-  };
+  const shownAs = () => shownAsOf(view());
   const endsIn = createMemo(() => {
     const e = view()?.round?.endsAt;
     return e && inBreakout() ? e - client.now() : null;
@@ -188,26 +177,6 @@ function ParticipantRoom(props: { stored: StoredSession }) {
     if (ok) {
       panels.close();
       setHelpText("");
-    }
-  }
-
-  async function saveAlias(e: SubmitEvent) {
-    e.preventDefault();
-    const text = (aliasDraft() ?? view()?.you.alias ?? "").trim();
-    setAliasSaved(false);
-    const ok = await alias.run(() => client.command({ type: "setAlias", alias: text || null }));
-    if (ok) {
-      setAliasDraft(null);
-      setAliasSaved(true);
-    }
-  }
-
-  async function clearAlias() {
-    setAliasSaved(false);
-    const ok = await alias.run(() => client.command({ type: "setAlias", alias: null }));
-    if (ok) {
-      setAliasDraft(null);
-      setAliasSaved(true);
     }
   }
 
@@ -500,78 +469,12 @@ function ParticipantRoom(props: { stored: StoredSession }) {
                     </Match>
                     <Match when={panels.open() === "you"}>
                       <Panel id="you" title="How others see you" onClose={panels.close}>
-                        <p data-testid="shown-as">
-                          Others in the group see you as <strong>{shownAs()}</strong>.
-                        </p>
-                        <p class="muted small">
-                          {v().you.roster === "aliases"
-                            ? `This group keeps names private: without a name of your choosing you appear as ${defaultShownAs()}.`
-                            : `This group uses first names: without a name of your choosing you appear as ${defaultShownAs()}.`}{" "}
-                          The facilitators always see the name you joined with.
-                        </p>
-                        <form onSubmit={saveAlias} data-testid="alias-form">
-                          <div class="field">
-                            <label for="alias-input">
-                              Name to be known by <span class="hint">(leave empty for the default)</span>
-                            </label>
-                            <input
-                              id="alias-input"
-                              type="text"
-                              maxLength={80}
-                              autocomplete="off"
-                              value={aliasDraft() ?? v().you.alias ?? ""}
-                              onInput={(e) => {
-                                setAliasDraft(e.currentTarget.value);
-                                setAliasSaved(false);
-                              }}
-                              data-testid="alias-input"
-                            />
-                          </div>
-                          <div class="row">
-                            <button type="submit" disabled={alias.pending()} data-testid="alias-save">
-                              Save
-                            </button>
-                            <Show when={v().you.alias}>
-                              <button type="button" class="secondary" disabled={alias.pending()} onClick={() => void clearAlias()} data-testid="alias-clear">
-                                Use the default
-                              </button>
-                            </Show>
-                          </div>
-                          <p class="muted small" role="status">
-                            {aliasSaved() ? "Saved." : ""}
-                          </p>
-                          <ErrorText error={alias.error()} />
-                        </form>
+                        <ShownAsPanelBody client={client} view={v()} />
                       </Panel>
                     </Match>
                     <Match when={panels.open() === "checkin"}>
                       <Panel id="checkin" title="Talk privately" onClose={panels.close}>
-                        <Switch>
-                          <Match when={inCheckIn()}>
-                            <p>You are in a private check-in with the therapist now. When it ends you go back to where you were.</p>
-                          </Match>
-                          <Match when={v().you.checkInRequested}>
-                            <p role="status" data-testid="checkin-sent">
-                              Your request was sent. Only the facilitators can see it; nobody else in the group is told.
-                            </p>
-                            <p class="muted">The therapist will open a private room with you when they can. You can stay where you are until then.</p>
-                          </Match>
-                          <Match when={true}>
-                            <p>You can ask to talk to the therapist on your own. Only the facilitators see your request; nobody else in the group is told.</p>
-                            <p class="muted small">
-                              When the therapist is ready, you both move to a private room for a moment. The others see only that you stepped out.
-                            </p>
-                            <button
-                              type="button"
-                              disabled={checkIn.pending()}
-                              onClick={() => checkIn.run(() => client.command({ type: "requestCheckIn" }))}
-                              data-testid="send-checkin"
-                            >
-                              Ask to talk privately
-                            </button>
-                            <ErrorText error={checkIn.error()} />
-                          </Match>
-                        </Switch>
+                        <CheckInPanelBody client={client} view={v()} inCheckIn={inCheckIn()} />
                       </Panel>
                     </Match>
                     <Match when={panels.open() === "chat"}>
